@@ -1,0 +1,125 @@
+"""Facilities desk: buildings have a SPOC (the site manager); repairs become work orders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from pydantic import BaseModel, ConfigDict, Field
+
+from spoc import (
+    Priority,
+    RequestEvent,
+    RequestType,
+    Routing,
+    Spoc,
+    SubjectInfo,
+    SubjectKind,
+    hookimpl,
+    spoc_of,
+)
+from spoc_facilities.models import WorkOrder, open_work_orders
+
+NAME = "facilities"
+BUILDING = "facilities.building"
+REPAIR = "facilities.repair"
+
+
+class FacilitiesSettings(BaseModel):
+    """``SPOC_FACILITIES__SAFETY_TEAM=...``, ``SPOC_FACILITIES__CRITICAL_PRIORITY=P2``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    safety_team: str = Field(default="safety", pattern=r"^[a-z][a-z0-9_]*$")
+    critical_priority: Priority = Priority.P2
+
+
+class Repair(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    summary: str = Field(min_length=3, max_length=200, description="What needs fixing")
+    location: str = Field(min_length=1, max_length=200, description="Floor and room")
+    hazard: bool = Field(default=False, description="Is anyone at risk (water, electricity, gas)?")
+
+
+def _settings() -> FacilitiesSettings:
+    return spoc_of().plugin_settings(NAME, FacilitiesSettings)
+
+
+@hookimpl
+def spoc_settings_model() -> type[BaseModel]:
+    return FacilitiesSettings
+
+
+@hookimpl
+def spoc_subject_kinds() -> list[SubjectKind]:
+    return [SubjectKind(BUILDING, "Building", "A site whose manager is its SPOC.")]
+
+
+@hookimpl
+def spoc_request_types() -> list[RequestType]:
+    return [
+        RequestType(
+            key=REPAIR,
+            title="Report a repair",
+            description="Something in a building is broken or unsafe.",
+            fields_model=Repair,
+            group="Facilities",
+            subject_kinds=(BUILDING,),
+            default_priority=Priority.P3,
+            priority_rule=lambda f: Priority.P1 if isinstance(f, Repair) and f.hazard else None,
+        )
+    ]
+
+
+@hookimpl
+def spoc_migrations() -> Path:
+    return Path(__file__).parent / "migrations"
+
+
+@hookimpl
+def spoc_classify_request(subject: SubjectInfo | None) -> Priority | None:
+    # Any request about a critical site (a hospital wing, a data centre) is at least P2.
+    if subject is not None and subject.kind == BUILDING and subject.attributes.get("critical"):
+        return _settings().critical_priority
+    return None
+
+
+@hookimpl
+def spoc_route_request(request_type: RequestType, fields: BaseModel) -> Routing | None:
+    if request_type.key == REPAIR and isinstance(fields, Repair) and fields.hazard:
+        return Routing(
+            None, _settings().safety_team, "Hazards go straight to the safety team", order=10
+        )
+    return None
+
+
+@hookimpl
+def spoc_request_event(event: RequestEvent, spoc: Spoc) -> None:
+    if event.kind != "created" or event.type_key != REPAIR:
+        return
+    with spoc.db.transaction() as session:
+        session.add(WorkOrder(request_id=event.request_id, reference=event.reference, opened_at=event.at))
+
+
+@click.group(name=NAME)
+def facilities_cli() -> None:
+    """Facilities desk."""
+
+
+@facilities_cli.command("work-orders")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500))
+def work_orders(limit: int) -> None:
+    """List the newest open work orders."""
+    spoc = spoc_of()
+    with spoc.db.reader() as session:
+        rows = open_work_orders(session, limit)
+    if not rows:
+        click.echo("No open work orders.")
+    for order in rows:
+        click.echo(f"WO-{order.id:04d}  {order.reference}  opened {order.opened_at:%Y-%m-%d %H:%M}Z")
+
+
+@hookimpl
+def spoc_cli_commands() -> list[click.Command]:
+    return [facilities_cli]

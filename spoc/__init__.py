@@ -1,0 +1,79 @@
+"""SPOC: a single-point-of-contact service desk.
+
+This module is the public plugin API. Plugin authors import from here only::
+
+    from spoc import hookimpl, RequestType, Priority
+
+Anything not re-exported here may change without notice.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+from spoc.core.app import Spoc, create_app, spoc_of
+from spoc.core.clock import Clock, FrozenClock, SystemClock
+from spoc.core.db import Database, JSONType, Model, UTCDateTime
+from spoc.core.demo import DemoContext
+from spoc.core.errors import (
+    ConflictError,
+    IllegalTransition,
+    NotFoundError,
+    PermissionDenied,
+    PluginError,
+    ServiceError,
+    StartupError,
+    ValidationFailed,
+)
+from spoc.core.hookspecs import PROJECT
+from spoc.core.types import (
+    Actor,
+    ActorKind,
+    Priority,
+    RequestEvent,
+    RequestType,
+    Role,
+    Routing,
+    Status,
+    SubjectInfo,
+    SubjectKind,
+)
+
+__version__ = "0.1.0"
+
+hookimpl = pluggy.HookimplMarker(PROJECT)
+"""Decorator marking a plugin function as a SPOC hook implementation."""
+
+__all__ = [
+    "Actor",
+    "ActorKind",
+    "Clock",
+    "ConflictError",
+    "Database",
+    "DemoContext",
+    "FrozenClock",
+    "IllegalTransition",
+    "JSONType",
+    "Model",
+    "NotFoundError",
+    "PermissionDenied",
+    "PluginError",
+    "Priority",
+    "RequestEvent",
+    "RequestType",
+    "Role",
+    "Routing",
+    "ServiceError",
+    "Spoc",
+    "StartupError",
+    "Status",
+    "SubjectInfo",
+    "SubjectKind",
+    "SystemClock",
+    "UTCDateTime",
+    "ValidationFailed",
+    "__version__",
+    "create_app",
+    "hookimpl",
+    "spoc_of",
+]

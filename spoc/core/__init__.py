@@ -1,0 +1,1 @@
+"""The SPOC core: lifecycle, routing, storage, plugin manager, web and CLI."""

@@ -1,0 +1,130 @@
+"""The application factory and the ``spoc`` extension kept in ``app.extensions``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint
+from pathlib import Path
+from typing import Any, TypeVar
+
+from flask import Flask, Response, current_app
+from pydantic import BaseModel
+
+from spoc.core import migrate
+from spoc.core.clock import Clock, SystemClock
+from spoc.core.db import Database
+from spoc.core.directory import DirectoryService
+from spoc.core.errors import DatabaseNotReadyError
+from spoc.core.escalation import EscalationService
+from spoc.core.plugins import PluginHost, load_plugins
+from spoc.core.requests import RequestService
+from spoc.core.settings import Settings, load_settings
+from spoc.core.writes import ServiceDeps
+
+EXTENSION = "spoc"
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class Spoc:
+    """Everything the core owns for one app: settings, plugins, database, clock, services."""
+
+    settings: Settings
+    host: PluginHost
+    db: Database
+    clock: Clock
+    requests: RequestService = field(init=False)
+    escalations: EscalationService = field(init=False)
+    directory: DirectoryService = field(init=False)
+    schema_checked: bool = False
+
+    def __post_init__(self) -> None:
+        deps = ServiceDeps(self.db, self.host, self.settings, self.clock, owner=self)
+        self.requests = RequestService(deps)
+        self.escalations = EscalationService(deps)
+        self.directory = DirectoryService(deps)
+
+    def plugin_settings(self, plugin: str, model: type[M]) -> M:
+        """The validated settings section of ``plugin`` (see ``spoc_settings_model``)."""
+        section = self.host.settings_sections.get(plugin)
+        if not isinstance(section, model):
+            raise LookupError(f"plugin {plugin!r} has no settings section of type {model.__name__}")
+        return section
+
+    def upgrade_database(self) -> None:
+        migrate.upgrade(self.db, self.host)
+        self.schema_checked = True
+
+    def check_database(self) -> None:
+        migrate.check_up_to_date(self.db, self.host)
+        self.schema_checked = True
+
+
+def spoc_of(app: Flask | None = None) -> Spoc:
+    ext = (app or current_app).extensions[EXTENSION]
+    assert isinstance(ext, Spoc)
+    return ext
+
+
+def default_database_url(instance_path: Path) -> str:
+    return f"sqlite:///{instance_path / 'spoc.sqlite'}"
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    plugin_entry_points: Iterable[EntryPoint] | None = None,
+    **overrides: Any,
+) -> Flask:
+    """Build the Flask app: settings, plugins (from entry points), database, blueprints.
+
+    ``overrides`` are settings given as keyword arguments (``create_app(env="dev")``).
+    ``plugin_entry_points`` replaces discovery, for tests that need a particular plugin set.
+    Raises :class:`~spoc.core.errors.StartupError` with a one-line explanation on bad
+    settings or a broken plugin.
+    """
+    settings = settings or load_settings(**overrides)
+    app = Flask(
+        "spoc",
+        root_path=str(PACKAGE_ROOT),
+        instance_path=str(settings.instance_path.resolve()) if settings.instance_path else None,
+        instance_relative_config=True,
+    )
+    instance = Path(app.instance_path)
+    host = load_plugins(settings, plugin_entry_points)
+    url = settings.database_url or default_database_url(instance)
+    if url.startswith("sqlite:///") and settings.database_url is None:
+        instance.mkdir(parents=True, exist_ok=True)
+
+    app.config.update(
+        SECRET_KEY=(
+            settings.secret_key.get_secret_value() if settings.secret_key else os.urandom(32)
+        ),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=not settings.is_development,
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+    )
+    spoc = Spoc(settings=settings, host=host, db=Database(url), clock=clock or SystemClock())
+    app.extensions[EXTENSION] = spoc
+
+    from spoc.core import web
+
+    app.register_blueprint(web.bp)
+    app.jinja_env.globals["spoc_reference"] = spoc.requests.reference
+
+    @app.before_request
+    def _refuse_stale_schema() -> Response | None:
+        if spoc.schema_checked:
+            return None
+        try:
+            spoc.check_database()
+        except DatabaseNotReadyError as exc:
+            return Response(f"SPOC is not ready: {exc}\n", status=503, mimetype="text/plain")
+        return None
+
+    return app

@@ -1,0 +1,198 @@
+"""The ``spoc`` command line.
+
+Core commands are defined here; enabled plugins add theirs through ``spoc_cli_commands``.
+A start-up problem (bad settings, broken plugin, database behind) prints one line and exits 1.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask
+
+from spoc.core.errors import SpocError, StartupError
+from spoc.core.types import Role
+
+
+def _build_app(**overrides: Any) -> Flask:
+    from spoc.core.app import create_app
+
+    try:
+        return create_app(**overrides)
+    except StartupError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _spoc(app: Flask) -> Any:
+    from spoc.core.app import spoc_of
+
+    return spoc_of(app)
+
+
+class SpocGroup(click.Group):
+    """Core commands, plus the commands of enabled plugins (loaded only when asked for)."""
+
+    def _plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
+        app = ctx.meta.get("spoc.app")
+        if app is None:
+            try:
+                app = _build_app()
+            except click.ClickException:
+                return {}
+            ctx.meta["spoc.app"] = app
+            ctx.with_resource(app.app_context())
+        return {cmd.name: cmd for _, cmd in _spoc(app).host.cli_commands if cmd.name}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self._plugin_commands(ctx)))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, cmd_name) or self._plugin_commands(ctx).get(cmd_name)
+
+
+@click.group(cls=SpocGroup)
+@click.version_option(package_name="spoc")
+def main() -> None:
+    """SPOC: one accountable contact for every request."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database to the latest schema (core and enabled plugins)."""
+    app = _build_app()
+    spoc = _spoc(app)
+    spoc.upgrade_database()
+    click.echo(f"Database is up to date: {spoc.db.engine.url.render_as_string(hide_password=True)}")
+
+
+@main.command()
+def plugins() -> None:
+    """List installed plugins, whether enabled, their version and hooks."""
+    app = _build_app()
+    rows = [("NAME", "ENABLED", "VERSION", "SOURCE", "HOOKS")]
+    for info in _spoc(app).host.plugins:
+        source = "bundled" if info.bundled else info.distribution
+        hooks = ", ".join(h.removeprefix("spoc_") for h in info.hooks) if info.enabled else "-"
+        rows.append((info.name, "yes" if info.enabled else "no", info.version, source, hooks))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for row in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[4])
+
+
+@main.group()
+def user() -> None:
+    """Staff accounts."""
+
+
+@user.command("add")
+@click.argument("email")
+@click.option("--name", required=True, help="Full name shown to colleagues and requesters.")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    default=Role.AGENT.value,
+    show_default=True,
+)
+@click.password_option(help="At least 12 characters; prompted for when not given.")
+def user_add(email: str, name: str, role: str, password: str) -> None:
+    """Create a staff account."""
+    app = _build_app()
+    try:
+        agent = _spoc(app).directory.add_agent(email=email, name=name, role=role, password=password)
+    except SpocError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Created {agent.role.value} {agent.name} <{agent.email}>")
+
+
+def _serve(app: Flask, host: str, port: int, workers: int) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    class _Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("accesslog", "-")
+
+        def load(self) -> Flask:
+            return app
+
+    _Server().run()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the app with gunicorn (refuses a database that is behind)."""
+    app = _build_app()
+    try:
+        _spoc(app).check_database()
+    except StartupError as exc:
+        raise click.ClickException(str(exc)) from None
+    _serve(app, host, port, workers)
+
+
+@main.command()
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Build the demo database and stop.")
+def demo(port: int, no_serve: bool) -> None:
+    """Build a fresh demo database, print the demo logins, and serve on 127.0.0.1."""
+    from spoc.core.demo import seed
+    from spoc.core.settings import load_settings
+
+    try:
+        base = load_settings(env="demo")
+    except StartupError as exc:
+        raise click.ClickException(str(exc)) from None
+    instance = (base.instance_path or Path("instance")).resolve()
+    demo_dir = instance / "demo"
+    if demo_dir.exists():
+        shutil.rmtree(demo_dir)
+    demo_dir.mkdir(parents=True)
+    app = _build_app(
+        env="demo", instance_path=instance, database_url=f"sqlite:///{demo_dir / 'demo.sqlite'}"
+    )
+    spoc = _spoc(app)
+    spoc.upgrade_database()
+    context = seed(spoc)
+    click.echo("Demo database ready. Staff logins (passwords are new on every run):")
+    for key, agent in context.agents.items():
+        click.echo(f"  {agent.role.value:<10} {agent.email:<28} {context.passwords[key]}")
+    if no_serve:
+        return
+    click.echo(f"Serving on http://127.0.0.1:{port}/  (Ctrl+C stops)")
+    sys.stdout.flush()
+    _serve(app, "127.0.0.1", port, 1)
+
+
+@main.group()
+def docs() -> None:
+    """Generated documentation."""
+
+
+@docs.command("hooks")
+@click.option("--output", type=click.Path(path_type=Path), default=Path("docs/hooks.md"))
+@click.option("--check", is_flag=True, help="Fail if the file is not what would be generated.")
+def docs_hooks(output: Path, check: bool) -> None:
+    """Write the hook reference generated from spoc/core/hookspecs.py."""
+    from spoc.core.hookdoc import render_hook_reference
+
+    text = render_hook_reference()
+    if check:
+        if not output.exists() or output.read_text(encoding="utf-8") != text:
+            raise click.ClickException(f"{output} is stale; run: spoc docs hooks")
+        click.echo(f"{output} is up to date")
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    click.echo(f"Wrote {output}")

@@ -1,0 +1,244 @@
+"""Every hook a SPOC plugin can implement, grouped by lifecycle phase.
+
+This module is the contract for plugin authors: ``docs/hooks.md`` is generated from it
+(``spoc docs hooks``), and the test suite fails when a hook here lacks a docstring, lacks a
+test named ``test_hook_<name>``, or when the generated reference is stale.
+
+Conventions:
+
+* Hooks are plain functions decorated with ``spoc.hookimpl``; an implementation may accept
+  any subset of the arguments, by name.
+* No hook is ``firstresult``: where several plugins answer, the core combines their answers by
+  a rule stated in the docstring (most urgent priority wins, lowest ``order`` then plugin name
+  wins), so the outcome never depends on the order plugins were registered in.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
+    import click
+    from pydantic import BaseModel
+
+    from spoc.core.app import Spoc
+    from spoc.core.demo import DemoContext
+    from spoc.core.types import (
+        Priority,
+        RequestEvent,
+        RequestType,
+        Routing,
+        SubjectInfo,
+        SubjectKind,
+    )
+
+PROJECT = "spoc"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+
+# Phases, in the order a plugin meets them; ``spoc docs hooks`` groups the reference by these.
+PHASES: dict[str, tuple[str, ...]] = {
+    "Start-up: what a plugin contributes": (
+        "spoc_settings_model",
+        "spoc_request_types",
+        "spoc_subject_kinds",
+        "spoc_migrations",
+        "spoc_cli_commands",
+    ),
+    "Intake: deciding priority and owner of a new request": (
+        "spoc_classify_request",
+        "spoc_route_request",
+    ),
+    "After commit: reacting to what happened": ("spoc_request_event",),
+    "Demo data": ("spoc_demo_data",),
+}
+
+
+# --- Start-up -----------------------------------------------------------------------------
+
+
+@hookspec
+def spoc_settings_model() -> type[BaseModel] | None:
+    """The pydantic model of this plugin's settings section.
+
+    Values come from ``SPOC_<PLUGIN>__<FIELD>`` environment variables (or ``.env``), where
+    ``<PLUGIN>`` is the plugin's entry-point name. The section is validated at start-up; a
+    validation error stops start-up with a message naming the plugin and the field. The
+    validated object is available as ``app.extensions["spoc"].plugin_settings(name)``.
+
+    Arguments: none.
+
+    Returns: a pydantic ``BaseModel`` subclass whose fields all have defaults, or ``None``.
+
+    firstresult: no — each plugin answers for its own section only.
+    """
+
+
+@hookspec
+def spoc_request_types() -> Sequence[RequestType]:  # type: ignore[empty-body]
+    """Request types this plugin offers to stakeholders.
+
+    Called once at start-up. Keys are unique across all enabled plugins; a duplicate stops
+    start-up with a message naming both plugins. Request types are listed by ``order``, then
+    ``key``.
+
+    Arguments: none.
+
+    Returns: a sequence of :class:`spoc.RequestType` (may be empty).
+
+    firstresult: no — the contributions of all plugins are collected.
+    """
+
+
+@hookspec
+def spoc_subject_kinds() -> Sequence[SubjectKind]:  # type: ignore[empty-body]
+    """Kinds of subject a SPOC can be accountable for (patient, project, event, account).
+
+    Called once at start-up. Keys are unique across plugins; a duplicate stops start-up
+    naming both plugins.
+
+    Arguments: none.
+
+    Returns: a sequence of :class:`spoc.SubjectKind` (may be empty).
+
+    firstresult: no — the contributions of all plugins are collected.
+    """
+
+
+@hookspec
+def spoc_migrations() -> Path | None:
+    """The folder of this plugin's Alembic revisions, for plugins that own tables.
+
+    The folder holds one Alembic branch: its first revision sets ``branch_labels`` to the
+    plugin name and ``depends_on`` the core revision it needs. Tables are named
+    ``<plugin>_...``; plugins never alter core tables. ``spoc db upgrade`` applies the
+    branches of enabled plugins.
+
+    Arguments: none.
+
+    Returns: a ``pathlib.Path`` to the versions folder, or ``None`` for no tables.
+
+    firstresult: no — every enabled plugin's folder is used.
+    """
+
+
+@hookspec
+def spoc_cli_commands() -> Sequence[click.Command]:  # type: ignore[empty-body]
+    """Commands to add to the ``spoc`` command line.
+
+    Give a plugin's commands a group named after the plugin (``spoc facilities ...``). A name
+    that clashes with a core command or another plugin's stops start-up naming both.
+
+    Arguments: none.
+
+    Returns: a sequence of ``click.Command`` (or ``click.Group``) objects.
+
+    firstresult: no — all plugins' commands are added.
+    """
+
+
+# --- Intake -------------------------------------------------------------------------------
+
+
+@hookspec
+def spoc_classify_request(
+    request_type: RequestType, fields: BaseModel, subject: SubjectInfo | None
+) -> Priority | None:
+    """Propose a priority for a new request, e.g. P1 on a red-flag phrase.
+
+    Called inside the intake transaction, after the fields validated and the request type's
+    own ``priority_rule`` ran. Must not write to the database.
+
+    Arguments:
+        request_type: the :class:`spoc.RequestType` being filed.
+        fields: the validated instance of ``request_type.fields_model``.
+        subject: the subject the request is about, or ``None``.
+
+    Returns: a :class:`spoc.Priority`, or ``None`` to have no opinion.
+
+    firstresult: no — the most urgent of the request type's priority and every plugin's
+    answer wins, and the timeline names the plugin that raised it.
+    """
+
+
+@hookspec
+def spoc_route_request(
+    request_type: RequestType,
+    fields: BaseModel,
+    subject: SubjectInfo | None,
+    proposed: Routing,
+) -> Routing | None:
+    """Override who acts for a new request (a team or an agent instead of the acting SPOC).
+
+    ``proposed`` is the core's choice: the subject's SPOC, the first deputy who is not away,
+    or the desk team. Must not write to the database.
+
+    Arguments:
+        request_type: the :class:`spoc.RequestType` being filed.
+        fields: the validated instance of ``request_type.fields_model``.
+        subject: the subject the request is about, or ``None``.
+        proposed: the core's :class:`spoc.Routing`.
+
+    Returns: a :class:`spoc.Routing` whose ``reason`` explains the choice, or ``None``.
+
+    firstresult: no — among the overrides, the lowest ``Routing.order`` wins, then the
+    plugin name; the winning reason goes into the timeline.
+    """
+
+
+# --- After commit -------------------------------------------------------------------------
+
+
+@hookspec
+def spoc_request_event(event: RequestEvent, spoc: Spoc) -> None:
+    """React to something that happened to a request: created, status_changed, message…
+
+    Called after the transaction that made the change has committed, once per timeline event.
+    An exception here is logged with the plugin's name and does not undo the change. To change
+    the request, call the service layer (``app.extensions["spoc"].requests``) — never write to
+    core tables directly.
+
+    Arguments:
+        event: the :class:`spoc.RequestEvent`; ``event.kind`` is one of ``created``,
+            ``status_changed``, ``message``, ``assigned``, ``priority_changed``,
+            ``subject_linked``, ``escalated``, ``handed_back``, ``feedback``.
+        spoc: the application's :class:`spoc.Spoc`: ``spoc.db`` for the plugin's own
+            tables, ``spoc.requests`` / ``spoc.escalations`` for changes to requests.
+
+    Returns: nothing.
+
+    firstresult: no — every plugin is told.
+    """
+
+
+# --- Demo data ----------------------------------------------------------------------------
+
+
+@hookspec
+def spoc_demo_data(demo: DemoContext) -> None:
+    """Add this plugin's demo data to a fresh demo database (``spoc demo``).
+
+    The core has already created the demo agents and teams (``demo.agents``,
+    ``demo.teams``). Create subjects with ``demo.add_subject`` and requests through
+    ``demo.requests`` (the service layer), so demo data obeys the same rules as real data.
+
+    Arguments:
+        demo: the :class:`spoc.core.demo.DemoContext`.
+
+    Returns: nothing.
+
+    firstresult: no — every enabled plugin adds its data.
+    """
+
+
+def hook_names() -> list[str]:
+    return [name for names in PHASES.values() for name in names]
+
+
+def _all_specs() -> dict[str, Any]:
+    return {name: obj for name, obj in globals().items() if name.startswith("spoc_")}

@@ -1,0 +1,263 @@
+"""Core tables. Plugins keep their own tables (``<plugin>_...``) and never alter these."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from spoc.core.db import JSONType, Model, UTCDateTime
+from spoc.core.types import ActorKind, Priority, Role, Status
+
+
+def _enum(kind: type[enum.Enum], name: str) -> SAEnum:
+    # Stored as short strings with a CHECK constraint: portable, readable in SQL, and
+    # extendable by a migration without native enum ALTER TYPE dances on PostgreSQL.
+    return SAEnum(
+        kind,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class Visibility(enum.StrEnum):
+    PUBLIC = "public"
+    INTERNAL = "internal"
+
+
+class Team(Model):
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    members: Mapped[list[Agent]] = relationship(
+        secondary="team_members", back_populates="teams", order_by="Agent.name"
+    )
+
+
+class TeamMember(Model):
+    __tablename__ = "team_members"
+
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True
+    )
+    agent_id: Mapped[int] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Agent(Model):
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(_enum(Role, "agent_role"))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    teams: Mapped[list[Team]] = relationship(
+        secondary="team_members", back_populates="members", order_by="Team.name"
+    )
+
+
+class Absence(Model):
+    """An agent is away from ``starts_on`` to ``ends_on`` inclusive (organisation dates)."""
+
+    __tablename__ = "absences"
+    __table_args__ = (
+        CheckConstraint("ends_on >= starts_on", name="ends_after_start"),
+        Index("ix_absences_agent_period", "agent_id", "ends_on", "starts_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Contact(Model):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Subject(Model):
+    """What a SPOC is accountable for. Its kind comes from a plugin."""
+
+    __tablename__ = "subjects"
+    __table_args__ = (UniqueConstraint("kind", "external_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    external_ref: Mapped[str | None] = mapped_column(String(100))
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    spoc_agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    spoc: Mapped[Agent | None] = relationship(foreign_keys=[spoc_agent_id])
+    deputies: Mapped[list[SubjectDeputy]] = relationship(
+        order_by="SubjectDeputy.position", cascade="all, delete-orphan"
+    )
+
+
+class SubjectDeputy(Model):
+    __tablename__ = "subject_deputies"
+    __table_args__ = (UniqueConstraint("subject_id", "position"),)
+
+    subject_id: Mapped[int] = mapped_column(
+        ForeignKey("subjects.id", ondelete="CASCADE"), primary_key=True
+    )
+    agent_id: Mapped[int] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+
+    agent: Mapped[Agent] = relationship()
+
+
+class Request(Model):
+    """Current state of a request: a projection of its timeline, kept in the same transaction."""
+
+    __tablename__ = "requests"
+    __table_args__ = (
+        CheckConstraint("escalation_level >= 0 AND escalation_level <= 2", name="level_range"),
+        Index("ix_requests_owner_status", "owner_agent_id", "status"),
+        Index("ix_requests_team_status", "owner_team_id", "status"),
+        Index("ix_requests_status_created", "status", "created_at"),
+        Index("ix_requests_subject", "subject_id", "created_at"),
+        Index("ix_requests_contact", "contact_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    type_key: Mapped[str] = mapped_column(String(100), index=True)
+    summary: Mapped[str] = mapped_column(String(200))
+    fields: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    priority: Mapped[Priority] = mapped_column(_enum(Priority, "priority"))
+    status: Mapped[Status] = mapped_column(_enum(Status, "status"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id"))
+    owner_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    owner_team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by: Mapped[str | None] = mapped_column(String(200))
+    close_reason: Mapped[str | None] = mapped_column(String(500))
+
+    contact: Mapped[Contact] = relationship()
+    subject: Mapped[Subject | None] = relationship()
+    owner_agent: Mapped[Agent | None] = relationship(foreign_keys=[owner_agent_id])
+    owner_team: Mapped[Team | None] = relationship(foreign_keys=[owner_team_id])
+
+    # Optimistic locking: every UPDATE says "WHERE version = <what I read>".
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Message(Model):
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_request", "request_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
+    visibility: Mapped[Visibility] = mapped_column(_enum(Visibility, "visibility"))
+    author_kind: Mapped[ActorKind] = mapped_column(_enum(ActorKind, "author_kind"))
+    author_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    author_contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TimelineEvent(Model):
+    """Append-only: rows are inserted, never updated or deleted by the application."""
+
+    __tablename__ = "timeline_events"
+    __table_args__ = (UniqueConstraint("request_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32))
+    visibility: Mapped[Visibility] = mapped_column(_enum(Visibility, "visibility"))
+    actor_kind: Mapped[ActorKind] = mapped_column(_enum(ActorKind, "actor_kind"))
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    actor_name: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(String(500))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    message: Mapped[Message | None] = relationship()
+
+
+class Escalation(Model):
+    """Escalation is a record with its own life, not a priority bump."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (
+        Index("ix_escalations_request", "request_id", "opened_at"),
+        Index("ix_escalations_team_open", "to_team_id", "handed_back_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
+    level: Mapped[int] = mapped_column(Integer)
+    from_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    to_team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    to_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    trigger: Mapped[str] = mapped_column(String(100))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    handed_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    handed_back_by_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+
+    to_team: Mapped[Team | None] = relationship(foreign_keys=[to_team_id])
+
+
+class Feedback(Model):
+    __tablename__ = "feedback"
+    __table_args__ = (CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("requests.id", ondelete="CASCADE"), unique=True
+    )
+    rating: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

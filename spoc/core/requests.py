@@ -1,0 +1,566 @@
+"""The request service: the only writer of request state.
+
+Views, CLI, API and plugins all call these methods; each call is one transaction that also
+appends the timeline, and an illegal or stale call is refused with nothing changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from spoc.core.errors import IllegalTransition, NotFoundError, PermissionDenied, ValidationFailed
+from spoc.core.lifecycle import check_transition
+from spoc.core.models import (
+    Agent,
+    Contact,
+    Escalation,
+    Feedback,
+    Message,
+    Request,
+    Subject,
+    TimelineEvent,
+    Visibility,
+)
+from spoc.core.routing import acting_spoc
+from spoc.core.types import (
+    Actor,
+    ActorKind,
+    Priority,
+    RequestType,
+    Role,
+    Routing,
+    Status,
+    SubjectInfo,
+)
+from spoc.core.writes import ServiceBase, WriteContext
+
+STAFF = (Role.ADMIN, Role.AGENT)
+SUMMARY_MAX = 200
+
+
+class ContactDetails(BaseModel):
+    """Who is asking. An existing contact is matched by email (case-insensitive)."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr
+    phone: str | None = Field(default=None, max_length=40)
+    language: str = Field(default="en", min_length=2, max_length=16)
+
+
+def validation_errors(exc: ValidationError, prefix: str) -> dict[str, str]:
+    errors = {}
+    for error in exc.errors():
+        path = ".".join(str(p) for p in (prefix, *error["loc"]) if p != "")
+        errors[path] = error["msg"]
+    return errors
+
+
+def subject_info(subject: Subject | None) -> SubjectInfo | None:
+    if subject is None:
+        return None
+    return SubjectInfo(
+        subject.id, subject.kind, subject.name, subject.external_ref, dict(subject.attributes)
+    )
+
+
+class RequestService(ServiceBase):
+    # --- reading -------------------------------------------------------------------------
+
+    def get(self, request_id: int, actor: Actor) -> Request:
+        with self.db.reader() as session:
+            return self.load_visible(session, request_id, actor)
+
+    def timeline(self, request_id: int, actor: Actor) -> list[TimelineEvent]:
+        """The request's events in order; requesters see only public ones."""
+        with self.db.reader() as session:
+            self.load_visible(session, request_id, actor)
+            query = (
+                select(TimelineEvent)
+                .where(TimelineEvent.request_id == request_id)
+                .order_by(TimelineEvent.seq)
+            )
+            if actor.kind is ActorKind.REQUESTER:
+                query = query.where(TimelineEvent.visibility == Visibility.PUBLIC)
+            events = list(session.scalars(query))
+            for event in events:
+                _ = event.message  # load while the session is open
+            return events
+
+    def request_type(self, type_key: str) -> RequestType:
+        request_type = self.host.request_types.get(type_key)
+        if request_type is None:
+            raise ValidationFailed(
+                "unknown request type", {"type": f"no request type {type_key!r}"}
+            )
+        return request_type
+
+    # --- intake --------------------------------------------------------------------------
+
+    def create(
+        self,
+        *,
+        type_key: str,
+        fields: Mapping[str, Any],
+        requester: ContactDetails | Mapping[str, Any],
+        subject_id: int | None = None,
+        actor: Actor | None = None,
+    ) -> Request:
+        """File a request: validate, classify, route to the acting SPOC, start the timeline."""
+        request_type = self.request_type(type_key)
+        try:
+            details = (
+                requester
+                if isinstance(requester, ContactDetails)
+                else ContactDetails.model_validate(dict(requester))
+            )
+        except ValidationError as exc:
+            raise ValidationFailed(
+                "requester details are invalid", validation_errors(exc, "requester")
+            ) from None
+        try:
+            validated = request_type.fields_model.model_validate(dict(fields))
+        except ValidationError as exc:
+            raise ValidationFailed(
+                "the form has errors", validation_errors(exc, "fields")
+            ) from None
+        if actor is not None and actor.kind is ActorKind.AGENT:
+            self.require_staff(actor, "file a request", STAFF)
+
+        now = self.clock.now()
+        with self.db.transaction() as session:
+            subject = self._subject_for(session, request_type, subject_id)
+            contact = self._contact(session, details, now)
+            who = actor or Actor.requester(contact.id, contact.name)
+            info = subject_info(subject)
+            priority, priority_reason = self._classify(request_type, validated, info)
+            routing = self._route(session, request_type, validated, subject, info)
+            owner_team = (
+                self.team_by_key(session, routing.team_key, create=True)
+                if routing.team_key
+                else None
+            )
+            stored = validated.model_dump(mode="json")
+            request = Request(
+                type_key=request_type.key,
+                summary=_summary(stored, request_type),
+                fields=stored,
+                priority=priority,
+                status=Status.NEW,
+                contact_id=contact.id,
+                subject_id=subject.id if subject else None,
+                owner_agent_id=routing.agent_id,
+                owner_team_id=owner_team.id if owner_team else None,
+                escalation_level=0,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(request)
+            session.flush()
+            write = WriteContext(session, request, who, now, 1)
+            write.record(
+                "created",
+                f"{request_type.title} filed by {contact.name}",
+                {
+                    "status": Status.NEW.value,
+                    "priority": priority.value,
+                    "priority_reason": priority_reason,
+                    "owner_agent_id": routing.agent_id,
+                    "owner_team_id": request.owner_team_id,
+                    "subject_id": request.subject_id,
+                    "routing_reason": routing.reason,
+                    "covering_for": routing.covering_for,
+                    "until": routing.until.isoformat() if routing.until else None,
+                },
+            )
+            write.record(
+                "assigned",
+                routing.reason,
+                {"to_agent_id": routing.agent_id, "to_team_id": request.owner_team_id},
+                visibility=Visibility.INTERNAL,
+            )
+        self.emit(request, write.events, who)
+        return request
+
+    def _subject_for(
+        self, session: Session, request_type: RequestType, subject_id: int | None
+    ) -> Subject | None:
+        if subject_id is None:
+            return None
+        subject = session.get(Subject, subject_id)
+        if subject is None:
+            raise ValidationFailed("unknown subject", {"subject_id": f"no subject {subject_id}"})
+        if request_type.subject_kinds and subject.kind not in request_type.subject_kinds:
+            raise ValidationFailed(
+                "subject does not fit the request type",
+                {
+                    "subject_id": f"{request_type.title} is about "
+                    f"{', '.join(request_type.subject_kinds)}, not {subject.kind}"
+                },
+            )
+        return subject
+
+    def _contact(self, session: Session, details: ContactDetails, now: Any) -> Contact:
+        email = details.email.lower()
+        contact = session.scalar(select(Contact).where(Contact.email == email))
+        if contact is not None:
+            return contact
+        try:
+            # A savepoint, so a concurrent intake creating the same contact is not an error.
+            with session.begin_nested():
+                contact = Contact(
+                    email=email,
+                    name=details.name,
+                    phone=details.phone,
+                    language=details.language,
+                    attributes={},
+                    created_at=now,
+                )
+                session.add(contact)
+        except IntegrityError:
+            contact = session.scalar(select(Contact).where(Contact.email == email))
+            if contact is None:
+                raise
+        return contact
+
+    def _classify(
+        self, request_type: RequestType, fields: BaseModel, subject: SubjectInfo | None
+    ) -> tuple[Priority, str]:
+        priority = request_type.priority_for(fields)
+        reason = f"{priority.value} by the {request_type.title} rules"
+        answers = self.host.call_each(
+            "spoc_classify_request", request_type=request_type, fields=fields, subject=subject
+        )
+        for plugin, proposed in answers:
+            proposed = Priority(proposed)
+            if proposed.rank < priority.rank:
+                priority, reason = proposed, f"{proposed.value} set by plugin {plugin}"
+        return priority, reason
+
+    def _route(
+        self,
+        session: Session,
+        request_type: RequestType,
+        fields: BaseModel,
+        subject: Subject | None,
+        info: SubjectInfo | None,
+    ) -> Routing:
+        proposed = acting_spoc(session, subject, self.today(), self.settings.desk_team)
+        overrides = self.host.call_each(
+            "spoc_route_request",
+            request_type=request_type,
+            fields=fields,
+            subject=info,
+            proposed=proposed,
+        )
+        if not overrides:
+            return proposed
+        plugin, chosen = min(overrides, key=lambda answer: (answer[1].order, answer[0]))
+        if not isinstance(chosen, Routing):
+            raise TypeError(f"plugin {plugin!r}: spoc_route_request must return a Routing")
+        if chosen.agent_id is not None and session.get(Agent, chosen.agent_id) is None:
+            raise ValueError(f"plugin {plugin!r} routed to unknown agent {chosen.agent_id}")
+        return Routing(
+            chosen.agent_id,
+            chosen.team_key,
+            f"{chosen.reason} (routing by plugin {plugin})",
+            chosen.covering_for,
+            chosen.until,
+            chosen.order,
+        )
+
+    # --- status --------------------------------------------------------------------------
+
+    def transition(
+        self,
+        request_id: int,
+        target: Status | str,
+        actor: Actor,
+        *,
+        expected_version: int | None = None,
+        reason: str | None = None,
+    ) -> Request:
+        target = Status(target)
+        with self._changing(request_id, actor, expected_version) as write:
+            self._set_status(write, target, reason)
+        return write.request
+
+    def _set_status(self, write: WriteContext, target: Status, reason: str | None) -> None:
+        request, actor = write.request, write.actor
+        current = request.status
+        check_transition(current, target, actor)
+        request.status = target
+        if target is Status.RESOLVED:
+            request.resolved_at = write.now
+        elif target is Status.OPEN and current is Status.RESOLVED:
+            request.resolved_at = None
+        if target.is_final:
+            request.closed_at = write.now
+            request.closed_by = write.actor.name or actor.kind.value
+            request.close_reason = reason or _default_close_reason(target, actor)
+        write.record(
+            "status_changed",
+            f"{current.value} → {target.value}" + (f": {reason}" if reason else ""),
+            {"from": current.value, "to": target.value, "reason": reason},
+        )
+        if target.is_final:
+            for escalation in self._open_escalations(write):
+                escalation.handed_back_at = write.now
+                request.escalation_level = 0
+                write.record(
+                    "handed_back",
+                    f"Escalation level {escalation.level} closed with the request",
+                    {"escalation_id": escalation.id, "level": 0, "auto": True},
+                    visibility=Visibility.INTERNAL,
+                )
+
+    @staticmethod
+    def _open_escalations(write: WriteContext) -> list[Escalation]:
+        return list(
+            write.session.scalars(
+                select(Escalation)
+                .where(
+                    Escalation.request_id == write.request.id, Escalation.handed_back_at.is_(None)
+                )
+                .order_by(Escalation.level.desc(), Escalation.id.desc())
+            )
+        )
+
+    # --- conversation --------------------------------------------------------------------
+
+    def post_message(
+        self,
+        request_id: int,
+        actor: Actor,
+        body: str,
+        *,
+        internal: bool = False,
+        expected_version: int | None = None,
+    ) -> Request:
+        """A public reply or an internal note. Replies move the status where people expect:
+        staff replying to a new request takes it into work; a requester replying to a request
+        that waits on them (or was resolved) puts it back in progress."""
+        text = body.strip()
+        if not text:
+            raise ValidationFailed("the message is empty", {"body": "write a message"})
+        if len(text) > 20_000:
+            raise ValidationFailed("the message is too long", {"body": "at most 20,000 characters"})
+        with self._changing(request_id, actor, expected_version) as write:
+            request = write.request
+            if request.status.is_final:
+                raise IllegalTransition(
+                    f"{self.reference(request_id)} is {request.status.value}; "
+                    "file a new request instead"
+                )
+            self._check_may_post(actor, internal)
+            visibility = Visibility.INTERNAL if internal else Visibility.PUBLIC
+            message = Message(
+                request_id=request.id,
+                visibility=visibility,
+                author_kind=actor.kind,
+                author_agent_id=actor.id if actor.kind is ActorKind.AGENT else None,
+                author_contact_id=actor.id if actor.kind is ActorKind.REQUESTER else None,
+                body=text,
+                created_at=write.now,
+            )
+            write.session.add(message)
+            write.record(
+                "message",
+                ("Internal note" if internal else "Reply") + f" by {actor.name or actor.kind}",
+                {"visibility": visibility.value},
+                visibility=visibility,
+                message=message,
+            )
+            follow_up = _status_after_message(request.status, actor, internal)
+            if follow_up is not None:
+                self._set_status(write, follow_up, None)
+        return write.request
+
+    @staticmethod
+    def _check_may_post(actor: Actor, internal: bool) -> None:
+        if actor.kind is ActorKind.REQUESTER and internal:
+            raise PermissionDenied("a requester cannot write internal notes")
+        if actor.kind is ActorKind.AGENT:
+            if actor.role is Role.VIEWER:
+                raise PermissionDenied("a viewer may not post messages")
+            if actor.role is Role.SPECIALIST and not internal:
+                # The SPOC keeps the stakeholder-facing voice; specialists answer the SPOC.
+                raise PermissionDenied("a specialist answers the SPOC with internal notes")
+
+    # --- ownership, priority, subject ----------------------------------------------------
+
+    def assign(
+        self,
+        request_id: int,
+        actor: Actor,
+        *,
+        agent_id: int | None = None,
+        team_key: str | None = None,
+        expected_version: int | None = None,
+        reason: str | None = None,
+    ) -> Request:
+        if (agent_id is None) == (team_key is None):
+            raise ValidationFailed("assign to an agent or a team", {"owner": "choose exactly one"})
+        with self._changing(request_id, actor, expected_version) as write:
+            self.require_staff(actor, "reassign requests", STAFF)
+            session, request = write.session, write.request
+            if agent_id is not None:
+                agent = session.get(Agent, agent_id)
+                if agent is None or not agent.active or agent.role not in STAFF:
+                    raise ValidationFailed(
+                        "cannot assign", {"agent_id": "not an active agent who can be a SPOC"}
+                    )
+                team_id, label = None, agent.name
+            else:
+                assert team_key is not None
+                team = self.team_by_key(session, team_key)
+                if team is None:
+                    raise ValidationFailed("cannot assign", {"team": f"no team {team_key!r}"})
+                team_id, label, agent_id = team.id, team.name, None
+            request.owner_agent_id, request.owner_team_id = agent_id, team_id
+            write.record(
+                "assigned",
+                f"Assigned to {label}" + (f": {reason}" if reason else ""),
+                {"to_agent_id": agent_id, "to_team_id": team_id, "reason": reason},
+                visibility=Visibility.INTERNAL,
+            )
+        return write.request
+
+    def change_priority(
+        self,
+        request_id: int,
+        actor: Actor,
+        priority: Priority | str,
+        *,
+        reason: str,
+        expected_version: int | None = None,
+    ) -> Request:
+        target = Priority(priority)
+        if not reason.strip():
+            raise ValidationFailed("say why the priority changes", {"reason": "required"})
+        with self._changing(request_id, actor, expected_version) as write:
+            self.require_staff(actor, "change priority", STAFF)
+            current = write.request.priority
+            if current is target:
+                raise ValidationFailed("nothing to change", {"priority": f"already {target}"})
+            write.request.priority = target
+            write.record(
+                "priority_changed",
+                f"Priority {current.value} → {target.value}: {reason.strip()}",
+                {"from": current.value, "to": target.value, "reason": reason.strip()},
+                visibility=Visibility.INTERNAL,
+            )
+        return write.request
+
+    def link_subject(
+        self,
+        request_id: int,
+        actor: Actor,
+        subject_id: int,
+        *,
+        expected_version: int | None = None,
+    ) -> Request:
+        """Triage: attach a request to its subject; the subject's acting SPOC takes it over."""
+        with self._changing(request_id, actor, expected_version) as write:
+            self.require_staff(actor, "link requests to subjects", STAFF)
+            request = write.request
+            request_type = self.host.request_types.get(request.type_key)
+            if request_type is not None:
+                subject = self._subject_for(write.session, request_type, subject_id)
+            else:
+                subject = write.session.get(Subject, subject_id)
+            if subject is None:
+                raise ValidationFailed(
+                    "unknown subject", {"subject_id": f"no subject {subject_id}"}
+                )
+            request.subject_id = subject.id
+            write.record(
+                "subject_linked",
+                f"Linked to {subject.name}",
+                {"subject_id": subject.id},
+                visibility=Visibility.INTERNAL,
+            )
+            routing = acting_spoc(write.session, subject, self.today(), self.settings.desk_team)
+            team = (
+                self.team_by_key(write.session, routing.team_key, create=True)
+                if routing.team_key
+                else None
+            )
+            request.owner_agent_id = routing.agent_id
+            request.owner_team_id = team.id if team else None
+            write.record(
+                "assigned",
+                routing.reason,
+                {"to_agent_id": routing.agent_id, "to_team_id": request.owner_team_id},
+                visibility=Visibility.INTERNAL,
+            )
+        return write.request
+
+    # --- feedback ------------------------------------------------------------------------
+
+    def give_feedback(
+        self, request_id: int, actor: Actor, rating: int, comment: str = ""
+    ) -> Request:
+        if actor.kind is not ActorKind.REQUESTER:
+            raise PermissionDenied("only the requester rates a request")
+        if not 1 <= rating <= 5:
+            raise ValidationFailed("invalid rating", {"rating": "choose 1 to 5"})
+        with self._changing(request_id, actor, None) as write:
+            if write.request.status not in (Status.RESOLVED, Status.CLOSED):
+                raise IllegalTransition("a request can be rated once it is resolved")
+            existing = write.session.scalar(
+                select(Feedback).where(Feedback.request_id == request_id)
+            )
+            if existing is not None:
+                raise IllegalTransition("this request has already been rated")
+            write.session.add(
+                Feedback(
+                    request_id=request_id,
+                    rating=rating,
+                    comment=comment.strip()[:5000],
+                    created_at=write.now,
+                )
+            )
+            write.record("feedback", f"Rated {rating}/5", {"rating": rating})
+        return write.request
+
+    def find_by_reference(self, reference: str, actor: Actor) -> Request:
+        request_id = self.parse_reference(reference)
+        if request_id is None:
+            raise NotFoundError(f"{reference!r} is not a request reference")
+        return self.get(request_id, actor)
+
+
+def _summary(fields: Mapping[str, Any], request_type: RequestType) -> str:
+    for key in ("summary", "subject", "title"):
+        value = fields.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:SUMMARY_MAX]
+    return request_type.title[:SUMMARY_MAX]
+
+
+def _default_close_reason(target: Status, actor: Actor) -> str:
+    if target is Status.CANCELLED:
+        return "cancelled by the requester" if actor.kind is ActorKind.REQUESTER else "cancelled"
+    if actor.kind is ActorKind.REQUESTER:
+        return "confirmed resolved by the requester"
+    if actor.kind is ActorKind.SYSTEM:
+        return "closed automatically after resolution"
+    return "closed by staff"
+
+
+def _status_after_message(current: Status, actor: Actor, internal: bool) -> Status | None:
+    if internal:
+        return None
+    if actor.kind is ActorKind.AGENT and current is Status.NEW:
+        return Status.OPEN
+    if actor.kind is ActorKind.REQUESTER and current in (Status.WAITING, Status.RESOLVED):
+        return Status.OPEN
+    return None

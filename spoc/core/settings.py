@@ -1,0 +1,193 @@
+"""Settings from the environment (prefix ``SPOC_``), a ``.env`` file, or keyword arguments.
+
+Plugin sections are nested: ``SPOC_HEALTHCARE__RED_FLAGS='["chest pain"]'`` lands in
+``plugin_settings["healthcare"]["red_flags"]`` and is validated by the plugin's own model
+when the plugin is enabled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from spoc.core.errors import StartupError
+
+ENV_PREFIX = "SPOC_"
+NESTED = "__"
+
+Environment = Literal["production", "dev", "demo", "test"]
+
+
+def _coerce(raw: str) -> Any:
+    """Env values are strings; JSON lists and objects are decoded, the rest kept as text."""
+    text = raw.strip()
+    if text[:1] in "[{":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return raw
+    return raw
+
+
+def collect_plugin_sections(environ: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Group ``SPOC_<PLUGIN>__<KEY>[__<SUBKEY>...]`` variables by plugin name."""
+    sections: dict[str, dict[str, Any]] = {}
+    for key, value in environ.items():
+        upper = key.upper()
+        if not upper.startswith(ENV_PREFIX) or NESTED not in upper:
+            continue
+        parts = key[len(ENV_PREFIX) :].lower().split(NESTED)
+        if len(parts) < 2 or not all(parts):
+            continue
+        node = sections.setdefault(parts[0], {})
+        for part in parts[1:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                break
+            node = child
+        else:
+            node[parts[-1]] = _coerce(value)
+    return sections
+
+
+class PluginSectionsSource(PydanticBaseSettingsSource):
+    """Feeds nested plugin sections from the environment and the ``.env`` file."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env_file: str | None) -> None:
+        super().__init__(settings_cls)
+        self._env_file = env_file
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        environ: dict[str, str] = {}
+        if self._env_file and Path(self._env_file).is_file():
+            environ.update({k: v for k, v in dotenv_values(self._env_file).items() if v})
+        environ.update(os.environ)
+        sections = collect_plugin_sections(environ)
+        return {"plugin_settings": sections} if sections else {}
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set. See README "Configuration"."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    env: Environment = Field(
+        default="production",
+        description="production, dev, demo or test; only production insists on a secret key.",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None, description="Signs sessions and tokens. Required in production."
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL. Default: a SQLite file spoc.sqlite in the instance folder.",
+    )
+    instance_path: Path | None = Field(
+        default=None, description="Folder for the SQLite file and local state."
+    )
+    plugins: Annotated[list[str] | None, NoDecode] = Field(
+        default=None,
+        description="Enabled plugins, comma-separated. Default: every bundled plugin.",
+    )
+    timezone: str = Field(default="UTC", description="The organisation's IANA time zone.")
+    base_url: str = Field(
+        default="http://127.0.0.1:5000", description="Public URL used in links and mails."
+    )
+    desk_team: str = Field(
+        default="desk",
+        description="Key of the team that receives requests nobody else is acting for.",
+    )
+    reference_prefix: str = Field(
+        default="REQ", pattern=r"^[A-Z]{2,8}$", description="Prefix of public references."
+    )
+    plugin_settings: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Nested plugin sections (SPOC_<PLUGIN>__<KEY>).",
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        env_file = settings_cls.model_config.get("env_file")
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            PluginSectionsSource(settings_cls, env_file if isinstance(env_file, str) else None),
+            file_secret_settings,
+        )
+
+    @field_validator("plugins", mode="before")
+    @classmethod
+    def _split_plugins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _secret_required_in_production(self) -> Settings:
+        if self.env == "production" and not self.secret_key:
+            raise ValueError(
+                "SPOC_SECRET_KEY is not set: production needs a long random secret "
+                "(or set SPOC_ENV=dev for local development)"
+            )
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_development(self) -> bool:
+        return self.env in ("dev", "demo", "test")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings, turning a validation failure into a one-line :class:`StartupError`."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = ".".join(str(p) for p in error["loc"])
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{ENV_PREFIX}{field.upper()}: {message}" if field else message)
+        raise StartupError("invalid settings: " + "; ".join(problems)) from None

@@ -1,0 +1,215 @@
+"""The one write path for requests: a transaction, a version check, timeline events, hooks.
+
+Every service call that changes a request goes through :meth:`ServiceBase._changing`:
+
+* the request row is read and the caller's ``expected_version`` checked;
+* the change and its timeline events are written in one transaction;
+* the UPDATE carries ``WHERE version = <read>`` (SQLAlchemy's version counter), so of two
+  concurrent writers one wins and the other gets :class:`ConflictError` with nothing written;
+* after commit, plugins hear about each event through ``spoc_request_event``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from spoc.core.clock import Clock
+from spoc.core.db import Database
+from spoc.core.errors import ConflictError, NotFoundError, PermissionDenied
+from spoc.core.models import (
+    Escalation,
+    Message,
+    Request,
+    Team,
+    TeamMember,
+    TimelineEvent,
+    Visibility,
+)
+from spoc.core.plugins import PluginHost
+from spoc.core.settings import Settings
+from spoc.core.types import Actor, ActorKind, RequestEvent, Role
+
+
+@dataclass
+class ServiceDeps:
+    db: Database
+    host: PluginHost
+    settings: Settings
+    clock: Clock
+    # The app's Spoc extension, handed to after-commit hooks so plugins can reach services.
+    owner: Any = None
+
+
+class WriteContext:
+    """What one write transaction sees, and the timeline events it appends."""
+
+    def __init__(
+        self, session: Session, request: Request, actor: Actor, now: datetime, next_seq: int
+    ) -> None:
+        self.session = session
+        self.request = request
+        self.actor = actor
+        self.now = now
+        self._next_seq = next_seq
+        self.events: list[TimelineEvent] = []
+
+    def record(
+        self,
+        kind: str,
+        summary: str,
+        data: dict[str, Any] | None = None,
+        *,
+        visibility: Visibility = Visibility.PUBLIC,
+        message: Message | None = None,
+    ) -> TimelineEvent:
+        event = TimelineEvent(
+            request_id=self.request.id,
+            seq=self._next_seq,
+            kind=kind,
+            visibility=visibility,
+            actor_kind=self.actor.kind,
+            actor_id=self.actor.id,
+            actor_name=self.actor.name or self.actor.kind.value,
+            summary=summary[:500],
+            data=data or {},
+            message=message,
+            at=self.now,
+        )
+        self._next_seq += 1
+        self.session.add(event)
+        self.events.append(event)
+        return event
+
+
+class ServiceBase:
+    def __init__(self, deps: ServiceDeps) -> None:
+        self.deps = deps
+        self.db = deps.db
+        self.host = deps.host
+        self.settings = deps.settings
+        self.clock = deps.clock
+
+    # --- identity and visibility ---------------------------------------------------------
+
+    def reference(self, request_id: int) -> str:
+        return f"{self.settings.reference_prefix}-{request_id:05d}"
+
+    def parse_reference(self, reference: str) -> int | None:
+        prefix, _, number = reference.strip().upper().partition("-")
+        if prefix != self.settings.reference_prefix or not number.isdigit():
+            return None
+        return int(number)
+
+    def today(self) -> date:
+        return self.clock.now().astimezone(self.settings.tz).date()
+
+    def can_see(self, session: Session, request: Request, actor: Actor) -> bool:
+        if actor.kind is ActorKind.SYSTEM:
+            return True
+        if actor.kind is ActorKind.REQUESTER:
+            return request.contact_id == actor.id
+        if actor.role is not Role.SPECIALIST:
+            return True
+        if request.owner_agent_id == actor.id:
+            return True
+        return bool(
+            session.scalar(
+                select(
+                    exists().where(
+                        Escalation.request_id == request.id,
+                        Escalation.to_team_id == TeamMember.team_id,
+                        TeamMember.agent_id == actor.id,
+                    )
+                )
+            )
+        )
+
+    def load_visible(self, session: Session, request_id: int, actor: Actor) -> Request:
+        request = session.get(Request, request_id)
+        # Invisible and missing look the same, so references cannot be probed.
+        if request is None or not self.can_see(session, request, actor):
+            raise NotFoundError(f"{self.reference(request_id)} not found")
+        return request
+
+    @staticmethod
+    def require_staff(actor: Actor, action: str, roles: tuple[Role, ...]) -> None:
+        if actor.kind is ActorKind.SYSTEM:
+            return
+        if actor.kind is not ActorKind.AGENT or actor.role not in roles:
+            who = actor.role_name
+            raise PermissionDenied(f"a {who} may not {action}")
+
+    @staticmethod
+    def team_by_key(session: Session, key: str, *, create: bool = False) -> Team | None:
+        team = session.scalar(select(Team).where(Team.key == key))
+        if team is None and create:
+            # The desk team must always exist: a request is never left without an owner.
+            team = Team(key=key, name=f"{key.replace('_', ' ').title()} team", description="")
+            session.add(team)
+            session.flush()
+        return team
+
+    # --- the write path ------------------------------------------------------------------
+
+    @contextmanager
+    def _changing(
+        self, request_id: int, actor: Actor, expected_version: int | None
+    ) -> Iterator[WriteContext]:
+        reference = self.reference(request_id)
+        read_version: int | None = None
+        try:
+            with self.db.transaction() as session:
+                request = self.load_visible(session, request_id, actor)
+                read_version = request.version
+                if expected_version is not None and request.version != expected_version:
+                    raise ConflictError(reference, request.version)
+                last = session.scalar(
+                    select(func.max(TimelineEvent.seq)).where(
+                        TimelineEvent.request_id == request_id
+                    )
+                )
+                write = WriteContext(session, request, actor, self.clock.now(), (last or 0) + 1)
+                yield write
+                # Touching the row bumps its version even when only the timeline grew.
+                request.updated_at = write.now
+                session.flush()
+        except StaleDataError:
+            raise ConflictError(reference, self._current_version(request_id)) from None
+        except IntegrityError:
+            current = self._current_version(request_id)
+            if read_version is not None and current != read_version:
+                raise ConflictError(reference, current) from None
+            raise
+        self.emit(write.request, write.events, actor)
+
+    def _current_version(self, request_id: int) -> int | None:
+        with self.db.reader() as session:
+            return session.scalar(select(Request.version).where(Request.id == request_id))
+
+    def emit(self, request: Request, events: list[TimelineEvent], actor: Actor) -> None:
+        for event in events:
+            self.host.notify(
+                "spoc_request_event",
+                spoc=self.deps.owner,
+                event=RequestEvent(
+                    kind=event.kind,
+                    request_id=request.id,
+                    reference=self.reference(request.id),
+                    type_key=request.type_key,
+                    status=request.status,
+                    priority=request.priority,
+                    version=request.version,
+                    actor=actor,
+                    at=event.at,
+                    data=dict(event.data),
+                ),
+            )
