@@ -22,9 +22,14 @@ def _build_app(**overrides: Any) -> Flask:
     from spoc.core.app import create_app
 
     try:
-        return create_app(**overrides)
+        app = create_app(**overrides)
     except StartupError as exc:
         raise click.ClickException(str(exc)) from None
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        # Close pooled connections when the command ends, not whenever GC gets to them.
+        context.call_on_close(_spoc(app).db.dispose)
+    return app
 
 
 def _spoc(app: Flask) -> Any:

@@ -71,8 +71,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
-        # One connection per checkout keeps SQLite's file locking honest across threads.
-        kwargs.setdefault("poolclass", NullPool)
+        if url in ("sqlite://", "sqlite:///:memory:"):
+            # Each connection to :memory: is a new empty database; never pool it silently.
+            kwargs.setdefault("poolclass", NullPool)
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

@@ -147,7 +147,7 @@ def spoc_cli_commands() -> Sequence[click.Command]:  # type: ignore[empty-body]
 
 @hookspec
 def spoc_classify_request(
-    request_type: RequestType, fields: BaseModel, subject: SubjectInfo | None
+    request_type: RequestType, fields: BaseModel, subject: SubjectInfo | None, spoc: Spoc
 ) -> Priority | None:
     """Propose a priority for a new request, e.g. P1 on a red-flag phrase.
 
@@ -158,6 +158,7 @@ def spoc_classify_request(
         request_type: the :class:`spoc.RequestType` being filed.
         fields: the validated instance of ``request_type.fields_model``.
         subject: the subject the request is about, or ``None``.
+        spoc: the application's :class:`spoc.Spoc` (settings: ``spoc.plugin_settings``).
 
     Returns: a :class:`spoc.Priority`, or ``None`` to have no opinion.
 
@@ -172,6 +173,7 @@ def spoc_route_request(
     fields: BaseModel,
     subject: SubjectInfo | None,
     proposed: Routing,
+    spoc: Spoc,
 ) -> Routing | None:
     """Override who acts for a new request (a team or an agent instead of the acting SPOC).
 
@@ -183,6 +185,7 @@ def spoc_route_request(
         fields: the validated instance of ``request_type.fields_model``.
         subject: the subject the request is about, or ``None``.
         proposed: the core's :class:`spoc.Routing`.
+        spoc: the application's :class:`spoc.Spoc` (settings: ``spoc.plugin_settings``).
 
     Returns: a :class:`spoc.Routing` whose ``reason`` explains the choice, or ``None``.
 

@@ -33,6 +33,7 @@ class History:
     def config(self) -> Config:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
+        config.set_main_option("path_separator", "newline")
         config.set_main_option("version_locations", str(self.versions))
         config.attributes["version_table"] = self.version_table
         config.attributes["table_prefix"] = None if self.owner == "core" else f"{self.owner}_"

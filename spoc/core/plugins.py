@@ -137,7 +137,10 @@ def load_plugins(settings: Settings, available: Iterable[EntryPoint] | None = No
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PluginError(getattr(exc, "plugin_name", None) or "unknown", str(exc)) from exc
+        name = pm.get_name(exc.plugin) or "unknown"
+        callers = pm.get_hookcallers(exc.plugin) or []
+        unknown = sorted(c.name for c in callers if not c.has_spec()) or ["?"]
+        raise PluginError(name, f"implements unknown hook {', '.join(unknown)}") from exc
 
     infos = []
     for name, ep in sorted(installed.items()):

@@ -46,5 +46,6 @@ class Registry(Generic[T]):
         items = sorted(self._items.values(), key=lambda e: (self._order(e[0]), self._key(e[0])))
         return iter(item for item, _ in items)
 
-    def keys(self) -> list[str]:
+    def names(self) -> list[str]:
+        """Keys in iteration order."""
         return [self._key(item) for item in self]

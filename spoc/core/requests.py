@@ -236,7 +236,11 @@ class RequestService(ServiceBase):
         priority = request_type.priority_for(fields)
         reason = f"{priority.value} by the {request_type.title} rules"
         answers = self.host.call_each(
-            "spoc_classify_request", request_type=request_type, fields=fields, subject=subject
+            "spoc_classify_request",
+            request_type=request_type,
+            fields=fields,
+            subject=subject,
+            spoc=self.deps.owner,
         )
         for plugin, proposed in answers:
             proposed = Priority(proposed)
@@ -259,6 +263,7 @@ class RequestService(ServiceBase):
             fields=fields,
             subject=info,
             proposed=proposed,
+            spoc=self.deps.owner,
         )
         if not overrides:
             return proposed

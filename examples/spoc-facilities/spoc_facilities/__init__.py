@@ -42,8 +42,8 @@ class Repair(BaseModel):
     hazard: bool = Field(default=False, description="Is anyone at risk (water, electricity, gas)?")
 
 
-def _settings() -> FacilitiesSettings:
-    return spoc_of().plugin_settings(NAME, FacilitiesSettings)
+def _settings(spoc: Spoc) -> FacilitiesSettings:
+    return spoc.plugin_settings(NAME, FacilitiesSettings)
 
 
 @hookimpl
@@ -78,18 +78,18 @@ def spoc_migrations() -> Path:
 
 
 @hookimpl
-def spoc_classify_request(subject: SubjectInfo | None) -> Priority | None:
+def spoc_classify_request(subject: SubjectInfo | None, spoc: Spoc) -> Priority | None:
     # Any request about a critical site (a hospital wing, a data centre) is at least P2.
     if subject is not None and subject.kind == BUILDING and subject.attributes.get("critical"):
-        return _settings().critical_priority
+        return _settings(spoc).critical_priority
     return None
 
 
 @hookimpl
-def spoc_route_request(request_type: RequestType, fields: BaseModel) -> Routing | None:
+def spoc_route_request(request_type: RequestType, fields: BaseModel, spoc: Spoc) -> Routing | None:
     if request_type.key == REPAIR and isinstance(fields, Repair) and fields.hazard:
         return Routing(
-            None, _settings().safety_team, "Hazards go straight to the safety team", order=10
+            None, _settings(spoc).safety_team, "Hazards go straight to the safety team", order=10
         )
     return None
 
@@ -99,7 +99,9 @@ def spoc_request_event(event: RequestEvent, spoc: Spoc) -> None:
     if event.kind != "created" or event.type_key != REPAIR:
         return
     with spoc.db.transaction() as session:
-        session.add(WorkOrder(request_id=event.request_id, reference=event.reference, opened_at=event.at))
+        session.add(
+            WorkOrder(request_id=event.request_id, reference=event.reference, opened_at=event.at)
+        )
 
 
 @click.group(name=NAME)
@@ -117,7 +119,9 @@ def work_orders(limit: int) -> None:
     if not rows:
         click.echo("No open work orders.")
     for order in rows:
-        click.echo(f"WO-{order.id:04d}  {order.reference}  opened {order.opened_at:%Y-%m-%d %H:%M}Z")
+        click.echo(
+            f"WO-{order.id:04d}  {order.reference}  opened {order.opened_at:%Y-%m-%d %H:%M}Z"
+        )
 
 
 @hookimpl

@@ -24,7 +24,5 @@ class WorkOrder(Model):
 
 
 def open_work_orders(session: Session, limit: int) -> list[WorkOrder]:
-    query = (
-        select(WorkOrder).where(WorkOrder.closed_at.is_(None)).order_by(WorkOrder.id.desc())
-    )
+    query = select(WorkOrder).where(WorkOrder.closed_at.is_(None)).order_by(WorkOrder.id.desc())
     return list(session.scalars(query.limit(limit)))

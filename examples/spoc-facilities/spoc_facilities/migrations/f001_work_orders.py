@@ -33,9 +33,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_facilities_work_orders"),
         sa.UniqueConstraint("request_id", name="uq_facilities_work_orders_request_id"),
     )
-    op.create_index(
-        "ix_facilities_work_orders_open", "facilities_work_orders", ["closed_at", "id"]
-    )
+    op.create_index("ix_facilities_work_orders_open", "facilities_work_orders", ["closed_at", "id"])
 
 
 def downgrade() -> None:

@@ -1,0 +1,64 @@
+"""A well-behaved test plugin: settings, classification, routing and event hooks.
+
+Its behaviour is driven by its settings section so tests can steer it.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from spoc import (
+    Priority,
+    RequestEvent,
+    RequestType,
+    Routing,
+    Spoc,
+    SubjectInfo,
+    hookimpl,
+)
+
+SEEN: list[tuple[str, str]] = []
+
+
+class TuningSettings(BaseModel):
+    urgent_word: str = Field(default="flood", min_length=1)
+    route_team: str | None = None
+    route_order: int = 100
+    fail_on_events: bool = False
+
+
+def _settings(spoc: Spoc) -> TuningSettings:
+    return spoc.plugin_settings("tuning", TuningSettings)
+
+
+@hookimpl
+def spoc_settings_model() -> type[BaseModel]:
+    return TuningSettings
+
+
+@hookimpl
+def spoc_classify_request(
+    request_type: RequestType, fields: BaseModel, subject: SubjectInfo | None, spoc: Spoc
+) -> Priority | None:
+    summary = str(getattr(fields, "summary", ""))
+    return Priority.P1 if _settings(spoc).urgent_word in summary.lower() else None
+
+
+@hookimpl
+def spoc_route_request(proposed: Routing, spoc: Spoc) -> Routing | None:
+    settings = _settings(spoc)
+    if settings.route_team is None:
+        return None
+    return Routing(
+        None,
+        settings.route_team,
+        f"tuning sends it to {settings.route_team}",
+        order=settings.route_order,
+    )
+
+
+@hookimpl
+def spoc_request_event(event: RequestEvent, spoc: Spoc) -> None:
+    if _settings(spoc).fail_on_events:
+        raise RuntimeError("tuning plugin fails on purpose")
+    SEEN.append((event.kind, event.reference))

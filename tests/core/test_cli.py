@@ -1,0 +1,121 @@
+"""The ``spoc`` command line, run the way an operator runs it (settings from the environment)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from spoc import create_app
+from spoc.core.app import spoc_of
+from spoc.core.cli import main
+from spoc.core.models import Agent, Request
+from spoc.core.passwords import verify_password
+from spoc.core.types import Status
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "SPOC_ENV": "dev",
+        "SPOC_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}",
+        "SPOC_PLUGINS": "generic",
+        "SPOC_INSTANCE_PATH": str(tmp_path / "instance"),
+    }
+
+
+def run(env: dict[str, str], *args: str, input: str | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), env=env, input=input)
+    return result.exit_code, result.output
+
+
+def test_db_upgrade_then_user_add(env: dict[str, str]) -> None:
+    code, output = run(env, "db", "upgrade")
+    assert code == 0, output
+    assert "Database is up to date" in output
+    code, output = run(
+        env,
+        "user",
+        "add",
+        "Lee@Example.org",
+        "--name",
+        "Lee Chen",
+        "--role",
+        "specialist",
+        input="correct horse battery\ncorrect horse battery\n",
+    )
+    assert code == 0, output
+    assert "Created specialist Lee Chen <lee@example.org>" in output
+    app = create_app(env="dev", database_url=env["SPOC_DATABASE_URL"], plugins=["generic"])
+    with spoc_of(app).db.reader() as session:
+        agent = session.scalar(select(Agent))
+    assert agent is not None and verify_password(agent.password_hash, "correct horse battery")
+    code, output = run(
+        env, "user", "add", "lee@example.org", "--name", "Lee", "--password", "another long one"
+    )
+    assert code == 1
+    assert "already exists" in output
+
+
+def test_user_add_refuses_a_short_password(env: dict[str, str]) -> None:
+    run(env, "db", "upgrade")
+    code, output = run(env, "user", "add", "a@example.org", "--name", "A", "--password", "short")
+    assert code == 1
+    assert "at least 12 characters" in output
+
+
+def test_plugins_lists_installed_and_enabled(env: dict[str, str]) -> None:
+    code, output = run(env, "plugins")
+    assert code == 0, output
+    lines = {line.split()[0]: line for line in output.splitlines()[1:]}
+    assert lines["generic"].split()[1:4] == ["yes", "0.1.0", "bundled"]
+    assert "request_types" in lines["generic"]
+    assert lines["facilities"].split()[1:4] == ["no", "1.0.0", "spoc-facilities"]
+
+
+def test_broken_setup_prints_one_line_and_exits_1(env: dict[str, str]) -> None:
+    code, output = run({**env, "SPOC_PLUGINS": "generic,ghost"}, "plugins")
+    assert code == 1
+    assert output.strip().splitlines() == [
+        "Error: plugin 'ghost': is enabled in SPOC_PLUGINS but not installed "
+        "(installed: facilities, generic)"
+    ]
+    code, output = run({**env, "SPOC_ENV": "production"}, "plugins")
+    assert code == 1
+    assert "SPOC_SECRET_KEY is not set" in output
+
+
+def test_serve_refuses_a_database_that_is_behind(env: dict[str, str]) -> None:
+    code, output = run(env, "serve", "--port", "0")
+    assert code == 1
+    assert "not up to date (core behind); run: spoc db upgrade" in output
+
+
+def test_hook_demo_data_builds_requests_in_every_status(env: dict[str, str]) -> None:
+    code, output = run(env, "demo", "--no-serve")
+    assert code == 0, output
+    assert "admin      ada@demo.spoc.invalid" in output
+    demo_db = Path(env["SPOC_INSTANCE_PATH"]) / "demo" / "demo.sqlite"
+    app = create_app(env="demo", database_url=f"sqlite:///{demo_db}", plugins=["generic"])
+    with spoc_of(app).db.reader() as session:
+        statuses = set(session.scalars(select(Request.status).distinct()))
+        escalated = session.scalar(
+            select(func.count()).select_from(Request).where(Request.escalation_level > 0)
+        )
+    assert statuses == set(Status)
+    assert escalated == 1
+    # A second run starts from scratch rather than piling up data.
+    code, _ = run(env, "demo", "--no-serve")
+    assert code == 0
+
+
+def test_docs_hooks_check_detects_a_stale_reference(env: dict[str, str], tmp_path: Path) -> None:
+    target = tmp_path / "hooks.md"
+    code, output = run(env, "docs", "hooks", "--check", "--output", str(target))
+    assert code == 1 and "is stale" in output
+    code, _ = run(env, "docs", "hooks", "--output", str(target))
+    assert code == 0
+    code, output = run(env, "docs", "hooks", "--check", "--output", str(target))
+    assert code == 0 and "up to date" in output

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from datetime import date
+
+from spoc import Actor
+from tests.conftest import Org
+
+
+def created(org: Org, request_id: int) -> dict:
+    events = org.spoc.requests.timeline(request_id, Actor.system())
+    return {e.kind: e for e in events}
+
+
+def test_present_spoc_gets_the_request(org: Org) -> None:
+    rid = org.file()
+    request = org.spoc.requests.get(rid, Actor.system())
+    assert request.owner_agent_id == org.dana.id
+    assert created(org, rid)["assigned"].summary == "Dana Reyes is the SPOC for Northwind Traders"
+
+
+def test_absent_spoc_routes_to_first_available_deputy(org: Org) -> None:
+    org.spoc.directory.add_absence(org.dana.id, date(2026, 2, 27), date(2026, 3, 3), "leave")
+    rid = org.file()
+    request = org.spoc.requests.get(rid, Actor.system())
+    assert request.owner_agent_id == org.lee.id
+    event = created(org, rid)["created"]
+    assert event.data["covering_for"] == org.dana.id
+    assert event.data["until"] == "2026-03-03"
+    assert event.data["routing_reason"] == (
+        "Dana Reyes is away until 3 March; routed to deputy Lee Chen"
+    )
+
+
+def test_absent_first_deputy_is_skipped_for_the_next(org: Org) -> None:
+    org.spoc.directory.add_absence(org.dana.id, date(2026, 3, 1), date(2026, 3, 10))
+    org.spoc.directory.add_absence(org.lee.id, date(2026, 3, 2), date(2026, 3, 2))
+    rid = org.file()
+    assert org.spoc.requests.get(rid, Actor.system()).owner_agent_id == org.sam.id
+    assert created(org, rid)["assigned"].summary == (
+        "Dana Reyes is away until 10 March; deputy Lee Chen is away until 2 March; "
+        "routed to deputy Sam Patel"
+    )
+
+
+def test_everyone_away_falls_back_to_the_desk_team(org: Org) -> None:
+    for agent in (org.dana, org.lee, org.sam):
+        org.spoc.directory.add_absence(agent.id, date(2026, 3, 1), date(2026, 3, 5))
+    rid = org.file()
+    request = org.spoc.requests.get(rid, Actor.system())
+    assert request.owner_agent_id is None
+    assert request.owner_team_id == org.desk.id
+    assert created(org, rid)["assigned"].summary.endswith(
+        "no deputy available; routed to the desk team"
+    )
+
+
+def test_absence_that_ended_yesterday_does_not_count(org: Org) -> None:
+    org.spoc.directory.add_absence(org.dana.id, date(2026, 2, 20), date(2026, 3, 1))
+    rid = org.file()
+    assert org.spoc.requests.get(rid, Actor.system()).owner_agent_id == org.dana.id
+
+
+def test_request_without_subject_goes_to_desk_for_triage(org: Org) -> None:
+    rid = org.file(subject_id=None)
+    request = org.spoc.requests.get(rid, Actor.system())
+    assert request.owner_team_id == org.desk.id
+    assert created(org, rid)["assigned"].summary == (
+        "No subject linked; routed to the desk team for triage"
+    )
+
+
+def test_linking_a_subject_hands_the_request_to_its_acting_spoc(org: Org) -> None:
+    rid = org.file(subject_id=None)
+    request = org.spoc.requests.link_subject(rid, org.actor(org.sam), org.account.id)
+    assert request.subject_id == org.account.id
+    assert request.owner_agent_id == org.dana.id
+    assert request.owner_team_id is None
+
+
+def test_missing_desk_team_is_created_rather_than_losing_the_request(org: Org, spoc) -> None:
+    rid = org.file(subject_id=None)
+    spoc.settings.desk_team = "front_office"
+    try:
+        other = org.file(subject_id=None)
+    finally:
+        spoc.settings.desk_team = "desk"
+    request = spoc.requests.get(other, Actor.system())
+    assert request.owner_team_id is not None
+    assert request.owner_team_id != spoc.requests.get(rid, Actor.system()).owner_team_id
