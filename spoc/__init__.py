@@ -25,10 +25,13 @@ from spoc.core.errors import (
     StartupError,
     ValidationFailed,
 )
+from spoc.core.forms import Phone
 from spoc.core.hookspecs import PROJECT
 from spoc.core.types import (
     Actor,
     ActorKind,
+    ConsolePanel,
+    KnowledgeArticle,
     Priority,
     RequestEvent,
     RequestType,
@@ -49,14 +52,17 @@ __all__ = [
     "ActorKind",
     "Clock",
     "ConflictError",
+    "ConsolePanel",
     "Database",
     "DemoContext",
     "FrozenClock",
     "IllegalTransition",
     "JSONType",
+    "KnowledgeArticle",
     "Model",
     "NotFoundError",
     "PermissionDenied",
+    "Phone",
     "PluginError",
     "Priority",
     "RequestEvent",

@@ -18,6 +18,7 @@ from spoc.core.db import Database
 from spoc.core.directory import DirectoryService
 from spoc.core.errors import DatabaseNotReadyError
 from spoc.core.escalation import EscalationService
+from spoc.core.links import LinkService
 from spoc.core.plugins import PluginHost, load_plugins
 from spoc.core.requests import RequestService
 from spoc.core.settings import Settings, load_settings
@@ -39,6 +40,7 @@ class Spoc:
     requests: RequestService = field(init=False)
     escalations: EscalationService = field(init=False)
     directory: DirectoryService = field(init=False)
+    links: LinkService = field(init=False)
     schema_checked: bool = False
 
     def __post_init__(self) -> None:
@@ -46,6 +48,7 @@ class Spoc:
         self.requests = RequestService(deps)
         self.escalations = EscalationService(deps)
         self.directory = DirectoryService(deps)
+        self.links = LinkService(deps)
 
     def plugin_settings(self, plugin: str, model: type[M]) -> M:
         """The validated settings section of ``plugin`` (see ``spoc_settings_model``)."""

@@ -28,7 +28,10 @@ if TYPE_CHECKING:
 
     from spoc.core.app import Spoc
     from spoc.core.demo import DemoContext
+    from spoc.core.models import Request
     from spoc.core.types import (
+        ConsolePanel,
+        KnowledgeArticle,
         Priority,
         RequestEvent,
         RequestType,
@@ -49,12 +52,15 @@ PHASES: dict[str, tuple[str, ...]] = {
         "spoc_subject_kinds",
         "spoc_migrations",
         "spoc_cli_commands",
+        "spoc_knowledge_articles",
     ),
     "Intake: deciding priority and owner of a new request": (
+        "spoc_resolve_subject",
         "spoc_classify_request",
         "spoc_route_request",
     ),
     "After commit: reacting to what happened": ("spoc_request_event",),
+    "Console: what agents see": ("spoc_console_panels",),
     "Demo data": ("spoc_demo_data",),
 }
 
@@ -142,7 +148,42 @@ def spoc_cli_commands() -> Sequence[click.Command]:  # type: ignore[empty-body]
     """
 
 
+@hookspec
+def spoc_knowledge_articles() -> Sequence[KnowledgeArticle]:  # type: ignore[empty-body]
+    """Self-help articles for the portal, shown beside the request types they may answer.
+
+    A stakeholder who finds the answer does not need to file. Keys are unique across plugins;
+    a duplicate stops start-up naming both plugins.
+
+    Arguments: none.
+
+    Returns: a sequence of :class:`spoc.KnowledgeArticle` (may be empty).
+
+    firstresult: no — all plugins' articles are collected, listed by ``order`` then key.
+    """
+
+
 # --- Intake -------------------------------------------------------------------------------
+
+
+@hookspec
+def spoc_resolve_subject(reference: str, request_type: RequestType, spoc: Spoc) -> int | None:
+    """Find the subject a stakeholder means by a reference they know (order number, project
+    code), when they file without a subject intake link.
+
+    The core first matches ``Subject.external_ref`` among the subject kinds the request type
+    applies to; this hook is asked only when that finds nothing. Must not write.
+
+    Arguments:
+        reference: what the stakeholder typed, stripped of surrounding spaces.
+        request_type: the :class:`spoc.RequestType` being filed.
+        spoc: the application's :class:`spoc.Spoc`, for reading the plugin's own tables.
+
+    Returns: the subject's id, or ``None`` when the reference means nothing to this plugin.
+
+    firstresult: no — if plugins disagree the reference is refused as ambiguous; if none
+    knows it, the stakeholder is asked to check it (or to leave it empty for desk triage).
+    """
 
 
 @hookspec
@@ -216,6 +257,25 @@ def spoc_request_event(event: RequestEvent, spoc: Spoc) -> None:
     Returns: nothing.
 
     firstresult: no — every plugin is told.
+    """
+
+
+# --- Console ------------------------------------------------------------------------------
+
+
+@hookspec
+def spoc_console_panels(request: Request, spoc: Spoc) -> Sequence[ConsolePanel] | None:
+    """Boxes to show on the console's request page (an appointment, a shipment's tracking).
+
+    Called while rendering, for an agent allowed to see ``request``. Must not write.
+
+    Arguments:
+        request: the :class:`spoc.core.models.Request` being shown (read-only).
+        spoc: the application's :class:`spoc.Spoc`.
+
+    Returns: a sequence of :class:`spoc.ConsolePanel`, or ``None``.
+
+    firstresult: no — all panels are shown, by ``order`` then title.
     """
 
 

@@ -23,7 +23,7 @@ from spoc.core import hookspecs
 from spoc.core.errors import DuplicateContributionError, PluginError
 from spoc.core.registry import Registry
 from spoc.core.settings import Settings
-from spoc.core.types import RequestType, SubjectKind
+from spoc.core.types import KnowledgeArticle, RequestType, SubjectKind
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,9 @@ class PluginHost:
     )
     subject_kinds: Registry[SubjectKind] = field(
         default_factory=lambda: Registry("subject kind", lambda k: k.key, lambda k: k.order)
+    )
+    articles: Registry[KnowledgeArticle] = field(
+        default_factory=lambda: Registry("knowledge article", lambda a: a.key, lambda a: a.order)
     )
     settings_sections: dict[str, BaseModel] = field(default_factory=dict)
     migration_dirs: dict[str, Path] = field(default_factory=dict)
@@ -177,6 +180,7 @@ def _collect(host: PluginHost, settings: Settings) -> None:
 
     _fill(host, "spoc_request_types", host.request_types, RequestType)
     _fill(host, "spoc_subject_kinds", host.subject_kinds, SubjectKind)
+    _fill(host, "spoc_knowledge_articles", host.articles, KnowledgeArticle)
 
     for plugin, folder in host.call_each("spoc_migrations"):
         path = Path(folder)

@@ -121,6 +121,17 @@ class Settings(BaseSettings):
     reference_prefix: str = Field(
         default="REQ", pattern=r"^[A-Z]{2,8}$", description="Prefix of public references."
     )
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server for mail; unset = mails are written to the log."
+    )
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    mail_from: str = Field(default="SPOC <spoc@localhost>", description="From: of SPOC's mails")
+    tracking_link_days: int = Field(
+        default=180, ge=1, description="How long a requester's private tracking link works."
+    )
     plugin_settings: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="Nested plugin sections (SPOC_<PLUGIN>__<KEY>).",

@@ -207,3 +207,40 @@ class RequestEvent:
     actor: Actor
     at: datetime
     data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class KnowledgeArticle:
+    """A self-help article shown in the portal beside the request types it may answer.
+
+    ``body`` is plain text; blank lines separate paragraphs (it is escaped, never raw HTML).
+    ``request_types`` lists the keys of the request types it relates to (shown on their forms).
+    """
+
+    key: str
+    title: str
+    summary: str
+    body: str
+    request_types: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    order: int = 100
+
+    def __post_init__(self) -> None:
+        if not KEY_PATTERN.match(self.key):
+            raise ValueError(f"article key {self.key!r} must look like 'plugin.name'")
+
+    def matches(self, query: str) -> bool:
+        text = " ".join((self.title, self.summary, self.body, *self.keywords)).lower()
+        return all(word in text for word in query.lower().split())
+
+
+@dataclass(frozen=True)
+class ConsolePanel:
+    """A box a plugin adds to the console's request page.
+
+    ``body`` is escaped unless it is ``markupsafe.Markup`` (which the plugin then vouches for).
+    """
+
+    title: str
+    body: str
+    order: int = 100
