@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from spoc.core.clock import Clock
@@ -179,8 +180,10 @@ class ServiceBase:
                 )
                 write = WriteContext(session, request, actor, self.clock.now(), (last or 0) + 1)
                 yield write
-                # Touching the row bumps its version even when only the timeline grew.
+                # Every write bumps the version, even when only the timeline grew and the
+                # clock shows the same instant: flag_modified forces the versioned UPDATE.
                 request.updated_at = write.now
+                flag_modified(request, "updated_at")
                 session.flush()
         except StaleDataError:
             raise ConflictError(reference, self._current_version(request_id)) from None

@@ -295,3 +295,13 @@ def test_concurrent_service_calls_from_threads_never_half_write(org: Org) -> Non
     kinds = [e.kind for e in org.spoc.requests.timeline(rid, Actor.system())]
     assert kinds == ["created", "assigned", "message", "status_changed"]
     assert org.spoc.requests.get(rid, Actor.system()).version == 2
+
+
+def test_every_write_bumps_the_version_even_at_the_same_instant(org: Org) -> None:
+    """The clock is frozen here: an internal note changes no column but still versions."""
+    rid = org.file()
+    org.spoc.escalations.escalate(rid, org.actor(org.dana), team_key="specialists", reason="x")
+    note = org.spoc.requests.post_message(rid, org.actor(org.kim), "checked", internal=True)
+    assert note.version == 3
+    with pytest.raises(ConflictError):
+        org.spoc.requests.post_message(rid, org.actor(org.dana), "late", expected_version=2)
