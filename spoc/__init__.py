@@ -27,6 +27,7 @@ from spoc.core.errors import (
 )
 from spoc.core.forms import Phone
 from spoc.core.hookspecs import PROJECT
+from spoc.core.models import Request
 from spoc.core.types import (
     Actor,
     ActorKind,
@@ -65,6 +66,7 @@ __all__ = [
     "Phone",
     "PluginError",
     "Priority",
+    "Request",
     "RequestEvent",
     "RequestType",
     "Role",

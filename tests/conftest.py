@@ -179,6 +179,10 @@ class Org:
 
 @pytest.fixture
 def org(spoc: Spoc) -> Org:
+    return build_org(spoc)
+
+
+def build_org(spoc: Spoc) -> Org:
     d = spoc.directory
     dana = d.add_agent(email="dana@example.org", name="Dana Reyes", role=Role.AGENT)
     lee = d.add_agent(email="lee@example.org", name="Lee Chen", role=Role.AGENT)
@@ -196,3 +200,41 @@ def org(spoc: Spoc) -> Org:
         external_ref="NW-1",
     )
     return Org(spoc, dana, lee, sam, kim, val, ada, specialists, desk, account)
+
+
+# --- web helpers --------------------------------------------------------------------------
+
+import re  # noqa: E402
+
+from sqlalchemy import update  # noqa: E402
+
+from spoc.core.passwords import hash_password  # noqa: E402
+
+PASSWORD = "correct horse battery staple"
+_PASSWORD_HASH: list[str] = []
+
+
+def csrf_token(client: FlaskClient, url: str = "/my-requests") -> str:
+    """The CSRF token of the client's session, read from a real form."""
+    html = client.get(url).get_data(as_text=True)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, f"no CSRF token on {url}"
+    return found.group(1)
+
+
+def give_password(spoc: Spoc, agent: Agent) -> None:
+    if not _PASSWORD_HASH:
+        _PASSWORD_HASH.append(hash_password(PASSWORD))  # argon2 is slow on purpose: hash once
+    with spoc.db.transaction() as session:
+        session.execute(
+            update(Agent).where(Agent.id == agent.id).values(password_hash=_PASSWORD_HASH[0])
+        )
+
+
+def login(client: FlaskClient, spoc: Spoc, agent: Agent) -> None:
+    give_password(spoc, agent)
+    token = csrf_token(client, "/console/login")
+    response = client.post(
+        "/console/login", data={"csrf_token": token, "email": agent.email, "password": PASSWORD}
+    )
+    assert response.status_code == 303, response.get_data(as_text=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint
 from pathlib import Path
@@ -13,6 +13,7 @@ from flask import Flask, Response, current_app
 from pydantic import BaseModel
 
 from spoc.core import migrate
+from spoc.core.auth import AuthService
 from spoc.core.clock import Clock, SystemClock
 from spoc.core.db import Database
 from spoc.core.directory import DirectoryService
@@ -41,6 +42,7 @@ class Spoc:
     escalations: EscalationService = field(init=False)
     directory: DirectoryService = field(init=False)
     links: LinkService = field(init=False)
+    auth: AuthService = field(init=False)
     schema_checked: bool = False
 
     def __post_init__(self) -> None:
@@ -49,6 +51,7 @@ class Spoc:
         self.escalations = EscalationService(deps)
         self.directory = DirectoryService(deps)
         self.links = LinkService(deps)
+        self.auth = AuthService(deps)
 
     def plugin_settings(self, plugin: str, model: type[M]) -> M:
         """The validated settings section of ``plugin`` (see ``spoc_settings_model``)."""
@@ -115,10 +118,7 @@ def create_app(
     spoc = Spoc(settings=settings, host=host, db=Database(url), clock=clock or SystemClock())
     app.extensions[EXTENSION] = spoc
 
-    from spoc.core import web
-
-    app.register_blueprint(web.bp)
-    app.jinja_env.globals["spoc_reference"] = spoc.requests.reference
+    _install_web(app, spoc)
 
     @app.before_request
     def _refuse_stale_schema() -> Response | None:
@@ -131,3 +131,66 @@ def create_app(
         return None
 
     return app
+
+
+def _setting_reader(settings: Settings, name: str) -> Callable[[], str]:
+    return lambda: str(getattr(settings, name))
+
+
+def _install_web(app: Flask, spoc: Spoc) -> None:
+    """Blueprints, CSRF, rate limits, template helpers and error pages."""
+    from flask import render_template
+    from flask_wtf.csrf import CSRFError, CSRFProtect
+    from werkzeug.exceptions import HTTPException
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from spoc.core import console, portal, web
+    from spoc.core.ratelimit import init_rate_limits, limit_endpoint
+    from spoc.core.types import Status
+
+    settings = spoc.settings
+    if settings.proxy_hops:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
+        )
+    CSRFProtect(app)
+    init_rate_limits(app, settings)
+    app.register_blueprint(web.bp)
+    app.register_blueprint(portal.bp)
+    app.register_blueprint(console.bp)
+    limits = {**portal.views.RATE_LIMITED, "console.login_submit": "login_limit"}
+    for endpoint, setting in limits.items():
+        limit_endpoint(app, endpoint, _setting_reader(settings, setting))
+
+    def requester_label(status: Status | str, type_key: str) -> str:
+        request_type = spoc.host.request_types.get(type_key)
+        status = Status(status)
+        return request_type.label_for(status) if request_type else status.value.title()
+
+    app.jinja_env.globals.update(spoc_reference=spoc.requests.reference, org_name=settings.org_name)
+    app.jinja_env.filters["status"] = Status
+    app.jinja_env.filters["requester_label"] = requester_label
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc: CSRFError) -> tuple[str, int]:
+        message = (
+            "This form has expired or was not sent from our site. Go back, reload and try again."
+        )
+        return render_template("portal/error.html", message=message), 400
+
+    @app.errorhandler(429)
+    def _too_many(exc: HTTPException) -> tuple[str, int]:
+        message = (
+            "You have sent too many requests in a short time. Please wait a minute and try again."
+        )
+        return render_template("portal/error.html", title="Slow down", message=message), 429
+
+    @app.errorhandler(403)
+    def _forbidden(exc: HTTPException) -> tuple[str, int]:
+        message = "Your role does not allow this. Ask an administrator if you need it."
+        return render_template("portal/error.html", title="Not allowed", message=message), 403
+
+    @app.errorhandler(404)
+    def _not_found(exc: HTTPException) -> tuple[str, int]:
+        message = "This page does not exist, or the link has expired."
+        return render_template("portal/error.html", title="Not found", message=message), 404

@@ -1,6 +1,6 @@
 """People and structures: agents, teams, subjects with their SPOC and deputies, absences.
 
-Used by the CLI, the demo and (later) the console's admin pages; requests are written only by
+Used by the CLI, the demo and the console's admin pages; requests are written only by
 :mod:`spoc.core.requests`.
 """
 
@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from spoc.core.errors import ValidationFailed
+from spoc.core.errors import NotFoundError, PermissionDenied, ValidationFailed
 from spoc.core.models import Absence, Agent, Subject, SubjectDeputy, Team, TeamMember
 from spoc.core.passwords import hash_password
-from spoc.core.types import Role
+from spoc.core.types import Actor, ActorKind, Role
 from spoc.core.writes import ServiceBase
 
 
@@ -106,3 +106,103 @@ class DirectoryService(ServiceBase):
             absence = Absence(agent_id=agent_id, starts_on=starts_on, ends_on=ends_on, note=note)
             session.add(absence)
         return absence
+
+    # --- changes made from the console (the actor is checked here, not only in views) ---
+
+    def set_subject_people(
+        self, actor: Actor, subject_id: int, spoc_agent_id: int | None, deputies: Sequence[int]
+    ) -> Subject:
+        """Replace a subject's SPOC and ordered deputies."""
+        self.require_staff(actor, "change a subject's SPOC", (Role.ADMIN, Role.AGENT))
+        if spoc_agent_id is not None and spoc_agent_id in deputies:
+            raise ValidationFailed("invalid people", {"deputies": "the SPOC cannot deputise"})
+        if len(set(deputies)) != len(deputies):
+            raise ValidationFailed("invalid people", {"deputies": "someone is listed twice"})
+        with self.db.transaction() as session:
+            subject = session.get(Subject, subject_id)
+            if subject is None:
+                raise NotFoundError(f"no subject {subject_id}")
+            wanted = [a for a in [spoc_agent_id, *deputies] if a is not None]
+            usable = set(
+                session.scalars(
+                    select(Agent.id).where(
+                        Agent.id.in_(wanted),
+                        Agent.active.is_(True),
+                        Agent.role.in_((Role.ADMIN, Role.AGENT)),
+                    )
+                )
+            )
+            if set(wanted) - usable:
+                raise ValidationFailed(
+                    "invalid people", {"deputies": "only active agents can be SPOC or deputy"}
+                )
+            subject.spoc_agent_id = spoc_agent_id
+            subject.deputies.clear()
+            session.flush()
+            for position, agent_id in enumerate(deputies, start=1):
+                subject.deputies.append(
+                    SubjectDeputy(subject_id=subject.id, agent_id=agent_id, position=position)
+                )
+        return subject
+
+    def update_agent(
+        self,
+        actor: Actor,
+        agent_id: int,
+        *,
+        role: Role | str | None = None,
+        active: bool | None = None,
+    ) -> Agent:
+        self.require_staff(actor, "administer agents", (Role.ADMIN,))
+        with self.db.transaction() as session:
+            agent = session.get(Agent, agent_id)
+            if agent is None:
+                raise NotFoundError(f"no agent {agent_id}")
+            if agent.id == actor.id and (
+                active is False or (role and Role(role) is not Role.ADMIN)
+            ):
+                raise ValidationFailed(
+                    "cannot lock yourself out", {"role": "ask another admin to change your account"}
+                )
+            if role is not None:
+                try:
+                    agent.role = Role(role)
+                except ValueError:
+                    raise ValidationFailed("invalid role", {"role": f"no role {role!r}"}) from None
+            if active is not None:
+                agent.active = active
+        return agent
+
+    def set_team_members(self, actor: Actor, team_id: int, agent_ids: Sequence[int]) -> Team:
+        self.require_staff(actor, "administer teams", (Role.ADMIN,))
+        with self.db.transaction() as session:
+            team = session.get(Team, team_id)
+            if team is None:
+                raise NotFoundError(f"no team {team_id}")
+            known = set(session.scalars(select(Agent.id).where(Agent.id.in_(agent_ids))))
+            if known != set(agent_ids):
+                raise ValidationFailed("invalid members", {"members": "unknown agent"})
+            session.execute(delete(TeamMember).where(TeamMember.team_id == team_id))
+            for agent_id in sorted(known):
+                session.add(TeamMember(team_id=team_id, agent_id=agent_id))
+        return team
+
+    def record_absence(
+        self, actor: Actor, agent_id: int, starts_on: date, ends_on: date, note: str = ""
+    ) -> Absence:
+        self._may_edit_absences(actor, agent_id)
+        return self.add_absence(agent_id, starts_on, ends_on, note.strip()[:200])
+
+    def remove_absence(self, actor: Actor, absence_id: int) -> None:
+        with self.db.transaction() as session:
+            absence = session.get(Absence, absence_id)
+            if absence is None:
+                raise NotFoundError(f"no absence {absence_id}")
+            self._may_edit_absences(actor, absence.agent_id)
+            session.delete(absence)
+
+    @staticmethod
+    def _may_edit_absences(actor: Actor, agent_id: int) -> None:
+        if actor.kind is ActorKind.AGENT and (actor.role is Role.ADMIN or actor.id == agent_id):
+            return
+        raise PermissionDenied("only the agent or an admin can change these absences")

@@ -36,9 +36,10 @@ Phone = Annotated[
 
 
 class FormData(Protocol):
-    def get(self, key: str, default: Any = None) -> Any: ...
+    """What the forms need of a submitted form: werkzeug's MultiDict fits."""
+
+    def get(self, key: str, /) -> Any: ...
     def getlist(self, key: str) -> list[str]: ...
-    def __contains__(self, key: object) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,7 @@ def read_form(spec: FormSpec, form: FormData) -> tuple[dict[str, Any], dict[str,
     errors: dict[str, str] = {}
     for item in spec.fields:
         if item.widget == "checkbox":
-            values[item.name] = str(form.get(item.name, "")).lower() in TRUTHY
+            values[item.name] = str(form.get(item.name) or "").lower() in TRUTHY
             continue
         if item.widget == "checkboxes":
             chosen = [v for v in form.getlist(item.name) if v]

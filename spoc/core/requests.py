@@ -102,6 +102,39 @@ class RequestService(ServiceBase):
             )
         return request_type
 
+    def resolve_subject_reference(self, reference: str, request_type: RequestType) -> int:
+        """The subject a stakeholder means by a reference they know (see spoc_resolve_subject).
+
+        Raises :class:`ValidationFailed` on ``reference`` when nobody knows it or plugins
+        disagree."""
+        text = reference.strip()
+        if not text or len(text) > 100:
+            raise ValidationFailed(
+                "unknown reference", {"reference": "Enter the reference you were given"}
+            )
+        with self.db.reader() as session:
+            query = select(Subject.id).where(Subject.external_ref == text)
+            if request_type.subject_kinds:
+                query = query.where(Subject.kind.in_(request_type.subject_kinds))
+            matches = set(session.scalars(query.limit(2)))
+        if not matches:
+            answers = self.host.call_each(
+                "spoc_resolve_subject",
+                reference=text,
+                request_type=request_type,
+                spoc=self.deps.owner,
+            )
+            matches = {int(subject_id) for _, subject_id in answers}
+        if len(matches) != 1:
+            problem = (
+                "We could not find that reference" if not matches else "That reference is ambiguous"
+            )
+            raise ValidationFailed(
+                "unknown reference",
+                {"reference": f"{problem}; check it, or leave it empty and we will find it"},
+            )
+        return matches.pop()
+
     # --- intake --------------------------------------------------------------------------
 
     def create(

@@ -114,6 +114,7 @@ class Settings(BaseSettings):
     base_url: str = Field(
         default="http://127.0.0.1:5000", description="Public URL used in links and mails."
     )
+    org_name: str = Field(default="SPOC", max_length=80, description="Name shown on every page.")
     desk_team: str = Field(
         default="desk",
         description="Key of the team that receives requests nobody else is acting for.",
@@ -132,6 +133,18 @@ class Settings(BaseSettings):
     tracking_link_days: int = Field(
         default=180, ge=1, description="How long a requester's private tracking link works."
     )
+    redis_url: str | None = Field(
+        default=None, description="Redis for shared rate-limit counters (redis://host:6379/0)."
+    )
+    proxy_hops: int = Field(
+        default=0, ge=0, le=5, description="Reverse proxies in front (trust X-Forwarded-For)."
+    )
+    portal_submit_limit: str = Field(default="10 per minute;50 per hour")
+    portal_action_limit: str = Field(default="30 per minute")
+    portal_magic_link_limit: str = Field(default="5 per minute;20 per hour")
+    login_limit: str = Field(default="10 per minute")
+    login_lockout_after: int = Field(default=5, ge=1, description="Failed logins before lockout")
+    login_lockout_minutes: int = Field(default=15, ge=1)
     plugin_settings: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="Nested plugin sections (SPOC_<PLUGIN>__<KEY>).",

@@ -7,7 +7,7 @@ from importlib.metadata import EntryPoint
 import pytest
 from flask import Flask
 
-from spoc import Actor, PluginError, Priority, create_app
+from spoc import Actor, PluginError, Priority, ValidationFailed, create_app
 from spoc.core.app import spoc_of
 from spoc.core.errors import DuplicateContributionError
 from spoc.core.plugins import ENTRY_POINT_GROUP, installed_entry_points
@@ -133,7 +133,9 @@ def _org_for(app: Flask) -> Org:
     desk = d.add_team(key="desk", name="Service desk")
     d.add_team(key="rivals", name="Rivals")
     d.add_team(key="firefighters", name="Firefighters")
-    account = d.add_subject(kind="generic.account", name="Acme", spoc_agent_id=dana.id)
+    account = d.add_subject(
+        kind="generic.account", name="Acme", spoc_agent_id=dana.id, external_ref="AC-1"
+    )
     return Org(spoc, dana, dana, dana, dana, dana, dana, desk, desk, account)
 
 
@@ -211,3 +213,17 @@ def test_hook_request_event_failure_is_logged_and_does_not_undo_the_change(
     rid = org.file()
     assert org.spoc.requests.get(rid, Actor.system()).version == 1
     assert "plugin 'tuning' failed in spoc_request_event" in caplog.text
+
+
+def test_hook_resolve_subject_finds_subjects_by_plugin_references(make_app: AppFactory) -> None:
+    org = _org_for(
+        make_app(plugins=["generic", "tuning"], plugin_entry_points=with_fakes("tuning"))
+    )
+    question = org.spoc.host.request_types.get("generic.question")
+    assert question is not None
+    resolve = org.spoc.requests.resolve_subject_reference
+    assert resolve(f"ORD-{org.account.id}", question) == org.account.id
+    # The core's own match on external references comes first.
+    assert resolve(org.account.external_ref or "", question) == org.account.id
+    with pytest.raises(ValidationFailed, match="could not find"):
+        resolve("ORD-x", question)

@@ -8,7 +8,9 @@ import click
 from pydantic import BaseModel, ConfigDict, Field
 
 from spoc import (
+    ConsolePanel,
     Priority,
+    Request,
     RequestEvent,
     RequestType,
     Routing,
@@ -18,7 +20,7 @@ from spoc import (
     hookimpl,
     spoc_of,
 )
-from spoc_facilities.models import WorkOrder, open_work_orders
+from spoc_facilities.models import WorkOrder, open_work_orders, work_order_for
 
 NAME = "facilities"
 BUILDING = "facilities.building"
@@ -102,6 +104,22 @@ def spoc_request_event(event: RequestEvent, spoc: Spoc) -> None:
         session.add(
             WorkOrder(request_id=event.request_id, reference=event.reference, opened_at=event.at)
         )
+
+
+@hookimpl
+def spoc_console_panels(request: Request, spoc: Spoc) -> list[ConsolePanel] | None:
+    if request.type_key != REPAIR:
+        return None
+    with spoc.db.reader() as session:
+        order = work_order_for(session, request.id)
+    if order is None:
+        return [ConsolePanel("Work order", "Not opened yet.")]
+    state = "closed" if order.closed_at else "open"
+    return [
+        ConsolePanel(
+            "Work order", f"WO-{order.id:04d} is {state} since {order.opened_at:%d %b %H:%M} UTC."
+        )
+    ]
 
 
 @click.group(name=NAME)

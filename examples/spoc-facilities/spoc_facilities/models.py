@@ -26,3 +26,7 @@ class WorkOrder(Model):
 def open_work_orders(session: Session, limit: int) -> list[WorkOrder]:
     query = select(WorkOrder).where(WorkOrder.closed_at.is_(None)).order_by(WorkOrder.id.desc())
     return list(session.scalars(query.limit(limit)))
+
+
+def work_order_for(session: Session, request_id: int) -> WorkOrder | None:
+    return session.scalar(select(WorkOrder).where(WorkOrder.request_id == request_id))

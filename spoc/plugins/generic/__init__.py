@@ -11,7 +11,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from spoc import DemoContext, Priority, RequestType, Status, SubjectKind, hookimpl
+from spoc import (
+    DemoContext,
+    KnowledgeArticle,
+    Priority,
+    RequestType,
+    Status,
+    SubjectKind,
+    hookimpl,
+)
 
 ACCOUNT = "generic.account"
 
@@ -125,6 +133,40 @@ def spoc_subject_kinds() -> list[SubjectKind]:
             title="Account",
             description="A customer organisation or internal department with its own SPOC.",
         )
+    ]
+
+
+@hookimpl
+def spoc_knowledge_articles() -> list[KnowledgeArticle]:
+    return [
+        KnowledgeArticle(
+            key="generic.reset_password",
+            title="Reset your password yourself",
+            summary="Most locked accounts can be unlocked in two minutes without waiting for us.",
+            body=(
+                "Open the sign-in page of the system you are locked out of and choose "
+                '"Forgot password". You receive a link by email; it works for 30 minutes.\n\n'
+                "If no email arrives within ten minutes, check your spam folder, then ask us "
+                "for a password reset: we will verify who you are before changing anything."
+            ),
+            request_types=("generic.service_request",),
+            keywords=("password", "locked", "login", "sign in", "account"),
+            order=10,
+        ),
+        KnowledgeArticle(
+            key="generic.before_reporting",
+            title="Before you report something broken",
+            summary="Three checks that fix one problem in five, and what to tell us if not.",
+            body=(
+                "Restart the application, or the device, once.\n\n"
+                "Check whether colleagues see the same problem: if they do, say so in your "
+                "report, it changes how urgent it is.\n\n"
+                "Note the exact error message and when it started; a screenshot helps."
+            ),
+            request_types=("generic.incident",),
+            keywords=("broken", "error", "not working", "down", "incident"),
+            order=20,
+        ),
     ]
 
 

@@ -58,6 +58,14 @@ def spoc_route_request(proposed: Routing, spoc: Spoc) -> Routing | None:
 
 
 @hookimpl
+def spoc_resolve_subject(reference: str, spoc: Spoc) -> int | None:
+    # Order numbers like "ORD-<subject id>" belong to the subject with that id.
+    if reference.startswith("ORD-") and reference[4:].isdigit():
+        return int(reference[4:])
+    return None
+
+
+@hookimpl
 def spoc_request_event(event: RequestEvent, spoc: Spoc) -> None:
     if _settings(spoc).fail_on_events:
         raise RuntimeError("tuning plugin fails on purpose")

@@ -1,0 +1,41 @@
+"""Per-client rate limits (Flask-Limiter): in memory by default, in Redis when
+``SPOC_REDIS_URL`` is set so that several app servers share one count.
+
+Each app gets its own :class:`Limiter` (kept in ``app.extensions``), so tests and multiple apps
+in one process never share counters. Views are limited by endpoint name after the blueprints
+are registered::
+
+    limit_endpoint(app, "portal.submit_request", lambda: settings.portal_submit_limit)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from spoc.core.settings import Settings
+
+EXTENSION = "spoc.limiter"
+
+
+def init_rate_limits(app: Flask, settings: Settings) -> Limiter:
+    limiter = Limiter(
+        get_remote_address,
+        app=app,
+        storage_uri=settings.redis_url or "memory://",
+        headers_enabled=True,  # X-RateLimit-* and Retry-After on 429
+        key_prefix=f"spoc:{settings.reference_prefix}",
+        strategy="moving-window",
+    )
+    app.extensions[EXTENSION] = limiter
+    return limiter
+
+
+def limit_endpoint(app: Flask, endpoint: str, value: Callable[[], str]) -> None:
+    """Apply a limit such as ``"10 per minute"`` (read at request time) to one endpoint."""
+    limiter: Limiter = app.extensions[EXTENSION]
+    view = app.view_functions[endpoint]
+    app.view_functions[endpoint] = limiter.limit(value)(view)  # type: ignore[assignment]
