@@ -61,12 +61,26 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Take transaction control away from pysqlite (which begins lazily, before the first
+    # write): SQLAlchemy's "begin" event below issues BEGIN itself.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+WRITE = "spoc_write"
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # A write transaction takes SQLite's write lock up front (BEGIN IMMEDIATE), so concurrent
+    # writers queue on busy_timeout instead of failing with "database is locked" when a read
+    # transaction tries to upgrade to a write after another writer committed.
+    immediate = connection.get_execution_options().get(WRITE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -76,6 +90,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             kwargs.setdefault("poolclass", NullPool)
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
@@ -93,6 +108,7 @@ class Database:
     def transaction(self) -> Iterator[Session]:
         """One session, one transaction: committed on success, rolled back on any error."""
         with self.sessionmaker() as session, session.begin():
+            session.connection(execution_options={WRITE: True})
             yield session
 
     @contextmanager

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
 
 from spoc import (
     Actor,
@@ -250,20 +251,26 @@ def test_stale_expected_version_is_a_conflict_and_changes_nothing(org: Org) -> N
 
 
 def test_two_concurrent_updates_one_wins_the_other_conflicts(org: Org) -> None:
-    """Both writers read version 1; the second UPDATE finds the row moved on."""
+    """Both writers hold version 1; the second UPDATE finds the row moved on and is refused
+    by the database itself (``UPDATE ... WHERE version = 1``), whatever the caller checked."""
     rid = org.file()
     db = org.spoc.db
-    with db.sessionmaker() as first, db.sessionmaker() as second:
-        a = first.get(Request, rid)
-        b = second.get(Request, rid)
-        assert a is not None
-        assert b is not None
-        assert a.version == b.version == 1
+    with db.reader() as one, db.reader() as two:
+        a, b = one.get(Request, rid), two.get(Request, rid)
+    assert a is not None
+    assert b is not None
+    assert a.version == b.version == 1
+    with db.transaction() as first:
+        first.add(a)
         a.status = Status.OPEN
-        first.commit()
-        b.status = Status.CANCELLED
-        with pytest.raises(Exception, match="expected to update 1 row"):
-            second.commit()
+    b.status = Status.CANCELLED
+
+    def second_writer() -> None:
+        with db.transaction() as second:
+            second.add(b)
+
+    with pytest.raises(StaleDataError, match="expected to update 1 row"):
+        second_writer()
     request = org.spoc.requests.get(rid, Actor.system())
     assert (request.status, request.version) == (Status.OPEN, 2)
 
@@ -305,3 +312,15 @@ def test_every_write_bumps_the_version_even_at_the_same_instant(org: Org) -> Non
     assert note.version == 3
     with pytest.raises(ConflictError):
         org.spoc.requests.post_message(rid, org.actor(org.dana), "late", expected_version=2)
+
+
+def test_nul_characters_are_refused_naming_the_field(org: Org) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        org.file(fields={"summary": "bad\x00byte"})
+    assert caught.value.errors == {"fields.summary": "contains a NUL character"}
+    with pytest.raises(ValidationFailed):
+        org.file(requester={"name": "Eve\x00", "email": "eve@example.com"})
+    rid = org.file()
+    with pytest.raises(ValidationFailed):
+        org.spoc.requests.post_message(rid, org.actor(org.dana), "x\x00y")
+    assert count(org, Request) == 1
