@@ -139,7 +139,7 @@ def _setting_reader(settings: Settings, name: str) -> Callable[[], str]:
 
 def _install_web(app: Flask, spoc: Spoc) -> None:
     """Blueprints, CSRF, rate limits, template helpers and error pages."""
-    from flask import render_template
+    from flask import render_template, request
     from flask_wtf.csrf import CSRFError, CSRFProtect
     from werkzeug.exceptions import HTTPException
     from werkzeug.middleware.proxy_fix import ProxyFix
@@ -170,6 +170,17 @@ def _install_web(app: Flask, spoc: Spoc) -> None:
     app.jinja_env.globals.update(spoc_reference=spoc.requests.reference, org_name=settings.org_name)
     app.jinja_env.filters["status"] = Status
     app.jinja_env.filters["requester_label"] = requester_label
+
+    @app.before_request
+    def _refuse_nul_bytes() -> tuple[str, int] | None:
+        # No database stores NUL in text (PostgreSQL refuses it outright): say so up front
+        # instead of failing deep inside a transaction.
+        for values in (request.args, request.form):
+            for key, value in values.items(multi=True):
+                if "\x00" in key or "\x00" in value:
+                    message = "Your input contains a character we cannot accept (NUL)."
+                    return render_template("portal/error.html", message=message), 400
+        return None
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc: CSRFError) -> tuple[str, int]:

@@ -63,6 +63,20 @@ def validation_errors(exc: ValidationError, prefix: str) -> dict[str, str]:
     return errors
 
 
+def nul_errors(value: Any, path: str) -> dict[str, str]:
+    """Field paths of strings that contain NUL, which no database column accepts."""
+    if isinstance(value, str):
+        return {path: "contains a NUL character"} if "\x00" in value else {}
+    found: dict[str, str] = {}
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            found.update(nul_errors(item, f"{path}.{key}"))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found.update(nul_errors(item, f"{path}.{index}"))
+    return found
+
+
 def subject_info(subject: Subject | None) -> SubjectInfo | None:
     if subject is None:
         return None
@@ -108,7 +122,7 @@ class RequestService(ServiceBase):
         Raises :class:`ValidationFailed` on ``reference`` when nobody knows it or plugins
         disagree."""
         text = reference.strip()
-        if not text or len(text) > 100:
+        if not text or len(text) > 100 or "\x00" in text:
             raise ValidationFailed(
                 "unknown reference", {"reference": "Enter the reference you were given"}
             )
@@ -148,6 +162,12 @@ class RequestService(ServiceBase):
     ) -> Request:
         """File a request: validate, classify, route to the acting SPOC, start the timeline."""
         request_type = self.request_type(type_key)
+        raw_requester = requester.model_dump() if isinstance(requester, BaseModel) else requester
+        if bad := {
+            **nul_errors(dict(fields), "fields"),
+            **nul_errors(dict(raw_requester), "requester"),
+        }:
+            raise ValidationFailed("the request contains characters we cannot store", bad)
         try:
             details = (
                 requester
@@ -386,6 +406,8 @@ class RequestService(ServiceBase):
         staff replying to a new request takes it into work; a requester replying to a request
         that waits on them (or was resolved) puts it back in progress."""
         text = body.strip()
+        if "\x00" in text:
+            raise ValidationFailed("the message cannot be stored", nul_errors(text, "body"))
         if not text:
             raise ValidationFailed("the message is empty", {"body": "write a message"})
         if len(text) > 20_000:

@@ -20,6 +20,7 @@ from flask import (
     session,
     url_for,
 )
+from pydantic import ValidationError
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -157,23 +158,24 @@ def submit_request(key: str) -> Response | tuple[str, int]:
     }
     values.update({f"requester_{k}": v for k, v in requester_values.items()})
     values["reference"] = form.get("reference", "").strip()
+    about_you: dict[str, str] = {}
+    details: ContactDetails | None = None
     try:
         details = ContactDetails.model_validate(requester_values)
-    except Exception as exc:  # pydantic ValidationError
-        from pydantic import ValidationError
-
-        if not isinstance(exc, ValidationError):
-            raise
+    except ValidationError as exc:
         for path, message in validation_errors(exc, "requester").items():
-            errors.setdefault(path.replace(".", "_"), message)
-        details = None
+            key = path.replace(".", "_")
+            blank = not requester_values.get(key.removeprefix("requester_"))
+            about_you.setdefault(key, "This field is required" if blank else message)
     subject = _intake_subject(form.get("intake") or None)
     subject_id = subject.id if subject else None
     if subject is None and values["reference"]:
         try:
             subject_id = spoc.requests.resolve_subject_reference(values["reference"], request_type)
         except ValidationFailed as exc:
-            errors["reference"] = exc.errors.get("reference", str(exc))
+            about_you["reference"] = exc.errors.get("reference", str(exc))
+    # In page order: about you first, then the request's own fields.
+    errors = {**about_you, **errors}
     if errors or fields is None or details is None:
         return _render_form(request_type, values=values, errors=errors, status=422)
     try:

@@ -379,3 +379,9 @@ def test_magic_links_are_rate_limited(make_app: AppFactory) -> None:
         for _ in range(3)
     ]
     assert codes == [200, 200, 429]
+
+
+def test_nul_bytes_in_any_form_are_refused_up_front(portal: Flask, people: Org) -> None:
+    status, _ = file_request(portal.test_client(), reference="\x00")
+    assert status == 400
+    assert count(portal, Request) == 0
