@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from spoc.core.models import Contact, MagicLink, Subject, SubjectIntakeLink, TrackingToken
+from spoc.core.settings import Settings
 from spoc.core.writes import ServiceBase
 
 MAGIC_LINK_LIFETIME = timedelta(minutes=30)
@@ -27,21 +29,25 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def add_tracking_token(session: Session, request_id: int, now: datetime, settings: Settings) -> str:
+    """Add a tracking token to ``session``'s transaction; returns the secret (never stored)."""
+    token = new_token()
+    session.add(
+        TrackingToken(
+            request_id=request_id,
+            token_hash=digest(token),
+            created_at=now,
+            expires_at=now + timedelta(days=settings.tracking_link_days),
+        )
+    )
+    return token
+
+
 class LinkService(ServiceBase):
     def create_tracking_token(self, request_id: int) -> str:
         """A new private tracking link secret for ``request_id`` (older ones keep working)."""
-        token = new_token()
-        now = self.clock.now()
         with self.db.transaction() as session:
-            session.add(
-                TrackingToken(
-                    request_id=request_id,
-                    token_hash=digest(token),
-                    created_at=now,
-                    expires_at=now + timedelta(days=self.settings.tracking_link_days),
-                )
-            )
-        return token
+            return add_tracking_token(session, request_id, self.clock.now(), self.settings)
 
     def request_for_tracking_token(self, token: str) -> int | None:
         """The request a tracking token opens, or ``None`` if unknown or expired."""

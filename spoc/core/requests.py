@@ -6,7 +6,7 @@ appends the timeline, and an illegal or stale call is refused with nothing chang
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
@@ -151,6 +151,34 @@ class RequestService(ServiceBase):
 
     # --- intake --------------------------------------------------------------------------
 
+    def create_with_tracking_link(
+        self,
+        *,
+        type_key: str,
+        fields: Mapping[str, Any],
+        requester: ContactDetails | Mapping[str, Any],
+        subject_id: int | None = None,
+        actor: Actor | None = None,
+    ) -> tuple[Request, str]:
+        """File a request and issue the requester's private tracking token in the same
+        transaction: a request never exists without the link its requester was promised."""
+        from spoc.core.links import add_tracking_token
+
+        issued: list[str] = []
+
+        def issue(session: Session, request: Request) -> None:
+            issued.append(add_tracking_token(session, request.id, self.clock.now(), self.settings))
+
+        request = self.create(
+            type_key=type_key,
+            fields=fields,
+            requester=requester,
+            subject_id=subject_id,
+            actor=actor,
+            _in_transaction=issue,
+        )
+        return request, issued[0]
+
     def create(
         self,
         *,
@@ -159,6 +187,7 @@ class RequestService(ServiceBase):
         requester: ContactDetails | Mapping[str, Any],
         subject_id: int | None = None,
         actor: Actor | None = None,
+        _in_transaction: Callable[[Session, Request], None] | None = None,
     ) -> Request:
         """File a request: validate, classify, route to the acting SPOC, start the timeline."""
         request_type = self.request_type(type_key)
@@ -239,6 +268,8 @@ class RequestService(ServiceBase):
                 {"to_agent_id": routing.agent_id, "to_team_id": request.owner_team_id},
                 visibility=Visibility.INTERNAL,
             )
+            if _in_transaction is not None:
+                _in_transaction(session, request)
         self.emit(request, write.events, who)
         return request
 

@@ -152,11 +152,16 @@ class ServiceBase:
     @staticmethod
     def team_by_key(session: Session, key: str, *, create: bool = False) -> Team | None:
         team = session.scalar(select(Team).where(Team.key == key))
-        if team is None and create:
-            # The desk team must always exist: a request is never left without an owner.
-            team = Team(key=key, name=f"{key.replace('_', ' ').title()} team", description="")
-            session.add(team)
-            session.flush()
+        if team is not None or not create:
+            return team
+        # The desk team must always exist: a request is never left without an owner. Two
+        # intakes may race to create it; the savepoint lets the loser read the winner's row.
+        try:
+            with session.begin_nested():
+                team = Team(key=key, name=f"{key.replace('_', ' ').title()} team", description="")
+                session.add(team)
+        except IntegrityError:
+            team = session.scalar(select(Team).where(Team.key == key))
         return team
 
     # --- the write path ------------------------------------------------------------------

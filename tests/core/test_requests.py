@@ -324,3 +324,26 @@ def test_nul_characters_are_refused_naming_the_field(org: Org) -> None:
     with pytest.raises(ValidationFailed):
         org.spoc.requests.post_message(rid, org.actor(org.dana), "x\x00y")
     assert count(org, Request) == 1
+
+
+def test_request_and_tracking_link_are_created_together_or_not_at_all(
+    org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request, token = org.spoc.requests.create_with_tracking_link(
+        type_key="generic.question",
+        fields={"summary": "Together"},
+        requester={"name": "Maria", "email": "maria@example.com"},
+    )
+    assert org.spoc.links.request_for_tracking_token(token) == request.id
+
+    def broken(*args: object) -> str:
+        raise RuntimeError("disk full while issuing the token")
+
+    monkeypatch.setattr("spoc.core.links.add_tracking_token", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        org.spoc.requests.create_with_tracking_link(
+            type_key="generic.question",
+            fields={"summary": "Never half-made"},
+            requester={"name": "Maria", "email": "maria@example.com"},
+        )
+    assert count(org, Request) == 1

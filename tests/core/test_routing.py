@@ -87,3 +87,28 @@ def test_missing_desk_team_is_created_rather_than_losing_the_request(org: Org, s
     request = spoc.requests.get(other, Actor.system())
     assert request.owner_team_id is not None
     assert request.owner_team_id != spoc.requests.get(rid, Actor.system()).owner_team_id
+
+
+def test_concurrent_first_requests_create_the_desk_team_once(org: Org, spoc) -> None:
+    """Two intakes racing to create a missing desk team: both requests land with it."""
+    import threading
+
+    spoc.settings.desk_team = "night_desk"
+    barrier = threading.Barrier(4)
+    created: list[int] = []
+
+    def intake(i: int) -> None:
+        barrier.wait()
+        created.append(org.file(subject_id=None, requester={"name": "N", "email": f"n{i}@x.org"}))
+
+    threads = [threading.Thread(target=intake, args=(i,)) for i in range(4)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        spoc.settings.desk_team = "desk"
+    teams = {spoc.requests.get(rid, Actor.system()).owner_team_id for rid in created}
+    assert len(created) == 4
+    assert len(teams) == 1

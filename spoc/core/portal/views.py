@@ -179,7 +179,7 @@ def submit_request(key: str) -> Response | tuple[str, int]:
     if errors or fields is None or details is None:
         return _render_form(request_type, values=values, errors=errors, status=422)
     try:
-        created = spoc.requests.create(
+        created, token = spoc.requests.create_with_tracking_link(
             type_key=request_type.key,
             fields=fields.model_dump(mode="json"),
             requester=details,
@@ -190,7 +190,6 @@ def submit_request(key: str) -> Response | tuple[str, int]:
         return _render_form(
             request_type, values=values, errors=mapped or {"__all__": str(exc)}, status=422
         )
-    token = spoc.links.create_tracking_token(created.id)
     link = spoc.settings.base_url.rstrip("/") + url_for("portal.track", token=token)
     try:
         send_mail(
@@ -208,7 +207,6 @@ def submit_request(key: str) -> Response | tuple[str, int]:
         current_app.logger.warning(
             "confirmation mail for %s not sent", spoc.requests.reference(created.id)
         )
-    session["just_filed"] = created.id
     return redirect(url_for("portal.track", token=token, new=1), code=303)
 
 
