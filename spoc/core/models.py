@@ -161,6 +161,10 @@ class Request(Model):
         Index("ix_requests_status_created", "status", "created_at"),
         Index("ix_requests_subject", "subject_id", "created_at"),
         Index("ix_requests_contact", "contact_id", "created_at"),
+        # Console queues walk these in (priority, created_at, id) order, page by page.
+        Index("ix_requests_queue_all", "priority", "created_at", "id"),
+        Index("ix_requests_queue_owner", "owner_agent_id", "priority", "created_at", "id"),
+        Index("ix_requests_queue_team", "owner_team_id", "priority", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

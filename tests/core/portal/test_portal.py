@@ -385,3 +385,21 @@ def test_nul_bytes_in_any_form_are_refused_up_front(portal: Flask, people: Org) 
     status, _ = file_request(portal.test_client(), reference="\x00")
     assert status == 400
     assert count(portal, Request) == 0
+
+
+def test_rate_limits_are_shared_through_redis_across_app_servers(make_app: AppFactory) -> None:
+    """Two app instances (as two servers) count one client's submissions together."""
+    import random
+    import string
+
+    prefix = "".join(random.choices(string.ascii_uppercase, k=8))
+    settings = {
+        "redis_url": "redis://127.0.0.1:6379/0",
+        "portal_submit_limit": "2 per minute",
+        "reference_prefix": prefix,
+    }
+    first, second = make_app(**settings), make_app(**settings)
+    codes = [file_request(first.test_client())[0], file_request(second.test_client())[0]]
+    codes.append(file_request(first.test_client())[0])
+    codes.append(file_request(second.test_client())[0])
+    assert codes == [303, 303, 429, 429]
