@@ -229,6 +229,7 @@ class TimelineEvent(Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     message: Mapped[Message | None] = relationship()
+    request: Mapped[Request] = relationship()
 
 
 class Escalation(Model):

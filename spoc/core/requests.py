@@ -245,7 +245,6 @@ class RequestService(ServiceBase):
                 updated_at=now,
             )
             session.add(request)
-            session.flush()
             write = WriteContext(session, request, who, now, 1)
             write.record(
                 "created",
@@ -268,6 +267,8 @@ class RequestService(ServiceBase):
                 {"to_agent_id": routing.agent_id, "to_team_id": request.owner_team_id},
                 visibility=Visibility.INTERNAL,
             )
+            self.observe(write)
+            session.flush()  # one INSERT with the observers' changes: version 1
             if _in_transaction is not None:
                 _in_transaction(session, request)
         self.emit(request, write.events, who)

@@ -11,9 +11,9 @@ Every service call that changes a request goes through :meth:`ServiceBase._chang
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -39,6 +39,11 @@ from spoc.core.plugins import PluginHost
 from spoc.core.settings import Settings
 from spoc.core.types import Actor, ActorKind, RequestEvent, Role
 
+WriteObserver = Callable[["WriteContext"], None]
+"""Called inside every write transaction, after the change and its timeline events, before
+commit. SLA clocks and the notification outbox hang off this, so whatever they write commits
+(or rolls back) together with its cause."""
+
 
 @dataclass
 class ServiceDeps:
@@ -48,6 +53,7 @@ class ServiceDeps:
     clock: Clock
     # The app's Spoc extension, handed to after-commit hooks so plugins can reach services.
     owner: Any = None
+    observers: list[WriteObserver] = field(default_factory=list)
 
 
 class WriteContext:
@@ -73,7 +79,7 @@ class WriteContext:
         message: Message | None = None,
     ) -> TimelineEvent:
         event = TimelineEvent(
-            request_id=self.request.id,
+            request=self.request,
             seq=self._next_seq,
             kind=kind,
             visibility=visibility,
@@ -185,6 +191,7 @@ class ServiceBase:
                 )
                 write = WriteContext(session, request, actor, self.clock.now(), (last or 0) + 1)
                 yield write
+                self.observe(write)
                 # Every write bumps the version, even when only the timeline grew and the
                 # clock shows the same instant: flag_modified forces the versioned UPDATE.
                 request.updated_at = write.now
@@ -198,6 +205,13 @@ class ServiceBase:
                 raise ConflictError(reference, current) from None
             raise
         self.emit(write.request, write.events, actor)
+
+    def observe(self, write: WriteContext) -> None:
+        """Run the write observers. They see unflushed objects and must not flush: the request
+        row is written once per call, so its version moves by exactly one."""
+        if write.events:
+            for observer in self.deps.observers:
+                observer(write)
 
     def _current_version(self, request_id: int) -> int | None:
         with self.db.reader() as session:

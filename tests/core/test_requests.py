@@ -347,3 +347,28 @@ def test_request_and_tracking_link_are_created_together_or_not_at_all(
             requester={"name": "Maria", "email": "maria@example.com"},
         )
     assert count(org, Request) == 1
+
+
+def test_write_observers_run_inside_the_transaction_and_keep_one_version_step(
+    org: Org,
+) -> None:
+    """Observers (SLA clocks, the outbox) commit or roll back with their cause."""
+    from spoc.core.writes import WriteContext
+
+    seen: list[tuple[str, ...]] = []
+
+    def observer(write: WriteContext) -> None:
+        seen.append(tuple(e.kind for e in write.events))
+        write.request.summary = write.request.summary[:150]  # a change to the row itself
+        if write.actor.role_name == "viewer":
+            raise RuntimeError("observer refuses")
+
+    org.spoc.requests.deps.observers.append(observer)
+    try:
+        rid = org.file()
+        assert org.spoc.requests.get(rid, Actor.system()).version == 1
+        org.spoc.requests.post_message(rid, org.actor(org.dana), "Hello")
+        assert org.spoc.requests.get(rid, Actor.system()).version == 2
+        assert seen == [("created", "assigned"), ("message", "status_changed")]
+    finally:
+        org.spoc.requests.deps.observers.remove(observer)
