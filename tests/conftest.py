@@ -35,8 +35,11 @@ ALL_PLUGINS = [ep.name for ep in installed_entry_points()]
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
+TEST_CALENDARS = {"default": {"always_open": True}}
+
+
 def _migrate(url: str) -> None:
-    app = create_app(env="test", database_url=url, plugins=ALL_PLUGINS)
+    app = create_app(env="test", database_url=url, plugins=ALL_PLUGINS, calendars=TEST_CALENDARS)
     spoc_of(app).upgrade_database()
     spoc_of(app).db.dispose()
 
@@ -112,6 +115,9 @@ def make_app(database_url: str, clock: FrozenClock, tmp_path: Path) -> Iterator[
             "plugins": ["generic"],
             "instance_path": tmp_path / "instance",
             "timezone": "Europe/London",
+            # Round-the-clock by default, so SLA arithmetic in tests is plain; business
+            # calendars have their own tests.
+            "calendars": {"default": {"always_open": True}},
         }
         settings.update(overrides)
         app = create_app(clock=clock, **settings)

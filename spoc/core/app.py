@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Flask, Response, current_app
 from pydantic import BaseModel
@@ -23,7 +23,11 @@ from spoc.core.links import LinkService
 from spoc.core.plugins import PluginHost, load_plugins
 from spoc.core.requests import RequestService
 from spoc.core.settings import Settings, load_settings
+from spoc.core.sla import SlaEngine, build_calendars
 from spoc.core.writes import ServiceDeps
+
+if TYPE_CHECKING:
+    from spoc.core.sweep import SweepReport
 
 EXTENSION = "spoc"
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -43,10 +47,14 @@ class Spoc:
     directory: DirectoryService = field(init=False)
     links: LinkService = field(init=False)
     auth: AuthService = field(init=False)
+    sla: SlaEngine = field(init=False)
     schema_checked: bool = False
 
     def __post_init__(self) -> None:
-        deps = ServiceDeps(self.db, self.host, self.settings, self.clock, owner=self)
+        self.sla = SlaEngine(self.settings, build_calendars(self.settings), self.host.request_types)
+        deps = ServiceDeps(
+            self.db, self.host, self.settings, self.clock, owner=self, observers=[self.sla]
+        )
         self.requests = RequestService(deps)
         self.escalations = EscalationService(deps)
         self.directory = DirectoryService(deps)
@@ -59,6 +67,12 @@ class Spoc:
         if not isinstance(section, model):
             raise LookupError(f"plugin {plugin!r} has no settings section of type {model.__name__}")
         return section
+
+    def sweep(self, limit: int | None = None) -> SweepReport:
+        """One pass of the sweep (see :mod:`spoc.core.sweep`)."""
+        from spoc.core.sweep import Sweeper
+
+        return Sweeper(self).run_once(limit)
 
     def upgrade_database(self) -> None:
         migrate.upgrade(self.db, self.host)

@@ -180,6 +180,38 @@ def demo(port: int, no_serve: bool) -> None:
     _serve(app, "127.0.0.1", port, 1)
 
 
+@main.command()
+@click.option("--limit", type=click.IntRange(1, 100_000), default=None, help="Batch size.")
+def sweep(limit: int | None) -> None:
+    """One pass over the requests that are due: warn, breach, escalate, close."""
+    app = _build_app()
+    spoc = _spoc(app)
+    try:
+        spoc.check_database()
+    except StartupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Sweep: {spoc.sweep(limit)}")
+
+
+@main.command()
+@click.option("--interval", default=30.0, show_default=True, type=click.FloatRange(0.1, 3600))
+@click.option("--passes", default=None, type=click.IntRange(1), help="Stop after N passes.")
+def worker(interval: float, passes: int | None) -> None:
+    """Sweep and deliver notifications in a loop; safe to run on several machines at once."""
+    from datetime import timedelta
+
+    from spoc.core.sweep import run_forever
+
+    app = _build_app()
+    spoc = _spoc(app)
+    try:
+        spoc.check_database()
+    except StartupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Worker started: a pass every {interval:g} s (Ctrl+C stops)")
+    run_forever(spoc, timedelta(seconds=interval), passes)
+
+
 @main.group()
 def docs() -> None:
     """Generated documentation."""

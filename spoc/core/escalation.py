@@ -6,14 +6,14 @@ the specialist team answers the SPOC with internal notes and hands back.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import timedelta
 
 from sqlalchemy import exists, select
 
 from spoc.core.errors import IllegalTransition, PermissionDenied, ValidationFailed
-from spoc.core.models import Escalation, Request, TeamMember, Visibility
+from spoc.core.models import Escalation, Team, TeamMember, Visibility
 from spoc.core.types import Actor, ActorKind, Role
-from spoc.core.writes import ServiceBase
+from spoc.core.writes import ServiceBase, WriteContext
 
 MAX_LEVEL = 2
 LEVEL_NAMES = {1: "specialist team", 2: "authority"}
@@ -28,52 +28,70 @@ class EscalationService(ServiceBase):
         team_key: str,
         reason: str,
         trigger: str = "manual",
-        due_at: datetime | None = None,
+        answer_within: timedelta | None = None,
         expected_version: int | None = None,
     ) -> Escalation:
-        """Open an escalation one level above the current one (at most level 2)."""
+        """Open an escalation one level above the current one (at most level 2).
+
+        ``answer_within`` is the team's expected answer time in business time (its OLA);
+        the default is ``SPOC_OLA_HOURS``. The SLA engine starts a clock for it."""
         if not reason.strip():
             raise ValidationFailed("say why you escalate", {"reason": "required"})
         if trigger != "manual" and actor.kind is not ActorKind.SYSTEM:
             raise PermissionDenied("only the system escalates with an automatic trigger")
+        if answer_within is not None and answer_within <= timedelta(0):
+            raise ValidationFailed("cannot escalate", {"answer_within": "must be positive"})
         with self._changing(request_id, actor, expected_version) as write:
             self.require_staff(actor, "escalate requests", (Role.ADMIN, Role.AGENT))
-            request: Request = write.request
-            if request.status.is_final:
-                raise IllegalTransition(f"{self.reference(request_id)} is {request.status.value}")
-            if request.escalation_level >= MAX_LEVEL:
-                raise IllegalTransition(
-                    f"{self.reference(request_id)} is already at the highest escalation level"
-                )
             team = self.team_by_key(write.session, team_key)
             if team is None:
                 raise ValidationFailed("cannot escalate", {"team": f"no team {team_key!r}"})
-            level = request.escalation_level + 1
-            escalation = Escalation(
-                request_id=request.id,
-                level=level,
-                from_agent_id=actor.id if actor.kind is ActorKind.AGENT else None,
-                to_team_id=team.id,
-                reason=reason.strip(),
-                trigger=trigger,
-                opened_at=write.now,
-                due_at=due_at,
+            escalation = self.open_escalation(write, team, reason, trigger, answer_within)
+        return escalation
+
+    def open_escalation(
+        self,
+        write: WriteContext,
+        team: Team,
+        reason: str,
+        trigger: str,
+        answer_within: timedelta | None = None,
+    ) -> Escalation:
+        """Open the next level inside an ongoing write (manual, SLA breach, plugin trigger)."""
+        request, actor = write.request, write.actor
+        if request.status.is_final:
+            raise IllegalTransition(f"{self.reference(request.id)} is {request.status.value}")
+        if request.escalation_level >= MAX_LEVEL:
+            raise IllegalTransition(
+                f"{self.reference(request.id)} is already at the highest escalation level"
             )
-            write.session.add(escalation)
-            write.session.flush()
-            request.escalation_level = level
-            write.record(
-                "escalated",
-                f"Escalated to {team.name} (level {level}, {LEVEL_NAMES[level]}): {reason.strip()}",
-                {
-                    "escalation_id": escalation.id,
-                    "level": level,
-                    "to_team_id": team.id,
-                    "reason": reason.strip(),
-                    "trigger": trigger,
-                },
-                visibility=Visibility.INTERNAL,
-            )
+        level = request.escalation_level + 1
+        ola = answer_within or timedelta(hours=self.settings.ola_hours)
+        escalation = Escalation(
+            request_id=request.id,
+            level=level,
+            from_agent_id=actor.id if actor.kind is ActorKind.AGENT else None,
+            to_team_id=team.id,
+            reason=reason.strip(),
+            trigger=trigger,
+            opened_at=write.now,
+        )
+        write.session.add(escalation)
+        write.session.flush()  # for its id; the request row itself is not dirty yet
+        request.escalation_level = level
+        write.record(
+            "escalated",
+            f"Escalated to {team.name} (level {level}, {LEVEL_NAMES[level]}): {reason.strip()}",
+            {
+                "escalation_id": escalation.id,
+                "level": level,
+                "to_team_id": team.id,
+                "reason": reason.strip(),
+                "trigger": trigger,
+                "ola_seconds": int(ola.total_seconds()),
+            },
+            visibility=Visibility.INTERNAL,
+        )
         return escalation
 
     def hand_back(

@@ -21,6 +21,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from datetime import datetime
     from pathlib import Path
 
     import click
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from spoc.core.models import Request
     from spoc.core.types import (
         ConsolePanel,
+        EscalationCheck,
         KnowledgeArticle,
         Priority,
         RequestEvent,
@@ -60,6 +62,7 @@ PHASES: dict[str, tuple[str, ...]] = {
         "spoc_route_request",
     ),
     "After commit: reacting to what happened": ("spoc_request_event",),
+    "The sweep: domain triggers": ("spoc_escalation_checks",),
     "Console: what agents see": ("spoc_console_panels",),
     "Demo data": ("spoc_demo_data",),
 }
@@ -257,6 +260,31 @@ def spoc_request_event(event: RequestEvent, spoc: Spoc) -> None:
     Returns: nothing.
 
     firstresult: no — every plugin is told.
+    """
+
+
+# --- The sweep ----------------------------------------------------------------------------
+
+
+@hookspec
+def spoc_escalation_checks(  # type: ignore[empty-body]
+    spoc: Spoc, now: datetime, limit: int
+) -> Sequence[EscalationCheck]:
+    """Find requests a domain rule says must be escalated now (ETA slip, missing update).
+
+    Called by every sweep pass (``spoc sweep``, ``spoc worker``), possibly on several machines at
+    once. Must use indexed queries bounded by ``limit`` — never a scan of all requests — and must
+    not write: the sweep escalates each returned request to ``team_key``, at most once per
+    request and ``cause`` (recorded as trigger ``plugin:<name>:<cause>``), under a row lock.
+
+    Arguments:
+        spoc: the application's :class:`spoc.Spoc`, for reading the plugin's own tables.
+        now: the sweep's current instant (UTC, from the injected clock).
+        limit: the most checks to return in one pass; the next pass picks up the rest.
+
+    Returns: a sequence of :class:`spoc.EscalationCheck` (may be empty).
+
+    firstresult: no — every plugin's checks are processed.
     """
 
 

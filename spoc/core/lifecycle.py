@@ -33,6 +33,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t({Status.NEW, Status.OPEN}, Status.WAITING, STAFF_ACTORS, "wait for requester"),
     _t({Status.OPEN, Status.WAITING}, Status.RESOLVED, STAFF_ACTORS, "resolve"),
     _t({Status.RESOLVED}, Status.CLOSED, STAFF_ACTORS | {"requester", "system"}, "close"),
+    # Housekeeping: a request that waited on its requester too long, after a reminder.
+    _t({Status.WAITING}, Status.CLOSED, {"system"}, "close unanswered"),
     _t(
         {Status.NEW, Status.OPEN, Status.WAITING},
         Status.CANCELLED,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -35,6 +36,10 @@ def _enum(kind: type[enum.Enum], name: str) -> SAEnum:
         length=16,
         values_callable=lambda members: [m.value for m in members],
     )
+
+
+# Sorts after every real deadline, so queues can order by deadline_at with a plain index.
+NO_DEADLINE = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 class Visibility(enum.StrEnum):
@@ -165,6 +170,9 @@ class Request(Model):
         Index("ix_requests_queue_all", "priority", "created_at", "id"),
         Index("ix_requests_queue_owner", "owner_agent_id", "priority", "created_at", "id"),
         Index("ix_requests_queue_team", "owner_team_id", "priority", "created_at", "id"),
+        Index("ix_requests_deadline_owner", "owner_agent_id", "deadline_at", "id"),
+        Index("ix_requests_deadline_team", "owner_team_id", "deadline_at", "id"),
+        Index("ix_requests_deadline_all", "deadline_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -185,6 +193,11 @@ class Request(Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_by: Mapped[str | None] = mapped_column(String(200))
     close_reason: Mapped[str | None] = mapped_column(String(500))
+    # When the sweep must next look at this request (earliest pending warning or deadline of
+    # its clocks); NULL when nothing is pending. Kept in step by spoc.core.sla.
+    next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # The earliest pending deadline, for sorting queues; NO_DEADLINE when there is none.
+    deadline_at: Mapped[datetime] = mapped_column(UTCDateTime, default=lambda: NO_DEADLINE)
 
     contact: Mapped[Contact] = relationship()
     subject: Mapped[Subject | None] = relationship()
@@ -317,3 +330,74 @@ class MagicLink(Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# --- SLA clocks -----------------------------------------------------------------------------
+
+
+class SlaClock(Model):
+    """One clock of a request: first response, resolution, an escalation's OLA, housekeeping."""
+
+    __tablename__ = "sla_clocks"
+    __table_args__ = (Index("ix_sla_clocks_request", "request_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    escalation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("escalations.id", ondelete="CASCADE")
+    )
+    calendar: Mapped[str] = mapped_column(String(64))
+    target_seconds: Mapped[int] = mapped_column(Integer)
+    warn_seconds: Mapped[int | None] = mapped_column(Integer)
+    # Business time spent paused so far: due = calendar.add(started, target + paused).
+    paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(16))  # running, paused, met, stopped
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    request: Mapped[Request] = relationship()
+
+
+class SlaClockEvent(Model):
+    """Append-only log of what happened to a clock, so it can explain itself."""
+
+    __tablename__ = "sla_clock_events"
+    __table_args__ = (
+        Index("ix_sla_clock_events_clock", "clock_id", "id"),
+        # A clock warns once and breaches once, however many sweeps run at the same time.
+        Index(
+            "uq_sla_clock_events_once",
+            "clock_id",
+            "kind",
+            unique=True,
+            postgresql_where=text("kind IN ('warned', 'breached')"),
+            sqlite_where=text("kind IN ('warned', 'breached')"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clock_id: Mapped[int] = mapped_column(ForeignKey("sla_clocks.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    clock: Mapped[SlaClock] = relationship()
+
+
+class EscalationTrigger(Model):
+    """An automatic trigger that has fired for a request: each fires at most once."""
+
+    __tablename__ = "escalation_triggers"
+
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("requests.id", ondelete="CASCADE"), primary_key=True
+    )
+    trigger: Mapped[str] = mapped_column(String(100), primary_key=True)
+    fired_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -145,6 +145,24 @@ class Settings(BaseSettings):
     login_limit: str = Field(default="10 per minute")
     login_lockout_after: int = Field(default=5, ge=1, description="Failed logins before lockout")
     login_lockout_minutes: int = Field(default=15, ge=1)
+    calendars: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Named business calendars (JSON). Default: Mon-Fri 09:00-17:00 in timezone.",
+    )
+    sla_overrides: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Per request type SLA overrides (JSON)."
+    )
+    sla_specialist_team: str = Field(
+        default="specialists", description="Level 1 on breach, when the type names no team."
+    )
+    sla_authority_team: str = Field(
+        default="management", description="Level 2: who hears when a specialist team is late."
+    )
+    ola_hours: float = Field(default=4, gt=0, description="Business hours a team has to answer.")
+    auto_close_days: int = Field(default=7, ge=1, description="Resolved requests close after.")
+    waiting_reminder_days: int = Field(default=3, ge=1)
+    waiting_close_days: int = Field(default=7, ge=1)
+    sweep_batch: int = Field(default=200, ge=1, le=10_000)
     plugin_settings: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="Nested plugin sections (SPOC_<PLUGIN>__<KEY>).",

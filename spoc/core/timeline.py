@@ -24,6 +24,8 @@ EVENT_KINDS = (
     "escalated",
     "handed_back",
     "feedback",
+    "clock",
+    "reminder",
 )
 
 
@@ -73,7 +75,7 @@ def _apply(state: ReplayedState | None, kind: str, data: dict[str, Any]) -> Repl
     if kind == "handed_back":
         remaining = tuple(e for e in state.open_escalations if e != data["escalation_id"])
         return replace(state, escalation_level=data["level"], open_escalations=remaining)
-    if kind in ("message", "feedback"):
+    if kind in ("message", "feedback", "clock", "reminder"):
         return state
     raise ValueError(f"unknown timeline event kind {kind!r}")
 

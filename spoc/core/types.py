@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -106,6 +106,27 @@ PriorityRule = Callable[[BaseModel], "Priority | None"]
 
 
 @dataclass(frozen=True)
+class SlaPolicy:
+    """Service-level targets for a request type, in business time on a named calendar.
+
+    ``first_response`` and ``resolution`` map each priority to a target; a missing priority
+    has no such clock. The warning fires at ``warn_ratio`` of the target (0.75 = 75 %).
+    """
+
+    first_response: Mapping[Priority, timedelta]
+    resolution: Mapping[Priority, timedelta]
+    warn_ratio: float = 0.75
+    calendar: str = "default"
+
+    def __post_init__(self) -> None:
+        if not 0 < self.warn_ratio < 1:
+            raise ValueError("warn_ratio must be between 0 and 1")
+        for target in (*self.first_response.values(), *self.resolution.values()):
+            if target <= timedelta(0):
+                raise ValueError("SLA targets must be positive")
+
+
+@dataclass(frozen=True)
 class RequestType:
     """A kind of request a stakeholder can file; its form is generated from ``fields_model``.
 
@@ -123,6 +144,7 @@ class RequestType:
     default_priority: Priority = Priority.P3
     priority_rule: PriorityRule | None = None
     specialist_team: str | None = None
+    sla: SlaPolicy | None = None
     status_labels: Mapping[Status, str] = field(default_factory=dict)
     order: int = 100
 
@@ -244,3 +266,17 @@ class ConsolePanel:
     title: str
     body: str
     order: int = 100
+
+
+@dataclass(frozen=True)
+class EscalationCheck:
+    """A domain trigger a plugin's ``spoc_escalation_checks`` found: escalate this request.
+
+    ``cause`` names the trigger within the plugin (``eta_slip``); the request is escalated for
+    it at most once. ``team_key`` is the team to escalate to.
+    """
+
+    request_id: int
+    cause: str
+    team_key: str
+    reason: str

@@ -97,6 +97,10 @@ class WriteContext:
         return event
 
 
+class RowLocked(Exception):
+    """Another worker holds this request right now (PostgreSQL SKIP LOCKED)."""
+
+
 class ServiceBase:
     def __init__(self, deps: ServiceDeps) -> None:
         self.deps = deps
@@ -174,12 +178,27 @@ class ServiceBase:
 
     @contextmanager
     def _changing(
-        self, request_id: int, actor: Actor, expected_version: int | None
+        self,
+        request_id: int,
+        actor: Actor,
+        expected_version: int | None,
+        *,
+        skip_locked: bool = False,
     ) -> Iterator[WriteContext]:
         reference = self.reference(request_id)
         read_version: int | None = None
         try:
             with self.db.transaction() as session:
+                if skip_locked:
+                    # The sweep: on PostgreSQL another worker holding this row means it is
+                    # being handled; SQLite's write lock already serialises writers.
+                    locked = session.scalar(
+                        select(Request)
+                        .where(Request.id == request_id)
+                        .with_for_update(skip_locked=True)
+                    )
+                    if locked is None:
+                        raise RowLocked(reference)
                 request = self.load_visible(session, request_id, actor)
                 read_version = request.version
                 if expected_version is not None and request.version != expected_version:
@@ -191,12 +210,13 @@ class ServiceBase:
                 )
                 write = WriteContext(session, request, actor, self.clock.now(), (last or 0) + 1)
                 yield write
-                self.observe(write)
-                # Every write bumps the version, even when only the timeline grew and the
-                # clock shows the same instant: flag_modified forces the versioned UPDATE.
-                request.updated_at = write.now
-                flag_modified(request, "updated_at")
-                session.flush()
+                if write.events:
+                    self.observe(write)
+                    # Every write bumps the version, even when only the timeline grew and the
+                    # clock shows the same instant: flag_modified forces the versioned UPDATE.
+                    request.updated_at = write.now
+                    flag_modified(request, "updated_at")
+                    session.flush()
         except StaleDataError:
             raise ConflictError(reference, self._current_version(request_id)) from None
         except IntegrityError:

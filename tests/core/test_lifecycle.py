@@ -29,6 +29,7 @@ EXPECTED = {
     ("requester", S.RESOLVED): [S.OPEN, S.CLOSED],
     ("system", S.RESOLVED): [S.CLOSED],
     ("system", S.OPEN): [],
+    ("system", S.WAITING): [S.CLOSED],
     ("specialist", S.OPEN): [],
     ("viewer", S.OPEN): [],
 }

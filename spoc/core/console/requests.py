@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from markupsafe import Markup, escape
 from sqlalchemy import select
@@ -11,7 +13,18 @@ from spoc.core.app import spoc_of
 from spoc.core.console.auth import EVERYONE, actor, bp, current_agent, role_required
 from spoc.core.errors import ConflictError, NotFoundError, ServiceError, ValidationFailed
 from spoc.core.lifecycle import allowed_targets
-from spoc.core.models import Agent, Contact, Escalation, Request, Subject, Team, Visibility
+from spoc.core.models import (
+    Agent,
+    Contact,
+    Escalation,
+    Request,
+    SlaClock,
+    SlaClockEvent,
+    Subject,
+    Team,
+    Visibility,
+)
+from spoc.core.sla import HOUSEKEEPING, describe
 from spoc.core.types import ConsolePanel, Priority, Role, Status
 
 
@@ -56,6 +69,26 @@ def request_detail(request_id: int) -> str:
             )
         )
         teams = {t.id: t for t in db.scalars(select(Team).order_by(Team.name))}
+        request_clocks = list(
+            db.scalars(
+                select(SlaClock).where(SlaClock.request_id == request_id).order_by(SlaClock.id)
+            )
+        )
+        clock_events = list(
+            db.scalars(
+                select(SlaClockEvent)
+                .where(SlaClockEvent.clock_id.in_([c.id for c in request_clocks]))
+                .order_by(SlaClockEvent.id)
+            )
+        )
+        clock_lines = [
+            (
+                describe(c, [e for e in clock_events if e.clock_id == c.id], spoc.settings.tz),
+                c.breached_at is not None and c.state in ("running", "paused"),
+            )
+            for c in request_clocks
+            if c.kind not in HOUSEKEEPING
+        ]
         assignable = list(
             db.scalars(
                 select(Agent)
@@ -92,6 +125,7 @@ def request_detail(request_id: int) -> str:
         can_note=agent.role is not Role.VIEWER,
         priorities=list(Priority),
         panels=_panels(found),
+        clock_lines=clock_lines,
         internal=Visibility.INTERNAL,
     )
 
@@ -142,11 +176,13 @@ def request_action(request_id: int, action: str) -> Response:
             requests.link_subject(request_id, me, subject_id, expected_version=version)
             flash("Linked to the subject; its acting SPOC now owns the request.", "success")
         elif action == "escalate":
+            hours = form.get("answer_within_hours", type=float)
             escalations.escalate(
                 request_id,
                 me,
                 team_key=form.get("team", ""),
                 reason=form.get("reason", ""),
+                answer_within=timedelta(hours=hours) if hours else None,
                 expected_version=version,
             )
             flash("Escalated.", "success")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from spoc.core.app import spoc_of
 from spoc.core.errors import ConflictError, ServiceError, ValidationFailed
 from spoc.core.lifecycle import allowed_targets
-from spoc.core.models import Agent, Contact, Feedback, Request, Subject, Team
+from spoc.core.models import Agent, Contact, Feedback, Request, SlaClock, Subject, Team
 from spoc.core.routing import acting_spoc, human_date
 from spoc.core.types import Actor, ActorKind, Status
 
@@ -55,6 +55,28 @@ def contact_line(found: Request) -> ContactLine:
         return ContactLine(owner.name, None)
 
 
+def expected_answer(request_id: int) -> str | None:
+    """ "Expect a first answer by …" / "Expect a resolution by …" from the running clocks."""
+    spoc = spoc_of()
+    with spoc.db.reader() as session:
+        running = {
+            c.kind: c
+            for c in session.scalars(
+                select(SlaClock).where(
+                    SlaClock.request_id == request_id,
+                    SlaClock.state == "running",
+                    SlaClock.kind.in_(("first_response", "resolution")),
+                )
+            )
+        }
+    clock = running.get("first_response") or running.get("resolution")
+    if clock is None:
+        return None
+    what = "a first answer" if clock.kind == "first_response" else "a resolution"
+    when = clock.due_at.astimezone(spoc.settings.tz).strftime("%a %d %b, %H:%M")
+    return f"Expect {what} by {when}"
+
+
 def render_tracking(
     request_id: int,
     *,
@@ -81,6 +103,7 @@ def render_tracking(
         return url_for("portal.my_request_action", request_id=request_id, action=action)
 
     targets = allowed_targets(found.status, requester)
+    expect = expected_answer(request_id)
     return render_template(
         "portal/track.html",
         req=found,
@@ -99,6 +122,7 @@ def render_tracking(
         rated=rated,
         action_url=action_url,
         just_filed=just_filed,
+        expect=expect,
         track_url=(
             spoc.settings.base_url.rstrip("/") + url_for("portal.track", token=token)
             if token and just_filed

@@ -6,9 +6,12 @@ Its behaviour is driven by its settings section so tests can steer it.
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
 from spoc import (
+    EscalationCheck,
     Priority,
+    Request,
     RequestEvent,
     RequestType,
     Routing,
@@ -21,6 +24,7 @@ SEEN: list[tuple[str, str]] = []
 
 
 class TuningSettings(BaseModel):
+    flag_requests_with: str | None = None
     urgent_word: str = Field(default="flood", min_length=1)
     route_team: str | None = None
     route_order: int = 100
@@ -63,6 +67,22 @@ def spoc_resolve_subject(reference: str, spoc: Spoc) -> int | None:
     if reference.startswith("ORD-") and reference[4:].isdigit():
         return int(reference[4:])
     return None
+
+
+@hookimpl
+def spoc_escalation_checks(spoc: Spoc, now: object, limit: int) -> list[EscalationCheck]:
+    """Requests whose summary contains the flag word go to the "firefighters" team."""
+    word = _settings(spoc).flag_requests_with
+    if not word:
+        return []
+    with spoc.db.reader() as session:
+        ids = session.scalars(
+            select(Request.id)
+            .where(Request.summary.contains(word))
+            .order_by(Request.id)
+            .limit(limit)
+        )
+        return [EscalationCheck(rid, "flagged", "firefighters", f"mentions {word}") for rid in ids]
 
 
 @hookimpl

@@ -1,0 +1,202 @@
+"""The sweep: warnings, breaches, escalation by policy, housekeeping — each exactly once."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from spoc import Actor, FrozenClock, Status
+from spoc.core.app import spoc_of
+from spoc.core.cli import main
+from spoc.core.models import Escalation, EscalationTrigger, Request, Team
+from tests.conftest import AppFactory, Org, build_org
+from tests.core.test_plugins import with_fakes
+
+H = timedelta(hours=1)
+
+
+def escalations(org: Org, rid: int) -> list[tuple[int, str, str]]:
+    with org.spoc.db.reader() as session:
+        rows = session.execute(
+            select(Escalation.level, Team.key, Escalation.trigger)
+            .join(Team, Team.id == Escalation.to_team_id)
+            .where(Escalation.request_id == rid)
+            .order_by(Escalation.id)
+        )
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def timeline(org: Org, rid: int) -> list[str]:
+    return [e.summary for e in org.spoc.requests.timeline(rid, Actor.system()) if e.kind == "clock"]
+
+
+def test_nothing_due_nothing_done(org: Org) -> None:
+    org.file()
+    report = org.spoc.sweep()
+    assert (report.due, report.warned, report.breached) == (0, 0, 0)
+
+
+def test_warning_at_75_percent_then_breach_escalates_to_the_specialist_team(
+    org: Org, clock: FrozenClock
+) -> None:
+    rid = org.file(
+        type_key="generic.incident",
+        fields={
+            "summary": "Mail down",
+            "description": "x",
+            "impact": "medium",
+            "urgency": "medium",
+        },
+    )  # P3: first response 4 h, resolution 24 h
+    org.spoc.requests.post_message(rid, org.actor(org.dana), "Looking")
+    clock.advance(18 * H)
+    report = org.spoc.sweep()
+    assert (report.warned, report.breached) == (1, 0)
+    assert timeline(org, rid) == ["Resolution due Tue 03 Mar 09:00: warning"]
+    clock.advance(6 * H)
+    report = org.spoc.sweep()
+    assert (report.breached, report.escalated) == (1, 1)
+    assert escalations(org, rid) == [(1, "specialists", "sla:resolution")]
+    request = org.spoc.requests.get(rid, Actor.system())
+    assert request.owner_agent_id == org.dana.id  # escalation never changes the owner
+    # Running it again changes nothing: each trigger fires once.
+    clock.advance(H)
+    again = org.spoc.sweep()
+    assert (again.warned, again.breached, again.escalated) == (0, 0, 0)
+    assert len(escalations(org, rid)) == 1
+
+
+def test_unanswered_escalation_goes_to_the_authority(org: Org, clock: FrozenClock) -> None:
+    rid = org.file()
+    org.spoc.escalations.escalate(
+        rid, org.actor(org.dana), team_key="specialists", reason="billing", answer_within=2 * H
+    )
+    clock.advance(2 * H)
+    report = org.spoc.sweep()
+    assert report.escalated == 1
+    assert [e[:2] for e in escalations(org, rid)] == [(1, "specialists"), (2, "management")]
+
+
+def test_answered_escalation_stops_its_clock(org: Org, clock: FrozenClock) -> None:
+    rid = org.file()
+    org.spoc.escalations.escalate(
+        rid, org.actor(org.dana), team_key="specialists", reason="x", answer_within=2 * H
+    )
+    clock.advance(H)
+    org.spoc.escalations.hand_back(rid, org.actor(org.kim), note="done")
+    clock.advance(2 * H)
+    assert org.spoc.sweep().escalated == 0
+
+
+def test_resolved_requests_close_themselves_after_seven_days(org: Org, clock: FrozenClock) -> None:
+    rid = org.file()
+    dana = org.actor(org.dana)
+    org.spoc.requests.post_message(rid, dana, "Done")
+    org.spoc.requests.transition(rid, Status.RESOLVED, dana)
+    clock.advance(timedelta(days=7))
+    report = org.spoc.sweep()
+    assert report.closed == 1
+    request = org.spoc.requests.get(rid, Actor.system())
+    assert request.status is Status.CLOSED
+    assert request.close_reason == "closed automatically 7 days after resolution"
+
+
+def test_waiting_requests_get_a_reminder_then_close(org: Org, clock: FrozenClock) -> None:
+    rid = org.file()
+    dana = org.actor(org.dana)
+    org.spoc.requests.post_message(rid, dana, "Which invoice?")
+    org.spoc.requests.transition(rid, Status.WAITING, dana)
+    clock.advance(timedelta(days=3))
+    assert org.spoc.sweep().reminded == 1
+    public = [e.kind for e in org.spoc.requests.timeline(rid, org.requester(rid))]
+    assert public[-1] == "reminder"
+    clock.advance(timedelta(days=7))
+    assert org.spoc.sweep().closed == 1
+    request = org.spoc.requests.get(rid, Actor.system())
+    assert (request.status, request.close_reason) == (
+        Status.CLOSED,
+        "closed: no reply from the requester",
+    )
+
+
+def test_hook_escalation_checks_escalate_once_per_cause(make_app: AppFactory) -> None:
+    app = make_app(
+        plugins=["generic", "tuning"],
+        plugin_entry_points=with_fakes("tuning"),
+        plugin_settings={"tuning": {"flag_requests_with": "fire", "urgent_word": "zzz"}},
+    )
+    org = build_org(spoc_of(app))
+    rid = org.file(fields={"summary": "Smell of fire in room 2"})
+    calm = org.file(fields={"summary": "Invoice question"})
+    assert org.spoc.sweep().plugin_triggers == 1
+    assert escalations(org, rid) == [(1, "firefighters", "plugin:tuning:flagged")]
+    assert escalations(org, calm) == []
+    assert org.spoc.sweep().plugin_triggers == 0
+
+
+def test_sweep_command_runs_one_pass(make_app: AppFactory, clock: FrozenClock) -> None:
+    app = make_app()
+    spoc = spoc_of(app)
+    env = {
+        "SPOC_ENV": "test",
+        "SPOC_DATABASE_URL": spoc.db.url,
+        "SPOC_PLUGINS": "generic",
+        "SPOC_CALENDARS": '{"default": {"always_open": true}}',
+    }
+    result = CliRunner().invoke(main, ["sweep"], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Sweep: due 0, warned 0")
+
+
+def test_two_sweeps_at_once_escalate_every_due_request_exactly_once(
+    make_app: AppFactory, clock: FrozenClock
+) -> None:
+    """On PostgreSQL the two share rows with SKIP LOCKED; on SQLite the write lock
+    serialises them. Either way each due request is escalated once."""
+    first = make_app()
+    second = make_app()
+    org = build_org(spoc_of(first))
+    ids = [
+        org.file(
+            type_key="generic.incident",
+            fields={
+                "summary": f"Down {i}",
+                "description": "x",
+                "impact": "high",
+                "urgency": "high",
+            },
+        )
+        for i in range(40)
+    ]
+    clock.advance(5 * H)  # P1 resolution (4 h) breached for all 40
+    barrier = threading.Barrier(2)
+    reports = []
+
+    def sweep(app: object) -> None:
+        barrier.wait()
+        reports.append(spoc_of(app).sweep())  # type: ignore[arg-type]
+
+    threads = [threading.Thread(target=sweep, args=(a,)) for a in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with org.spoc.db.reader() as session:
+        per_request = dict(
+            session.execute(
+                select(Escalation.request_id, func.count())
+                .where(Escalation.request_id.in_(ids))
+                .group_by(Escalation.request_id)
+            ).all()
+        )
+        fired = session.scalar(select(func.count()).select_from(EscalationTrigger))
+        pending = session.scalar(
+            select(func.count()).select_from(Request).where(Request.next_due_at <= clock.now())
+        )
+    assert per_request == {rid: 1 for rid in ids}
+    assert fired == 40
+    assert pending == 0
+    assert sum(r.escalated for r in reports) == 40
