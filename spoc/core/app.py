@@ -184,6 +184,9 @@ def _install_web(app: Flask, spoc: Spoc) -> None:
     app.jinja_env.globals.update(spoc_reference=spoc.requests.reference, org_name=settings.org_name)
     app.jinja_env.filters["status"] = Status
     app.jinja_env.filters["requester_label"] = requester_label
+    app.jinja_env.filters["local_time"] = lambda instant: instant.astimezone(settings.tz).strftime(
+        "%a %d %b %H:%M"
+    )
 
     @app.before_request
     def _refuse_nul_bytes() -> tuple[str, int] | None:

@@ -166,10 +166,7 @@ class Request(Model):
         Index("ix_requests_status_created", "status", "created_at"),
         Index("ix_requests_subject", "subject_id", "created_at"),
         Index("ix_requests_contact", "contact_id", "created_at"),
-        # Console queues walk these in (priority, created_at, id) order, page by page.
-        Index("ix_requests_queue_all", "priority", "created_at", "id"),
-        Index("ix_requests_queue_owner", "owner_agent_id", "priority", "created_at", "id"),
-        Index("ix_requests_queue_team", "owner_team_id", "priority", "created_at", "id"),
+        # Console queues walk these in (deadline_at, id) order, page by page.
         Index("ix_requests_deadline_owner", "owner_agent_id", "deadline_at", "id"),
         Index("ix_requests_deadline_team", "owner_team_id", "deadline_at", "id"),
         Index("ix_requests_deadline_all", "deadline_at", "id"),

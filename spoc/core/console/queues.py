@@ -1,7 +1,8 @@
-"""Queues: paginated by keyset, served by indexes, most urgent first.
+"""Queues: paginated by keyset, served by indexes, next deadline first.
 
-Until SLA clocks exist, "most urgent" is priority, then age (oldest first); the cursor is the
-(priority, created_at, id) of the last row shown, so a page costs the same however deep it is.
+``deadline_at`` is the earliest pending SLA deadline of a request (kept by the SLA engine;
+requests without one sort last). The cursor is the (deadline_at, id) of the last row shown, so
+a page costs the same however deep it is.
 """
 
 from __future__ import annotations
@@ -70,12 +71,12 @@ def _base(name: str, agent_id: int) -> Select[Request]:
     return query
 
 
-def _cursor(value: str | None) -> tuple[str, datetime, int] | None:
+def _cursor(value: str | None) -> tuple[datetime, int] | None:
     if not value:
         return None
     try:
-        priority, created, ident = value.split("~")
-        return Priority(priority).value, datetime.fromisoformat(created), int(ident)
+        deadline, ident = value.split("~")
+        return datetime.fromisoformat(deadline), int(ident)
     except ValueError:
         abort(400)
 
@@ -123,10 +124,8 @@ def queue(name: str) -> str:
                 == select(Contact.id).where(Contact.email == search.lower()).scalar_subquery()
             )
     if after := _cursor(args.get("after")):
-        query = query.where(
-            tuple_(Request.priority, Request.created_at, Request.id) > tuple_(*after)
-        )
-    query = query.order_by(Request.priority, Request.created_at, Request.id).limit(PAGE + 1)
+        query = query.where(tuple_(Request.deadline_at, Request.id) > tuple_(*after))
+    query = query.order_by(Request.deadline_at, Request.id).limit(PAGE + 1)
     with spoc.db.reader() as db:
         rows = list(db.scalars(query))
         contacts = {
@@ -139,7 +138,7 @@ def queue(name: str) -> str:
     if more:
         last = rows[-1]
         kept: dict[str, Any] = {k: v for k, v in args.items() if k != "after"}
-        cursor = f"{last.priority.value}~{last.created_at.isoformat()}~{last.id}"
+        cursor = f"{last.deadline_at.isoformat()}~{last.id}"
         next_url = url_for("console.queue", name=name, after=cursor, **kept)
     return render_template(
         "console/queue.html",

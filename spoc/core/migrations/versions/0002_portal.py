@@ -17,20 +17,6 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("requests", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_requests_queue_all", ["priority", "created_at", "id"], unique=False
-        )
-        batch_op.create_index(
-            "ix_requests_queue_owner",
-            ["owner_agent_id", "priority", "created_at", "id"],
-            unique=False,
-        )
-        batch_op.create_index(
-            "ix_requests_queue_team",
-            ["owner_team_id", "priority", "created_at", "id"],
-            unique=False,
-        )
     op.create_table(
         "magic_links",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -102,10 +88,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("requests", schema=None) as batch_op:
-        batch_op.drop_index("ix_requests_queue_team")
-        batch_op.drop_index("ix_requests_queue_owner")
-        batch_op.drop_index("ix_requests_queue_all")
     with op.batch_alter_table("agents", schema=None) as batch_op:
         batch_op.drop_column("last_login_at")
         batch_op.drop_column("locked_until")
