@@ -118,6 +118,16 @@ def user_add(email: str, name: str, role: str, password: str) -> None:
     click.echo(f"Created {agent.role.value} {agent.name} <{agent.email}>")
 
 
+def _ready_spoc(app: Flask | None = None) -> Any:
+    """The app's Spoc, refusing (one line, exit 1) a database that is behind."""
+    spoc = _spoc(app or _build_app())
+    try:
+        spoc.check_database()
+    except StartupError as exc:
+        raise click.ClickException(str(exc)) from None
+    return spoc
+
+
 def _serve(app: Flask, host: str, port: int, workers: int) -> None:
     from gunicorn.app.base import BaseApplication
 
@@ -140,10 +150,7 @@ def _serve(app: Flask, host: str, port: int, workers: int) -> None:
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the app with gunicorn (refuses a database that is behind)."""
     app = _build_app()
-    try:
-        _spoc(app).check_database()
-    except StartupError as exc:
-        raise click.ClickException(str(exc)) from None
+    _ready_spoc(app)
     _serve(app, host, port, workers)
 
 
@@ -184,12 +191,7 @@ def demo(port: int, no_serve: bool) -> None:
 @click.option("--limit", type=click.IntRange(1, 100_000), default=None, help="Batch size.")
 def sweep(limit: int | None) -> None:
     """One pass over the requests that are due: warn, breach, escalate, close."""
-    app = _build_app()
-    spoc = _spoc(app)
-    try:
-        spoc.check_database()
-    except StartupError as exc:
-        raise click.ClickException(str(exc)) from None
+    spoc = _ready_spoc()
     click.echo(f"Sweep: {spoc.sweep(limit)}")
 
 
@@ -202,12 +204,7 @@ def worker(interval: float, passes: int | None) -> None:
 
     from spoc.core.sweep import run_forever
 
-    app = _build_app()
-    spoc = _spoc(app)
-    try:
-        spoc.check_database()
-    except StartupError as exc:
-        raise click.ClickException(str(exc)) from None
+    spoc = _ready_spoc()
     click.echo(f"Worker started: a pass every {interval:g} s (Ctrl+C stops)")
     run_forever(spoc, timedelta(seconds=interval), passes)
 

@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from spoc.core.errors import NotFoundError, PermissionDenied, ValidationFailed
 from spoc.core.models import Absence, Agent, Subject, SubjectDeputy, Team, TeamMember
@@ -206,3 +207,15 @@ class DirectoryService(ServiceBase):
         if actor.kind is ActorKind.AGENT and (actor.role is Role.ADMIN or actor.id == agent_id):
             return
         raise PermissionDenied("only the agent or an admin can change these absences")
+
+
+def spoc_capable_agents(session: Session, limit: int = 200) -> list[Agent]:
+    """Active agents who can be a SPOC, deputy or owner, by name (for pickers)."""
+    return list(
+        session.scalars(
+            select(Agent)
+            .where(Agent.active.is_(True), Agent.role.in_((Role.ADMIN, Role.AGENT)))
+            .order_by(Agent.name)
+            .limit(limit)
+        )
+    )

@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 
 from spoc.core.app import spoc_of
 from spoc.core.console.auth import EVERYONE, actor, bp, current_agent, role_required
+from spoc.core.directory import spoc_capable_agents
 from spoc.core.errors import ConflictError, NotFoundError, ServiceError, ValidationFailed
 from spoc.core.lifecycle import allowed_targets
 from spoc.core.models import (
@@ -89,14 +90,7 @@ def request_detail(request_id: int) -> str:
             for c in request_clocks
             if c.kind not in HOUSEKEEPING
         ]
-        assignable = list(
-            db.scalars(
-                select(Agent)
-                .where(Agent.active.is_(True), Agent.role.in_((Role.ADMIN, Role.AGENT)))
-                .order_by(Agent.name)
-                .limit(200)
-            )
-        )
+        assignable = spoc_capable_agents(db)
     agent = current_agent()
     assert agent is not None
     field_labels = {}

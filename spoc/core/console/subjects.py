@@ -8,10 +8,10 @@ from werkzeug.wrappers import Response
 
 from spoc.core.app import spoc_of
 from spoc.core.console.auth import EVERYONE, STAFF, actor, bp, role_required
+from spoc.core.directory import spoc_capable_agents
 from spoc.core.errors import ServiceError
 from spoc.core.models import Agent, Request, Subject
 from spoc.core.routing import acting_spoc
-from spoc.core.types import Role
 
 PAGE = 25
 MAX_DEPUTIES = 3
@@ -70,14 +70,7 @@ def _subject_page(subject_id: int, intake_url: str | None = None) -> str:
                 .limit(PAGE)
             )
         )
-        agents = list(
-            db.scalars(
-                select(Agent)
-                .where(Agent.active.is_(True), Agent.role.in_((Role.ADMIN, Role.AGENT)))
-                .order_by(Agent.name)
-                .limit(200)
-            )
-        )
+        agents = spoc_capable_agents(db)
         deputies = [d.agent_id for d in subject.deputies]
     kind = spoc.host.subject_kinds.get(subject.kind)
     return render_template(
