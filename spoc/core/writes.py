@@ -209,9 +209,13 @@ class ServiceBase:
                     )
                 )
                 write = WriteContext(session, request, actor, self.clock.now(), (last or 0) + 1)
-                yield write
+                # No autoflush while the change is being made: a query half-way must not
+                # write the request row early, or its version would move twice.
+                with session.no_autoflush:
+                    yield write
+                    if write.events:
+                        self.observe(write)
                 if write.events:
-                    self.observe(write)
                     # Every write bumps the version, even when only the timeline grew and the
                     # clock shows the same instant: flag_modified forces the versioned UPDATE.
                     request.updated_at = write.now
