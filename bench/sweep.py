@@ -111,7 +111,9 @@ def main() -> None:
 
     sizes = [int(s) for s in args.sizes.split(",")]
     timings = {}
-    print(f"{'open':>9} {'due':>6} {'load s':>8} {'sweep s':>8} {'escalated':>9} {'ms/escalation':>13}")
+    print(
+        f"{'open':>9} {'due':>6} {'load s':>8} {'sweep s':>8} {'escalated':>9} {'ms/escalation':>13}"
+    )
     for total, due in [*((n, 1000) for n in sizes), (sizes[-1], 10_000), (sizes[-1], 0)]:
         loaded = load(spoc, total, due)
         seconds, escalated = sweep(spoc, due)
@@ -119,8 +121,10 @@ def main() -> None:
         print(f"{total:>9} {due:>6} {loaded:8.1f} {seconds:8.3f} {escalated:>9} {per}")
         timings[(total, due)] = seconds
     small, large = (sizes[0], 1000), (sizes[-1], 1000)
-    print(f"ratio of the {sizes[-1]:,} pass to the {sizes[0]:,} pass (1,000 due each): "
-          f"{timings[large] / timings[small]:.2f}")
+    print(
+        f"ratio of the {sizes[-1]:,} pass to the {sizes[0]:,} pass (1,000 due each): "
+        f"{timings[large] / timings[small]:.2f}"
+    )
 
 
 if __name__ == "__main__":
