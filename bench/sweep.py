@@ -111,9 +111,8 @@ def main() -> None:
 
     sizes = [int(s) for s in args.sizes.split(",")]
     timings = {}
-    print(
-        f"{'open':>9} {'due':>6} {'load s':>8} {'sweep s':>8} {'escalated':>9} {'ms/escalation':>13}"
-    )
+    header = ("open", 9), ("due", 6), ("load s", 8), ("sweep s", 8), ("escalated", 9)
+    print(" ".join(f"{name:>{width}}" for name, width in header), f"{'ms/escalation':>13}")
     for total, due in [*((n, 1000) for n in sizes), (sizes[-1], 10_000), (sizes[-1], 0)]:
         loaded = load(spoc, total, due)
         seconds, escalated = sweep(spoc, due)
