@@ -28,6 +28,7 @@ from spoc.core.errors import (
 from spoc.core.forms import Phone
 from spoc.core.hookspecs import PROJECT
 from spoc.core.models import Request
+from spoc.core.outbox import NotificationChannel, Outgoing
 from spoc.core.types import (
     Actor,
     ActorKind,
@@ -65,6 +66,8 @@ __all__ = [
     "KnowledgeArticle",
     "Model",
     "NotFoundError",
+    "NotificationChannel",
+    "Outgoing",
     "PermissionDenied",
     "Phone",
     "PluginError",

@@ -244,3 +244,51 @@ def login(client: FlaskClient, spoc: Spoc, agent: Agent) -> None:
         "/console/login", data={"csrf_token": token, "email": agent.email, "password": PASSWORD}
     )
     assert response.status_code == 303, response.get_data(as_text=True)
+
+
+# --- a real SMTP server in the test process ---------------------------------------------------
+
+import email.policy  # noqa: E402
+import socket  # noqa: E402
+from email import message_from_bytes  # noqa: E402
+from email.message import EmailMessage  # noqa: E402
+
+from aiosmtpd.controller import Controller  # noqa: E402
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        raw = envelope.content  # type: ignore[attr-defined]
+        self.messages.append(message_from_bytes(raw, policy=email.policy.default))  # type: ignore[arg-type]
+        return "250 Message accepted for delivery"
+
+    def link(self, index: int = -1) -> str:
+        body = self.messages[index].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        found = re.search(r"http://\S+", body)
+        assert found
+        return found.group(0).removeprefix("http://127.0.0.1:5000")
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[Inbox, int]]:
+    """A real SMTP server in this process, on a free port of 127.0.0.1."""
+    handler = Inbox()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()

@@ -20,6 +20,8 @@ from spoc.core.directory import DirectoryService
 from spoc.core.errors import DatabaseNotReadyError
 from spoc.core.escalation import EscalationService
 from spoc.core.links import LinkService
+from spoc.core.notifications import Notifier
+from spoc.core.outbox import Deliverer
 from spoc.core.plugins import PluginHost, load_plugins
 from spoc.core.requests import RequestService
 from spoc.core.settings import Settings, load_settings
@@ -48,18 +50,22 @@ class Spoc:
     links: LinkService = field(init=False)
     auth: AuthService = field(init=False)
     sla: SlaEngine = field(init=False)
+    outbox: Deliverer = field(init=False)
+    notifier: Notifier = field(init=False)
     schema_checked: bool = False
 
     def __post_init__(self) -> None:
         self.sla = SlaEngine(self.settings, build_calendars(self.settings), self.host.request_types)
-        deps = ServiceDeps(
-            self.db, self.host, self.settings, self.clock, owner=self, observers=[self.sla]
-        )
+        deps = ServiceDeps(self.db, self.host, self.settings, self.clock, owner=self)
+        deps.observers.append(self.sla)
         self.requests = RequestService(deps)
         self.escalations = EscalationService(deps)
         self.directory = DirectoryService(deps)
         self.links = LinkService(deps)
         self.auth = AuthService(deps)
+        self.notifier = Notifier(self.settings, self.host, self.requests.reference, self.clock)
+        deps.late_observers.append(self.notifier)
+        self.outbox = Deliverer(self)
 
     def plugin_settings(self, plugin: str, model: type[M]) -> M:
         """The validated settings section of ``plugin`` (see ``spoc_settings_model``)."""

@@ -210,6 +210,49 @@ def worker(interval: float, passes: int | None) -> None:
 
 
 @main.group()
+def outbox() -> None:
+    """Notifications waiting, sent or dead."""
+
+
+@outbox.command("deliver")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10_000))
+def outbox_deliver(limit: int) -> None:
+    """Deliver what is due now (one pass)."""
+    click.echo(f"Outbox: {_ready_spoc().outbox.deliver_due(limit)}")
+
+
+@outbox.command("dead")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+def outbox_dead(limit: int) -> None:
+    """List dead-lettered messages, newest first."""
+    from sqlalchemy import select
+
+    from spoc.core.models import OutboxMessage
+
+    spoc = _ready_spoc()
+    with spoc.db.reader() as session:
+        rows = session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.status == "dead")
+            .order_by(OutboxMessage.id.desc())
+            .limit(limit)
+        ).all()
+    if not rows:
+        click.echo("No dead messages.")
+    for row in rows:
+        click.echo(f"{row.id:>6}  {row.channel:<8} {row.recipient:<32} {row.last_error or ''}")
+
+
+@outbox.command("retry")
+@click.argument("message_id", type=int)
+def outbox_retry(message_id: int) -> None:
+    """Send a dead message again."""
+    if not _ready_spoc().outbox.retry(message_id):
+        raise click.ClickException(f"message {message_id} is not dead (or does not exist)")
+    click.echo(f"Message {message_id} will be sent at the next delivery.")
+
+
+@main.group()
 def docs() -> None:
     """Generated documentation."""
 

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from spoc.core.app import Spoc
     from spoc.core.demo import DemoContext
     from spoc.core.models import Request
+    from spoc.core.outbox import NotificationChannel
     from spoc.core.types import (
         ConsolePanel,
         EscalationCheck,
@@ -55,6 +56,7 @@ PHASES: dict[str, tuple[str, ...]] = {
         "spoc_migrations",
         "spoc_cli_commands",
         "spoc_knowledge_articles",
+        "spoc_notification_channels",
     ),
     "Intake: deciding priority and owner of a new request": (
         "spoc_resolve_subject",
@@ -163,6 +165,23 @@ def spoc_knowledge_articles() -> Sequence[KnowledgeArticle]:  # type: ignore[emp
     Returns: a sequence of :class:`spoc.KnowledgeArticle` (may be empty).
 
     firstresult: no — all plugins' articles are collected, listed by ``order`` then key.
+    """
+
+
+@hookspec
+def spoc_notification_channels() -> Sequence[NotificationChannel]:  # type: ignore[empty-body]
+    """Ways to deliver notifications besides email and webhooks (SMS, chat, a pager).
+
+    Messages reach a channel through the outbox: enqueue them with ``spoc.core.outbox.enqueue``
+    (``channel=<name>``) in the same transaction as their cause; the worker calls the
+    channel's ``send`` with retries and backoff, and dead-letters after repeated failure.
+    ``send`` must be idempotent per ``Outgoing.idempotency_key``.
+
+    Arguments: none.
+
+    Returns: a sequence of :class:`spoc.NotificationChannel`; names are unique.
+
+    firstresult: no — all plugins' channels are available.
     """
 
 

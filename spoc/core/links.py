@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -96,8 +97,11 @@ class LinkService(ServiceBase):
                 link.revoked_at = self.clock.now()
             return len(links)
 
-    def create_magic_link(self, email: str) -> tuple[Contact, str] | None:
-        """A sign-in token for the contact with ``email``; ``None`` if there is no such contact."""
+    def create_magic_link(
+        self, email: str, on_created: Callable[[Session, Contact, str], None] | None = None
+    ) -> tuple[Contact, str] | None:
+        """A sign-in token for the contact with ``email``; ``None`` if there is no such contact.
+        ``on_created`` runs in the same transaction (the portal queues the mail there)."""
         now = self.clock.now()
         token = new_token()
         with self.db.transaction() as session:
@@ -113,6 +117,8 @@ class LinkService(ServiceBase):
                     expires_at=now + MAGIC_LINK_LIFETIME,
                 )
             )
+            if on_created is not None:
+                on_created(session, contact, token)
         return contact, token
 
     def contact_for_magic_link(self, token: str) -> Contact | None:

@@ -398,3 +398,40 @@ class EscalationTrigger(Model):
     )
     trigger: Mapped[str] = mapped_column(String(100), primary_key=True)
     fired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# --- Notification outbox --------------------------------------------------------------------
+
+
+class OutboxMessage(Model):
+    """A notification written in the same transaction as its cause, delivered later.
+
+    Delivery is at least once; ``idempotency_key`` travels with the message (Message-ID,
+    Idempotency-Key header) so a receiver drops the duplicate a crash between sending and
+    marking sent can cause. ``claimed_until`` is the lease of the worker sending it: a row
+    left in ``sending`` by a dead worker becomes claimable again when the lease runs out.
+    """
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("requests.id", ondelete="SET NULL"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[str] = mapped_column(String(500))
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    headers: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    request: Mapped[Request | None] = relationship()

@@ -159,15 +159,20 @@ class RequestService(ServiceBase):
         requester: ContactDetails | Mapping[str, Any],
         subject_id: int | None = None,
         actor: Actor | None = None,
+        on_issued: Callable[[Session, Request, str], None] | None = None,
     ) -> tuple[Request, str]:
         """File a request and issue the requester's private tracking token in the same
-        transaction: a request never exists without the link its requester was promised."""
+        transaction: a request never exists without the link its requester was promised.
+        ``on_issued`` runs in that transaction too (the portal queues the confirmation mail)."""
         from spoc.core.links import add_tracking_token
 
         issued: list[str] = []
 
         def issue(session: Session, request: Request) -> None:
-            issued.append(add_tracking_token(session, request.id, self.clock.now(), self.settings))
+            token = add_tracking_token(session, request.id, self.clock.now(), self.settings)
+            issued.append(token)
+            if on_issued is not None:
+                on_issued(session, request, token)
 
         request = self.create(
             type_key=type_key,
@@ -269,6 +274,7 @@ class RequestService(ServiceBase):
             )
             self.observe(write)
             session.flush()  # one INSERT with the observers' changes: version 1
+            self.observe_late(write)
             if _in_transaction is not None:
                 _in_transaction(session, request)
         self.emit(request, write.events, who)

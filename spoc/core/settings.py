@@ -163,6 +163,15 @@ class Settings(BaseSettings):
     waiting_reminder_days: int = Field(default=3, ge=1)
     waiting_close_days: int = Field(default=7, ge=1)
     sweep_batch: int = Field(default=200, ge=1, le=10_000)
+    webhook_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated URLs that receive signed events."
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="HMAC-SHA256 key for the X-Spoc-Signature header."
+    )
+    outbox_max_attempts: int = Field(default=8, ge=1, le=50)
+    outbox_backoff_seconds: int = Field(default=30, ge=1, description="First retry delay.")
+    outbox_backoff_cap_seconds: int = Field(default=3600, ge=1)
     plugin_settings: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="Nested plugin sections (SPOC_<PLUGIN>__<KEY>).",
@@ -186,7 +195,7 @@ class Settings(BaseSettings):
             file_secret_settings,
         )
 
-    @field_validator("plugins", mode="before")
+    @field_validator("plugins", "webhook_urls", mode="before")
     @classmethod
     def _split_plugins(cls, value: object) -> object:
         if isinstance(value, str):
@@ -201,6 +210,12 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
         return value
+
+    @model_validator(mode="after")
+    def _webhooks_are_signed(self) -> Settings:
+        if self.webhook_urls and not self.webhook_secret:
+            raise ValueError("SPOC_WEBHOOK_URLS needs SPOC_WEBHOOK_SECRET to sign what it sends")
+        return self
 
     @model_validator(mode="after")
     def _secret_required_in_production(self) -> Settings:

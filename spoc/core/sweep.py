@@ -232,9 +232,7 @@ def run_forever(spoc: Spoc, interval: timedelta, passes: int | None = None) -> N
     done = 0
     while passes is None or done < passes:
         report = sweeper.run_once()
-        deliver = getattr(spoc, "deliver_notifications", None)
-        if deliver is not None:
-            deliver()
+        spoc.outbox.deliver_due()
         done += 1
         if report.due < spoc.settings.sweep_batch:
             time.sleep(interval.total_seconds())

@@ -54,6 +54,8 @@ class ServiceDeps:
     # The app's Spoc extension, handed to after-commit hooks so plugins can reach services.
     owner: Any = None
     observers: list[WriteObserver] = field(default_factory=list)
+    # Run after the write's flush (ids known), before commit; may only add rows (the outbox).
+    late_observers: list[WriteObserver] = field(default_factory=list)
 
 
 class WriteContext:
@@ -221,6 +223,7 @@ class ServiceBase:
                     request.updated_at = write.now
                     flag_modified(request, "updated_at")
                     session.flush()
+                    self.observe_late(write)
         except StaleDataError:
             raise ConflictError(reference, self._current_version(request_id)) from None
         except IntegrityError:
@@ -236,6 +239,10 @@ class ServiceBase:
         if write.events:
             for observer in self.deps.observers:
                 observer(write)
+
+    def observe_late(self, write: WriteContext) -> None:
+        for observer in self.deps.late_observers:
+            observer(write)
 
     def _current_version(self, request_id: int) -> int | None:
         with self.db.reader() as session:

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from spoc.core.app import spoc_of
 from spoc.core.console.auth import EVERYONE, actor, bp, current_agent, role_required
 from spoc.core.errors import ServiceError, ValidationFailed
-from spoc.core.models import Absence, Agent, Team
+from spoc.core.models import Absence, Agent, OutboxMessage, Team
 from spoc.core.types import Role
 
 PAGE = 50
@@ -190,3 +190,34 @@ def admin_team_members(team_id: int) -> Response:
 @role_required(Role.ADMIN)
 def admin_plugins() -> str:
     return render_template("console/admin_plugins.html", plugins=spoc_of().host.plugins)
+
+
+@bp.get("/admin/outbox")
+@role_required(Role.ADMIN)
+def admin_outbox() -> str:
+    status = request.args.get("status", "dead")
+    if status not in ("dead", "pending", "sending", "sent"):
+        abort(404)
+    before = request.args.get("before", type=int)
+    query = select(OutboxMessage).where(OutboxMessage.status == status)
+    if before:
+        query = query.where(OutboxMessage.id < before)
+    with spoc_of().db.reader() as db:
+        rows = list(db.scalars(query.order_by(OutboxMessage.id.desc()).limit(PAGE + 1)))
+    more = len(rows) > PAGE
+    return render_template(
+        "console/admin_outbox.html",
+        rows=rows[:PAGE],
+        status=status,
+        next_before=rows[PAGE - 1].id if more else None,
+    )
+
+
+@bp.post("/admin/outbox/<int:message_id>/retry")
+@role_required(Role.ADMIN)
+def admin_outbox_retry(message_id: int) -> Response:
+    if spoc_of().outbox.retry(message_id):
+        flash("The message will be sent at the next delivery.", "success")
+    else:
+        flash("Only dead messages can be retried.", "error")
+    return redirect(url_for("console.admin_outbox"), code=303)

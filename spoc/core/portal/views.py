@@ -12,7 +12,6 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -22,12 +21,12 @@ from flask import (
 )
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from spoc.core.app import Spoc, spoc_of
 from spoc.core.errors import ServiceError, ValidationFailed
 from spoc.core.forms import validate_form
-from spoc.core.mail import MailError, send_mail
 from spoc.core.models import Contact, Request, Subject
 from spoc.core.portal.tracking import render_tracking, requester_action
 from spoc.core.requests import ContactDetails, validation_errors
@@ -178,34 +177,32 @@ def submit_request(key: str) -> Response | tuple[str, int]:
     errors = {**about_you, **errors}
     if errors or fields is None or details is None:
         return _render_form(request_type, values=values, errors=errors, status=422)
+
+    def confirm(session: Session, created: Request, token: str) -> None:
+        # Queued in the request's own transaction: the link is never lost.
+        link = spoc.settings.base_url.rstrip("/") + url_for("portal.track", token=token)
+        spoc.notifier.mail(
+            session,
+            created,
+            details.email,
+            "We have your request",
+            "received",
+            name=details.name,
+            link=link,
+        )
+
     try:
-        created, token = spoc.requests.create_with_tracking_link(
+        _, token = spoc.requests.create_with_tracking_link(
             type_key=request_type.key,
             fields=fields.model_dump(mode="json"),
             requester=details,
             subject_id=subject_id,
+            on_issued=confirm,
         )
     except ValidationFailed as exc:
         mapped = {k.split(".", 1)[-1]: v for k, v in exc.errors.items()}
         return _render_form(
             request_type, values=values, errors=mapped or {"__all__": str(exc)}, status=422
-        )
-    link = spoc.settings.base_url.rstrip("/") + url_for("portal.track", token=token)
-    try:
-        send_mail(
-            spoc.settings,
-            details.email,
-            f"[{spoc.requests.reference(created.id)}] We have your request",
-            render_template(
-                "portal/mail/received.txt",
-                reference=spoc.requests.reference(created.id),
-                link=link,
-                name=details.name,
-            ),
-        )
-    except MailError:
-        current_app.logger.warning(
-            "confirmation mail for %s not sent", spoc.requests.reference(created.id)
         )
     return redirect(url_for("portal.track", token=token, new=1), code=303)
 
@@ -248,19 +245,20 @@ def send_my_requests_link() -> tuple[str, int]:
         return render_template(
             "portal/my_requests_form.html", sent=False, errors=errors, email=email
         ), 422
-    found = spoc.links.create_magic_link(email)
-    if found is not None:
-        contact, token = found
+
+    def send_link(session: Session, contact: Contact, token: str) -> None:
         link = spoc.settings.base_url.rstrip("/") + url_for("portal.magic", token=token)
-        try:
-            send_mail(
-                spoc.settings,
-                contact.email,
-                "Your requests",
-                render_template("portal/mail/magic_link.txt", name=contact.name, link=link),
-            )
-        except MailError:
-            current_app.logger.warning("magic link mail not sent")
+        spoc.notifier.mail(
+            session,
+            None,
+            contact.email,
+            "Your requests",
+            "magic_link",
+            name=contact.name,
+            link=link,
+        )
+
+    spoc.links.create_magic_link(email, on_created=send_link)
     # The same answer whether or not we know the address: no probing who filed requests.
     return render_template("portal/my_requests_form.html", sent=True, errors={}, email=""), 200
 
