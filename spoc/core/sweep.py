@@ -234,5 +234,7 @@ def run_forever(spoc: Spoc, interval: timedelta, passes: int | None = None) -> N
         report = sweeper.run_once()
         spoc.outbox.deliver_due()
         done += 1
-        if report.due < spoc.settings.sweep_batch:
+        if passes is not None and done >= passes:
+            break
+        if report.due < spoc.settings.sweep_batch:  # a full batch means more is waiting
             time.sleep(interval.total_seconds())

@@ -309,3 +309,39 @@ def test_the_documented_table_states_every_rule() -> None:
         assert any(
             row.startswith(f"| {rule.event} | {rule.audience}") and rule.when in row for row in rows
         ), f"docs/notifications.md lacks the rule {rule}"
+
+
+def test_a_plugin_overrides_a_mail_template_by_shipping_it(
+    make_app: AppFactory, inbox: tuple[Inbox, int]
+) -> None:
+    app = make_app(
+        plugins=["generic", "pager"],
+        plugin_entry_points=with_fakes("pager"),
+        smtp_host="127.0.0.1",
+        smtp_port=inbox[1],
+    )
+    org = build_org(spoc_of(app))
+    rid = org.file()
+    deliver(org)
+    [mail] = inbox[0].to("dana@example.org")
+    body = mail.get_body(("plain",)).get_content()
+    assert body.startswith(f"[overridden by a plugin] New request for you — REQ-{rid:05d}")
+
+
+def test_worker_runs_sweep_and_delivery(make_app: AppFactory, clock: FrozenClock) -> None:
+    from click.testing import CliRunner
+
+    from spoc.core.cli import main
+
+    org = build_org(spoc_of(make_app()))
+    org.file()
+    env = {
+        "SPOC_ENV": "test",
+        "SPOC_DATABASE_URL": org.spoc.db.url,
+        "SPOC_PLUGINS": "generic",
+        "SPOC_CALENDARS": '{"default": {"always_open": true}}',
+    }
+    result = CliRunner().invoke(main, ["worker", "--passes", "1"], env=env)
+    assert result.exit_code == 0, result.output
+    with org.spoc.db.reader() as session:
+        assert set(session.scalars(select(OutboxMessage.status))) == {"sent"}
