@@ -136,6 +136,11 @@ def _serve(app: Flask, host: str, port: int, workers: int) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("accesslog", "-")
+            # Connections opened before the fork belong to the parent: the worker starts its
+            # own pool (SQLAlchemy's advice for forking servers).
+            self.cfg.set(
+                "post_fork", lambda server, worker: _spoc(app).db.engine.dispose(close=False)
+            )
 
         def load(self) -> Flask:
             return app
@@ -182,7 +187,16 @@ def demo(port: int, no_serve: bool) -> None:
         click.echo(f"  {agent.role.value:<10} {agent.email:<28} {context.passwords[key]}")
     if no_serve:
         return
-    click.echo(f"Serving on http://127.0.0.1:{port}/  (Ctrl+C stops)")
+    # The demo runs its own worker, so SLA warnings and notifications happen as in production.
+    import threading
+    from datetime import timedelta
+
+    from spoc.core.sweep import run_forever
+
+    threading.Thread(
+        target=run_forever, args=(spoc, timedelta(seconds=30)), name="spoc-worker", daemon=True
+    ).start()
+    click.echo(f"Serving on http://127.0.0.1:{port}/ with a worker every 30 s  (Ctrl+C stops)")
     sys.stdout.flush()
     _serve(app, "127.0.0.1", port, 1)
 
