@@ -32,6 +32,7 @@ from spoc.core.outbox import NotificationChannel, Outgoing
 from spoc.core.types import (
     Actor,
     ActorKind,
+    ApiRoute,
     ConsolePanel,
     EscalationCheck,
     KnowledgeArticle,
@@ -51,9 +52,18 @@ __version__ = "0.1.0"
 hookimpl = pluggy.HookimplMarker(PROJECT)
 """Decorator marking a plugin function as a SPOC hook implementation."""
 
+
+def api_agent() -> Actor:
+    """In a plugin's API view: the staff member the bearer token acts as (401/403 otherwise)."""
+    from spoc.core.api.base import require_agent
+
+    return require_agent()
+
+
 __all__ = [
     "Actor",
     "ActorKind",
+    "ApiRoute",
     "Clock",
     "ConflictError",
     "ConsolePanel",
@@ -88,6 +98,7 @@ __all__ = [
     "UTCDateTime",
     "ValidationFailed",
     "__version__",
+    "api_agent",
     "create_app",
     "hookimpl",
     "spoc_of",

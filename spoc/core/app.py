@@ -26,6 +26,7 @@ from spoc.core.plugins import PluginHost, load_plugins
 from spoc.core.requests import RequestService
 from spoc.core.settings import Settings, load_settings
 from spoc.core.sla import SlaEngine, build_calendars
+from spoc.core.tokens import TokenService
 from spoc.core.writes import ServiceDeps
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ class Spoc:
     directory: DirectoryService = field(init=False)
     links: LinkService = field(init=False)
     auth: AuthService = field(init=False)
+    tokens: TokenService = field(init=False)
     sla: SlaEngine = field(init=False)
     outbox: Deliverer = field(init=False)
     notifier: Notifier = field(init=False)
@@ -63,6 +65,7 @@ class Spoc:
         self.directory = DirectoryService(deps)
         self.links = LinkService(deps)
         self.auth = AuthService(deps)
+        self.tokens = TokenService(deps)
         self.notifier = Notifier(self.settings, self.host, self.requests.reference, self.clock)
         deps.late_observers.append(self.notifier)
         self.outbox = Deliverer(self)
@@ -173,12 +176,20 @@ def _install_web(app: Flask, spoc: Spoc) -> None:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
         )
-    CSRFProtect(app)
+    csrf = CSRFProtect(app)
     init_rate_limits(app, settings)
+    from spoc.core import api
+
+    csrf.exempt(api.api_bp)  # bearer tokens, not cookies: no cross-site forgery to defend
+    app.register_blueprint(api.api_bp)
+    _mount_plugin_routes(app, spoc, csrf)
     app.register_blueprint(web.bp)
     app.register_blueprint(portal.bp)
     app.register_blueprint(console.bp)
     limits = {**portal.views.RATE_LIMITED, "console.login_submit": "login_limit"}
+    limits.update(
+        {endpoint: "api_limit" for endpoint in app.view_functions if endpoint.startswith("api")}
+    )
     for endpoint, setting in limits.items():
         limit_endpoint(app, endpoint, _setting_reader(settings, setting))
 
@@ -195,13 +206,17 @@ def _install_web(app: Flask, spoc: Spoc) -> None:
     )
 
     @app.before_request
-    def _refuse_nul_bytes() -> tuple[str, int] | None:
+    def _refuse_nul_bytes() -> Response | tuple[str, int] | None:
         # No database stores NUL in text (PostgreSQL refuses it outright): say so up front
         # instead of failing deep inside a transaction.
         for values in (request.args, request.form):
             for key, value in values.items(multi=True):
                 if "\x00" in key or "\x00" in value:
                     message = "Your input contains a character we cannot accept (NUL)."
+                    if request.path.startswith("/api/"):
+                        from spoc.core.api.base import problem
+
+                        return problem(400, "Bad request", message)
                     return render_template("portal/error.html", message=message), 400
         return None
 
@@ -212,8 +227,26 @@ def _install_web(app: Flask, spoc: Spoc) -> None:
         )
         return render_template("portal/error.html", message=message), 400
 
+    def _api_problem(exc: HTTPException) -> Response | None:
+        if not request.path.startswith("/api/"):
+            return None
+        from spoc.core.api.base import problem
+
+        response = problem(exc.code or 500, exc.name, exc.description or "")
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":  # keep Allow on 405
+                response.headers[name] = value
+        return response
+
+    @app.errorhandler(405)
+    def _not_allowed(exc: HTTPException) -> Response | tuple[str, int]:
+        page = render_template("portal/error.html", title="Not allowed", message="Not here.")
+        return _api_problem(exc) or (page, 405)
+
     @app.errorhandler(429)
-    def _too_many(exc: HTTPException) -> tuple[str, int]:
+    def _too_many(exc: HTTPException) -> Response | tuple[str, int]:
+        if (api := _api_problem(exc)) is not None:
+            return api  # Flask-Limiter adds Retry-After
         message = (
             "You have sent too many requests in a short time. Please wait a minute and try again."
         )
@@ -225,6 +258,44 @@ def _install_web(app: Flask, spoc: Spoc) -> None:
         return render_template("portal/error.html", title="Not allowed", message=message), 403
 
     @app.errorhandler(404)
-    def _not_found(exc: HTTPException) -> tuple[str, int]:
+    def _not_found(exc: HTTPException) -> Response | tuple[str, int]:
+        if (api := _api_problem(exc)) is not None:
+            return api
         message = "This page does not exist, or the link has expired."
         return render_template("portal/error.html", title="Not found", message=message), 404
+
+
+def _mount_plugin_routes(app: Flask, spoc: Spoc, csrf: Any) -> None:
+    """Each plugin's API routes on a blueprint at /api/v1/<plugin>, in the OpenAPI document."""
+    from flask import Blueprint
+
+    from spoc.core.api.base import Operation, ProblemError, _problem, _service_error
+    from spoc.core.errors import ServiceError
+
+    operations = app.extensions.setdefault("spoc.api_ops", [])
+    for plugin, routes in spoc.host.call_each("spoc_api_routes"):
+        bp = Blueprint(f"api_{plugin}", f"spoc.plugin.{plugin}", url_prefix=f"/api/v1/{plugin}")
+        bp.register_error_handler(ProblemError, _problem)
+        bp.register_error_handler(ServiceError, _service_error)
+        for route in routes:
+            rule = route.path.replace("{", "<").replace("}", ">")
+            bp.add_url_rule(rule, route.view.__name__, route.view, methods=[route.method])
+            operations.append(
+                Operation(
+                    route.method,
+                    f"/{plugin}{route.path}",
+                    f"api_{plugin}.{route.view.__name__}",
+                    route.summary,
+                    plugin,
+                    route.body,
+                    route.response,
+                    route.status,
+                    None,
+                    route.auth,
+                    False,
+                    (),
+                    plugin,
+                )
+            )
+        csrf.exempt(bp)
+        app.register_blueprint(bp)

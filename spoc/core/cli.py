@@ -224,6 +224,48 @@ def worker(interval: float, passes: int | None) -> None:
 
 
 @main.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@click.argument("agent_email")
+@click.option("--name", required=True, help="What the token is for, e.g. 'EHR integration'.")
+def token_create(agent_email: str, name: str) -> None:
+    """Create a token that acts as the agent; the secret is shown once."""
+    from spoc.core.types import Actor
+
+    try:
+        created, secret = _ready_spoc().tokens.create(Actor.system("cli"), agent_email, name)
+    except SpocError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Token {created.id} for {agent_email}: {secret}")
+    click.echo("Keep it safe: it is not stored and cannot be shown again.")
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+def token_revoke(token_id: int) -> None:
+    """Revoke a token at once."""
+    from spoc.core.types import Actor
+
+    try:
+        _ready_spoc().tokens.revoke(Actor.system("cli"), token_id)
+    except SpocError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Token {token_id} revoked.")
+
+
+@token.command("list")
+def token_list() -> None:
+    """Tokens, newest first (never their secrets)."""
+    for created, agent in _ready_spoc().tokens.list():
+        state = "revoked" if created.revoked_at else "active"
+        used = created.last_used_at.strftime("%Y-%m-%d %H:%M") if created.last_used_at else "never"
+        click.echo(f"{created.id:>5}  {state:<8} {agent.email:<30} {created.name:<30} used {used}")
+
+
+@main.group()
 def outbox() -> None:
     """Notifications waiting, sent or dead."""
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from spoc.core.models import Request
     from spoc.core.outbox import NotificationChannel
     from spoc.core.types import (
+        ApiRoute,
         ConsolePanel,
         EscalationCheck,
         KnowledgeArticle,
@@ -57,6 +58,7 @@ PHASES: dict[str, tuple[str, ...]] = {
         "spoc_cli_commands",
         "spoc_knowledge_articles",
         "spoc_notification_channels",
+        "spoc_api_routes",
     ),
     "Intake: deciding priority and owner of a new request": (
         "spoc_resolve_subject",
@@ -182,6 +184,22 @@ def spoc_notification_channels() -> Sequence[NotificationChannel]:  # type: igno
     Returns: a sequence of :class:`spoc.NotificationChannel`; names are unique.
 
     firstresult: no — all plugins' channels are available.
+    """
+
+
+@hookspec
+def spoc_api_routes() -> Sequence[ApiRoute]:  # type: ignore[empty-body]
+    """JSON endpoints this plugin adds under ``/api/v1/<plugin>/``.
+
+    They get the API's bearer authentication (call ``require_agent()`` from
+    ``spoc.core.api.base`` in the view), its problem-details errors and rate limit, and they
+    appear in ``/api/v1/openapi.json`` and the reference page.
+
+    Arguments: none.
+
+    Returns: a sequence of :class:`spoc.ApiRoute` (paths in OpenAPI syntax, ``/things/{id}``).
+
+    firstresult: no — every enabled plugin's routes are mounted.
     """
 
 

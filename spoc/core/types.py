@@ -280,3 +280,22 @@ class EscalationCheck:
     cause: str
     team_key: str
     reason: str
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    """An endpoint a plugin adds under ``/api/v1/<plugin>/`` (``spoc_api_routes``).
+
+    ``view`` is a Flask view; inside it call ``spoc.api_actor()`` (or
+    ``spoc.core.api.base.require_agent``) to authenticate. ``response`` and ``body`` are
+    pydantic models; they and ``summary`` go into the OpenAPI document.
+    """
+
+    method: str
+    path: str
+    view: Callable[..., Any]
+    summary: str
+    response: type[BaseModel] | None = None
+    body: type[BaseModel] | None = None
+    status: int = 200
+    auth: str = "agent"

@@ -8,6 +8,7 @@ import click
 from pydantic import BaseModel, ConfigDict, Field
 
 from spoc import (
+    ApiRoute,
     ConsolePanel,
     Priority,
     Request,
@@ -17,6 +18,7 @@ from spoc import (
     Spoc,
     SubjectInfo,
     SubjectKind,
+    api_agent,
     hookimpl,
     spoc_of,
 )
@@ -145,3 +147,32 @@ def work_orders(limit: int) -> None:
 @hookimpl
 def spoc_cli_commands() -> list[click.Command]:
     return [facilities_cli]
+
+
+class WorkOrderOut(BaseModel):
+    id: int
+    reference: str
+    opened_at: str
+
+
+class WorkOrderList(BaseModel):
+    items: list[WorkOrderOut]
+
+
+def api_work_orders() -> dict[str, object]:
+    """GET /api/v1/facilities/work-orders: the newest open work orders."""
+    api_agent()
+    with spoc_of().db.reader() as session:
+        rows = open_work_orders(session, 50)
+    items = [
+        WorkOrderOut(id=o.id, reference=o.reference, opened_at=o.opened_at.isoformat())
+        for o in rows
+    ]
+    return WorkOrderList(items=items).model_dump()
+
+
+@hookimpl
+def spoc_api_routes() -> list[ApiRoute]:
+    return [
+        ApiRoute("GET", "/work-orders", api_work_orders, "Open work orders", response=WorkOrderList)
+    ]

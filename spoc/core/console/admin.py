@@ -221,3 +221,36 @@ def admin_outbox_retry(message_id: int) -> Response:
     else:
         flash("Only dead messages can be retried.", "error")
     return redirect(url_for("console.admin_outbox"), code=303)
+
+
+@bp.get("/admin/tokens")
+@role_required(Role.ADMIN)
+def admin_tokens() -> str:
+    return render_template("console/admin_tokens.html", tokens=spoc_of().tokens.list(), secret=None)
+
+
+@bp.post("/admin/tokens")
+@role_required(Role.ADMIN)
+def admin_create_token() -> str | Response:
+    try:
+        created, secret = spoc_of().tokens.create(
+            actor(), request.form.get("agent", ""), request.form.get("name", "")
+        )
+    except ServiceError as exc:
+        flash(f"Not created: {exc}", "error")
+        return redirect(url_for("console.admin_tokens"), code=303)
+    # Shown in this response only: the database keeps just its digest.
+    return render_template(
+        "console/admin_tokens.html", tokens=spoc_of().tokens.list(), secret=(created, secret)
+    )
+
+
+@bp.post("/admin/tokens/<int:token_id>/revoke")
+@role_required(Role.ADMIN)
+def admin_revoke_token(token_id: int) -> Response:
+    try:
+        spoc_of().tokens.revoke(actor(), token_id)
+        flash("Token revoked.", "success")
+    except ServiceError as exc:
+        flash(f"Not revoked: {exc}", "error")
+    return redirect(url_for("console.admin_tokens"), code=303)

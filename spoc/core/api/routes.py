@@ -1,0 +1,510 @@
+"""API operations over the service layer: no rule is written twice."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Response, request
+from sqlalchemy import select, tuple_
+
+from spoc.core.api import schemas as s
+from spoc.core.api.base import (
+    ProblemError,
+    current_actor,
+    expected_version,
+    idempotent,
+    json_body,
+    operation,
+    parse,
+    require_agent,
+    respond,
+)
+from spoc.core.app import spoc_of
+from spoc.core.models import (
+    NO_DEADLINE,
+    Agent,
+    Contact,
+    Request,
+    Subject,
+    Team,
+    Visibility,
+)
+from spoc.core.types import Actor, Role
+
+R404 = (401, 404)
+
+
+def _request_id(reference: str) -> int:
+    request_id = spoc_of().requests.parse_reference(reference)
+    if request_id is None:
+        raise ProblemError(404, "Not found", f"{reference!r} is not a request reference")
+    return request_id
+
+
+def _out(found: Request) -> s.RequestOut:
+    return s.RequestOut(
+        reference=spoc_of().requests.reference(found.id),
+        type=found.type_key,
+        summary=found.summary,
+        status=found.status,
+        priority=found.priority,
+        fields=found.fields,
+        subject_id=found.subject_id,
+        owner_agent_id=found.owner_agent_id,
+        owner_team_id=found.owner_team_id,
+        escalation_level=found.escalation_level,
+        version=found.version,
+        created_at=found.created_at,
+        updated_at=found.updated_at,
+        deadline_at=None if found.deadline_at == NO_DEADLINE else found.deadline_at,
+    )
+
+
+def _one(found: Request, status: int = 200) -> Response:
+    return respond(_out(found), status, found.version)
+
+
+def _principal(actor: Actor) -> str:
+    return f"{actor.kind.value}:{actor.id}"
+
+
+# --- requests --------------------------------------------------------------------------------
+
+
+@operation(
+    "GET",
+    "/requests",
+    summary="List requests, next deadline first",
+    tag="requests",
+    query=s.RequestQuery,
+    response=s.RequestPage,
+    errors=(400, 401, 422),
+)
+def list_requests() -> Response:
+    actor = require_agent()
+    query = parse(s.RequestQuery, request.args.to_dict(), "query")
+    statement = select(Request)
+    if actor.role is Role.SPECIALIST:
+        raise ProblemError(403, "Forbidden", "specialists list their requests in the console")
+    for column, value in (
+        (Request.status, query.status),
+        (Request.type_key, query.type),
+        (Request.priority, query.priority),
+        (Request.subject_id, query.subject_id),
+        (Request.owner_agent_id, query.owner_agent_id),
+    ):
+        if value is not None:
+            statement = statement.where(column == value)
+    if query.cursor:
+        try:
+            stamp, ident = base64.urlsafe_b64decode(query.cursor.encode()).decode().split("~")
+            after = (datetime.fromisoformat(stamp), int(ident))
+        except (ValueError, UnicodeDecodeError):
+            raise ProblemError(400, "Bad request", "invalid cursor") from None
+        statement = statement.where(tuple_(Request.deadline_at, Request.id) > tuple_(*after))
+    statement = statement.order_by(Request.deadline_at, Request.id).limit(query.limit + 1)
+    with spoc_of().db.reader() as session:
+        rows = list(session.scalars(statement))
+    more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    cursor = None
+    if more:
+        last = rows[-1]
+        raw = f"{last.deadline_at.isoformat()}~{last.id}".encode()
+        cursor = base64.urlsafe_b64encode(raw).decode()
+    return respond(s.RequestPage(items=[_out(r) for r in rows], next_cursor=cursor))
+
+
+@operation(
+    "POST",
+    "/requests",
+    summary="File a request",
+    tag="requests",
+    body=s.RequestCreate,
+    response=s.RequestOut,
+    status=201,
+    idempotent=True,
+    errors=(400, 401, 403, 409, 422),
+)
+def create_request() -> Response:
+    actor = require_agent()
+
+    def run() -> Response:
+        body = json_body(s.RequestCreate)
+        created = spoc_of().requests.create(
+            type_key=body.type,
+            fields=body.fields,
+            requester=body.requester.model_dump(),
+            subject_id=body.subject_id,
+            actor=actor,
+        )
+        return _one(created, 201)
+
+    return idempotent(_principal(actor), run)
+
+
+@operation(
+    "GET",
+    "/requests/{reference}",
+    summary="Get a request",
+    tag="requests",
+    response=s.RequestOut,
+    auth="requester",
+    errors=R404,
+)
+def get_request(reference: str) -> Response:
+    request_id = _request_id(reference)
+    actor = current_actor(allow_requester_for=request_id)
+    return _one(spoc_of().requests.get(request_id, actor))
+
+
+@operation(
+    "GET",
+    "/requests/{reference}/timeline",
+    summary="A request's timeline",
+    tag="requests",
+    response=s.TimelineOut,
+    auth="requester",
+    errors=R404,
+)
+def get_timeline(reference: str) -> Response:
+    request_id = _request_id(reference)
+    actor = current_actor(allow_requester_for=request_id)
+    events = spoc_of().requests.timeline(request_id, actor)
+    items = [
+        s.TimelineEventOut(
+            seq=e.seq,
+            kind=e.kind,
+            summary=e.summary,
+            at=e.at,
+            visibility="internal" if e.visibility is Visibility.INTERNAL else "public",
+            actor=e.actor_name,
+            message=e.message.body if e.message else None,
+            data=dict(e.data),
+        )
+        for e in events
+    ]
+    return respond(s.TimelineOut(items=items))
+
+
+@operation(
+    "POST",
+    "/requests/{reference}/transitions",
+    summary="Change the status",
+    tag="requests",
+    body=s.TransitionIn,
+    response=s.RequestOut,
+    auth="requester",
+    errors=(400, 401, 403, 404, 409, 422),
+)
+def transition(reference: str) -> Response:
+    request_id = _request_id(reference)
+    actor = current_actor(allow_requester_for=request_id)
+    body = json_body(s.TransitionIn)
+    changed = spoc_of().requests.transition(
+        request_id, body.to, actor, expected_version=expected_version(), reason=body.reason
+    )
+    return _one(changed)
+
+
+@operation(
+    "POST",
+    "/requests/{reference}/messages",
+    summary="Reply or add an internal note",
+    tag="requests",
+    body=s.MessageIn,
+    response=s.RequestOut,
+    status=201,
+    auth="requester",
+    idempotent=True,
+    errors=(400, 401, 403, 404, 409, 422),
+)
+def post_message(reference: str) -> Response:
+    request_id = _request_id(reference)
+    actor = current_actor(allow_requester_for=request_id)
+
+    def run() -> Response:
+        body = json_body(s.MessageIn)
+        changed = spoc_of().requests.post_message(
+            request_id,
+            actor,
+            body.body,
+            internal=body.internal,
+            expected_version=expected_version(),
+        )
+        return _one(changed, 201)
+
+    return idempotent(_principal(actor), run)
+
+
+@operation(
+    "POST",
+    "/requests/{reference}/escalations",
+    summary="Escalate to a team",
+    tag="requests",
+    body=s.EscalationIn,
+    response=s.EscalationOut,
+    status=201,
+    errors=(400, 401, 403, 404, 409, 422),
+)
+def escalate(reference: str) -> Response:
+    request_id = _request_id(reference)
+    actor = require_agent()
+    spoc_of().requests.get(request_id, actor)  # 404 for what the caller may not see
+    body = json_body(s.EscalationIn)
+    hours = body.answer_within_hours
+    escalation = spoc_of().escalations.escalate(
+        request_id,
+        actor,
+        team_key=body.team,
+        reason=body.reason,
+        answer_within=timedelta(hours=hours) if hours else None,
+        expected_version=expected_version(),
+    )
+    return respond(_escalation_out(escalation), 201)
+
+
+@operation(
+    "POST",
+    "/requests/{reference}/hand-back",
+    summary="Hand an escalation back",
+    tag="requests",
+    body=s.HandBackIn,
+    response=s.EscalationOut,
+    errors=(400, 401, 403, 404, 409, 422),
+)
+def hand_back(reference: str) -> Response:
+    request_id = _request_id(reference)
+    actor = require_agent()
+    spoc_of().requests.get(request_id, actor)
+    body = json_body(s.HandBackIn)
+    escalation = spoc_of().escalations.hand_back(
+        request_id, actor, note=body.note, expected_version=expected_version()
+    )
+    return respond(_escalation_out(escalation))
+
+
+def _escalation_out(escalation: Any) -> s.EscalationOut:
+    return s.EscalationOut(
+        id=escalation.id,
+        level=escalation.level,
+        team_id=escalation.to_team_id,
+        reason=escalation.reason,
+        trigger=escalation.trigger,
+        opened_at=escalation.opened_at,
+        handed_back_at=escalation.handed_back_at,
+    )
+
+
+# --- people and structure ----------------------------------------------------------------------
+
+
+def _page() -> s.PageQuery:
+    page: s.PageQuery = parse(s.PageQuery, request.args.to_dict(), "query")
+    return page
+
+
+@operation(
+    "GET",
+    "/contacts",
+    summary="List contacts",
+    tag="directory",
+    query=s.PageQuery,
+    response=s.ContactPage,
+    errors=(401, 403, 422),
+)
+def list_contacts() -> Response:
+    _staff_reader()
+    page = _page()
+    with spoc_of().db.reader() as session:
+        rows = list(
+            session.scalars(
+                select(Contact)
+                .where(Contact.id > (page.cursor or 0))
+                .order_by(Contact.id)
+                .limit(page.limit + 1)
+            )
+        )
+    more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    items = [s.ContactOut(id=c.id, name=c.name, email=c.email, language=c.language) for c in rows]
+    return respond(s.ContactPage(items=items, next_cursor=rows[-1].id if more else None))
+
+
+@operation(
+    "GET",
+    "/contacts/{contact_id}",
+    summary="Get a contact",
+    tag="directory",
+    response=s.ContactOut,
+    errors=(401, 403, 404),
+)
+def get_contact(contact_id: str) -> Response:
+    _staff_reader()
+    with spoc_of().db.reader() as session:
+        contact = session.get(Contact, _int(contact_id))
+    if contact is None:
+        raise ProblemError(404, "Not found", "no such contact")
+    return respond(
+        s.ContactOut(
+            id=contact.id, name=contact.name, email=contact.email, language=contact.language
+        )
+    )
+
+
+def _subject_out(subject: Subject) -> s.SubjectOut:
+    return s.SubjectOut(
+        id=subject.id,
+        kind=subject.kind,
+        name=subject.name,
+        external_ref=subject.external_ref,
+        spoc=s.PersonOut(id=subject.spoc.id, name=subject.spoc.name) if subject.spoc else None,
+        deputies=[s.PersonOut(id=d.agent.id, name=d.agent.name) for d in subject.deputies],
+    )
+
+
+@operation(
+    "GET",
+    "/subjects",
+    summary="List subjects with their SPOC and deputies",
+    tag="directory",
+    query=s.PageQuery,
+    response=s.SubjectPage,
+    errors=(401, 403, 422),
+)
+def list_subjects() -> Response:
+    require_agent()
+    page = _page()
+    with spoc_of().db.reader() as session:
+        rows = list(
+            session.scalars(
+                select(Subject)
+                .where(Subject.id > (page.cursor or 0))
+                .order_by(Subject.id)
+                .limit(page.limit + 1)
+            )
+        )
+        more = len(rows) > page.limit
+        rows = rows[: page.limit]
+        items = [_subject_out(x) for x in rows]
+    return respond(s.SubjectPage(items=items, next_cursor=rows[-1].id if more else None))
+
+
+@operation(
+    "GET",
+    "/subjects/{subject_id}",
+    summary="Get a subject",
+    tag="directory",
+    response=s.SubjectOut,
+    errors=(401, 404),
+)
+def get_subject(subject_id: str) -> Response:
+    require_agent()
+    with spoc_of().db.reader() as session:
+        subject = session.get(Subject, _int(subject_id))
+        if subject is None:
+            raise ProblemError(404, "Not found", "no such subject")
+        return respond(_subject_out(subject))
+
+
+def _type_out(t: Any) -> s.RequestTypeOut:
+    return s.RequestTypeOut(
+        key=t.key,
+        title=t.title,
+        description=t.description,
+        group=t.group,
+        subject_kinds=list(t.subject_kinds),
+        fields_schema=t.fields_model.model_json_schema(),
+    )
+
+
+@operation(
+    "GET",
+    "/request-types",
+    summary="Request types with their JSON Schema",
+    tag="catalogue",
+    response=s.RequestTypeList,
+    auth="none",
+)
+def list_request_types() -> Response:
+    return respond(s.RequestTypeList(items=[_type_out(t) for t in spoc_of().host.request_types]))
+
+
+@operation(
+    "GET",
+    "/request-types/{key}",
+    summary="One request type",
+    tag="catalogue",
+    response=s.RequestTypeOut,
+    auth="none",
+    errors=(404,),
+)
+def get_request_type(key: str) -> Response:
+    found = spoc_of().host.request_types.get(key)
+    if found is None:
+        raise ProblemError(404, "Not found", f"no request type {key!r}")
+    return respond(_type_out(found))
+
+
+@operation(
+    "GET",
+    "/teams",
+    summary="Teams and their members",
+    tag="directory",
+    response=s.TeamList,
+    errors=(401,),
+)
+def list_teams() -> Response:
+    require_agent()
+    with spoc_of().db.reader() as session:
+        teams = list(session.scalars(select(Team).order_by(Team.key).limit(500)))
+        items = [
+            s.TeamOut(id=t.id, key=t.key, name=t.name, member_ids=[m.id for m in t.members])
+            for t in teams
+        ]
+    return respond(s.TeamList(items=items))
+
+
+@operation(
+    "GET",
+    "/agents",
+    summary="Staff (read only)",
+    tag="directory",
+    query=s.PageQuery,
+    response=s.AgentPage,
+    errors=(401, 422),
+)
+def list_agents() -> Response:
+    require_agent()
+    page = _page()
+    with spoc_of().db.reader() as session:
+        rows = list(
+            session.scalars(
+                select(Agent)
+                .where(Agent.id > (page.cursor or 0))
+                .order_by(Agent.id)
+                .limit(page.limit + 1)
+            )
+        )
+    more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    items = [
+        s.AgentOut(id=a.id, name=a.name, email=a.email, role=a.role.value, active=a.active)
+        for a in rows
+    ]
+    return respond(s.AgentPage(items=items, next_cursor=rows[-1].id if more else None))
+
+
+def _staff_reader() -> Actor:
+    actor = require_agent()
+    if actor.role is Role.SPECIALIST:
+        raise ProblemError(403, "Forbidden", "contacts are for the SPOCs and admins")
+    return actor
+
+
+def _int(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or len(text) > 12:
+        raise ProblemError(404, "Not found", "no such record")
+    return int(text)
