@@ -4,6 +4,7 @@ with its own table and Alembic history, hooks and CLI commands."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from importlib.metadata import distribution
 
 import pytest
@@ -163,3 +164,17 @@ def test_hook_cli_commands_appear_under_the_plugin_group(site: tuple[Spoc, int, 
     )
     assert without.exit_code == 2
     assert "No such command 'facilities'" in without.output
+
+
+def test_a_plugin_gives_its_request_type_an_sla_policy(site: tuple[Spoc, int, int]) -> None:
+    from spoc.core.models import SlaClock
+
+    spoc, building_id, _ = site
+    rid = repair(spoc, building_id, summary="Sparks from a socket", hazard=True)
+    with spoc.db.reader() as session:
+        clocks = {
+            c.kind: c for c in session.scalars(select(SlaClock).where(SlaClock.request_id == rid))
+        }
+    created = spoc.requests.get(rid, Actor.system()).created_at
+    assert clocks["first_response"].due_at - created == timedelta(minutes=15)
+    assert clocks["resolution"].due_at - created == timedelta(hours=1)

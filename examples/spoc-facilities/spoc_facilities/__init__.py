@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -15,6 +16,7 @@ from spoc import (
     RequestEvent,
     RequestType,
     Routing,
+    SlaPolicy,
     Spoc,
     SubjectInfo,
     SubjectKind,
@@ -72,6 +74,15 @@ def spoc_request_types() -> list[RequestType]:
             subject_kinds=(BUILDING,),
             default_priority=Priority.P3,
             priority_rule=lambda f: Priority.P1 if isinstance(f, Repair) and f.hazard else None,
+            # A hazard needs someone on site within the hour, round the clock.
+            sla=SlaPolicy(
+                first_response={
+                    Priority.P1: timedelta(minutes=15),
+                    Priority.P3: timedelta(hours=4),
+                },
+                resolution={Priority.P1: timedelta(hours=1), Priority.P3: timedelta(days=3)},
+                calendar="always_open",
+            ),
         )
     ]
 
