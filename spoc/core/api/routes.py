@@ -306,6 +306,15 @@ def _page() -> s.PageQuery:
     return page
 
 
+def _by_id(session: Any, model: Any, page: s.PageQuery) -> tuple[list[Any], int | None]:
+    """One keyset page of ``model`` by id, and the cursor of the next page (None at the end)."""
+    statement = select(model).where(model.id > (page.cursor or 0)).order_by(model.id)
+    rows = list(session.scalars(statement.limit(page.limit + 1)))
+    more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    return rows, rows[-1].id if more else None
+
+
 @operation(
     "GET",
     "/contacts",
@@ -319,18 +328,9 @@ def list_contacts() -> Response:
     _staff_reader()
     page = _page()
     with spoc_of().db.reader() as session:
-        rows = list(
-            session.scalars(
-                select(Contact)
-                .where(Contact.id > (page.cursor or 0))
-                .order_by(Contact.id)
-                .limit(page.limit + 1)
-            )
-        )
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
+        rows, cursor = _by_id(session, Contact, page)
     items = [s.ContactOut(id=c.id, name=c.name, email=c.email, language=c.language) for c in rows]
-    return respond(s.ContactPage(items=items, next_cursor=rows[-1].id if more else None))
+    return respond(s.ContactPage(items=items, next_cursor=cursor))
 
 
 @operation(
@@ -378,18 +378,9 @@ def list_subjects() -> Response:
     require_agent()
     page = _page()
     with spoc_of().db.reader() as session:
-        rows = list(
-            session.scalars(
-                select(Subject)
-                .where(Subject.id > (page.cursor or 0))
-                .order_by(Subject.id)
-                .limit(page.limit + 1)
-            )
-        )
-        more = len(rows) > page.limit
-        rows = rows[: page.limit]
+        rows, cursor = _by_id(session, Subject, page)
         items = [_subject_out(x) for x in rows]
-    return respond(s.SubjectPage(items=items, next_cursor=rows[-1].id if more else None))
+    return respond(s.SubjectPage(items=items, next_cursor=cursor))
 
 
 @operation(
@@ -480,21 +471,12 @@ def list_agents() -> Response:
     require_agent()
     page = _page()
     with spoc_of().db.reader() as session:
-        rows = list(
-            session.scalars(
-                select(Agent)
-                .where(Agent.id > (page.cursor or 0))
-                .order_by(Agent.id)
-                .limit(page.limit + 1)
-            )
-        )
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
+        rows, cursor = _by_id(session, Agent, page)
     items = [
         s.AgentOut(id=a.id, name=a.name, email=a.email, role=a.role.value, active=a.active)
         for a in rows
     ]
-    return respond(s.AgentPage(items=items, next_cursor=rows[-1].id if more else None))
+    return respond(s.AgentPage(items=items, next_cursor=cursor))
 
 
 def _staff_reader() -> Actor:
