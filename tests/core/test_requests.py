@@ -360,7 +360,7 @@ def test_write_observers_run_inside_the_transaction_and_keep_one_version_step(
     def observer(write: WriteContext) -> None:
         seen.append(tuple(e.kind for e in write.events))
         write.request.summary = write.request.summary[:150]  # a change to the row itself
-        if write.actor.role_name == "viewer":
+        if any(e.message is not None and e.message.body == "boom" for e in write.events):
             raise RuntimeError("observer refuses")
 
     org.spoc.requests.deps.observers.append(observer)
@@ -370,5 +370,10 @@ def test_write_observers_run_inside_the_transaction_and_keep_one_version_step(
         org.spoc.requests.post_message(rid, org.actor(org.dana), "Hello")
         assert org.spoc.requests.get(rid, Actor.system()).version == 2
         assert seen == [("created", "assigned"), ("message", "status_changed")]
+        # An observer that fails takes its cause down with it: nothing is written.
+        with pytest.raises(RuntimeError, match="observer refuses"):
+            org.spoc.requests.post_message(rid, org.actor(org.dana), "boom")
+        assert org.spoc.requests.get(rid, Actor.system()).version == 2
+        assert count(org, Message) == 1
     finally:
         org.spoc.requests.deps.observers.remove(observer)
