@@ -180,7 +180,13 @@ def _collect(host: PluginHost, settings: Settings) -> None:
 
     _fill(host, "spoc_request_types", host.request_types, RequestType)
     _fill(host, "spoc_subject_kinds", host.subject_kinds, SubjectKind)
-    _fill(host, "spoc_knowledge_articles", host.articles, KnowledgeArticle)
+    _fill(
+        host,
+        "spoc_knowledge_articles",
+        host.articles,
+        KnowledgeArticle,
+        settings_sections=host.settings_sections,
+    )
 
     for plugin, folder in host.call_each("spoc_migrations"):
         path = Path(folder)
@@ -201,8 +207,8 @@ def _collect(host: PluginHost, settings: Settings) -> None:
             host.cli_commands.append((plugin, command))
 
 
-def _fill(host: PluginHost, hook: str, registry: Registry[Any], kind: type) -> None:
-    for plugin, items in host.call_each(hook):
+def _fill(host: PluginHost, hook: str, registry: Registry[Any], kind: type, **kwargs: Any) -> None:
+    for plugin, items in host.call_each(hook, **kwargs):
         if not isinstance(items, Sequence | tuple | list):
             raise PluginError(plugin, f"{hook} must return a list of {kind.__name__}")
         for item in items:

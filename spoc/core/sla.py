@@ -162,6 +162,8 @@ class SlaEngine:
         request, data = write.request, event.data
         if event.kind == "created":
             policy = self.policy_for(request.type_key)
+            since = data.get("clocks_from")
+            start = datetime.fromisoformat(since) if since else now
             for kind, targets in (
                 (FIRST_RESPONSE, policy.first_response),
                 (RESOLUTION, policy.resolution),
@@ -174,7 +176,8 @@ class SlaEngine:
                             targets[request.priority],
                             policy.calendar,
                             policy.warn_ratio,
-                            "request filed",
+                            "request filed" if since is None else "running since it arose",
+                            start,
                         )
                     )
         elif event.kind == "message":
@@ -270,9 +273,10 @@ class SlaEngine:
         calendar: str,
         warn_ratio: float | None,
         reason: str,
+        start: datetime | None = None,
     ) -> SlaClock:
         cal = self.calendar(calendar)
-        start = write.now
+        start = start or write.now
         warn = timedelta(seconds=int(target.total_seconds() * warn_ratio)) if warn_ratio else None
         clock = SlaClock(
             request=write.request,

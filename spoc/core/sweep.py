@@ -214,6 +214,8 @@ class Sweeper:
         trigger = f"plugin:{plugin}:{check.cause}"
         try:
             with self.service._changing(check.request_id, SWEEPER, None, skip_locked=True) as write:
+                if check.settle is not None:
+                    check.settle(write.session)
                 if write.request.status.is_final or write.request.escalation_level >= 2:
                     return
                 if not self._once(write, trigger):
