@@ -559,8 +559,11 @@ class RequestService(ServiceBase):
         its version checked), so the plugin's own rows and the timeline event commit or fail
         together. ``kind`` is namespaced by the plugin (``healthcare.appointment_booked``).
         Viewers cannot record; requesters only when ``public``."""
-        if "." not in kind:
-            raise ValueError(f"plugin event kinds are namespaced ('plugin.what'), not {kind!r}")
+        if "." not in kind or len(kind) > EVENT_KIND_MAX:
+            raise ValueError(
+                f"plugin event kinds are namespaced ('plugin.what') and at most "
+                f"{EVENT_KIND_MAX} characters, not {kind!r}"
+            )
         if not summary.strip():
             raise ValidationFailed("nothing to record", {"summary": "required"})
         with self._changing(request_id, actor, expected_version) as write:
@@ -731,6 +734,9 @@ class RequestService(ServiceBase):
         if request_id is None:
             raise NotFoundError(f"{reference!r} is not a request reference")
         return self.get(request_id, actor)
+
+
+EVENT_KIND_MAX = 32  # timeline_events.kind
 
 
 def sensitive_fields(model: type[BaseModel]) -> frozenset[str]:

@@ -236,3 +236,17 @@ def test_record_event_writes_plugin_rows_and_the_timeline_together(
             request_id, rorg.actor(rorg.dana), kind="records.x", summary="x", apply=fail
         )
     assert spoc.requests.get(request_id, Actor.system()).version == 2
+
+
+def test_record_event_refuses_a_kind_the_timeline_cannot_store(
+    records_app: Flask, rorg: Org
+) -> None:
+    request_id = rorg.file()
+    with pytest.raises(ValueError, match="at most 32 characters"):
+        rorg.spoc.requests.record_event(
+            request_id, rorg.actor(rorg.dana), kind="records." + "x" * 30, summary="Too long"
+        )
+    with pytest.raises(ValueError, match="namespaced"):
+        rorg.spoc.requests.record_event(
+            request_id, rorg.actor(rorg.dana), kind="checked", summary="No plugin name"
+        )

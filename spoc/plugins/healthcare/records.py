@@ -318,7 +318,7 @@ def act_on_appointment(
     spoc.requests.record_event(
         request_id,
         actor,
-        kind=f"healthcare.appointment_{action.replace('-', '_')}",
+        kind=f"healthcare.apt_{action.replace('-', '_')}",
         summary=labels.get(action, f"Appointment marked {TARGET[action]}") + when,
         data={"action": action},
         public=action in labels,
