@@ -30,8 +30,8 @@ from spoc.core.models import (
     TrackingToken,
 )
 from spoc.core.passwords import hash_password
-from spoc.core.requests import validation_errors
-from spoc.core.types import Actor, ActorKind, Role
+from spoc.core.requests import subject_info, validation_errors
+from spoc.core.types import Actor, ActorKind, Role, SubjectInfo
 from spoc.core.writes import ServiceBase
 
 
@@ -67,6 +67,11 @@ class DirectoryService(ServiceBase):
             )
             session.add(agent)
         return agent
+
+    def subject(self, subject_id: int) -> SubjectInfo | None:
+        """A read-only view of one subject (kind, name, reference, attributes)."""
+        with self.db.reader() as session:
+            return subject_info(session.get(Subject, subject_id))
 
     def agent_by_email(self, email: str) -> Agent | None:
         with self.db.reader() as session:

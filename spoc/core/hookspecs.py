@@ -75,7 +75,7 @@ PHASES: dict[str, tuple[str, ...]] = {
         "spoc_request_filed",
     ),
     "After commit: reacting to what happened": ("spoc_request_event",),
-    "The sweep: domain triggers": ("spoc_escalation_checks",),
+    "The sweep: domain triggers": ("spoc_sweep_tasks", "spoc_escalation_checks"),
     "Console: what agents see": (
         "spoc_console_panels",
         "spoc_staff_access",
@@ -107,14 +107,18 @@ def spoc_settings_model() -> type[BaseModel] | None:
 
 
 @hookspec
-def spoc_request_types() -> Sequence[RequestType]:  # type: ignore[empty-body]
+def spoc_request_types(  # type: ignore[empty-body]
+    settings_sections: Mapping[str, BaseModel],
+) -> Sequence[RequestType]:
     """Request types this plugin offers to stakeholders.
 
     Called once at start-up. Keys are unique across all enabled plugins; a duplicate stops
     start-up with a message naming both plugins. Request types are listed by ``order``, then
     ``key``.
 
-    Arguments: none.
+    Arguments:
+        settings_sections: every plugin's validated settings section, by plugin name (a
+            plugin reads its own, e.g. for the specialist team a type escalates to).
 
     Returns: a sequence of :class:`spoc.RequestType` (may be empty).
 
@@ -382,6 +386,27 @@ def spoc_request_event(event: RequestEvent, spoc: Spoc) -> None:
 
 
 # --- The sweep ----------------------------------------------------------------------------
+
+
+@hookspec
+def spoc_sweep_tasks(spoc: Spoc, now: datetime, limit: int) -> int | None:
+    """Do the plugin's periodic work at the start of every sweep pass, and it may write.
+
+    For conditions nobody reported: open a request for a shipment with no scan for a day, an
+    update that did not arrive. Runs on every worker, possibly at once: make each step
+    idempotent (a unique row per thing and cause, written in the same transaction as the
+    request it opens) and bounded by ``limit`` using indexed queries. An exception is logged
+    and reported in the pass's errors; the pass goes on.
+
+    Arguments:
+        spoc: the application's :class:`spoc.Spoc` (services and the plugin's tables).
+        now: the sweep's current instant (UTC, from the injected clock).
+        limit: the most items to handle in this pass; the next pass picks up the rest.
+
+    Returns: how many things it did (counted in the pass's report), or ``None``.
+
+    firstresult: no — every plugin's tasks run, in plugin-name order.
+    """
 
 
 @hookspec

@@ -115,7 +115,7 @@ class Notifier:
             self._staff(write, self._owners(write), "New request for you", event)
         elif kind == "message":
             body = event.message.body if event.message is not None else ""
-            if public and by is ActorKind.AGENT:
+            if public and by in (ActorKind.AGENT, ActorKind.SYSTEM):
                 self._requester(write, "You have a reply", body)
             elif by is ActorKind.REQUESTER or write.actor.id != request.owner_agent_id:
                 self._staff(write, self._owners(write), "New message", event, body)

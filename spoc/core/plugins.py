@@ -178,14 +178,15 @@ def _collect(host: PluginHost, settings: Settings) -> None:
             )
             raise PluginError(plugin, f"invalid settings: {problems}") from None
 
-    _fill(host, "spoc_request_types", host.request_types, RequestType)
+    sections = host.settings_sections
+    _fill(host, "spoc_request_types", host.request_types, RequestType, settings_sections=sections)
     _fill(host, "spoc_subject_kinds", host.subject_kinds, SubjectKind)
     _fill(
         host,
         "spoc_knowledge_articles",
         host.articles,
         KnowledgeArticle,
-        settings_sections=host.settings_sections,
+        settings_sections=sections,
     )
 
     for plugin, folder in host.call_each("spoc_migrations"):

@@ -774,7 +774,7 @@ def _default_close_reason(target: Status, actor: Actor) -> str:
 def _status_after_message(current: Status, actor: Actor, internal: bool) -> Status | None:
     if internal:
         return None
-    if actor.kind is ActorKind.AGENT and current is Status.NEW:
+    if actor.kind in (ActorKind.AGENT, ActorKind.SYSTEM) and current is Status.NEW:
         return Status.OPEN
     if actor.kind is ActorKind.REQUESTER and current in (Status.WAITING, Status.RESOLVED):
         return Status.OPEN

@@ -181,7 +181,8 @@ class SlaEngine:
                         )
                     )
         elif event.kind == "message":
-            if event.actor_kind is ActorKind.AGENT and data.get("visibility") == "public":
+            answered = event.actor_kind in (ActorKind.AGENT, ActorKind.SYSTEM)
+            if answered and data.get("visibility") == "public":
                 self._meet(write, clocks, FIRST_RESPONSE, "first public reply", now)
         elif event.kind == "status_changed":
             self._on_status(write, clocks, Status(data["from"]), Status(data["to"]), now)

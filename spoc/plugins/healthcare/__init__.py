@@ -95,7 +95,14 @@ def _appointment_priority(fields: BaseModel) -> Priority | None:
 
 
 @hookimpl
-def spoc_request_types() -> list[RequestType]:
+def spoc_request_types(settings_sections: Mapping[str, BaseModel]) -> list[RequestType]:
+    settings = settings_sections.get(NAME)
+    assert isinstance(settings, HealthcareSettings)
+    clinical, billing, referrals = (
+        settings.clinical_team,
+        settings.billing_team,
+        settings.referrals_team,
+    )
     group = "Your care"
     return [
         RequestType(
@@ -107,7 +114,7 @@ def spoc_request_types() -> list[RequestType]:
             subject_kinds=(PATIENT,),
             default_priority=Priority.P3,
             priority_rule=_appointment_priority,
-            specialist_team="clinical",
+            specialist_team=clinical,
             sla=SlaPolicy(
                 first_response={
                     Priority.P1: 15 * timedelta(minutes=1),
@@ -131,7 +138,7 @@ def spoc_request_types() -> list[RequestType]:
             group=group,
             subject_kinds=(PATIENT,),
             default_priority=Priority.P3,
-            specialist_team="billing",
+            specialist_team=billing,
             sla=SlaPolicy(
                 first_response={Priority.P1: H, Priority.P3: 2 * BUSINESS_DAY},
                 resolution={Priority.P1: BUSINESS_DAY, Priority.P3: 10 * BUSINESS_DAY},
@@ -152,7 +159,7 @@ def spoc_request_types() -> list[RequestType]:
                 if isinstance(f, ReferralForm) and f.priority.value in ("asap", "stat", "urgent")
                 else None
             ),
-            specialist_team="referrals",
+            specialist_team=referrals,
             sla=SlaPolicy(
                 first_response={Priority.P1: H, Priority.P2: 4 * H, Priority.P3: BUSINESS_DAY},
                 resolution={
@@ -172,7 +179,7 @@ def spoc_request_types() -> list[RequestType]:
             group=group,
             subject_kinds=(PATIENT,),
             default_priority=Priority.P3,
-            specialist_team="clinical",
+            specialist_team=clinical,
             # First contact within 2 business days of the discharge (clocks run from it).
             sla=SlaPolicy(
                 first_response={Priority.P1: H, Priority.P3: 2 * BUSINESS_DAY},
@@ -190,7 +197,7 @@ def spoc_request_types() -> list[RequestType]:
             group=group,
             subject_kinds=(PATIENT,),
             default_priority=Priority.P4,
-            specialist_team="clinical",
+            specialist_team=clinical,
             sla=SlaPolicy(
                 first_response={Priority.P1: H, Priority.P4: 2 * BUSINESS_DAY},
                 resolution={Priority.P1: BUSINESS_DAY, Priority.P4: 5 * BUSINESS_DAY},

@@ -6,6 +6,7 @@ import pytest
 from flask import Flask
 
 from spoc import Priority, ValidationFailed
+from spoc.core.app import spoc_of
 from spoc.core.models import Escalation
 from tests.conftest import AppFactory, csrf_token
 from tests.plugins.healthcare.conftest import Hospital, make_hospital
@@ -156,3 +157,17 @@ def test_patient_attributes_are_validated(hospital: Hospital) -> None:
             attributes={"preferred_channel": "pigeon"},
         )
     assert set(caught.value.errors) >= {"attributes.date_of_birth", "attributes.preferred_channel"}
+    stored = hospital.spoc.directory.subject(hospital.patient.id)
+    assert stored is not None and stored.attributes["record_number"] == "MRN-1"
+    assert stored.attributes["no_details_in_messages"] is True  # the safe default
+
+
+def test_team_settings_reach_the_request_types(make_app: AppFactory) -> None:
+    app = make_app(
+        plugins=["generic", "healthcare"],
+        plugin_settings={"healthcare": {"clinical_team": "nurses", "billing_team": "finance"}},
+    )
+    types = spoc_of(app).host.request_types
+    appointment, billing = types.get("healthcare.appointment"), types.get("healthcare.billing")
+    assert appointment is not None and appointment.specialist_team == "nurses"
+    assert billing is not None and billing.specialist_team == "finance"
