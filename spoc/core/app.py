@@ -215,6 +215,7 @@ def _install_web(app: Flask, spoc: Spoc) -> None:
 
     app.jinja_env.globals.update(spoc_reference=spoc.requests.reference, org_name=settings.org_name)
     app.jinja_env.filters["status"] = Status
+    app.jinja_env.filters["link_articles"] = _article_linker(spoc)
     app.jinja_env.filters["requester_label"] = requester_label
     app.jinja_env.filters["local_time"] = lambda instant: instant.astimezone(settings.tz).strftime(
         "%a %d %b %H:%M"
@@ -278,6 +279,32 @@ def _install_web(app: Flask, spoc: Spoc) -> None:
             return api
         message = "This page does not exist, or the link has expired."
         return render_template("portal/error.html", title="Not found", message=message), 404
+
+
+def _article_linker(spoc: Spoc) -> Callable[[str], Any]:
+    """A filter for message bodies: escape everything, then turn links to our own knowledge
+    articles (``<base_url>/help/<key>``, as the console offers them for replies) into links.
+    Only known article keys on our own address are linked; any other URL stays text."""
+    import re
+
+    from markupsafe import Markup, escape
+
+    base = spoc.settings.base_url.rstrip("/")
+    pattern = re.compile(re.escape(str(escape(base))) + r"/help/([a-z][a-z0-9_.]*[a-z0-9_])")
+
+    def link(text: str) -> Markup:
+        escaped = str(escape(text))
+
+        def replace(found: re.Match[str]) -> str:
+            key = found.group(1)
+            article = spoc.host.articles.get(key)
+            if article is None:
+                return found.group(0)
+            return f'<a href="/help/{key}">{escape(article.title)}</a>'
+
+        return Markup(pattern.sub(replace, escaped))  # noqa: S704 - input escaped above
+
+    return link
 
 
 def _mount_plugin_blueprints(app: Flask, spoc: Spoc) -> None:

@@ -124,6 +124,8 @@ def request_detail(request_id: int) -> str | Response:
         priorities=list(Priority),
         panels=_panels(found),
         exports=exports_for(spoc, found),
+        articles=[a for a in spoc.host.articles if found.type_key in a.request_types][:10],
+        base_url=spoc.settings.base_url.rstrip("/"),
         clock_lines=clock_lines,
         internal=Visibility.INTERNAL,
     )

@@ -27,6 +27,7 @@ from spoc import (
     EscalationCheck,
     Export,
     KnowledgeArticle,
+    PluginError,
     Priority,
     Request,
     RequestType,
@@ -396,7 +397,10 @@ def spoc_knowledge_articles(
 
     settings = settings_sections.get(NAME)
     folder = settings.articles_dir if isinstance(settings, HealthcareSettings) else None
-    return articles(folder)
+    try:
+        return articles(folder)
+    except (OSError, ValueError) as exc:
+        raise PluginError(NAME, f"education articles: {exc}") from exc
 
 
 @hookimpl

@@ -262,3 +262,70 @@ def test_the_console_panel_books_a_slot_through_a_form(
         data={"csrf_token": csrf_token(viewer), "action": "cancel"},
     )
     assert refused.status_code == 403
+
+
+def test_education_articles_are_offered_for_replies_and_linked_for_the_patient(
+    hospital_app: Flask, hospital: Hospital
+) -> None:
+    spoc = hospital.spoc
+    request, tracking = spoc.requests.create_with_tracking_link(
+        type_key="healthcare.appointment",
+        fields={"action": "book", "service": "Cardiology"},
+        requester={"name": "Maria Anders", "email": "maria@example.com"},
+        subject_id=hospital.patient.id,
+    )
+    client = hospital_app.test_client()
+    login(client, spoc, hospital.org.dana)
+    page = client.get(f"/console/requests/{request.id}").get_data(as_text=True)
+    url = f"{spoc.settings.base_url.rstrip('/')}/help/healthcare.prepare_appointment"
+    assert url in page
+    spoc.requests.post_message(
+        request.id,
+        hospital.org.actor(hospital.org.dana),
+        f"Please read {url} and <b>bring</b> your number. Not linked: {url}x-unknown",
+    )
+    track = client.get(f"/track/{tracking}").get_data(as_text=True)
+    assert '<a href="/help/healthcare.prepare_appointment">Preparing for your appointment</a>' in (
+        track
+    )
+    assert "&lt;b&gt;bring&lt;/b&gt;" in track
+    assert client.get("/help/healthcare.prepare_appointment").status_code == 200
+
+
+def test_an_organisation_adds_its_own_education_articles(
+    make_app: object, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    from spoc.core.app import spoc_of
+
+    folder = Path(str(tmp_path)) / "articles"
+    folder.mkdir()
+    (folder / "Diabetes diet.txt").write_text(
+        "Eating well with diabetes\nWhat to eat, and when.\n\nRegular meals help.", "utf-8"
+    )
+    app = make_app(  # type: ignore[operator]
+        plugins=["generic", "healthcare"],
+        plugin_settings={"healthcare": {"articles_dir": str(folder)}},
+    )
+    article = spoc_of(app).host.articles.get("healthcare.org_diabetes_diet")
+    assert article is not None and article.title == "Eating well with diabetes"
+    catalogue = app.test_client().get("/?q=diabetes").get_data(as_text=True)
+    assert "Eating well with diabetes" in catalogue
+
+
+def test_a_malformed_article_stops_start_up_naming_the_file(
+    make_app: object, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    from spoc import StartupError
+
+    folder = Path(str(tmp_path)) / "articles"
+    folder.mkdir()
+    (folder / "empty.txt").write_text("Only a title\n", "utf-8")
+    with pytest.raises(StartupError, match=r"plugin 'healthcare'.*empty.txt"):
+        make_app(  # type: ignore[operator]
+            plugins=["generic", "healthcare"],
+            plugin_settings={"healthcare": {"articles_dir": str(folder)}},
+        )
