@@ -24,7 +24,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy spoc/core
+	$(BIN)/mypy spoc/core spoc/plugins
 
 docs: $(STAMP)
 	$(BIN)/spoc docs hooks

@@ -157,11 +157,19 @@ def create_request() -> Response:
     errors=R404,
 )
 def get_request(reference: str) -> Response:
+    _, found = _read(reference, "request")
+    return _one(found)
+
+
+def _read(reference: str, what: str | None) -> tuple[Actor, Request]:
+    """The caller (staff token, or this request's tracking token) and the request they may
+    see; a staff read is reported to plugins as ``what`` (``None``: reported later)."""
     request_id = _request_id(reference)
     actor = current_actor(allow_requester_for=request_id)
     found = spoc_of().requests.get(request_id, actor)
-    _staff_read(actor, "request", found)
-    return _one(found)
+    if what is not None:
+        _staff_read(actor, what, found)
+    return actor, found
 
 
 def _staff_read(actor: Actor, what: str, found: Request) -> None:
@@ -186,10 +194,8 @@ def _staff_read(actor: Actor, what: str, found: Request) -> None:
     errors=R404,
 )
 def get_timeline(reference: str) -> Response:
-    request_id = _request_id(reference)
-    actor = current_actor(allow_requester_for=request_id)
-    _staff_read(actor, "timeline", spoc_of().requests.get(request_id, actor))
-    events = spoc_of().requests.timeline(request_id, actor)
+    actor, found = _read(reference, "timeline")
+    events = spoc_of().requests.timeline(found.id, actor)
     items = [
         s.TimelineEventOut(
             seq=e.seq,
@@ -216,9 +222,7 @@ def get_timeline(reference: str) -> Response:
     errors=R404,
 )
 def list_exports(reference: str) -> Response:
-    request_id = _request_id(reference)
-    actor = current_actor(allow_requester_for=request_id)
-    found = spoc_of().requests.get(request_id, actor)
+    actor, found = _read(reference, None)
     exports = exports_for(spoc_of(), found, requester=actor.kind is ActorKind.REQUESTER)
     base = f"/api/v1/requests/{reference}/exports"
     items = [
@@ -243,9 +247,7 @@ def list_exports(reference: str) -> Response:
     errors=(401, 403, 404),
 )
 def get_export(reference: str, key: str) -> Response:
-    request_id = _request_id(reference)
-    actor = current_actor(allow_requester_for=request_id)
-    found = spoc_of().requests.get(request_id, actor)
+    actor, found = _read(reference, None)
     export = find_export(spoc_of(), found, key, requester=actor.kind is ActorKind.REQUESTER)
     if export is None:
         raise ProblemError(404, "Not found", f"no export {key!r} for this request")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
+from typing import TextIO
 
 import click
 
@@ -139,7 +140,7 @@ def audit_verify() -> None:
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
 @click.option("--patient", "patient_id", type=int, default=None)
 @click.option("--output", type=click.File("w"), default="-")
-def audit_export(fmt: str, patient_id: int | None, output: click.utils.LazyFile) -> None:
+def audit_export(fmt: str, patient_id: int | None, output: TextIO) -> None:
     """Export the access log (or one patient's part) as CSV or JSON."""
     for chunk in audit.export(spoc_of().db, fmt, subject_id=patient_id):
         output.write(chunk)
@@ -156,7 +157,7 @@ def _admin(email: str) -> Actor:
 @click.argument("patient_id", type=int)
 @click.option("--admin", "admin_email", required=True, help="Administrator doing this")
 @click.option("--output", type=click.File("w"), default="-")
-def export_patient_cmd(patient_id: int, admin_email: str, output: click.utils.LazyFile) -> None:
+def export_patient_cmd(patient_id: int, admin_email: str, output: TextIO) -> None:
     """Everything held about a patient, as JSON (subject access / portability)."""
     from spoc import check_staff_access
 

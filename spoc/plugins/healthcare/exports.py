@@ -39,13 +39,15 @@ def _participant_status(status: str) -> str:
     )
 
 
-def appointment_r5(appointment: Appointment, patient_name: str, host: str) -> str:
+def _appointment(appointment: Appointment, patient_name: str, r5: bool) -> dict[str, Any]:
+    service = {"concept": {"text": appointment.service}} if r5 else {"text": appointment.service}
     resource: dict[str, Any] = {
         "resourceType": "Appointment",
         "id": f"apt-{appointment.id}",
         "identifier": [{"system": f"{SYSTEM}:appointment", "value": appointment.number}],
         "status": appointment.status,
-        "serviceType": [{"concept": {"text": appointment.service}}],
+        # R5 wraps the service in a CodeableReference; R4B has a plain CodeableConcept.
+        "serviceType": [service],
         "created": appointment.created_at.isoformat(),
         "participant": _participants(patient_name, _participant_status(appointment.status)),
     }
@@ -53,31 +55,23 @@ def appointment_r5(appointment: Appointment, patient_name: str, host: str) -> st
         resource["start"] = _instant(appointment.start_at)
         resource["end"] = _instant(appointment.end_at)
     if appointment.status == "cancelled":
-        resource["cancellationDate"] = appointment.updated_at.isoformat()
+        if r5:
+            resource["cancellationDate"] = appointment.updated_at.isoformat()
         if appointment.cancel_reason:
-            resource["cancellationReason"] = {"text": appointment.cancel_reason}
-    validated = AppointmentR5.model_validate(resource)
-    return validated.model_dump_json(indent=2)
+            # R4B spells it with one "l".
+            key = "cancellationReason" if r5 else "cancelationReason"
+            resource[key] = {"text": appointment.cancel_reason}
+    return resource
 
 
-def appointment_r4b(appointment: Appointment, patient_name: str, host: str) -> str:
-    resource: dict[str, Any] = {
-        "resourceType": "Appointment",
-        "id": f"apt-{appointment.id}",
-        "identifier": [{"system": f"{SYSTEM}:appointment", "value": appointment.number}],
-        "status": appointment.status,
-        # R4B: serviceType is a plain CodeableConcept list.
-        "serviceType": [{"text": appointment.service}],
-        "created": appointment.created_at.isoformat(),
-        "participant": _participants(patient_name, _participant_status(appointment.status)),
-    }
-    if appointment.start_at and appointment.end_at:
-        resource["start"] = _instant(appointment.start_at)
-        resource["end"] = _instant(appointment.end_at)
-    if appointment.status == "cancelled" and appointment.cancel_reason:
-        resource["cancelationReason"] = {"text": appointment.cancel_reason}
-    validated = AppointmentR4B.model_validate(resource)
-    return validated.model_dump_json(indent=2)
+def appointment_r5(appointment: Appointment, patient_name: str) -> str:
+    resource = AppointmentR5.model_validate(_appointment(appointment, patient_name, r5=True))
+    return resource.model_dump_json(indent=2)
+
+
+def appointment_r4b(appointment: Appointment, patient_name: str) -> str:
+    resource = AppointmentR4B.model_validate(_appointment(appointment, patient_name, r5=False))
+    return resource.model_dump_json(indent=2)
 
 
 def referral_task(referral: Referral, fields: dict[str, Any], patient_name: str) -> str:

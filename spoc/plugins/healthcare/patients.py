@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from spoc import Actor, Request, Spoc, Subject, ValidationFailed
 from spoc.plugins.healthcare.forms import Disposition
@@ -205,7 +205,7 @@ def anonymise_patient(spoc: Spoc, actor: Actor, patient_id: int) -> int:
             appointment.cancel_reason = None
             appointment.cancelled_by = "[removed]" if appointment.cancelled_by else None
         session.execute(
-            AppointmentChange.__table__.update()
+            update(AppointmentChange)
             .where(
                 AppointmentChange.appointment_id.in_(
                     select(Appointment.id).where(Appointment.patient_id == patient_id)

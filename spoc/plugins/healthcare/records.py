@@ -208,13 +208,9 @@ def _appointment_filed(
         _change(session, appointment, patient, "requested", None, now, fields.preferred_slots)
     else:
         assert fields.appointment_number is not None
-        appointment = session.get(Appointment, parse_number(fields.appointment_number))
+        found = session.get(Appointment, parse_number(fields.appointment_number))
         # Only the patient's own appointment: a number alone proves nothing.
-        if (
-            appointment is None
-            or request.subject_id is None
-            or appointment.patient_id != request.subject_id
-        ):
+        if found is None or request.subject_id is None or found.patient_id != request.subject_id:
             raise ValidationFailed(
                 "we could not match that appointment to you",
                 {
@@ -222,6 +218,7 @@ def _appointment_filed(
                     "confirmation, or leave it empty and ask us to book."
                 },
             )
+        appointment = found
         if fields.action is AppointmentAction.CANCEL:
             if appointment.status in ("cancelled", "fulfilled", "entered-in-error", "noshow"):
                 raise ValidationFailed(

@@ -210,14 +210,14 @@ def exports(found: Request, spoc: Spoc) -> list[Export]:
                     "FHIR R5 Appointment",
                     "application/fhir+json",
                     f"{number}-r5.json",
-                    lambda: fhir.appointment_r5(appointment, patient, host),
+                    lambda: fhir.appointment_r5(appointment, patient),
                 ),
                 Export(
                     "appointment-r4b.json",
                     "FHIR R4B Appointment (older partners)",
                     "application/fhir+json",
                     f"{number}-r4b.json",
-                    lambda: fhir.appointment_r4b(appointment, patient, host),
+                    lambda: fhir.appointment_r4b(appointment, patient),
                 ),
             ]
         referral = session.scalar(select(Referral).where(Referral.request_id == found.id))

@@ -142,6 +142,12 @@ def test_staff_cancellation_is_method_cancel_and_names_who_cancelled(
     assert str(calendar["METHOD"]) == "CANCEL"
     assert str(event["STATUS"]) == "CANCELLED"
     assert int(event["SEQUENCE"]) == 1
+    base = f"/console/requests/{request.id}/exports"
+    r5 = AppointmentR5.model_validate(json.loads(export(client, f"{base}/appointment-r5.json")))
+    r4b = AppointmentR4B.model_validate(json.loads(export(client, f"{base}/appointment-r4b.json")))
+    assert r5.status == r4b.status == "cancelled"
+    assert r5.cancellationReason.text == "Clinician ill"  # type: ignore[union-attr]
+    assert r4b.cancelationReason.text == "Clinician ill"  # type: ignore[union-attr]
     with pytest.raises(IllegalTransition):
         confirm(hospital, request.id)
 
