@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from spoc import Database, StaffAccess
@@ -71,10 +72,7 @@ def append(db: Database, access: StaffAccess) -> AccessEntry:
     """Write one read to the log, in its own transaction (a failure fails the read)."""
     assert access.actor.id is not None
     with db.transaction() as session:
-        head = session.scalar(select(ChainHead).where(ChainHead.id == 1).with_for_update())
-        if head is None:
-            head = ChainHead(id=1, last_id=0, last_hash=GENESIS)
-            session.add(head)
+        head = _locked_head(session)
         entry = AccessEntry(
             id=head.last_id + 1,
             at=access.at,
@@ -94,6 +92,22 @@ def append(db: Database, access: StaffAccess) -> AccessEntry:
         session.add(entry)
         head.last_id, head.last_hash = entry.id, entry.row_hash
     return entry
+
+
+def _locked_head(session: Session) -> ChainHead:
+    head = session.scalar(select(ChainHead).where(ChainHead.id == 1).with_for_update())
+    if head is not None:
+        return head
+    # The migration writes the head; should it be missing, the first appenders race to
+    # write it and the losers wait for the winner's row (the primary key serialises them).
+    try:
+        with session.begin_nested():
+            session.add(ChainHead(id=1, last_id=0, last_hash=GENESIS))
+    except IntegrityError:
+        pass
+    head = session.scalar(select(ChainHead).where(ChainHead.id == 1).with_for_update())
+    assert head is not None
+    return head
 
 
 @dataclass(frozen=True)

@@ -305,3 +305,31 @@ def test_with_the_plugin_disabled_its_requests_stay_readable_and_nothing_runs(
     # Its sweep checks do not run either: the referral watch stays due and unseen.
     spoc.clock.advance(timedelta(days=40))  # type: ignore[attr-defined]
     assert spoc.sweep().plugin_triggers == 0
+
+
+def test_concurrent_reads_keep_one_unbroken_chain(hospital: Hospital) -> None:
+    """Four threads append at once; on PostgreSQL they queue on the chain head's row lock,
+    also when the head row is missing and the first appenders race to create it."""
+    import threading
+
+    from spoc.plugins.healthcare.models import ChainHead
+
+    with hospital.spoc.db.transaction() as session:
+        session.execute(delete(ChainHead))
+    errors: list[BaseException] = []
+
+    def reads() -> None:
+        try:
+            grow_log(hospital, 10)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=reads) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    verdict = audit.verify(hospital.spoc.db)
+    assert verdict.ok, verdict.problems
+    assert verdict.rows == 40

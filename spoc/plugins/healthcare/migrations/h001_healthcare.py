@@ -24,6 +24,12 @@ def upgrade() -> None:
         sa.Column("last_hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_healthcare_access_chain")),
     )
+    # The chain's head exists from the start, so the first appenders lock it like the rest.
+    op.execute(
+        "INSERT INTO healthcare_access_chain (id, last_id, last_hash) VALUES (1, 0, '"
+        + "0" * 64
+        + "')"
+    )
     op.create_table(
         "healthcare_access_log",
         sa.Column("id", sa.Integer(), nullable=False),
