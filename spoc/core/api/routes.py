@@ -455,15 +455,24 @@ def list_subjects() -> Response:
     summary="Get a subject",
     tag="directory",
     response=s.SubjectOut,
-    errors=(401, 404),
+    errors=(401, 403, 404),
 )
 def get_subject(subject_id: str) -> Response:
-    require_agent()
+    actor = require_agent()
     with spoc_of().db.reader() as session:
         subject = session.get(Subject, _int(subject_id))
         if subject is None:
             raise ProblemError(404, "Not found", "no such subject")
-        return respond(_subject_out(subject))
+        out = _subject_out(subject)
+    check_staff_access(
+        spoc_of(),
+        actor,
+        "subject",
+        "api",
+        subject_id=subject.id,
+        reason=request.headers.get("SPOC-Access-Reason"),
+    )
+    return respond(out)
 
 
 def _type_out(t: Any) -> s.RequestTypeOut:

@@ -132,6 +132,10 @@ def attempt_action(request_id: int) -> Response:
 
 def console_panels(found: Request, spoc: Spoc) -> list[ConsolePanel]:
     panels: list[ConsolePanel] = []
+    patient = spoc.directory.subject(found.subject_id) if found.subject_id else None
+    if patient is not None and patient.kind == "healthcare.patient":
+        html = render_template("healthcare/patient_panel.html", patient=patient)
+        panels.append(ConsolePanel("Patient", Markup(html), order=5))  # noqa: S704
     with spoc.db.reader() as session:
         if found.type_key == APPOINTMENT:
             appointment = appointment_for_request(session, found.id)

@@ -245,6 +245,7 @@ def test_the_console_panel_books_a_slot_through_a_form(
     login(client, hospital.spoc, hospital.org.dana)
     page = client.get(f"/console/requests/{request.id}").get_data(as_text=True)
     assert "Appointment" in page and "proposed" in page
+    assert "No details in voicemail or email" in page and "MRN-1" in page
     from tests.conftest import csrf_token
 
     token = csrf_token(client, f"/console/requests/{request.id}")

@@ -333,3 +333,36 @@ def test_concurrent_reads_keep_one_unbroken_chain(hospital: Hospital) -> None:
     verdict = audit.verify(hospital.spoc.db)
     assert verdict.ok, verdict.problems
     assert verdict.rows == 40
+
+
+def test_api_reads_of_a_patient_are_logged_and_need_a_reason_from_strangers(
+    hospital_app: Flask, hospital: Hospital
+) -> None:
+    request = hospital.book(reason=SECRET)
+    org = hospital.org
+    _, sams = hospital.spoc.tokens.create(org.actor(org.ada), org.sam.email, "Sam's script")
+    client = hospital_app.test_client()
+    headers = {"Authorization": f"Bearer {sams}"}
+    reference = hospital.spoc.requests.reference(request.id)
+    for path in (
+        f"/api/v1/requests/{reference}",
+        f"/api/v1/requests/{reference}/timeline",
+        f"/api/v1/subjects/{hospital.patient.id}",
+        f"/api/v1/requests/{reference}/exports/appointment.ics",
+    ):
+        refused = client.get(path, headers=headers)
+        assert refused.status_code == 403, path
+        assert refused.json["reason_required"] is True  # type: ignore[index]
+        allowed = client.get(path, headers={**headers, "SPOC-Access-Reason": "Night cover"})
+        assert allowed.status_code == 200, path
+    with hospital.spoc.db.reader() as session:
+        rows = list(session.scalars(select(AccessEntry).order_by(AccessEntry.id)))
+    assert [(r.what, r.channel, r.break_glass) for r in rows] == [
+        ("request", "api", True),
+        ("timeline", "api", True),
+        ("subject", "api", True),
+        ("export:appointment.ics", "api", True),
+    ]
+    # Tom's record is Sam's own: no reason needed, still logged.
+    assert client.get(f"/api/v1/subjects/{hospital.other.id}", headers=headers).status_code == 200
+    assert audit.verify(hospital.spoc.db).rows == 5
