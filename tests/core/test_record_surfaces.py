@@ -96,6 +96,7 @@ def test_hook_staff_access_reports_reads_and_asks_strangers_for_a_reason(
     login(stranger, rorg.spoc, rorg.ada)  # an admin, but not responsible
     page = stranger.get(f"/console/requests/{request_id}")
     assert page.status_code == 403
+    assert page.mimetype == "text/html"  # a form to fill in, not text to read
     assert "This record is not yours." in page.get_data(as_text=True)
     reads = len(records.READS)
     token = csrf_token(stranger, "/console/queues/mine")

@@ -56,10 +56,10 @@ def guard(
             "console/break_glass.html",
             message=exc.message,
             target=target,
-            next=request.full_path,
+            next=request.full_path.rstrip("?"),
             reason_max=REASON_MAX,
         )
-        return Response(page, status=403)
+        return Response(page, status=403, mimetype="text/html")
     return None
 
 
@@ -80,7 +80,7 @@ def break_glass() -> Response:
             reason_max=REASON_MAX,
             error=True,
         )
-        return Response(page, status=400)
+        return Response(page, status=400, mimetype="text/html")
     until = spoc_of().clock.now() + timedelta(minutes=BREAK_GLASS_MINUTES)
     given = dict(session.get(SESSION_KEY, {}))
     given[target] = {"reason": reason[:REASON_MAX], "until": until.timestamp()}

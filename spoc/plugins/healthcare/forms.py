@@ -70,7 +70,8 @@ class AppointmentForm(_Form):
     reason: str = Field(
         default="",
         max_length=2000,
-        description="What the appointment is for (seen only by the care team)",
+        title="What it is for",
+        description="Seen only by the care team",
         json_schema_extra=CLINICAL,
     )
     language: str = Field(default="en", max_length=10, description="Language for the visit")
@@ -78,7 +79,9 @@ class AppointmentForm(_Form):
     accessibility_needs: str = Field(
         default="", max_length=500, description="Wheelchair access, hearing loop, a carer…"
     )
-    cancel_reason: str = Field(default="", max_length=500, description="Why you cancel")
+    cancel_reason: str = Field(
+        default="", max_length=500, title="Why you cancel", description="If you cancel"
+    )
 
     @model_validator(mode="after")
     def _needs_number(self) -> AppointmentForm:
