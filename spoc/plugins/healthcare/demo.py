@@ -17,10 +17,12 @@ PATIENT = "healthcare.patient"
 def add_demo_data(demo: DemoContext) -> None:
     spoc = demo.spoc
     settings = settings_of(spoc)
-    clinical = spoc.directory.add_team(
-        key=settings.clinical_team, name="Clinical team (nurses on call)", members=[]
+    # Kim, the demo's specialist, is the nurse on call.
+    spoc.directory.add_team(
+        key=settings.clinical_team,
+        name="Clinical team (nurses on call)",
+        members=[demo.agents["kim"].id],
     )
-    del clinical
     people = [
         ("Amina Haddad", "1958-04-12", "MRN-100231", "ar", True, "dana", ("lee", "sam")),
         ("George Miller", "1947-11-02", "MRN-100232", "en", False, "lee", ("dana",)),
