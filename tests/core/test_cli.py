@@ -80,7 +80,7 @@ def test_broken_setup_prints_one_line_and_exits_1(env: dict[str, str]) -> None:
     assert code == 1
     assert output.strip().splitlines() == [
         "Error: plugin 'ghost': is enabled in SPOC_PLUGINS but not installed "
-        "(installed: facilities, generic)"
+        "(installed: facilities, generic, logistics)"
     ]
     code, output = run({**env, "SPOC_ENV": "production"}, "plugins")
     assert code == 1

@@ -56,6 +56,7 @@ def test_an_installed_but_disabled_broken_plugin_is_never_imported() -> None:
     assert [p.name for p in spoc_of(app).host.plugins if not p.enabled] == [
         "broken",
         "facilities",
+        "logistics",
     ]
 
 

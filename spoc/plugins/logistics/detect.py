@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -327,7 +327,8 @@ def escalation_checks(spoc: Spoc, now: datetime, limit: int) -> list[EscalationC
                 )
             )
     for request_id, deadline_at, status, level in claims:
-        if status not in FINAL and level < 2 and deadline_at is not None:
+        # Already escalated (to the claims team by its SLA, or elsewhere): the SPOC knows.
+        if status not in FINAL and level == 0 and deadline_at is not None:
             checks.append(
                 EscalationCheck(
                     request_id,
@@ -396,7 +397,7 @@ def _reconcile(spoc: Spoc, limit: int) -> None:
                 .where(
                     Claim.deadline_escalated.is_(False),
                     Claim.deadline_at <= spoc.clock.now(),
-                    and_(Request.status.in_(FINAL)),
+                    or_(Request.status.in_(FINAL), Request.escalation_level > 0),
                 )
                 .limit(limit)
             )

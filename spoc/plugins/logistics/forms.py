@@ -159,6 +159,12 @@ def request_types(carrier_desk: str, claims_team: str) -> list[RequestType]:
             subject_kinds=kinds,
             default_priority=Priority.P2,
             specialist_team=claims_team,
+            # Settling a claim takes weeks; the notice deadline is counted by the plugin's own
+            # clock (logistics_claims), which brings the claims team in before it passes.
+            sla=SlaPolicy(
+                first_response={Priority.P1: 2 * H, Priority.P2: 8 * H},
+                resolution={Priority.P1: 7 * 24 * H, Priority.P2: 30 * 24 * H},
+            ),
             order=30,
         ),
         RequestType(

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import String, Table, any_, bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -100,11 +100,56 @@ EVENTS = cast(Table, TrackingEvent.__table__)
 SHIPMENTS = cast(Table, Shipment.__table__)
 
 
-def _insert(session: Session) -> Any:
+def _is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _unnest(table: Table, names: Sequence[str]) -> str:
+    """``unnest(CAST(:a AS type[]), ...)``: one array parameter per column, so a batch of a
+    thousand rows is a statement with a handful of parameters, not sixteen thousand."""
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    casts = [f"CAST(:{name} AS {table.c[name].type.compile(dialect=dialect)}[])" for name in names]
+    return f"unnest({', '.join(casts)}) AS v({', '.join(names)})"
+
+
+def _columns(rows: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+    return {name: [row[name] for row in rows] for name in rows[0]}
+
+
+def _insert_events(session: Session, rows: list[dict[str, Any]]) -> set[str]:
+    """INSERT ... ON CONFLICT (event_id) DO NOTHING RETURNING event_id: the ids that landed."""
     table = EVENTS
-    dialect = session.get_bind().dialect.name
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-    return statement.on_conflict_do_nothing(index_elements=["event_id"]).returning(table.c.event_id)
+    if _is_postgresql(session):
+        names = list(rows[0])
+        # Table and column names are this module's own; every value is a bound parameter.
+        statement = text(
+            f"INSERT INTO {table.name} ({', '.join(names)}) "  # noqa: S608
+            f"SELECT {', '.join(f'v.{n}' for n in names)} FROM {_unnest(table, names)} "
+            "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+        )
+        return set(session.scalars(statement, _columns(rows)))
+    insert = sqlite.insert(table).on_conflict_do_nothing(index_elements=["event_id"])
+    return set(session.scalars(insert.returning(table.c.event_id), rows))
+
+
+def _update_shipments(session: Session, changes: list[dict[str, Any]]) -> None:
+    table = SHIPMENTS
+    names = [name for name in changes[0] if name != "_id"]
+    if _is_postgresql(session):
+        columns = _columns(changes)
+        columns["id"] = columns.pop("_id")
+        statement = text(
+            f"UPDATE {table.name} AS s SET {', '.join(f'{n} = v.{n}' for n in names)} "  # noqa: S608
+            f"FROM {_unnest(table, ['id', *names])} WHERE s.id = v.id"
+        )
+        session.execute(statement, columns)
+        return
+    session.execute(
+        update(table)
+        .where(table.c.id == bindparam("_id"))
+        .values({name: bindparam(f"new_{name}") for name in names}),
+        [{("_id" if k == "_id" else f"new_{k}"): v for k, v in c.items()} for c in changes],
+    )
 
 
 def ingest(spoc: Spoc, events: Sequence[TrackingEventIn]) -> IngestReport:
@@ -153,7 +198,7 @@ def ingest(spoc: Spoc, events: Sequence[TrackingEventIn]) -> IngestReport:
             )
         landed: set[str] = set()
         if rows:
-            landed = set(session.scalars(_insert(session), rows))
+            landed = _insert_events(session, rows)
         report.accepted = len(landed)
         report.duplicates += len(rows) - len(landed)
         by_shipment: dict[tuple[str, str], list[TrackingEventIn]] = defaultdict(list)
@@ -162,13 +207,7 @@ def ingest(spoc: Spoc, events: Sequence[TrackingEventIn]) -> IngestReport:
             by_shipment[(event.carrier, event.tracking_number)].append(event)
         changes = [_project(shipments[key], new, now) for key, new in sorted(by_shipment.items())]
         if changes:
-            table = SHIPMENTS
-            session.execute(
-                update(table)
-                .where(table.c.id == bindparam("_id"))
-                .values({name: bindparam(f"new_{name}") for name in changes[0] if name != "_id"}),
-                [{("_id" if k == "_id" else f"new_{k}"): v for k, v in c.items()} for c in changes],
-            )
+            _update_shipments(session, changes)
         report.shipments_moved = len(changes)
     return report
 
@@ -201,14 +240,16 @@ def _lock_shipments(
     table = SHIPMENTS
     numbers = sorted({number for _, number in keys})
     found: dict[tuple[str, str], dict[str, Any]] = {}
+    columns = (table.c.carrier, table.c.tracking_number, *(table.c[c] for c in PROJECTED))
     for start in range(0, len(numbers), 500):
-        query = (
-            select(table.c.carrier, table.c.tracking_number, *(table.c[c] for c in PROJECTED))
-            .where(table.c.tracking_number.in_(numbers[start : start + 500]))
-            .order_by(table.c.id)
-        )
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()
+        chunk = numbers[start : start + 500]
+        if _is_postgresql(session):
+            wanted = table.c.tracking_number == any_(
+                bindparam("numbers", chunk, type_=postgresql.ARRAY(String))
+            )
+            query = select(*columns).where(wanted).order_by(table.c.id).with_for_update()
+        else:
+            query = select(*columns).where(table.c.tracking_number.in_(chunk)).order_by(table.c.id)
         for row in session.execute(query).mappings():
             key = (row["carrier"], row["tracking_number"])
             if key in keys:
