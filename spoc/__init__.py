@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pluggy
 
+from spoc.core.access import AccessReasonRequired
 from spoc.core.app import Spoc, create_app, spoc_of
 from spoc.core.clock import Clock, FrozenClock, SystemClock
 from spoc.core.db import Database, JSONType, Model, UTCDateTime
@@ -27,14 +28,16 @@ from spoc.core.errors import (
 )
 from spoc.core.forms import Phone
 from spoc.core.hookspecs import PROJECT
-from spoc.core.models import Request
+from spoc.core.models import Contact, Request, Subject
 from spoc.core.outbox import NotificationChannel, Outgoing
 from spoc.core.types import (
+    AccessRefused,
     Actor,
     ActorKind,
     ApiRoute,
     ConsolePanel,
     EscalationCheck,
+    Export,
     KnowledgeArticle,
     Priority,
     RequestEvent,
@@ -42,15 +45,52 @@ from spoc.core.types import (
     Role,
     Routing,
     SlaPolicy,
+    StaffAccess,
     Status,
     SubjectInfo,
     SubjectKind,
+    Triage,
 )
 
 __version__ = "0.1.0"
 
 hookimpl = pluggy.HookimplMarker(PROJECT)
 """Decorator marking a plugin function as a SPOC hook implementation."""
+
+
+def console_agent(*roles: Role) -> Actor:
+    """In a plugin's staff page: the signed-in agent (any role unless ``roles`` are given).
+
+    Aborts with a redirect to the sign-in page when nobody is signed in, and with 403 when the
+    agent's role is not among ``roles``.
+    """
+    from flask import abort, redirect, request, url_for
+
+    from spoc.core.console.auth import actor, current_agent
+
+    agent = current_agent()
+    if agent is None:
+        abort(redirect(url_for("console.login", next=request.full_path), code=303))
+    if roles and agent.role not in roles:
+        abort(403)
+    return actor()
+
+
+def check_staff_access(
+    actor: Actor,
+    what: str,
+    *,
+    request: Request | None = None,
+    subject_id: int | None = None,
+    channel: str = "console",
+    reason: str | None = None,
+) -> None:
+    """Report a staff read made by a plugin's own page or command to ``spoc_staff_access``.
+
+    Raises :class:`AccessReasonRequired` when a plugin asks for a break-glass reason."""
+    from spoc.core.access import check_staff_access as check
+
+    check(spoc_of(), actor, what, channel, request=request, subject_id=subject_id, reason=reason)
 
 
 def api_agent() -> Actor:
@@ -61,15 +101,19 @@ def api_agent() -> Actor:
 
 
 __all__ = [
+    "AccessReasonRequired",
+    "AccessRefused",
     "Actor",
     "ActorKind",
     "ApiRoute",
     "Clock",
     "ConflictError",
     "ConsolePanel",
+    "Contact",
     "Database",
     "DemoContext",
     "EscalationCheck",
+    "Export",
     "FrozenClock",
     "IllegalTransition",
     "JSONType",
@@ -90,15 +134,20 @@ __all__ = [
     "ServiceError",
     "SlaPolicy",
     "Spoc",
+    "StaffAccess",
     "StartupError",
     "Status",
+    "Subject",
     "SubjectInfo",
     "SubjectKind",
     "SystemClock",
+    "Triage",
     "UTCDateTime",
     "ValidationFailed",
     "__version__",
     "api_agent",
+    "check_staff_access",
+    "console_agent",
     "create_app",
     "hookimpl",
     "spoc_of",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -17,7 +18,7 @@ from spoc.core.auth import AuthService
 from spoc.core.clock import Clock, SystemClock
 from spoc.core.db import Database
 from spoc.core.directory import DirectoryService
-from spoc.core.errors import DatabaseNotReadyError
+from spoc.core.errors import DatabaseNotReadyError, PluginError
 from spoc.core.escalation import EscalationService
 from spoc.core.links import LinkService
 from spoc.core.notifications import Notifier
@@ -76,6 +77,12 @@ class Spoc:
         if not isinstance(section, model):
             raise LookupError(f"plugin {plugin!r} has no settings section of type {model.__name__}")
         return section
+
+    def business_add(
+        self, start: datetime, duration: timedelta, calendar: str = "default"
+    ) -> datetime:
+        """``start`` plus ``duration`` of business time on a named calendar (SPOC_CALENDARS)."""
+        return self.sla.calendar(calendar).add(start, duration)
 
     def sweep(self, limit: int | None = None) -> SweepReport:
         """One pass of the sweep (see :mod:`spoc.core.sweep`)."""
@@ -183,12 +190,20 @@ def _install_web(app: Flask, spoc: Spoc) -> None:
     csrf.exempt(api.api_bp)  # bearer tokens, not cookies: no cross-site forgery to defend
     app.register_blueprint(api.api_bp)
     _mount_plugin_routes(app, spoc, csrf)
+    _mount_plugin_blueprints(app, spoc)
     app.register_blueprint(web.bp)
     app.register_blueprint(portal.bp)
     app.register_blueprint(console.bp)
     limits = {**portal.views.RATE_LIMITED, "console.login_submit": "login_limit"}
     limits.update(
         {endpoint: "api_limit" for endpoint in app.view_functions if endpoint.startswith("api")}
+    )
+    limits.update(
+        {
+            endpoint: "plugin_page_limit"
+            for endpoint in app.view_functions
+            if endpoint.startswith("plugin_")
+        }
     )
     for endpoint, setting in limits.items():
         limit_endpoint(app, endpoint, _setting_reader(settings, setting))
@@ -263,6 +278,20 @@ def _install_web(app: Flask, spoc: Spoc) -> None:
             return api
         message = "This page does not exist, or the link has expired."
         return render_template("portal/error.html", title="Not found", message=message), 404
+
+
+def _mount_plugin_blueprints(app: Flask, spoc: Spoc) -> None:
+    """Each plugin's pages under /p/<plugin>/ (``spoc_blueprints``), CSRF-protected."""
+    from flask import Blueprint
+
+    for plugin, blueprints in spoc.host.call_each("spoc_blueprints"):
+        for bp in blueprints:
+            if not isinstance(bp, Blueprint):
+                raise PluginError(plugin, "spoc_blueprints must return flask.Blueprint objects")
+            suffix = bp.url_prefix or ""
+            app.register_blueprint(
+                bp, url_prefix=f"/p/{plugin}{suffix}", name=f"plugin_{plugin}_{bp.name}"
+            )
 
 
 def _mount_plugin_routes(app: Flask, spoc: Spoc, csrf: Any) -> None:

@@ -10,13 +10,28 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, select
+from pydantic import ValidationError
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from spoc.core.errors import NotFoundError, PermissionDenied, ValidationFailed
-from spoc.core.models import Absence, Agent, Subject, SubjectDeputy, Team, TeamMember
+from spoc.core.models import (
+    Absence,
+    Agent,
+    Contact,
+    Message,
+    OutboxMessage,
+    Request,
+    Subject,
+    SubjectDeputy,
+    Team,
+    TeamMember,
+    TimelineEvent,
+    TrackingToken,
+)
 from spoc.core.passwords import hash_password
-from spoc.core.types import Actor, ActorKind, Role
+from spoc.core.requests import subject_info, validation_errors
+from spoc.core.types import Actor, ActorKind, Role, SubjectInfo
 from spoc.core.writes import ServiceBase
 
 
@@ -53,6 +68,15 @@ class DirectoryService(ServiceBase):
             session.add(agent)
         return agent
 
+    def subject(self, subject_id: int) -> SubjectInfo | None:
+        """A read-only view of one subject (kind, name, reference, attributes)."""
+        with self.db.reader() as session:
+            return subject_info(session.get(Subject, subject_id))
+
+    def agent_by_email(self, email: str) -> Agent | None:
+        with self.db.reader() as session:
+            return session.scalar(select(Agent).where(Agent.email == email.strip().lower()))
+
     def add_team(self, *, key: str, name: str, members: Sequence[int] = ()) -> Team:
         with self.db.transaction() as session:
             if self.team_by_key(session, key) is not None:
@@ -83,12 +107,13 @@ class DirectoryService(ServiceBase):
             raise ValidationFailed("invalid subject", {"deputies": "the SPOC cannot deputise"})
         if len(set(deputies)) != len(deputies):
             raise ValidationFailed("invalid subject", {"deputies": "listed twice"})
+        attributes = self.validate_attributes(kind, attributes or {})
         with self.db.transaction() as session:
             subject = Subject(
                 kind=kind,
                 name=name,
                 external_ref=external_ref,
-                attributes=attributes or {},
+                attributes=attributes,
                 spoc_agent_id=spoc_agent_id,
                 created_at=self.clock.now(),
             )
@@ -99,6 +124,121 @@ class DirectoryService(ServiceBase):
                     SubjectDeputy(subject_id=subject.id, agent_id=agent_id, position=position)
                 )
         return subject
+
+    def validate_attributes(self, kind: str, attributes: dict[str, Any]) -> dict[str, Any]:
+        """Check ``attributes`` against the subject kind's ``attributes_model``, if it has one."""
+        subject_kind = self.host.subject_kinds.get(kind)
+        if subject_kind is None or subject_kind.attributes_model is None:
+            return dict(attributes)
+        try:
+            model = subject_kind.attributes_model.model_validate(attributes)
+        except ValidationError as exc:
+            raise ValidationFailed(
+                f"invalid {subject_kind.title.lower()} details",
+                validation_errors(exc, "attributes"),
+            ) from None
+        return model.model_dump(mode="json")
+
+    def update_subject(
+        self,
+        actor: Actor,
+        subject_id: int,
+        *,
+        name: str | None = None,
+        external_ref: str | None = None,
+        attributes: dict[str, Any] | None = None,
+    ) -> Subject:
+        """Change a subject's name, reference or attributes (validated as on creation)."""
+        self.require_staff(actor, "change a subject", (Role.ADMIN, Role.AGENT))
+        with self.db.transaction() as session:
+            subject = session.get(Subject, subject_id)
+            if subject is None:
+                raise NotFoundError(f"no subject {subject_id}")
+            if name is not None:
+                if not name.strip():
+                    raise ValidationFailed("invalid subject", {"name": "required"})
+                subject.name = name.strip()[:200]
+            if external_ref is not None:
+                subject.external_ref = external_ref.strip() or None
+            if attributes is not None:
+                subject.attributes = self.validate_attributes(subject.kind, attributes)
+        return subject
+
+    def anonymise_subject(
+        self, actor: Actor, subject_id: int, *, label: str, keep: dict[str, Any] | None = None
+    ) -> int:
+        """Strip everything identifying from a subject and the requests about it.
+
+        What stays, for statistics: each request's type, priority, status, timestamps, clocks
+        and escalations, and the subject's kind plus the ``keep`` attributes (a birth year, a
+        region). What goes: the subject's name, reference and other attributes; each request's
+        form fields, summary, messages and timeline wording; its tracking links and the text
+        of mails about it; the requester's name, email and phone unless they also have
+        requests about other subjects. Runs in batches of 200 requests, each its own
+        transaction, so it is safe to run again after an interruption. Returns the number of
+        requests anonymised."""
+        self.require_staff(actor, "anonymise a subject", (Role.ADMIN,))
+        done, after = 0, 0
+        while True:
+            with self.db.transaction() as session:
+                batch = list(
+                    session.scalars(
+                        select(Request)
+                        .where(Request.subject_id == subject_id, Request.id > after)
+                        .order_by(Request.id)
+                        .limit(200)
+                    )
+                )
+                if not batch:
+                    break
+                ids = [r.id for r in batch]
+                for request in batch:
+                    request.fields = {}
+                    request.summary = "Anonymised request"
+                session.execute(
+                    update(Message).where(Message.request_id.in_(ids)).values(body="[removed]")
+                )
+                session.execute(
+                    update(TimelineEvent)
+                    .where(TimelineEvent.request_id.in_(ids))
+                    .values(summary=TimelineEvent.kind, actor_name="[removed]", data={})
+                )
+                session.execute(delete(TrackingToken).where(TrackingToken.request_id.in_(ids)))
+                session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.request_id.in_(ids))
+                    .values(recipient="[removed]", subject="", body_text="", body_html=None)
+                )
+                for contact_id in {r.contact_id for r in batch}:
+                    elsewhere = session.scalar(
+                        select(Request.id)
+                        .where(
+                            Request.contact_id == contact_id,
+                            or_(Request.subject_id.is_(None), Request.subject_id != subject_id),
+                        )
+                        .limit(1)
+                    )
+                    if elsewhere is None:
+                        session.execute(
+                            update(Contact)
+                            .where(Contact.id == contact_id)
+                            .values(
+                                name="Anonymised",
+                                email=f"anonymised-{contact_id}@anonymised.invalid",
+                                phone=None,
+                                attributes={},
+                            )
+                        )
+                done += len(batch)
+                after = ids[-1]
+        with self.db.transaction() as session:
+            subject = session.get(Subject, subject_id)
+            if subject is None:
+                raise NotFoundError(f"no subject {subject_id}")
+            subject.name = label.strip()[:200] or "Anonymised"
+            subject.external_ref = None
+            subject.attributes = {**(keep or {}), "anonymised_at": self.clock.now().isoformat()}
+        return done
 
     def add_absence(self, agent_id: int, starts_on: date, ends_on: date, note: str = "") -> Absence:
         if ends_on < starts_on:

@@ -43,7 +43,10 @@ class EscalationService(ServiceBase):
             raise ValidationFailed("cannot escalate", {"answer_within": "must be positive"})
         with self._changing(request_id, actor, expected_version) as write:
             self.require_staff(actor, "escalate requests", (Role.ADMIN, Role.AGENT))
-            team = self.team_by_key(write.session, team_key)
+            # An automatic escalation is never lost for want of a team: it is created, empty,
+            # as the sweep does; staff choose among existing teams.
+            automatic = actor.kind is ActorKind.SYSTEM
+            team = self.team_by_key(write.session, team_key, create=automatic)
             if team is None:
                 raise ValidationFailed("cannot escalate", {"team": f"no team {team_key!r}"})
             escalation = self.open_escalation(write, team, reason, trigger, answer_within)

@@ -20,28 +20,34 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
     from datetime import datetime
     from pathlib import Path
 
     import click
+    from flask import Blueprint
     from pydantic import BaseModel
+    from sqlalchemy.orm import Session
 
     from spoc.core.app import Spoc
     from spoc.core.demo import DemoContext
     from spoc.core.models import Request
     from spoc.core.outbox import NotificationChannel
     from spoc.core.types import (
+        AccessRefused,
         ApiRoute,
         ConsolePanel,
         EscalationCheck,
+        Export,
         KnowledgeArticle,
         Priority,
         RequestEvent,
         RequestType,
         Routing,
+        StaffAccess,
         SubjectInfo,
         SubjectKind,
+        Triage,
     )
 
 PROJECT = "spoc"
@@ -59,15 +65,23 @@ PHASES: dict[str, tuple[str, ...]] = {
         "spoc_knowledge_articles",
         "spoc_notification_channels",
         "spoc_api_routes",
+        "spoc_blueprints",
     ),
     "Intake: deciding priority and owner of a new request": (
         "spoc_resolve_subject",
         "spoc_classify_request",
+        "spoc_triage_request",
         "spoc_route_request",
+        "spoc_request_filed",
     ),
     "After commit: reacting to what happened": ("spoc_request_event",),
-    "The sweep: domain triggers": ("spoc_escalation_checks",),
-    "Console: what agents see": ("spoc_console_panels",),
+    "The sweep: domain triggers": ("spoc_sweep_tasks", "spoc_escalation_checks"),
+    "Console: what agents see": (
+        "spoc_console_panels",
+        "spoc_staff_access",
+        "spoc_request_exports",
+    ),
+    "Portal: what requesters see": ("spoc_portal_panels",),
     "Demo data": ("spoc_demo_data",),
 }
 
@@ -93,14 +107,18 @@ def spoc_settings_model() -> type[BaseModel] | None:
 
 
 @hookspec
-def spoc_request_types() -> Sequence[RequestType]:  # type: ignore[empty-body]
+def spoc_request_types(  # type: ignore[empty-body]
+    settings_sections: Mapping[str, BaseModel],
+) -> Sequence[RequestType]:
     """Request types this plugin offers to stakeholders.
 
     Called once at start-up. Keys are unique across all enabled plugins; a duplicate stops
     start-up with a message naming both plugins. Request types are listed by ``order``, then
     ``key``.
 
-    Arguments: none.
+    Arguments:
+        settings_sections: every plugin's validated settings section, by plugin name (a
+            plugin reads its own, e.g. for the specialist team a type escalates to).
 
     Returns: a sequence of :class:`spoc.RequestType` (may be empty).
 
@@ -156,13 +174,18 @@ def spoc_cli_commands() -> Sequence[click.Command]:  # type: ignore[empty-body]
 
 
 @hookspec
-def spoc_knowledge_articles() -> Sequence[KnowledgeArticle]:  # type: ignore[empty-body]
+def spoc_knowledge_articles(  # type: ignore[empty-body]
+    settings_sections: Mapping[str, BaseModel],
+) -> Sequence[KnowledgeArticle]:
     """Self-help articles for the portal, shown beside the request types they may answer.
 
     A stakeholder who finds the answer does not need to file. Keys are unique across plugins;
-    a duplicate stops start-up naming both plugins.
+    a duplicate stops start-up naming both plugins. Articles an organisation adds (a folder
+    named in the plugin's settings) are read here, once, at start-up.
 
-    Arguments: none.
+    Arguments:
+        settings_sections: every plugin's validated settings section, by plugin name (a
+            plugin reads its own: ``settings_sections["healthcare"]``).
 
     Returns: a sequence of :class:`spoc.KnowledgeArticle` (may be empty).
 
@@ -200,6 +223,23 @@ def spoc_api_routes() -> Sequence[ApiRoute]:  # type: ignore[empty-body]
     Returns: a sequence of :class:`spoc.ApiRoute` (paths in OpenAPI syntax, ``/things/{id}``).
 
     firstresult: no — every enabled plugin's routes are mounted.
+    """
+
+
+@hookspec
+def spoc_blueprints() -> Sequence[Blueprint]:  # type: ignore[empty-body]
+    """Flask blueprints with the plugin's own pages (a public tracking page, a portfolio view).
+
+    Each is mounted under ``/p/<plugin>/``. Staff pages call ``spoc.console_agent()`` first (it
+    redirects to sign-in or refuses); public pages are rate-limited by the core like the portal.
+    Forms must carry ``csrf_token()``; templates may extend ``layout.html`` or
+    ``console/layout.html``.
+
+    Arguments: none.
+
+    Returns: a sequence of :class:`flask.Blueprint`.
+
+    firstresult: no — every enabled plugin's blueprints are mounted.
     """
 
 
@@ -249,6 +289,30 @@ def spoc_classify_request(
 
 
 @hookspec
+def spoc_triage_request(
+    request_type: RequestType, fields: BaseModel, subject: SubjectInfo | None, spoc: Spoc
+) -> Triage | None:
+    """Judge a new request at intake: red-flag words, an emergency, a dispute right.
+
+    Called inside the intake transaction after ``spoc_classify_request``. A returned
+    :class:`spoc.Triage` may raise the priority, show the requester a notice at once, and
+    escalate the request to a team in the same transaction (so it cannot be lost). Must not
+    write to the database.
+
+    Arguments:
+        request_type: the :class:`spoc.RequestType` being filed.
+        fields: the validated instance of ``request_type.fields_model``.
+        subject: the subject the request is about, or ``None``.
+        spoc: the application's :class:`spoc.Spoc` (settings: ``spoc.plugin_settings``).
+
+    Returns: a :class:`spoc.Triage`, or ``None`` when there is nothing to say.
+
+    firstresult: no — every notice is shown; the most urgent priority wins; escalations are
+    opened in plugin-name order while levels remain.
+    """
+
+
+@hookspec
 def spoc_route_request(
     request_type: RequestType,
     fields: BaseModel,
@@ -272,6 +336,27 @@ def spoc_route_request(
 
     firstresult: no — among the overrides, the lowest ``Routing.order`` wins, then the
     plugin name; the winning reason goes into the timeline.
+    """
+
+
+@hookspec
+def spoc_request_filed(request: Request, fields: BaseModel, session: Session, spoc: Spoc) -> None:
+    """Add the plugin's own rows for a new request inside the intake transaction.
+
+    The request row exists (``request.id`` is set) and is routed; ``session`` is the intake's
+    transaction: ``session.add`` rows to the plugin's own tables (an appointment, a deadline to
+    watch) and they commit with the request, or not at all. Never change core tables here; an
+    exception rolls back the whole intake.
+
+    Arguments:
+        request: the new :class:`spoc.core.models.Request` (read-only).
+        fields: the validated instance of the request type's ``fields_model``.
+        session: the SQLAlchemy session of the intake transaction.
+        spoc: the application's :class:`spoc.Spoc`.
+
+    Returns: nothing.
+
+    firstresult: no — every plugin is called, in plugin-name order.
     """
 
 
@@ -301,6 +386,27 @@ def spoc_request_event(event: RequestEvent, spoc: Spoc) -> None:
 
 
 # --- The sweep ----------------------------------------------------------------------------
+
+
+@hookspec
+def spoc_sweep_tasks(spoc: Spoc, now: datetime, limit: int) -> int | None:
+    """Do the plugin's periodic work at the start of every sweep pass, and it may write.
+
+    For conditions nobody reported: open a request for a shipment with no scan for a day, an
+    update that did not arrive. Runs on every worker, possibly at once: make each step
+    idempotent (a unique row per thing and cause, written in the same transaction as the
+    request it opens) and bounded by ``limit`` using indexed queries. An exception is logged
+    and reported in the pass's errors; the pass goes on.
+
+    Arguments:
+        spoc: the application's :class:`spoc.Spoc` (services and the plugin's tables).
+        now: the sweep's current instant (UTC, from the injected clock).
+        limit: the most items to handle in this pass; the next pass picks up the rest.
+
+    Returns: how many things it did (counted in the pass's report), or ``None``.
+
+    firstresult: no — every plugin's tasks run, in plugin-name order.
+    """
 
 
 @hookspec
@@ -336,6 +442,64 @@ def spoc_console_panels(request: Request, spoc: Spoc) -> Sequence[ConsolePanel] 
 
     Arguments:
         request: the :class:`spoc.core.models.Request` being shown (read-only).
+        spoc: the application's :class:`spoc.Spoc`.
+
+    Returns: a sequence of :class:`spoc.ConsolePanel`, or ``None``.
+
+    firstresult: no — all panels are shown, by ``order`` then title.
+    """
+
+
+@hookspec
+def spoc_staff_access(access: StaffAccess, spoc: Spoc) -> AccessRefused | None:
+    """A staff member is about to read a request or a subject's record: log it, or ask why.
+
+    Called before the console, the API or the CLI shows a request, its timeline, an export or a
+    subject. A plugin may write to its own tables here (an access log) in its own transaction;
+    if that fails the read fails. Returning :class:`spoc.AccessRefused` asks the reader for a
+    break-glass reason: the console shows a form, the API answers 403 and accepts the reason
+    in the ``SPOC-Access-Reason`` header; the next call carries it in ``access.reason``.
+
+    Arguments:
+        access: the :class:`spoc.StaffAccess` (who, what, through which channel, whether it is
+            theirs, the break-glass reason if given).
+        spoc: the application's :class:`spoc.Spoc`.
+
+    Returns: :class:`spoc.AccessRefused` to demand a reason, or ``None`` to allow.
+
+    firstresult: no — every plugin is asked; any refusal refuses.
+    """
+
+
+@hookspec
+def spoc_request_exports(request: Request, spoc: Spoc) -> Sequence[Export] | None:
+    """Documents a request can be downloaded as (an iCalendar invitation, a FHIR resource).
+
+    Called when a request page is shown (to list them) and when one is downloaded. Must not
+    write; ``Export.render`` runs only on download, after the core's authorisation.
+
+    Arguments:
+        request: the :class:`spoc.core.models.Request` (read-only).
+        spoc: the application's :class:`spoc.Spoc`.
+
+    Returns: a sequence of :class:`spoc.Export`, or ``None``.
+
+    firstresult: no — all plugins' exports are offered; keys must not collide.
+    """
+
+
+# --- Portal -------------------------------------------------------------------------------
+
+
+@hookspec
+def spoc_portal_panels(request: Request, spoc: Spoc) -> Sequence[ConsolePanel] | None:
+    """Boxes to show the requester on their tracking page (a shipment's progress).
+
+    Called while rendering the page for the holder of the request's tracking link. Show only
+    what that requester may see. Must not write.
+
+    Arguments:
+        request: the :class:`spoc.core.models.Request` (read-only).
         spoc: the application's :class:`spoc.Spoc`.
 
     Returns: a sequence of :class:`spoc.ConsolePanel`, or ``None``.

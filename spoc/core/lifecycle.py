@@ -28,10 +28,16 @@ def _t(sources: set[Status], target: Status, actors: AbstractSet[str], name: str
 
 
 TRANSITIONS: tuple[Transition, ...] = (
-    _t({Status.NEW, Status.WAITING}, Status.OPEN, STAFF_ACTORS | {"requester"}, "work on it"),
+    _t(
+        {Status.NEW, Status.WAITING},
+        Status.OPEN,
+        STAFF_ACTORS | {"requester", "system"},
+        "work on it",
+    ),
     _t({Status.RESOLVED}, Status.OPEN, STAFF_ACTORS | {"requester"}, "reopen"),
     _t({Status.NEW, Status.OPEN}, Status.WAITING, STAFF_ACTORS, "wait for requester"),
-    _t({Status.OPEN, Status.WAITING}, Status.RESOLVED, STAFF_ACTORS, "resolve"),
+    # The system resolves what a plugin answered at once (where is my order: the tracking).
+    _t({Status.OPEN, Status.WAITING}, Status.RESOLVED, STAFF_ACTORS | {"system"}, "resolve"),
     _t({Status.RESOLVED}, Status.CLOSED, STAFF_ACTORS | {"requester", "system"}, "close"),
     # Housekeeping: a request that waited on its requester too long, after a reminder.
     _t({Status.WAITING}, Status.CLOSED, {"system"}, "close unanswered"),

@@ -115,7 +115,7 @@ class Notifier:
             self._staff(write, self._owners(write), "New request for you", event)
         elif kind == "message":
             body = event.message.body if event.message is not None else ""
-            if public and by is ActorKind.AGENT:
+            if public and by in (ActorKind.AGENT, ActorKind.SYSTEM):
                 self._requester(write, "You have a reply", body)
             elif by is ActorKind.REQUESTER or write.actor.id != request.owner_agent_id:
                 self._staff(write, self._owners(write), "New message", event, body)
@@ -203,10 +203,17 @@ class Notifier:
             key=key,
         )
 
+    def _private(self, request: Request) -> bool:
+        request_type = self.types.get(request.type_key)
+        return request_type is not None and request_type.private
+
     def _requester(self, write: WriteContext, headline: str, body: str) -> None:
         contact = write.session.get(Contact, write.request.contact_id)
         if contact is None:
             return
+        if self._private(write.request):
+            # Health and other special-category requests: that there is news, never what.
+            headline, body = "There is an update on your request", ""
         self.mail(
             write.session,
             write.request,
@@ -233,6 +240,7 @@ class Notifier:
             if write.actor.kind is ActorKind.AGENT
             else set()
         )
+        private = self._private(request)
         for email in sorted(set(recipients) - skip):
             self.mail(
                 write.session,
@@ -241,9 +249,9 @@ class Notifier:
                 headline,
                 "staff_update",
                 headline=headline,
-                summary=request.summary,
+                summary="(details in the console)" if private else request.summary,
                 priority=request.priority.value,
-                body=body,
+                body="" if private else body,
                 console_url=f"{self.settings.base_url.rstrip('/')}/console/requests/{request.id}",
             )
 

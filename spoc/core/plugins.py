@@ -178,9 +178,16 @@ def _collect(host: PluginHost, settings: Settings) -> None:
             )
             raise PluginError(plugin, f"invalid settings: {problems}") from None
 
-    _fill(host, "spoc_request_types", host.request_types, RequestType)
+    sections = host.settings_sections
+    _fill(host, "spoc_request_types", host.request_types, RequestType, settings_sections=sections)
     _fill(host, "spoc_subject_kinds", host.subject_kinds, SubjectKind)
-    _fill(host, "spoc_knowledge_articles", host.articles, KnowledgeArticle)
+    _fill(
+        host,
+        "spoc_knowledge_articles",
+        host.articles,
+        KnowledgeArticle,
+        settings_sections=sections,
+    )
 
     for plugin, folder in host.call_each("spoc_migrations"):
         path = Path(folder)
@@ -201,8 +208,8 @@ def _collect(host: PluginHost, settings: Settings) -> None:
             host.cli_commands.append((plugin, command))
 
 
-def _fill(host: PluginHost, hook: str, registry: Registry[Any], kind: type) -> None:
-    for plugin, items in host.call_each(hook):
+def _fill(host: PluginHost, hook: str, registry: Registry[Any], kind: type, **kwargs: Any) -> None:
+    for plugin, items in host.call_each(hook, **kwargs):
         if not isinstance(items, Sequence | tuple | list):
             raise PluginError(plugin, f"{hook} must return a list of {kind.__name__}")
         for item in items:

@@ -7,6 +7,7 @@ appends the timeline, and an illegal or stale call is refused with nothing chang
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
@@ -37,6 +38,7 @@ from spoc.core.types import (
     Routing,
     Status,
     SubjectInfo,
+    Triage,
 )
 from spoc.core.writes import ServiceBase, WriteContext
 
@@ -192,9 +194,15 @@ class RequestService(ServiceBase):
         requester: ContactDetails | Mapping[str, Any],
         subject_id: int | None = None,
         actor: Actor | None = None,
+        clocks_from: datetime | None = None,
         _in_transaction: Callable[[Session, Request], None] | None = None,
     ) -> Request:
-        """File a request: validate, classify, route to the acting SPOC, start the timeline."""
+        """File a request: validate, classify, triage, route to the acting SPOC, start the
+        timeline.
+
+        ``clocks_from`` starts the SLA clocks when the need arose rather than now (a discharge
+        recorded the next morning still owes its first call two business days after the
+        discharge); it may not lie in the future."""
         request_type = self.request_type(type_key)
         raw_requester = requester.model_dump() if isinstance(requester, BaseModel) else requester
         if bad := {
@@ -222,12 +230,22 @@ class RequestService(ServiceBase):
             self.require_staff(actor, "file a request", STAFF)
 
         now = self.clock.now()
+        if clocks_from is not None and (clocks_from.tzinfo is None or clocks_from > now):
+            raise ValidationFailed(
+                "cannot start the clocks then",
+                {"clocks_from": "must be a time with a zone, not in the future"},
+            )
         with self.db.transaction() as session:
             subject = self._subject_for(session, request_type, subject_id)
             contact = self._contact(session, details, now)
             who = actor or Actor.requester(contact.id, contact.name)
             info = subject_info(subject)
             priority, priority_reason = self._classify(request_type, validated, info)
+            triage = self._triage(request_type, validated, info)
+            for plugin, verdict in triage:
+                if verdict.priority is not None and verdict.priority.rank < priority.rank:
+                    priority = verdict.priority
+                    priority_reason = f"{priority.value} set by plugin {plugin}: {verdict.reason}"
             routing = self._route(session, request_type, validated, subject, info)
             owner_team = (
                 self.team_by_key(session, routing.team_key, create=True)
@@ -264,6 +282,7 @@ class RequestService(ServiceBase):
                     "routing_reason": routing.reason,
                     "covering_for": routing.covering_for,
                     "until": routing.until.isoformat() if routing.until else None,
+                    **({"clocks_from": clocks_from.isoformat()} if clocks_from else {}),
                 },
             )
             write.record(
@@ -272,8 +291,21 @@ class RequestService(ServiceBase):
                 {"to_agent_id": routing.agent_id, "to_team_id": request.owner_team_id},
                 visibility=Visibility.INTERNAL,
             )
+            for plugin, verdict in triage:
+                if verdict.notice:
+                    write.record("notice", verdict.notice, {"plugin": plugin})
+            if any(verdict.escalate_to for _, verdict in triage):
+                session.flush()  # the escalation rows need the request's id
+                self._escalate_at_intake(write, triage)
             self.observe(write)
             session.flush()  # one INSERT with the observers' changes: version 1
+            self.host.call_each(
+                "spoc_request_filed",
+                request=request,
+                fields=validated,
+                session=session,
+                spoc=self.deps.owner,
+            )
             self.observe_late(write)
             if _in_transaction is not None:
                 _in_transaction(session, request)
@@ -338,6 +370,34 @@ class RequestService(ServiceBase):
             if proposed.rank < priority.rank:
                 priority, reason = proposed, f"{proposed.value} set by plugin {plugin}"
         return priority, reason
+
+    def _triage(
+        self, request_type: RequestType, fields: BaseModel, subject: SubjectInfo | None
+    ) -> list[tuple[str, Triage]]:
+        answers = self.host.call_each(
+            "spoc_triage_request",
+            request_type=request_type,
+            fields=fields,
+            subject=subject,
+            spoc=self.deps.owner,
+        )
+        for plugin, verdict in answers:
+            if not isinstance(verdict, Triage):
+                raise TypeError(f"plugin {plugin!r}: spoc_triage_request must return a Triage")
+        return answers
+
+    def _escalate_at_intake(self, write: WriteContext, triage: list[tuple[str, Triage]]) -> None:
+        from spoc.core.escalation import MAX_LEVEL
+
+        escalations = self.deps.owner.escalations
+        for plugin, verdict in triage:
+            if verdict.escalate_to is None or write.request.escalation_level >= MAX_LEVEL:
+                continue
+            team = self.team_by_key(write.session, verdict.escalate_to, create=True)
+            assert team is not None
+            escalations.open_escalation(
+                write, team, verdict.reason, f"plugin:{plugin}:{verdict.cause}"
+            )
 
     def _route(
         self,
@@ -479,6 +539,46 @@ class RequestService(ServiceBase):
             follow_up = _status_after_message(request.status, actor, internal)
             if follow_up is not None:
                 self._set_status(write, follow_up, None)
+        return write.request
+
+    def record_event(
+        self,
+        request_id: int,
+        actor: Actor,
+        *,
+        kind: str,
+        summary: str,
+        data: Mapping[str, Any] | None = None,
+        public: bool = False,
+        apply: Callable[[Session, Request], None] | None = None,
+        expected_version: int | None = None,
+    ) -> Request:
+        """A plugin's change to its own records, on the request's timeline, in one write.
+
+        ``apply`` runs inside the request's write transaction (with the request row locked and
+        its version checked), so the plugin's own rows and the timeline event commit or fail
+        together. ``kind`` is namespaced by the plugin (``healthcare.appointment_booked``).
+        Viewers cannot record; requesters only when ``public``."""
+        if "." not in kind or len(kind) > EVENT_KIND_MAX:
+            raise ValueError(
+                f"plugin event kinds are namespaced ('plugin.what') and at most "
+                f"{EVENT_KIND_MAX} characters, not {kind!r}"
+            )
+        if not summary.strip():
+            raise ValidationFailed("nothing to record", {"summary": "required"})
+        with self._changing(request_id, actor, expected_version) as write:
+            if actor.kind is ActorKind.AGENT and actor.role is Role.VIEWER:
+                raise PermissionDenied("a viewer may not change requests")
+            if actor.kind is ActorKind.REQUESTER and not public:
+                raise PermissionDenied("a requester cannot write internal events")
+            if apply is not None:
+                apply(write.session, write.request)
+            write.record(
+                kind,
+                summary.strip(),
+                dict(data or {}),
+                visibility=Visibility.PUBLIC if public else Visibility.INTERNAL,
+            )
         return write.request
 
     @staticmethod
@@ -636,8 +736,25 @@ class RequestService(ServiceBase):
         return self.get(request_id, actor)
 
 
+EVENT_KIND_MAX = 32  # timeline_events.kind
+
+
+def sensitive_fields(model: type[BaseModel]) -> frozenset[str]:
+    """Form fields marked ``json_schema_extra={"sensitive": True}`` (clinical detail, …)."""
+    return frozenset(
+        name
+        for name, info in model.model_fields.items()
+        if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("sensitive")
+    )
+
+
 def _summary(fields: Mapping[str, Any], request_type: RequestType) -> str:
+    if request_type.private:
+        return request_type.title[:SUMMARY_MAX]
+    hidden = sensitive_fields(request_type.fields_model)
     for key in ("summary", "subject", "title"):
+        if key in hidden:
+            continue
         value = fields.get(key)
         if isinstance(value, str) and value.strip():
             return value.strip()[:SUMMARY_MAX]
@@ -657,7 +774,7 @@ def _default_close_reason(target: Status, actor: Actor) -> str:
 def _status_after_message(current: Status, actor: Actor, internal: bool) -> Status | None:
     if internal:
         return None
-    if actor.kind is ActorKind.AGENT and current is Status.NEW:
+    if actor.kind in (ActorKind.AGENT, ActorKind.SYSTEM) and current is Status.NEW:
         return Status.OPEN
     if actor.kind is ActorKind.REQUESTER and current in (Status.WAITING, Status.RESOLVED):
         return Status.OPEN

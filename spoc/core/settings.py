@@ -143,6 +143,9 @@ class Settings(BaseSettings):
     portal_action_limit: str = Field(default="30 per minute")
     portal_magic_link_limit: str = Field(default="5 per minute;20 per hour")
     login_limit: str = Field(default="10 per minute")
+    plugin_page_limit: str = Field(
+        default="120 per minute", description="Per client IP on each plugin page (/p/...)."
+    )
     api_limit: str = Field(default="600 per minute", description="Per client IP on /api/v1.")
     login_lockout_after: int = Field(default=5, ge=1, description="Failed logins before lockout")
     login_lockout_minutes: int = Field(default=15, ge=1)

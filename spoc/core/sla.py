@@ -162,6 +162,8 @@ class SlaEngine:
         request, data = write.request, event.data
         if event.kind == "created":
             policy = self.policy_for(request.type_key)
+            since = data.get("clocks_from")
+            start = datetime.fromisoformat(since) if since else now
             for kind, targets in (
                 (FIRST_RESPONSE, policy.first_response),
                 (RESOLUTION, policy.resolution),
@@ -174,11 +176,13 @@ class SlaEngine:
                             targets[request.priority],
                             policy.calendar,
                             policy.warn_ratio,
-                            "request filed",
+                            "request filed" if since is None else "running since it arose",
+                            start,
                         )
                     )
         elif event.kind == "message":
-            if event.actor_kind is ActorKind.AGENT and data.get("visibility") == "public":
+            answered = event.actor_kind in (ActorKind.AGENT, ActorKind.SYSTEM)
+            if answered and data.get("visibility") == "public":
                 self._meet(write, clocks, FIRST_RESPONSE, "first public reply", now)
         elif event.kind == "status_changed":
             self._on_status(write, clocks, Status(data["from"]), Status(data["to"]), now)
@@ -270,9 +274,10 @@ class SlaEngine:
         calendar: str,
         warn_ratio: float | None,
         reason: str,
+        start: datetime | None = None,
     ) -> SlaClock:
         cal = self.calendar(calendar)
-        start = write.now
+        start = start or write.now
         warn = timedelta(seconds=int(target.total_seconds() * warn_ratio)) if warn_ratio else None
         clock = SlaClock(
             request=write.request,

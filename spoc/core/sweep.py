@@ -11,6 +11,7 @@ number of due requests, not the number of open ones.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from spoc.core.app import Spoc
 
 SWEEPER = Actor.system("SLA sweep")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -48,6 +50,7 @@ class SweepReport:
     reminded: int = 0
     skipped: int = 0
     plugin_triggers: int = 0
+    plugin_tasks: int = 0
     errors: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
@@ -55,7 +58,7 @@ class SweepReport:
             f"due {self.due}, warned {self.warned}, breached {self.breached}, "
             f"escalated {self.escalated}, closed {self.closed}, reminded {self.reminded}, "
             f"skipped (held by another worker) {self.skipped}, "
-            f"plugin triggers {self.plugin_triggers}"
+            f"plugin triggers {self.plugin_triggers}, plugin tasks {self.plugin_tasks}"
         )
 
 
@@ -68,6 +71,7 @@ class Sweeper:
         report = SweepReport()
         now = self.spoc.clock.now()
         batch = limit or self.spoc.settings.sweep_batch
+        self._plugin_tasks(now, batch, report)
         with self.spoc.db.reader() as session:
             due = list(
                 session.scalars(
@@ -210,10 +214,26 @@ class Sweeper:
 
     # --- plugin triggers -----------------------------------------------------------------
 
+    def _plugin_tasks(self, now: datetime, batch: int, report: SweepReport) -> None:
+        """Plugins' own periodic work (open a request for a shipment that went quiet). One
+        failing plugin is logged and reported; the pass goes on."""
+        caller = self.spoc.host.pm.hook.spoc_sweep_tasks
+        for impl in sorted(caller.get_hookimpls(), key=lambda i: i.plugin_name):
+            args = {"spoc": self.spoc, "now": now, "limit": batch}
+            try:
+                done = impl.function(**{name: args[name] for name in impl.argnames})
+            except Exception as exc:
+                log.exception("plugin %r failed in spoc_sweep_tasks", impl.plugin_name)
+                report.errors.append(f"{impl.plugin_name}: {type(exc).__name__}: {exc}")
+                continue
+            report.plugin_tasks += done if isinstance(done, int) else 0
+
     def _plugin_trigger(self, plugin: str, check: EscalationCheck, report: SweepReport) -> None:
         trigger = f"plugin:{plugin}:{check.cause}"
         try:
             with self.service._changing(check.request_id, SWEEPER, None, skip_locked=True) as write:
+                if check.settle is not None:
+                    check.settle(write.session)
                 if write.request.status.is_final or write.request.escalation_level >= 2:
                     return
                 if not self._once(write, trigger):

@@ -130,6 +130,11 @@ class SlaPolicy:
 class RequestType:
     """A kind of request a stakeholder can file; its form is generated from ``fields_model``.
 
+    ``private`` types (health, special-category data) keep every detail out of notifications:
+    the requester is only told that there is an update, and staff mails carry the reference
+    and priority but neither the summary nor the message. Independently, a form field marked
+    ``Field(json_schema_extra={"sensitive": True})`` is never used as the request's summary.
+
     ``key`` is namespaced by the plugin (``healthcare.appointment``). ``priority_rule`` maps
     the validated fields to a priority (``None`` = use ``default_priority``). ``subject_kinds``
     lists the subject kinds it applies to; empty means any subject, or none.
@@ -147,6 +152,7 @@ class RequestType:
     sla: SlaPolicy | None = None
     status_labels: Mapping[Status, str] = field(default_factory=dict)
     order: int = 100
+    private: bool = False
 
     def __post_init__(self) -> None:
         if not KEY_PATTERN.match(self.key):
@@ -169,12 +175,17 @@ class RequestType:
 
 @dataclass(frozen=True)
 class SubjectKind:
-    """What a SPOC can be accountable for: a patient, a project, an account…"""
+    """What a SPOC can be accountable for: a patient, a project, an account…
+
+    ``attributes_model`` (a pydantic model) validates a subject's attributes whenever the
+    core stores them; without it attributes are free-form JSON.
+    """
 
     key: str
     title: str
     description: str = ""
     order: int = 100
+    attributes_model: type[BaseModel] | None = None
 
     def __post_init__(self) -> None:
         if not KEY_PATTERN.match(self.key):
@@ -273,13 +284,17 @@ class EscalationCheck:
     """A domain trigger a plugin's ``spoc_escalation_checks`` found: escalate this request.
 
     ``cause`` names the trigger within the plugin (``eta_slip``); the request is escalated for
-    it at most once. ``team_key`` is the team to escalate to.
+    it at most once. ``team_key`` is the team to escalate to. ``settle``, if given, runs inside
+    the sweep's transaction once the check is dealt with (escalated, or moot because the
+    request is closed, already escalated for this cause or at the top level): the plugin marks
+    its own row done there, atomically, so the next pass does not return it again.
     """
 
     request_id: int
     cause: str
     team_key: str
     reason: str
+    settle: Callable[[Any], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -299,3 +314,73 @@ class ApiRoute:
     body: type[BaseModel] | None = None
     status: int = 200
     auth: str = "agent"
+
+
+@dataclass(frozen=True)
+class Triage:
+    """A plugin's verdict on a new request (``spoc_triage_request``), applied at intake.
+
+    ``priority`` raises the priority (the most urgent answer wins). ``notice`` is shown to the
+    requester at once, above everything on their tracking page (an emergency-number notice).
+    ``escalate_to`` names a team the request is escalated to in the intake transaction itself,
+    for ``reason``; ``cause`` names the trigger (``plugin:<name>:<cause>``).
+    """
+
+    reason: str
+    priority: Priority | None = None
+    notice: str | None = None
+    escalate_to: str | None = None
+    cause: str = "triage"
+
+    def __post_init__(self) -> None:
+        if not self.reason.strip():
+            raise ValueError("a Triage says why (reason)")
+
+
+@dataclass(frozen=True)
+class Export:
+    """A document a plugin offers for a request (``spoc_request_exports``).
+
+    The core serves it, after its own authorisation, from the console, from the requester's
+    tracking page (when ``requester`` is true) and from the API at
+    ``/api/v1/requests/{id}/exports/{key}``. ``render`` is called only when it is downloaded.
+    """
+
+    key: str
+    title: str
+    media_type: str
+    filename: str
+    render: Callable[[], bytes | str]
+    requester: bool = True
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*", self.key):
+            raise ValueError(f"export key {self.key!r} must be lower case letters, digits, -_.")
+
+
+@dataclass(frozen=True)
+class StaffAccess:
+    """A staff member about to read a request or a subject's record (``spoc_staff_access``).
+
+    ``what`` is ``request``, ``subject``, ``timeline`` or ``export:<key>``. ``own`` is true
+    when the reader is responsible for it: the request's owner (or on its owning team), on a
+    team it is escalated to, or the subject's SPOC or a deputy. ``reason`` is the break-glass
+    reason the reader gave, if any. ``channel`` is ``console``, ``api`` or ``cli``.
+    """
+
+    actor: Actor
+    what: str
+    channel: str
+    own: bool
+    at: datetime
+    request_id: int | None = None
+    subject_id: int | None = None
+    subject_kind: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class AccessRefused:
+    """``spoc_staff_access``'s answer when a reader must give a break-glass reason first."""
+
+    message: str

@@ -377,3 +377,31 @@ def test_write_observers_run_inside_the_transaction_and_keep_one_version_step(
         assert count(org, Message) == 1
     finally:
         org.spoc.requests.deps.observers.remove(observer)
+
+
+def test_the_system_answers_at_once_and_resolves_like_staff(org: Org) -> None:
+    """A plugin that knows the answer (a shipment's tracking) replies as the system: the
+    requester is mailed, the first-response clock is met, and the request is resolved."""
+    from spoc.core.models import OutboxMessage, SlaClock
+
+    rid = org.file()
+    system = Actor.system("tracking")
+    org.spoc.requests.post_message(rid, system, "Your parcel arrives tomorrow before noon.")
+    org.spoc.requests.transition(rid, Status.RESOLVED, system, reason="answered from tracking")
+    found = org.spoc.requests.get(rid, Actor.system())
+    assert found.status is Status.RESOLVED
+    with org.spoc.db.reader() as session:
+        first = session.scalar(
+            select(SlaClock).where(SlaClock.request_id == rid, SlaClock.kind == "first_response")
+        )
+        assert first is not None and first.state == "met"
+        mails = list(
+            session.scalars(
+                select(OutboxMessage.body_text).where(
+                    OutboxMessage.recipient == "maria@example.com"
+                )
+            )
+        )
+    assert any("arrives tomorrow" in body for body in mails)
+    with pytest.raises(IllegalTransition):
+        org.spoc.requests.transition(rid, Status.CANCELLED, system)

@@ -200,3 +200,24 @@ def test_two_sweeps_at_once_escalate_every_due_request_exactly_once(
     assert fired == 40
     assert pending == 0
     assert sum(r.escalated for r in reports) == 40
+
+
+def test_hook_sweep_tasks_run_each_pass_and_a_failure_is_reported(
+    make_app: AppFactory, clock: FrozenClock
+) -> None:
+    from tests.core.fake_plugins import chores
+
+    app = make_app(plugins=["generic", "chores"], plugin_entry_points=with_fakes("chores"))
+    spoc = spoc_of(app)
+    chores.FAIL[0] = False
+    assert spoc.sweep().plugin_tasks == 1
+    assert spoc.sweep().plugin_tasks == 0  # idempotent: already opened today
+    clock.advance(timedelta(days=1))
+    chores.FAIL[0] = True
+    try:
+        report = spoc.sweep()
+    finally:
+        chores.FAIL[0] = False
+    assert report.plugin_tasks == 0
+    assert report.errors == ["chores: RuntimeError: the carrier feed is down"]
+    assert report.due >= 1  # the clocks were still handled

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from spoc.core.access import AccessReasonRequired
 from spoc.core.app import spoc_of
 from spoc.core.errors import (
     ConflictError,
@@ -162,6 +163,13 @@ def _problem(exc: ProblemError) -> Response:
 
 @api_bp.errorhandler(ServiceError)
 def _service_error(exc: ServiceError) -> Response:
+    if isinstance(exc, AccessReasonRequired):
+        return problem(
+            403,
+            "Reason required",
+            f"{exc.message} Send the reason in the SPOC-Access-Reason header.",
+            reason_required=True,
+        )
     if isinstance(exc, NotFoundError):
         return problem(404, "Not found", str(exc))
     if isinstance(exc, ConflictError):

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Response, request
 from sqlalchemy import select, tuple_
 
+from spoc.core.access import check_staff_access
 from spoc.core.api import schemas as s
 from spoc.core.api.base import (
     ProblemError,
@@ -22,6 +23,7 @@ from spoc.core.api.base import (
     respond,
 )
 from spoc.core.app import spoc_of
+from spoc.core.exports import export_response, exports_for, find_export
 from spoc.core.models import (
     NO_DEADLINE,
     Agent,
@@ -31,7 +33,7 @@ from spoc.core.models import (
     Team,
     Visibility,
 )
-from spoc.core.types import Actor, Role
+from spoc.core.types import Actor, ActorKind, Role
 
 R404 = (401, 404)
 
@@ -157,7 +159,21 @@ def create_request() -> Response:
 def get_request(reference: str) -> Response:
     request_id = _request_id(reference)
     actor = current_actor(allow_requester_for=request_id)
-    return _one(spoc_of().requests.get(request_id, actor))
+    found = spoc_of().requests.get(request_id, actor)
+    _staff_read(actor, "request", found)
+    return _one(found)
+
+
+def _staff_read(actor: Actor, what: str, found: Request) -> None:
+    """Report a staff read to plugins; a break-glass reason travels in SPOC-Access-Reason."""
+    check_staff_access(
+        spoc_of(),
+        actor,
+        what,
+        "api",
+        request=found,
+        reason=request.headers.get("SPOC-Access-Reason"),
+    )
 
 
 @operation(
@@ -172,6 +188,7 @@ def get_request(reference: str) -> Response:
 def get_timeline(reference: str) -> Response:
     request_id = _request_id(reference)
     actor = current_actor(allow_requester_for=request_id)
+    _staff_read(actor, "timeline", spoc_of().requests.get(request_id, actor))
     events = spoc_of().requests.timeline(request_id, actor)
     items = [
         s.TimelineEventOut(
@@ -187,6 +204,53 @@ def get_timeline(reference: str) -> Response:
         for e in events
     ]
     return respond(s.TimelineOut(items=items))
+
+
+@operation(
+    "GET",
+    "/requests/{reference}/exports",
+    summary="Documents the request can be downloaded as",
+    tag="requests",
+    response=s.ExportList,
+    auth="requester",
+    errors=R404,
+)
+def list_exports(reference: str) -> Response:
+    request_id = _request_id(reference)
+    actor = current_actor(allow_requester_for=request_id)
+    found = spoc_of().requests.get(request_id, actor)
+    exports = exports_for(spoc_of(), found, requester=actor.kind is ActorKind.REQUESTER)
+    base = f"/api/v1/requests/{reference}/exports"
+    items = [
+        s.ExportOut(
+            key=e.key,
+            title=e.title,
+            media_type=e.media_type,
+            filename=e.filename,
+            href=f"{base}/{e.key}",
+        )
+        for e in exports
+    ]
+    return respond(s.ExportList(items=items))
+
+
+@operation(
+    "GET",
+    "/requests/{reference}/exports/{key}",
+    summary="Download a document (iCalendar, FHIR JSON…) in its own media type",
+    tag="requests",
+    auth="requester",
+    errors=(401, 403, 404),
+)
+def get_export(reference: str, key: str) -> Response:
+    request_id = _request_id(reference)
+    actor = current_actor(allow_requester_for=request_id)
+    found = spoc_of().requests.get(request_id, actor)
+    export = find_export(spoc_of(), found, key, requester=actor.kind is ActorKind.REQUESTER)
+    if export is None:
+        raise ProblemError(404, "Not found", f"no export {key!r} for this request")
+    _staff_read(actor, f"export:{key}", found)
+    return export_response(export)
 
 
 @operation(

@@ -96,6 +96,18 @@ class TimelineEventOut(BaseModel):
     data: dict[str, Any]
 
 
+class ExportOut(BaseModel):
+    key: str
+    title: str
+    media_type: str
+    filename: str
+    href: str = Field(description="GET it with the same token")
+
+
+class ExportList(BaseModel):
+    items: list[ExportOut]
+
+
 class TimelineOut(BaseModel):
     items: list[TimelineEventOut]
 

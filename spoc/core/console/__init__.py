@@ -1,5 +1,6 @@
 """The agent console: queues, request detail, subjects, absences, administration."""
 
+from spoc.core.console import access as access
 from spoc.core.console import admin as admin
 from spoc.core.console import queues as queues
 from spoc.core.console import requests as requests

@@ -10,9 +10,11 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from spoc.core.app import spoc_of
+from spoc.core.console.access import guard
 from spoc.core.console.auth import EVERYONE, actor, bp, current_agent, role_required
 from spoc.core.directory import spoc_capable_agents
 from spoc.core.errors import ConflictError, NotFoundError, ServiceError, ValidationFailed
+from spoc.core.exports import exports_for
 from spoc.core.lifecycle import allowed_targets
 from spoc.core.models import (
     Agent,
@@ -46,9 +48,11 @@ def _panels(found: Request) -> list[tuple[str, Markup]]:
 
 @bp.get("/requests/<int:request_id>")
 @role_required(*EVERYONE)
-def request_detail(request_id: int) -> str:
+def request_detail(request_id: int) -> str | Response:
     spoc = spoc_of()
     found = _load(request_id)
+    if (refused := guard("request", request_obj=found)) is not None:
+        return refused
     me = actor()
     events = spoc.requests.timeline(request_id, me)
     request_type = spoc.host.request_types.get(found.type_key)
@@ -119,6 +123,7 @@ def request_detail(request_id: int) -> str:
         can_note=agent.role is not Role.VIEWER,
         priorities=list(Priority),
         panels=_panels(found),
+        exports=exports_for(spoc, found),
         clock_lines=clock_lines,
         internal=Visibility.INTERNAL,
     )

@@ -7,6 +7,7 @@ from sqlalchemy import or_, select
 from werkzeug.wrappers import Response
 
 from spoc.core.app import spoc_of
+from spoc.core.console.access import guard
 from spoc.core.console.auth import EVERYONE, STAFF, actor, bp, role_required
 from spoc.core.directory import spoc_capable_agents
 from spoc.core.errors import ServiceError
@@ -89,7 +90,9 @@ def _subject_page(subject_id: int, intake_url: str | None = None) -> str:
 
 @bp.get("/subjects/<int:subject_id>")
 @role_required(*EVERYONE)
-def subject_detail(subject_id: int) -> str:
+def subject_detail(subject_id: int) -> str | Response:
+    if (refused := guard("subject", subject_id=subject_id)) is not None:
+        return refused
     return _subject_page(subject_id)
 
 

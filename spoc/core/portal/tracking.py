@@ -5,14 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import abort, flash, render_template, request, url_for
+from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from spoc.core.app import spoc_of
 from spoc.core.errors import ConflictError, ServiceError, ValidationFailed
+from spoc.core.exports import exports_for
 from spoc.core.lifecycle import allowed_targets
 from spoc.core.models import Agent, Contact, Feedback, Request, SlaClock, Subject, Team
 from spoc.core.routing import acting_spoc, human_date
-from spoc.core.types import Actor, ActorKind, Status
+from spoc.core.types import Actor, ActorKind, ConsolePanel, Status
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,15 @@ def render_tracking(
             return url_for("portal.track_action", token=token, action=action)
         return url_for("portal.my_request_action", request_id=request_id, action=action)
 
+    def export_url(key: str) -> str:
+        if token is not None:
+            return url_for("portal.track_export", token=token, key=key)
+        return url_for("portal.my_request_export", request_id=request_id, key=key)
+
+    panels: list[ConsolePanel] = []
+    for _, answer in spoc.host.call_each("spoc_portal_panels", request=found, spoc=spoc):
+        panels.extend(answer)
+
     targets = allowed_targets(found.status, requester)
     expect = expected_answer(request_id)
     return render_template(
@@ -121,6 +132,13 @@ def render_tracking(
         can_rate=found.status in (Status.RESOLVED, Status.CLOSED) and rated is None,
         rated=rated,
         action_url=action_url,
+        export_url=export_url,
+        exports=exports_for(spoc, found, requester=True),
+        panels=[
+            (p.title, p.body if isinstance(p.body, Markup) else escape(p.body))
+            for p in sorted(panels, key=lambda p: (p.order, p.title))
+        ],
+        notices=[e.summary for e in events if e.kind == "notice"],
         just_filed=just_filed,
         expect=expect,
         track_url=(

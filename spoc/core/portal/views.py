@@ -26,9 +26,10 @@ from werkzeug.wrappers import Response
 
 from spoc.core.app import Spoc, spoc_of
 from spoc.core.errors import ServiceError, ValidationFailed
+from spoc.core.exports import export_response, find_export
 from spoc.core.forms import validate_form
 from spoc.core.models import Contact, Request, Subject
-from spoc.core.portal.tracking import render_tracking, requester_action
+from spoc.core.portal.tracking import render_tracking, requester_action, requester_of
 from spoc.core.requests import ContactDetails, validation_errors
 from spoc.core.types import RequestType
 
@@ -224,6 +225,22 @@ def track_action(token: str, action: str) -> Response:
     return redirect(url_for("portal.track", token=token), code=303)
 
 
+@bp.get("/track/<token>/exports/<key>")
+def track_export(token: str, key: str) -> Response:
+    request_id = _spoc().links.request_for_tracking_token(token)
+    if request_id is None:
+        abort(404)
+    return _export(request_id, key)
+
+
+def _export(request_id: int, key: str, contact_id: int | None = None) -> Response:
+    found, _ = requester_of(request_id, contact_id)
+    export = find_export(_spoc(), found, key, requester=True)
+    if export is None:
+        abort(404)
+    return export_response(export)
+
+
 # --- all my requests ---------------------------------------------------------------------
 
 
@@ -313,6 +330,14 @@ def my_request(request_id: int) -> str:
     if contact is None:
         abort(404)
     return render_tracking(request_id, contact_id=contact.id)
+
+
+@bp.get("/my/requests/<int:request_id>/exports/<key>")
+def my_request_export(request_id: int, key: str) -> Response:
+    contact = signed_in_contact()
+    if contact is None:
+        abort(404)
+    return _export(request_id, key, contact.id)
 
 
 @bp.post("/my/requests/<int:request_id>/<action>")
