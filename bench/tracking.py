@@ -9,9 +9,10 @@ through the in-process Flask test client, with a bearer token: JSON parsing, pyd
 validation of every event, row locks on the batch's shipments, INSERT ... ON CONFLICT DO
 NOTHING RETURNING, and the shipments' projection updated by event time. Events arrive
 interleaved (each batch touches 1,000 different shipments), the worst case for the
-projection. 1 % of the shipments had their last scan 30 h ago: then it times the detection
-pass that opens one proactive request per stale shipment, the sweep passes that escalate
-them to the carrier desk, and a sweep pass over the same million events with nothing due.
+projection. 1 % of the shipments had their last scan 40 h ago: then it times the core sweep
+passes (``spoc.sweep()``, what ``spoc worker`` runs) that open one proactive request per stale
+shipment (the plugin's ``spoc_sweep_tasks``) and escalate them to the carrier desk (its
+escalation checks), and a sweep pass over the same million events with nothing due.
 A replay of the first 10 batches measures the duplicate path.
 """
 
@@ -28,12 +29,12 @@ from sqlalchemy.engine import make_url
 
 from spoc import Actor, FrozenClock, Role, create_app
 from spoc.core.app import Spoc, spoc_of
-from spoc.plugins.logistics.detect import detect
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 EVENTS_PER_SHIPMENT = 10
 BATCH = 1000
 STALE_EVERY = 100  # 1 %
+SWEEP_BATCH = 500
 
 
 def load_shipments(spoc: Spoc, shipments: int, account_id: int) -> None:
@@ -104,7 +105,7 @@ def run(url: str, total: int) -> None:
         plugins=["generic", "logistics"],
         clock=FrozenClock(NOW),
         calendars={"default": {"always_open": True}},
-        plugin_settings={"logistics": {"detect_on_ingest": False}},
+        plugin_settings={"logistics": {"detect_batch": SWEEP_BATCH}},
         api_limit="1000000 per minute",
     )
     spoc = spoc_of(app)
@@ -146,32 +147,28 @@ def run(url: str, total: int) -> None:
         connection.execute(text("ANALYZE logistics_tracking_events"))
     stale = shipments // STALE_EVERY
     t0 = time.perf_counter()
-    opened = 0
-    while (report := detect(spoc, limit=500)).opened:
-        opened += report.opened
-    detect_time = time.perf_counter() - t0
-    print(
-        f"detect: {opened:,} proactive requests for {stale:,} stale of {shipments:,} shipments "
-        f"in {detect_time:.2f} s ({detect_time / max(opened, 1) * 1000:.1f} ms each)"
-    )
-    t0 = time.perf_counter()
-    escalated, passes = 0, 0
+    opened, escalated, passes = 0, 0, 0
     while True:
-        swept = spoc.sweep(limit=500)
+        swept = spoc.sweep(limit=SWEEP_BATCH)
         passes += 1
+        opened += swept.plugin_tasks
         escalated += swept.plugin_triggers
-        if swept.plugin_triggers == 0:
+        assert not swept.errors, swept.errors
+        if swept.plugin_tasks == 0 and swept.plugin_triggers == 0:
             break
     sweep_time = time.perf_counter() - t0
     print(
-        f"sweep: {escalated:,} escalated to the carrier desk in {passes} passes, {sweep_time:.2f} s"
+        f"sweep: {opened:,} proactive requests opened for {stale:,} stale of {shipments:,} "
+        f"shipments and {escalated:,} escalated to the carrier desk in {passes} passes of "
+        f"<= {SWEEP_BATCH}: {sweep_time:.2f} s ({sweep_time / max(opened, 1) * 1000:.1f} ms "
+        "per proactive request, opened and escalated)"
     )
     t0 = time.perf_counter()
-    idle = spoc.sweep(limit=500)
-    detect(spoc, limit=500)
+    idle = spoc.sweep(limit=SWEEP_BATCH)
     print(
-        f"idle pass (sweep + detect) over {total:,} events: "
-        f"{(time.perf_counter() - t0) * 1000:.1f} ms (triggers {idle.plugin_triggers})"
+        f"idle sweep pass over {total:,} events: "
+        f"{(time.perf_counter() - t0) * 1000:.1f} ms "
+        f"(tasks {idle.plugin_tasks}, triggers {idle.plugin_triggers})"
     )
     spoc.db.dispose()
 

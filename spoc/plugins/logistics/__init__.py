@@ -2,14 +2,15 @@
 carrier tracking events drive proactive requests before the customer asks.
 
 Hooks only; the work lives in the modules: ``ingest`` (events in), ``detect`` (proactive
-exceptions and the sweep's checks), ``tracking`` (what a viewer may see), ``services``
-(orders, identity, address changes, claims), ``api``, ``cli``, ``demo``.
+exceptions: the sweep's task and checks), ``tracking`` (what a viewer may see), ``views``
+(the public tracking page, the requester's panel), ``services`` (orders, identity, address
+changes, claims), ``api``, ``cli``, ``demo``.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -17,10 +18,10 @@ import click
 from markupsafe import Markup
 from pydantic import BaseModel
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from spoc import (
     Actor,
-    ActorKind,
     ApiRoute,
     ConsolePanel,
     DemoContext,
@@ -36,12 +37,7 @@ from spoc import (
     hookimpl,
 )
 from spoc.plugins.logistics import forms
-from spoc.plugins.logistics.detect import (
-    escalation_checks,
-    on_escalated,
-    settings_of,
-    spoc_voice,
-)
+from spoc.plugins.logistics.detect import detect, escalation_checks, settings_of
 from spoc.plugins.logistics.models import Claim, Order, Shipment
 from spoc.plugins.logistics.settings import LogisticsSettings
 
@@ -70,11 +66,10 @@ def spoc_subject_kinds() -> list[SubjectKind]:
 
 
 @hookimpl
-def spoc_request_types() -> list[RequestType]:
-    # Team keys are settings, but request types are collected before settings are read at
-    # start-up; the defaults name the teams, and routing/escalation read the live settings.
-    defaults = LogisticsSettings()
-    return forms.request_types(defaults.carrier_desk_team, defaults.claims_team)
+def spoc_request_types(settings_sections: Mapping[str, BaseModel]) -> list[RequestType]:
+    section = settings_sections.get(NAME)
+    settings = section if isinstance(section, LogisticsSettings) else LogisticsSettings()
+    return forms.request_types(settings.carrier_desk_team, settings.claims_team)
 
 
 @hookimpl
@@ -129,46 +124,53 @@ def spoc_route_request(request_type: RequestType, fields: BaseModel, spoc: Spoc)
 
 
 @hookimpl
+def spoc_request_filed(request: Request, fields: BaseModel, session: Session, spoc: Spoc) -> None:
+    """Rows that must exist with the request: a claim's deadline, an address change's audit."""
+    from spoc.plugins.logistics import services
+
+    if isinstance(fields, forms.ClaimForm):
+        services.open_claim(spoc, session, request, fields)
+    elif isinstance(fields, forms.AddressChangeForm):
+        services.audit_address_request(spoc, session, request, fields)
+
+
+@hookimpl
 def spoc_request_event(event: RequestEvent, spoc: Spoc) -> None:
-    if event.kind == "escalated":
-        on_escalated(event, spoc)
-        return
     if event.kind != "created":
         return
     if event.type_key == forms.WHERE_IS_MY_ORDER:
         _answer_from_tracking(event, spoc)
-    elif event.type_key == forms.CLAIM:
-        from spoc.plugins.logistics.services import open_claim
-
-        request = spoc.requests.get(event.request_id, Actor.system())
-        open_claim(spoc, event.request_id, forms.ClaimForm.model_validate(request.fields))
     elif event.type_key == forms.ADDRESS_CHANGE:
-        _check_address_change(event, spoc)
+        from spoc.plugins.logistics.services import answer_address_request
+
+        answer_address_request(spoc, event.request_id)
+
+
+TRACKING = Actor.system("tracking")
 
 
 def _answer_from_tracking(event: RequestEvent, spoc: Spoc) -> None:
-    """Where is my order: answered at once from tracking, then resolved; the requester
-    reopens it (the core's "it does not help") if the answer is not enough."""
+    """Where is my order: answered at once from tracking by the system (mailed to the
+    requester; it meets the first-response clock), then resolved; the requester reopens it
+    (the core's "it does not help") if the answer is not enough."""
     from spoc.plugins.logistics.tracking import where_is_my_order
 
-    request = spoc.requests.get(event.request_id, Actor.system())
+    request = spoc.requests.get(event.request_id, TRACKING)
     fields = forms.WhereIsMyOrder.model_validate(request.fields)
     answer = where_is_my_order(spoc, fields.order_number, fields.tracking_number)
     if answer is None:
-        return  # unknown order: the SPOC answers in person
-    voice = spoc_voice(spoc, event.request_id)
-    if voice.kind is not ActorKind.AGENT:
-        return  # no SPOC to speak for (desk-owned): leave it to the desk
-    spoc.requests.post_message(event.request_id, voice, answer.text)
+        return  # unknown order, or nothing shipped yet: the SPOC answers in person
+    spoc.requests.post_message(event.request_id, TRACKING, answer.text)
     spoc.requests.transition(
-        event.request_id, Status.RESOLVED, voice, reason="answered from tracking"
+        event.request_id, Status.RESOLVED, TRACKING, reason="answered from tracking"
     )
 
 
-def _check_address_change(event: RequestEvent, spoc: Spoc) -> None:
-    from spoc.plugins.logistics.services import record_address_request
-
-    record_address_request(spoc, event.request_id)
+@hookimpl
+def spoc_sweep_tasks(spoc: Spoc, limit: int) -> int:
+    """Open the proactive requests that are due, resolve those a delivery settled: every
+    ``spoc sweep`` / ``spoc worker`` pass, before the escalation checks."""
+    return detect(spoc, min(limit, settings_of(spoc).detect_batch)).done
 
 
 @hookimpl

@@ -8,7 +8,7 @@ from flask import request
 from pydantic import BaseModel, Field, ValidationError
 
 from spoc import Actor, ApiRoute, PermissionDenied, Role, ValidationFailed, api_agent, spoc_of
-from spoc.plugins.logistics.detect import detect, settings_of
+from spoc.plugins.logistics.detect import settings_of
 from spoc.plugins.logistics.ingest import TrackingEventIn, ingest
 from spoc.plugins.logistics.services import OrderIn, add_order
 from spoc.plugins.logistics.tracking import ShipmentView, account_tracking
@@ -30,7 +30,6 @@ class IngestResult(BaseModel):
     accepted: int
     duplicates: int
     rejected: list[RejectedEvent]
-    exceptions_opened: int
 
 
 class OrderCreated(BaseModel):
@@ -73,12 +72,12 @@ def post_events() -> dict[str, Any]:
             "the batch is too large", {"body.events": f"at most {settings.max_batch} events"}
         )
     report = ingest(spoc, batch.events)
-    opened = detect(spoc).opened if settings.detect_on_ingest and report.accepted else 0
+    # Proactive requests are opened by the next sweep pass (spoc_sweep_tasks), not here: the
+    # carrier's feed never waits for them, and one worker does it whatever the source.
     return IngestResult(
         accepted=report.accepted,
         duplicates=report.duplicates,
         rejected=[RejectedEvent(**vars(r)) for r in report.rejected],
-        exceptions_opened=opened,
     ).model_dump()
 
 

@@ -12,7 +12,7 @@ import click
 from pydantic import ValidationError
 
 from spoc import Actor, Spoc, spoc_of
-from spoc.plugins.logistics.detect import detect, settings_of
+from spoc.plugins.logistics.detect import detect
 from spoc.plugins.logistics.ingest import IngestReport, TrackingEventIn, ingest
 from spoc.plugins.logistics.services import verify_contact
 
@@ -29,7 +29,6 @@ class ImportSummary:
     accepted: int = 0
     duplicates: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
-    exceptions_opened: int = 0
 
 
 def _row_to_event(row: dict[str, Any]) -> TrackingEventIn:
@@ -90,8 +89,6 @@ def import_events(
     if pending:
         flush()
     summary.rejected.sort()
-    if settings_of(spoc).detect_on_ingest and summary.accepted:
-        summary.exceptions_opened = detect(spoc).opened
     return summary
 
 
@@ -126,8 +123,6 @@ def import_events_command(file: Path, batch_size: int) -> None:
         click.echo(f"  line {line}: {reason}")
     if len(summary.rejected) > SHOWN_REJECTIONS:
         click.echo(f"  ... and {len(summary.rejected) - SHOWN_REJECTIONS} more")
-    if summary.exceptions_opened:
-        click.echo(f"{summary.exceptions_opened} proactive requests opened")
     if summary.rejected:
         raise SystemExit(1)
 
@@ -135,16 +130,10 @@ def import_events_command(file: Path, batch_size: int) -> None:
 @logistics_cli.command("detect")
 @click.option("--limit", default=None, type=click.IntRange(1, 10_000))
 def detect_command(limit: int | None) -> None:
-    """Open proactive requests for stale shipments and new exceptions (one pass)."""
+    """Open proactive requests now (one pass), without waiting for the worker.
+
+    Every ``spoc sweep`` / ``spoc worker`` pass does this too, then escalates."""
     click.echo(str(detect(spoc_of(), limit)))
-
-
-@logistics_cli.command("sweep")
-def sweep_command() -> None:
-    """Detect exceptions, then run one pass of the core sweep (which escalates them)."""
-    spoc = spoc_of()
-    click.echo(f"detect: {detect(spoc)}")
-    click.echo(f"sweep: {spoc.sweep()}")
 
 
 @logistics_cli.command("verify-contact")

@@ -1,23 +1,27 @@
 """Proactive exceptions: the control tower opens a request before the customer asks.
 
-Two halves, because the sweep's ``spoc_escalation_checks`` hook must not write:
+Two halves, run by every core sweep pass (``spoc sweep``, ``spoc worker``):
 
-* :func:`detect` *writes*: it finds shipments that went stale (no scan beyond the domestic or
-  international threshold) or whose new events raised damage, loss, a customs hold, repeated
-  failed deliveries or an ETA slip, and opens one request per shipment and cause for the
-  account's SPOC. The request and its ``logistics_exceptions`` row (unique on shipment and
-  cause) are written in one transaction, so a second detector racing on the same shipment
-  rolls back instead of opening a duplicate. It runs after every ingested batch and from
-  ``spoc logistics detect`` / ``spoc logistics sweep``.
-* :func:`escalation_checks` *reads*: exceptions not yet escalated as far as they should be,
-  handed to the sweep, which escalates each to the carrier desk (level 1) and, past the larger
-  ETA threshold, to the account manager's authority (level 2), once per request and cause.
+* :func:`detect` *writes* (``spoc_sweep_tasks``, at the start of the pass): it finds
+  shipments that went stale (no scan beyond the domestic or international threshold) or whose
+  new events raised damage, loss, a customs hold, repeated failed deliveries or an ETA slip,
+  and opens one request per shipment and cause for the account's SPOC. The request and its
+  ``logistics_exceptions`` row (unique on shipment and cause) are written in one transaction,
+  so a second worker racing on the same shipment rolls back instead of opening a duplicate.
+  When a shipment is delivered, the delay-type requests it caused are resolved by the system
+  with a note (damage and loss stay open: they may lead to a claim).
+* :func:`escalation_checks` *reads* (``spoc_escalation_checks``): exceptions not yet escalated
+  as far as they should be; the sweep escalates each to the carrier desk (level 1) and, past
+  the larger ETA threshold, to the account manager's authority (level 2), once per request and
+  cause, and runs the check's ``settle`` in its own transaction to take the row out of the
+  index range.
 
 Every query is an index range bounded by a limit; none scans all shipments.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,7 +30,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from spoc import Actor, EscalationCheck, Request, RequestEvent, Role, Spoc, Status
+from spoc import Actor, EscalationCheck, Request, ServiceError, Spoc, Status
 from spoc.plugins.logistics.forms import DELIVERY_EXCEPTION, ExceptionKind
 from spoc.plugins.logistics.models import (
     Cause,
@@ -34,12 +38,18 @@ from spoc.plugins.logistics.models import (
     Order,
     Shipment,
     ShipmentException,
+    TrackingStatus,
 )
 from spoc.plugins.logistics.settings import LogisticsSettings
 
 NAME = "logistics"
 TOWER = Actor.system("Control tower")
 FINAL = (Status.CLOSED, Status.CANCELLED)
+# Causes that delivery settles: the goods arrived, so the delay (or the hold) is over. Damage
+# and loss stay open for the SPOC: they may lead to a claim.
+SETTLED_BY_DELIVERY = frozenset(
+    {Cause.STALE, Cause.ETA_SLIP, Cause.CUSTOMS_HOLD, Cause.FAILED_ATTEMPTS}
+)
 CLAIM_DEADLINE = "claim_deadline"
 AUTHORITY_SUFFIX = "_authority"
 
@@ -69,14 +79,20 @@ class DetectReport:
     opened: int = 0
     raised: int = 0  # existing exceptions that now need the authority too
     duplicates: int = 0
+    resolved: int = 0  # requests the system resolved because the shipment was delivered
     looked_at: int = 0
     opened_requests: list[int] = field(default_factory=list)
 
     def __str__(self) -> str:
         return (
             f"looked at {self.looked_at} shipments, opened {self.opened} requests, "
-            f"raised {self.raised} to the authority, {self.duplicates} already open"
+            f"raised {self.raised} to the authority, {self.duplicates} already open, "
+            f"resolved {self.resolved} on delivery"
         )
+
+    @property
+    def done(self) -> int:
+        return self.opened + self.raised + self.resolved
 
 
 def _when(instant: datetime) -> str:
@@ -117,7 +133,8 @@ def findings(shipment: Shipment, settings: LogisticsSettings, now: datetime) -> 
 
 
 def detect(spoc: Spoc, limit: int | None = None) -> DetectReport:
-    """Open the proactive requests that are due (see the module docstring)."""
+    """Open the proactive requests that are due (see the module docstring). Idempotent: a
+    second run, or a second worker at once, opens nothing new."""
     settings = settings_of(spoc)
     limit = limit or settings.detect_batch
     now = spoc.clock.now()
@@ -173,10 +190,13 @@ def detect(spoc: Spoc, limit: int | None = None) -> DetectReport:
                 ),
             )
         )
+    delivered = [shipments[i] for i in due if shipments[i].status == TrackingStatus.DELIVERED.value]
     for shipment_id in due:
-        work += [
-            (shipments[shipment_id], f) for f in findings(shipments[shipment_id], settings, now)
-        ]
+        shipment = shipments[shipment_id]
+        found = findings(shipment, settings, now)
+        if shipment in delivered:  # the goods arrived: only damage or loss still matter
+            found = [f for f in found if f.cause not in SETTLED_BY_DELIVERY]
+        work += [(shipment, f) for f in found]
     for shipment, finding in work:
         known = existing.get((shipment.id, finding.cause.value))
         if known is None:
@@ -194,6 +214,10 @@ def detect(spoc: Spoc, limit: int | None = None) -> DetectReport:
             report.raised += 1
         elif finding.cause is Cause.STALE:
             _stop_watching(spoc, shipment.id)  # flagged before: never twice per shipment
+    for shipment in delivered:
+        mine = [e for (sid, _), e in existing.items() if sid == shipment.id]
+        if mine:
+            report.resolved += _resolve_on_delivery(spoc, shipment, mine)
     if due:
         with spoc.db.transaction() as session:
             for shipment_id, revision in due.items():
@@ -259,23 +283,14 @@ def _open(
     return True
 
 
-def spoc_voice(spoc: Spoc, request_id: int) -> Actor:
-    """The request's owner (the acting SPOC), who keeps the customer-facing voice. Automatic
-    replies go out in their name, because the core mails requesters only replies by agents."""
-    with spoc.db.reader() as session:
-        request = session.get(Request, request_id)
-        agent = request.owner_agent if request is not None else None
-        if agent is None or agent.role not in (Role.AGENT, Role.ADMIN):
-            return TOWER
-        return Actor.agent(agent.id, agent.role, agent.name)
-
-
 def tell_customer(
     spoc: Spoc, request_id: int, order: Order, shipment: Shipment, problem: str
 ) -> None:
+    """A public reply by the control tower (the system): mailed to the customer, and it meets
+    the request's first-response clock."""
     spoc.requests.post_message(
         request_id,
-        spoc_voice(spoc, request_id),
+        TOWER,
         f"Hello {order.customer_name},\n\nwe noticed that your shipment "
         f"{shipment.carrier} {shipment.tracking_number} (order {order.order_number}) {problem}. "
         "We have raised it with the carrier and will keep you informed here.",
@@ -314,9 +329,17 @@ def escalation_checks(spoc: Spoc, now: datetime, limit: int) -> list[EscalationC
         ).all()
     for request_id, cause, wanted, reason, status, level in rows:
         if status in FINAL:
-            continue
+            continue  # settled by _reconcile
         if level == 0:
-            checks.append(EscalationCheck(request_id, cause, settings.carrier_desk_team, reason))
+            checks.append(
+                EscalationCheck(
+                    request_id,
+                    cause,
+                    settings.carrier_desk_team,
+                    reason,
+                    settle=_settle_exception(request_id, 1),
+                )
+            )
         if wanted >= 2 and level <= 1:
             checks.append(
                 EscalationCheck(
@@ -324,6 +347,7 @@ def escalation_checks(spoc: Spoc, now: datetime, limit: int) -> list[EscalationC
                     cause + AUTHORITY_SUFFIX,
                     settings.authority_team,
                     f"{reason}: more than {settings.eta_slip_authority_hours:g} h late",
+                    settle=_settle_exception(request_id, 2),
                 )
             )
     for request_id, deadline_at, status, level in claims:
@@ -335,40 +359,87 @@ def escalation_checks(spoc: Spoc, now: datetime, limit: int) -> list[EscalationC
                     CLAIM_DEADLINE,
                     settings.claims_team,
                     f"the claim must reach the carrier by {_when(deadline_at)}",
+                    settle=_settle_claim(request_id),
                 )
             )
     return checks
 
 
-def on_escalated(event: RequestEvent, spoc: Spoc) -> None:
-    """After the sweep escalated one of ours: stop offering it (best effort; see reconcile)."""
-    trigger = str(event.data.get("trigger", ""))
-    prefix = f"plugin:{NAME}:"
-    if not trigger.startswith(prefix):
-        return
-    cause = trigger.removeprefix(prefix)
-    level = int(event.data.get("level", 0))
-    with spoc.db.transaction() as session:
-        if cause == CLAIM_DEADLINE:
-            session.execute(
-                update(Claim)
-                .where(Claim.request_id == event.request_id)
-                .values(deadline_escalated=True)
+def _settle_exception(request_id: int, level: int) -> Callable[[Session], None]:
+    """Run by the sweep in the transaction that escalates (or finds it moot): the exception
+    needs nothing more once the level it wants is dealt with. A level raised meanwhile by
+    detect() (``level_wanted`` above ``level``) keeps the row due."""
+
+    def settle(session: Session) -> None:
+        session.execute(
+            update(ShipmentException)
+            .where(
+                ShipmentException.request_id == request_id,
+                ShipmentException.level_wanted <= level,
             )
-        else:
-            session.execute(
+            .values(escalation_due=False)
+        )
+
+    return settle
+
+
+def _settle_claim(request_id: int) -> Callable[[Session], None]:
+    def settle(session: Session) -> None:
+        session.execute(
+            update(Claim).where(Claim.request_id == request_id).values(deadline_escalated=True)
+        )
+
+    return settle
+
+
+def _resolve_on_delivery(
+    spoc: Spoc, shipment: Shipment, exceptions: list[ShipmentException]
+) -> int:
+    """The shipment was delivered: resolve, as the system and with a note the customer is
+    mailed, the delay-type requests it caused. Each exception is claimed first by a
+    conditional update (``resolved_at`` is null), so two workers never both resolve it, and a
+    request the customer reopens later is left alone."""
+    pending = [
+        (e.id, e.request_id)
+        for e in exceptions
+        if e.resolved_at is None and e.cause in {c.value for c in SETTLED_BY_DELIVERY}
+    ]
+    resolved = 0
+    when = _when(shipment.delivered_at) if shipment.delivered_at else "now"
+    for exception_id, request_id in pending:
+        with spoc.db.transaction() as session:
+            claimed = session.scalar(
                 update(ShipmentException)
                 .where(
-                    ShipmentException.request_id == event.request_id,
-                    ShipmentException.level_wanted <= level,
+                    ShipmentException.id == exception_id,
+                    ShipmentException.resolved_at.is_(None),
                 )
-                .values(escalation_due=False)
+                .values(resolved_at=spoc.clock.now(), escalation_due=False)
+                .returning(ShipmentException.id)
             )
+        if claimed is None:
+            continue  # another worker has it
+        current = spoc.requests.get(request_id, TOWER)
+        if current.status not in (Status.NEW, Status.OPEN, Status.WAITING):
+            continue
+        reason = (
+            f"Shipment {shipment.carrier} {shipment.tracking_number} was delivered {when}. "
+            "If something is still wrong, reply and we will reopen this."
+        )
+        try:
+            if current.status is Status.NEW:
+                spoc.requests.transition(request_id, Status.OPEN, TOWER, reason="delivered")
+            spoc.requests.transition(request_id, Status.RESOLVED, TOWER, reason=reason)
+        except ServiceError:
+            continue  # someone changed it meanwhile: the SPOC decides
+        resolved += 1
+    return resolved
 
 
 def _reconcile(spoc: Spoc, limit: int) -> None:
-    """The after-commit hook is not durable: settle what it may have missed, so rows that need
-    nothing more leave the checks' index range (finished requests, or escalated enough)."""
+    """Take out of the checks' index range the rows that need nothing more although no check
+    of ours settled them: the request finished, or was escalated far enough by something else
+    (its SLA breach, a person). Runs before the checks in the same sweep pass."""
     with spoc.db.transaction() as session:
         settled: list[Any] = list(
             session.scalars(

@@ -265,6 +265,7 @@ def _project(
     state = {name: current[name] for name in PROJECTED if name != "id"}
     state["_id"] = current["id"]
     eta_before = state["eta"]
+    delivered_before = state["status"] == TrackingStatus.DELIVERED.value
     flags_before = (state["damage_reported"], state["loss_reported"], state["customs_hold"])
     failed_before = state["failed_attempts"]
     for event in events:
@@ -298,6 +299,8 @@ def _project(
         state["eta"] != eta_before
         or flags_after != flags_before
         or state["failed_attempts"] != failed_before
+        # Delivered now: detect() resolves the delay-type requests the shipment caused.
+        or (state["status"] == TrackingStatus.DELIVERED.value and not delivered_before)
     ):
         state["exception_due"] = True
     state["revision"] += 1

@@ -185,6 +185,9 @@ class ShipmentException(Model):
     # 1 = the carrier desk, 2 = also the account manager's authority.
     level_wanted: Mapped[int] = mapped_column(Integer, default=1)
     escalation_due: Mapped[bool] = mapped_column(Boolean, default=True)
+    # When the control tower resolved the request because the shipment was delivered; set
+    # once, by a conditional update, so the request is resolved at most once.
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Claim(Model):

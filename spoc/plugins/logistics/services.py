@@ -13,14 +13,15 @@ from sqlalchemy.orm import Session
 from spoc import (
     Actor,
     ActorKind,
-    Model,
+    Contact,
     NotFoundError,
     PermissionDenied,
+    Request,
     Role,
     Spoc,
     ValidationFailed,
 )
-from spoc.plugins.logistics.forms import ACCOUNT, ClaimForm
+from spoc.plugins.logistics.forms import ACCOUNT, AddressChangeForm, ClaimForm
 from spoc.plugins.logistics.models import (
     AddressChange,
     Claim,
@@ -68,22 +69,20 @@ def _require_staff(actor: Actor, what: str) -> None:
         raise PermissionDenied(f"a requester may not {what}")
 
 
-def subject_kind(session: Session, subject_id: int) -> str | None:
-    """The kind of a subject. The public API has no subject reader yet (see the report), so
-    this reads the core's table through the shared metadata, read-only."""
-    subjects = Model.metadata.tables["subjects"]
-    kind = session.scalar(select(subjects.c.kind).where(subjects.c.id == subject_id))
-    return str(kind) if kind is not None else None
+def is_account(spoc: Spoc, subject_id: int) -> bool:
+    """Whether the subject is a customer account (subjects never change kind)."""
+    subject = spoc.directory.subject(subject_id)
+    return subject is not None and subject.kind == ACCOUNT
 
 
 def add_order(spoc: Spoc, actor: Actor, order: OrderIn) -> Order:
     _require_staff(actor, "add orders")
     now = spoc.clock.now()
+    if not is_account(spoc, order.account_id):
+        raise ValidationFailed(
+            "unknown account", {"account_id": f"no {ACCOUNT} subject {order.account_id}"}
+        )
     with spoc.db.transaction() as session:
-        if subject_kind(session, order.account_id) != ACCOUNT:
-            raise ValidationFailed(
-                "unknown account", {"account_id": f"no {ACCOUNT} subject {order.account_id}"}
-            )
         if session.scalar(select(Order.id).where(Order.order_number == order.order_number)):
             raise ValidationFailed("duplicate order", {"order_number": "exists already"})
         row = Order(
@@ -112,9 +111,9 @@ def verify_contact(spoc: Spoc, actor: Actor, account_id: int, email: str, method
     _require_staff(actor, "verify identities")
     if not method.strip():
         raise ValidationFailed("say how you verified", {"method": "required"})
+    if not is_account(spoc, account_id):
+        raise ValidationFailed("unknown account", {"account_id": "not a customer account"})
     with spoc.db.transaction() as session:
-        if subject_kind(session, account_id) != ACCOUNT:
-            raise ValidationFailed("unknown account", {"account_id": "not a customer account"})
         existing = session.scalar(
             select(VerifiedContact).where(
                 VerifiedContact.account_id == account_id,
@@ -146,29 +145,32 @@ def change_address(
     request_id: int | None = None,
 ) -> AddressChange:
     """Apply an address change asked for by ``requested_by`` (an email), only if that person
-    is a verified contact of the shipment's account. Refusals are audited too, then raised."""
+    is a verified contact of the shipment's account. Refusals are audited too, then raised.
+    With a request, the audit row, the change and the request's timeline entry are one write
+    (``record_event``), so the request's history shows every change and refusal."""
+    from spoc.plugins.logistics.tracking import is_verified
+
     _require_staff(actor, "change delivery addresses")
     email = requested_by.strip().lower()
-    with spoc.db.transaction() as session:
-        shipment = session.scalar(
-            select(Shipment)
-            .where(Shipment.tracking_number == tracking_number.strip())
-            .order_by(Shipment.id)
-            .limit(1)
-        )
-        if shipment is None:
-            raise NotFoundError(f"no shipment with tracking number {tracking_number!r}")
-        order = session.get(Order, shipment.order_id)
-        assert order is not None
-        from spoc.plugins.logistics.tracking import is_verified
+    number, address = tracking_number.strip(), new_address.strip()
+    with spoc.db.reader() as session:
+        found = _requested_shipment(session, number)
+        if found is None:
+            raise NotFoundError(f"no shipment with tracking number {number!r}")
+        order = session.get(Order, found.order_id)
+        verified = order is not None and is_verified(session, order.account_id, email)
+    shipment_id = found.id
+    audits: list[AddressChange] = []
 
-        verified = is_verified(session, order.account_id, email)
+    def apply(session: Session, _request: Request | None = None) -> None:
+        shipment = session.get(Shipment, shipment_id)
+        assert shipment is not None
         audit = AddressChange(
             shipment_id=shipment.id,
             request_id=request_id,
             requested_by=email,
             old_address=shipment.destination_address,
-            new_address=new_address.strip(),
+            new_address=address,
             outcome="applied" if verified else "refused",
             reason="identity verified" if verified else "identity not verified",
             actor=actor.name or actor.kind.value,
@@ -176,13 +178,31 @@ def change_address(
         )
         session.add(audit)
         if verified:
-            shipment.destination_address = new_address.strip()
+            shipment.destination_address = address
+        audits.append(audit)
+
+    if request_id is None:
+        with spoc.db.transaction() as session:
+            apply(session)
+    else:
+        spoc.requests.record_event(
+            request_id,
+            actor,
+            kind="logistics.address_applied" if verified else "logistics.address_refused",
+            summary=(
+                f"Delivery address of {number} changed, as asked by {email}"
+                if verified
+                else f"Address change for {number} refused: {email} is not a verified contact"
+            ),
+            data={"tracking_number": number, "requested_by": email},
+            apply=apply,
+        )
     if not verified:
         raise PermissionDenied(
             f"{email} is not a verified contact of this account: verify their identity first "
             "(interception fraud starts with an address change)"
         )
-    return audit
+    return audits[0]
 
 
 def address_history(spoc: Spoc, tracking_number: str, limit: int = 50) -> list[AddressChange]:
@@ -212,95 +232,110 @@ def claim_deadline(
     return delivered_at + timedelta(days=days)
 
 
-def open_claim(spoc: Spoc, request_id: int, fields: ClaimForm) -> Claim:
-    """Called when a claim is filed: record its deadline so the sweep can count it down."""
+def open_claim(spoc: Spoc, session: Session, request: Request, fields: ClaimForm) -> Claim:
+    """A claim is filed: record its deadline in the intake transaction, so the sweep can count
+    it down from the moment the request exists."""
     from spoc.plugins.logistics.detect import settings_of
 
     settings = settings_of(spoc)
-    with spoc.db.transaction() as session:
-        shipment = session.scalar(
-            select(Shipment)
-            .where(Shipment.tracking_number == fields.tracking_number)
-            .order_by(Shipment.id)
-            .limit(1)
-        )
-        mode = TransportMode(shipment.mode) if shipment else TransportMode.ROAD
-        delivered = shipment.delivered_at if shipment else None
-        basis = "delivery scan" if delivered else ""
-        if delivered is None and fields.delivered_on is not None:
-            delivered = datetime.combine(fields.delivered_on, time(12, 0), tzinfo=UTC)
-            basis = "delivery date given by the customer"
-        deadline = claim_deadline(settings, mode, fields.kind.value, delivered)
-        if deadline is None:
-            basis = basis or "no delivery known"
-        claim = Claim(
-            request_id=request_id,
-            shipment_id=shipment.id if shipment else None,
-            mode=mode.value,
-            kind=fields.kind.value,
-            basis=basis,
-            deadline_at=deadline,
-            deadline_escalated=deadline is None,
-            created_at=spoc.clock.now(),
-        )
-        session.add(claim)
+    shipment = session.scalar(
+        select(Shipment)
+        .where(Shipment.tracking_number == fields.tracking_number)
+        .order_by(Shipment.id)
+        .limit(1)
+    )
+    mode = TransportMode(shipment.mode) if shipment else TransportMode.ROAD
+    delivered = shipment.delivered_at if shipment else None
+    basis = "delivery scan" if delivered else ""
+    if delivered is None and fields.delivered_on is not None:
+        delivered = datetime.combine(fields.delivered_on, time(12, 0), tzinfo=UTC)
+        basis = "delivery date given by the customer"
+    deadline = claim_deadline(settings, mode, fields.kind.value, delivered)
+    if deadline is None:
+        basis = basis or "no delivery known"
+    claim = Claim(
+        request_id=request.id,
+        shipment_id=shipment.id if shipment else None,
+        mode=mode.value,
+        kind=fields.kind.value,
+        basis=basis,
+        deadline_at=deadline,
+        deadline_escalated=deadline is None,
+        created_at=spoc.clock.now(),
+    )
+    session.add(claim)
     return claim
 
 
-def record_address_request(spoc: Spoc, request_id: int) -> None:
-    """A requester asked for an address change: refuse it (audited) unless they are a verified
-    contact, in which case the SPOC confirms with them and applies it
-    (``spoc logistics apply-address-change``)."""
-    from spoc import Request
-    from spoc.plugins.logistics.detect import spoc_voice
-    from spoc.plugins.logistics.forms import AddressChangeForm
+def _requested_shipment(session: Session, tracking_number: str) -> Shipment | None:
+    return session.scalar(
+        select(Shipment)
+        .where(Shipment.tracking_number == tracking_number)
+        .order_by(Shipment.id)
+        .limit(1)
+    )
+
+
+def audit_address_request(
+    spoc: Spoc, session: Session, request: Request, fields: AddressChangeForm
+) -> None:
+    """An address change was asked for: audit it with the request, in the intake transaction.
+    Refused at once unless the requester is a verified contact of the shipment's account;
+    otherwise pending until the SPOC confirms and applies it."""
     from spoc.plugins.logistics.tracking import is_verified
 
+    shipment = _requested_shipment(session, fields.tracking_number)
+    if shipment is None:
+        return  # unknown tracking number: nothing to change; the SPOC answers
+    contact = session.get(Contact, request.contact_id)
+    email = contact.email if contact is not None else ""
+    order = session.get(Order, shipment.order_id)
+    verified = order is not None and is_verified(session, order.account_id, email)
+    session.add(
+        AddressChange(
+            shipment_id=shipment.id,
+            request_id=request.id,
+            requested_by=email,
+            old_address=shipment.destination_address,
+            new_address=fields.new_address,
+            outcome="pending" if verified else "refused",
+            reason="verified contact: the SPOC confirms, then applies"
+            if verified
+            else "identity not verified",
+            actor="Control tower",
+            at=spoc.clock.now(),
+        )
+    )
+
+
+def answer_address_request(spoc: Spoc, request_id: int) -> None:
+    """After intake: tell the requester of a refusal (as the system, so it is mailed), or tell
+    the SPOC how to apply a verified contact's change."""
+    from spoc.plugins.logistics.detect import TOWER
+
     with spoc.db.reader() as session:
-        request = session.get(Request, request_id)
-        assert request is not None
-        email = request.contact.email
-        fields = AddressChangeForm.model_validate(request.fields)
-        shipment = session.scalar(
-            select(Shipment)
-            .where(Shipment.tracking_number == fields.tracking_number)
-            .order_by(Shipment.id)
+        audit = session.scalar(
+            select(AddressChange)
+            .where(AddressChange.request_id == request_id)
+            .order_by(AddressChange.id)
             .limit(1)
         )
-        order = session.get(Order, shipment.order_id) if shipment else None
-        verified = order is not None and is_verified(session, order.account_id, email)
-    voice = spoc_voice(spoc, request_id)
-    if shipment is None:
+    if audit is None:
         return
-    if verified:
+    if audit.outcome == "pending":
         spoc.requests.post_message(
             request_id,
-            voice,
+            TOWER,
             "The requester is a verified contact of this account. Confirm the new address "
             "with them, then apply it: spoc logistics apply-address-change "
-            f"{spoc.requests.reference(request_id)}",
+            f"{spoc.requests.reference(request_id)} --by <your name>",
             internal=True,
         )
         return
-    with spoc.db.transaction() as session:
-        session.add(
-            AddressChange(
-                shipment_id=shipment.id,
-                request_id=request_id,
-                requested_by=email,
-                old_address=shipment.destination_address,
-                new_address=fields.new_address,
-                outcome="refused",
-                reason="identity not verified",
-                actor="Control tower",
-                at=spoc.clock.now(),
-            )
-        )
-    if voice.kind is ActorKind.AGENT:
-        spoc.requests.post_message(
-            request_id,
-            voice,
-            "Before we change where goods are delivered we must verify who you are: your "
-            "account manager will call you on the number we have on file. Until then the "
-            "address stays as it is.",
-        )
+    spoc.requests.post_message(
+        request_id,
+        TOWER,
+        "Before we change where goods are delivered we must verify who you are: your "
+        "account manager will call you on the number we have on file. Until then the "
+        "address stays as it is.",
+    )

@@ -42,10 +42,9 @@ class LogisticsSettings(BaseModel):
     notify_customer: bool = Field(
         default=True, description="Tell the customer when the control tower opens a request."
     )
-    detect_on_ingest: bool = Field(
-        default=True, description="Look for exceptions right after each ingested batch."
+    detect_batch: int = Field(
+        default=200, ge=1, le=10_000, description="Most shipments one sweep pass looks at."
     )
-    detect_batch: int = Field(default=200, ge=1, le=10_000)
     exception_priority: Priority = Priority.P2
     claim_days: dict[TransportMode, dict[str, int]] = Field(
         default_factory=lambda: {mode: dict(days) for mode, days in DEFAULT_CLAIM_DAYS.items()}

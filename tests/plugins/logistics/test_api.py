@@ -42,12 +42,7 @@ def test_a_replayed_batch_reports_duplicates_and_changes_nothing(
     client, auth = logistics_app.test_client(), headers(tower, "dana@example.org")
     first = client.post("/api/v1/logistics/events", json=batch(tower, 5), headers=auth)
     assert first.status_code == 200, first.get_data(as_text=True)
-    assert first.get_json() == {
-        "accepted": 5,
-        "duplicates": 0,
-        "rejected": [],
-        "exceptions_opened": 0,
-    }
+    assert first.get_json() == {"accepted": 5, "duplicates": 0, "rejected": []}
     revision = tower.shipment().revision
     again = client.post("/api/v1/logistics/events", json=batch(tower, 5), headers=auth)
     assert (again.get_json()["accepted"], again.get_json()["duplicates"]) == (0, 5)
@@ -56,13 +51,20 @@ def test_a_replayed_batch_reports_duplicates_and_changes_nothing(
     assert (overlap.get_json()["accepted"], overlap.get_json()["duplicates"]) == (3, 2)
 
 
-def test_ingest_opens_proactive_requests_at_once(logistics_app: Flask, tower: Tower) -> None:
+def test_the_next_sweep_pass_opens_and_escalates_what_ingest_flagged(
+    logistics_app: Flask, tower: Tower
+) -> None:
     body = batch(tower, 1)
     body["events"][0].update(tracking_number=AIR, carrier="LH Cargo", reason_code="CUSTOMS")
     response = logistics_app.test_client().post(
         "/api/v1/logistics/events", json=body, headers=headers(tower, "dana@example.org")
     )
-    assert response.get_json()["exceptions_opened"] == 1
+    assert response.status_code == 200
+    assert tower.requests() == []  # the carrier's feed never waits for request handling
+    report = tower.spoc.sweep()  # what `spoc worker` runs, and nothing else
+    assert (report.plugin_tasks, report.plugin_triggers, report.errors) == (1, 1, [])
+    [request] = tower.requests()
+    assert tower.escalations(request.id) == [(1, "carrier_desk", "plugin:logistics:customs_hold")]
 
 
 def test_refusals(logistics_app: Flask, tower: Tower) -> None:

@@ -6,10 +6,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from spoc import Actor, PermissionDenied, Priority, Status
+from spoc import Actor, ActorKind, PermissionDenied, Priority, Status
 from spoc.core.app import spoc_of
 from spoc.core.demo import seed
-from spoc.plugins.logistics.detect import detect
+from spoc.core.models import SlaClock
 from spoc.plugins.logistics.models import AddressChange, Claim
 from spoc.plugins.logistics.services import address_history, change_address, verify_contact
 from spoc.plugins.logistics.tracking import account_tracking, public_tracking
@@ -66,6 +66,16 @@ def test_where_is_my_order_is_answered_from_tracking_and_resolved(tower: Tower) 
     )
     assert f"DHL {ROAD}: In transit" in answer and "Kassel" in answer
     assert "Leopoldstr" not in answer  # it goes by mail: city level only
+    timeline = tower.spoc.requests.timeline(rid, Actor.system())
+    [reply] = [e for e in timeline if e.kind == "message"]
+    assert (reply.actor_kind, reply.actor_name) == (ActorKind.SYSTEM, "tracking")
+    with tower.spoc.db.reader() as session:
+        clock = session.scalar(
+            select(SlaClock.state).where(
+                SlaClock.request_id == rid, SlaClock.kind == "first_response"
+            )
+        )
+    assert clock == "met"
     # "It does not help": the requester reopens it and the SPOC takes over.
     tower.spoc.requests.transition(rid, Status.OPEN, Actor.requester(request.contact_id))
     assert tower.spoc.requests.get(rid, Actor.system()).status is Status.OPEN
@@ -86,8 +96,9 @@ def test_address_change_is_refused_until_identity_is_verified_and_audited(tower:
     rid = file(
         tower, "logistics.address_change", tracking_number=ROAD, new_address="Elsewhere 1, Berlin"
     )
-    replies = [e.summary for e in tower.spoc.requests.timeline(rid, Actor.system())]
-    assert "Reply by Dana Reyes" in replies
+    [reply] = [e for e in tower.spoc.requests.timeline(rid, Actor.system()) if e.message]
+    assert reply.actor_kind is ActorKind.SYSTEM and reply.message is not None
+    assert "verify who you are" in reply.message.body
     dana = Actor.agent(tower.dana.id, tower.dana.role, tower.dana.name)
     with pytest.raises(PermissionDenied, match="not a verified contact"):
         change_address(
@@ -126,6 +137,42 @@ def test_address_change_is_refused_until_identity_is_verified_and_audited(tower:
         )
     with tower.spoc.db.reader() as session:
         assert len(session.scalars(select(AddressChange)).all()) == 3
+    # Every attempt on the request is on its timeline, written with the audit row.
+    kinds = [
+        (e.kind, e.actor_name)
+        for e in tower.spoc.requests.timeline(rid, Actor.system())
+        if e.kind.startswith("logistics.")
+    ]
+    assert kinds == [
+        ("logistics.address_refused", "Dana Reyes"),
+        ("logistics.address_applied", "Dana Reyes"),
+    ]
+
+
+def test_a_verified_contacts_address_change_waits_for_the_spoc(tower: Tower) -> None:
+    dana = Actor.agent(tower.dana.id, tower.dana.role, tower.dana.name)
+    verify_contact(tower.spoc, dana, tower.account.id, "petra@acme.example", "call-back")
+    rid = file(
+        tower, "logistics.address_change", tracking_number=ROAD, new_address="Elsewhere 1, Berlin"
+    )
+    assert [(a.outcome, a.request_id) for a in address_history(tower.spoc, ROAD)] == [
+        ("pending", rid)
+    ]
+    [note] = [e for e in tower.spoc.requests.timeline(rid, Actor.system()) if e.message]
+    assert note.visibility.value == "internal" and "apply-address-change" in note.summary + (
+        note.message.body if note.message else ""
+    )
+    assert tower.shipment().destination_address == "Leopoldstr. 12, 80802 Munich"
+
+
+def test_specialist_teams_come_from_the_settings(make_app: AppFactory) -> None:
+    app: Flask = make_app(
+        plugins=["generic", "logistics"],
+        plugin_settings={"logistics": {"carrier_desk_team": "carriers", "claims_team": "cl"}},
+    )
+    requests = spoc_of(app).requests
+    assert requests.request_type("logistics.delivery_exception").specialist_team == "carriers"
+    assert requests.request_type("logistics.claim").specialist_team == "cl"
 
 
 @pytest.mark.parametrize(
@@ -208,9 +255,8 @@ def test_demo_data_has_a_stale_shipment_and_an_eta_slip(make_app: AppFactory) ->
     app: Flask = make_app(plugins=["generic", "logistics"])
     spoc = spoc_of(app)
     seed(spoc)
-    report = detect(spoc)
-    spoc.sweep()
-    assert report.opened == 2
+    report = spoc.sweep()  # what the demo's own worker runs
+    assert (report.plugin_tasks, report.errors) == (2, [])
     from spoc.plugins.logistics.models import ShipmentException
 
     with spoc.db.reader() as session:
