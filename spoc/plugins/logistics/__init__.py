@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 import click
+from flask import Blueprint
 from markupsafe import Markup
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -215,6 +216,22 @@ def spoc_console_panels(request: Request, spoc: Spoc) -> list[ConsolePanel] | No
                 )
             panels.append(ConsolePanel("Claim deadline", html.escape(text), order=5))
     return panels or None
+
+
+@hookimpl
+def spoc_portal_panels(request: Request, spoc: Spoc) -> list[ConsolePanel] | None:
+    if not request.type_key.startswith(f"{NAME}."):
+        return None
+    from spoc.plugins.logistics.views import portal_panels
+
+    return portal_panels(request, spoc)
+
+
+@hookimpl
+def spoc_blueprints() -> list[Blueprint]:
+    from spoc.plugins.logistics.views import bp
+
+    return [bp]
 
 
 @hookimpl
