@@ -1,0 +1,477 @@
+"""Proactive exceptions: the control tower opens a request before the customer asks.
+
+Two halves, run by every core sweep pass (``spoc sweep``, ``spoc worker``):
+
+* :func:`detect` *writes* (``spoc_sweep_tasks``, at the start of the pass): it finds
+  shipments that went stale (no scan beyond the domestic or international threshold) or whose
+  new events raised damage, loss, a customs hold, repeated failed deliveries or an ETA slip,
+  and opens one request per shipment and cause for the account's SPOC. The request and its
+  ``logistics_exceptions`` row (unique on shipment and cause) are written in one transaction,
+  so a second worker racing on the same shipment rolls back instead of opening a duplicate.
+  When a shipment is delivered, the delay-type requests it caused are resolved by the system
+  with a note (damage and loss stay open: they may lead to a claim).
+* :func:`escalation_checks` *reads* (``spoc_escalation_checks``): exceptions not yet escalated
+  as far as they should be; the sweep escalates each to the carrier desk (level 1) and, past
+  the larger ETA threshold, to the account manager's authority (level 2), once per request and
+  cause, and runs the check's ``settle`` in its own transaction to take the row out of the
+  index range.
+
+Every query is an index range bounded by a limit; none scans all shipments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from spoc import Actor, EscalationCheck, Request, ServiceError, Spoc, Status
+from spoc.plugins.logistics.forms import DELIVERY_EXCEPTION, ExceptionKind
+from spoc.plugins.logistics.models import (
+    Cause,
+    Claim,
+    Order,
+    Shipment,
+    ShipmentException,
+    TrackingStatus,
+)
+from spoc.plugins.logistics.settings import LogisticsSettings
+
+NAME = "logistics"
+TOWER = Actor.system("Control tower")
+FINAL = (Status.CLOSED, Status.CANCELLED)
+# Causes that delivery settles: the goods arrived, so the delay (or the hold) is over. Damage
+# and loss stay open for the SPOC: they may lead to a claim.
+SETTLED_BY_DELIVERY = frozenset(
+    {Cause.STALE, Cause.ETA_SLIP, Cause.CUSTOMS_HOLD, Cause.FAILED_ATTEMPTS}
+)
+CLAIM_DEADLINE = "claim_deadline"
+AUTHORITY_SUFFIX = "_authority"
+
+KIND_FOR: dict[Cause, ExceptionKind] = {
+    Cause.STALE: ExceptionKind.DELAY,
+    Cause.ETA_SLIP: ExceptionKind.DELAY,
+    Cause.DAMAGE: ExceptionKind.DAMAGE,
+    Cause.LOSS: ExceptionKind.LOSS,
+    Cause.CUSTOMS_HOLD: ExceptionKind.CUSTOMS_HOLD,
+    Cause.FAILED_ATTEMPTS: ExceptionKind.RECIPIENT_UNAVAILABLE,
+}
+
+
+def settings_of(spoc: Spoc) -> LogisticsSettings:
+    return spoc.plugin_settings(NAME, LogisticsSettings)
+
+
+@dataclass(frozen=True)
+class Finding:
+    cause: Cause
+    level: int  # 1 = carrier desk; 2 = also the account manager's authority
+    problem: str  # completes "your shipment ..."
+
+
+@dataclass
+class DetectReport:
+    opened: int = 0
+    raised: int = 0  # existing exceptions that now need the authority too
+    duplicates: int = 0
+    resolved: int = 0  # requests the system resolved because the shipment was delivered
+    looked_at: int = 0
+    opened_requests: list[int] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (
+            f"looked at {self.looked_at} shipments, opened {self.opened} requests, "
+            f"raised {self.raised} to the authority, {self.duplicates} already open, "
+            f"resolved {self.resolved} on delivery"
+        )
+
+    @property
+    def done(self) -> int:
+        return self.opened + self.raised + self.resolved
+
+
+def _when(instant: datetime) -> str:
+    return instant.strftime("%a %d %b %H:%M UTC")
+
+
+def findings(shipment: Shipment, settings: LogisticsSettings, now: datetime) -> list[Finding]:
+    """What the shipment's current projection says is wrong (staleness apart)."""
+    found = []
+    if shipment.damage_reported:
+        found.append(Finding(Cause.DAMAGE, 1, "was reported damaged by the carrier"))
+    if shipment.loss_reported:
+        found.append(Finding(Cause.LOSS, 1, "was reported lost by the carrier"))
+    if shipment.customs_hold:
+        found.append(Finding(Cause.CUSTOMS_HOLD, 1, "is held at customs"))
+    if shipment.failed_attempts >= settings.failed_attempts:
+        found.append(
+            Finding(
+                Cause.FAILED_ATTEMPTS,
+                1,
+                f"could not be delivered after {shipment.failed_attempts} attempts; we will "
+                "contact the consignee before it goes back to the sender",
+            )
+        )
+    if shipment.eta is not None and shipment.promised_by is not None:
+        slip = shipment.eta - shipment.promised_by
+        if slip > timedelta(hours=settings.eta_slip_hours):
+            level = 2 if slip > timedelta(hours=settings.eta_slip_authority_hours) else 1
+            found.append(
+                Finding(
+                    Cause.ETA_SLIP,
+                    level,
+                    f"is now expected {_when(shipment.eta)}, later than the promised "
+                    f"{_when(shipment.promised_by)}",
+                )
+            )
+    return found
+
+
+def detect(spoc: Spoc, limit: int | None = None) -> DetectReport:
+    """Open the proactive requests that are due (see the module docstring). Idempotent: a
+    second run, or a second worker at once, opens nothing new."""
+    settings = settings_of(spoc)
+    limit = limit or settings.detect_batch
+    now = spoc.clock.now()
+    report = DetectReport()
+    with spoc.db.reader() as session:
+        due = dict(
+            session.execute(
+                select(Shipment.id, Shipment.revision)
+                .where(Shipment.exception_due.is_(True))
+                .order_by(Shipment.id)
+                .limit(limit)
+            ).all()
+        )
+        stale: list[int] = []
+        for domestic, hours in (
+            (True, settings.stale_domestic_hours),
+            (False, settings.stale_international_hours),
+        ):
+            stale += session.scalars(
+                select(Shipment.id)
+                .where(
+                    Shipment.stale_watch.is_(True),
+                    Shipment.domestic.is_(domestic),
+                    Shipment.last_scan_at < now - timedelta(hours=hours),
+                )
+                .order_by(Shipment.last_scan_at)
+                .limit(limit)
+            )
+        ids = set(due) | set(stale)
+        shipments = {s.id: s for s in session.scalars(select(Shipment).where(Shipment.id.in_(ids)))}
+        orders = {
+            o.id: o
+            for o in session.scalars(
+                select(Order).where(Order.id.in_({s.order_id for s in shipments.values()}))
+            )
+        }
+        existing = {
+            (e.shipment_id, e.cause): e
+            for e in session.scalars(
+                select(ShipmentException).where(ShipmentException.shipment_id.in_(ids))
+            )
+        }
+    report.looked_at = len(ids)
+    work: list[tuple[Shipment, Finding]] = []
+    for shipment_id in stale:
+        shipment = shipments[shipment_id]
+        assert shipment.last_scan_at is not None
+        work.append(
+            (
+                shipment,
+                Finding(
+                    Cause.STALE, 1, f"has had no carrier scan since {_when(shipment.last_scan_at)}"
+                ),
+            )
+        )
+    delivered = [shipments[i] for i in due if shipments[i].status == TrackingStatus.DELIVERED.value]
+    for shipment_id in due:
+        shipment = shipments[shipment_id]
+        found = findings(shipment, settings, now)
+        if shipment in delivered:  # the goods arrived: only damage or loss still matter
+            found = [f for f in found if f.cause not in SETTLED_BY_DELIVERY]
+        work += [(shipment, f) for f in found]
+    for shipment, finding in work:
+        known = existing.get((shipment.id, finding.cause.value))
+        if known is None:
+            if _open(spoc, settings, shipment, orders[shipment.order_id], finding):
+                report.opened += 1
+            else:
+                report.duplicates += 1
+        elif finding.level > known.level_wanted:
+            with spoc.db.transaction() as session:
+                session.execute(
+                    update(ShipmentException)
+                    .where(ShipmentException.id == known.id)
+                    .values(level_wanted=finding.level, escalation_due=True)
+                )
+            report.raised += 1
+        elif finding.cause is Cause.STALE:
+            _stop_watching(spoc, shipment.id)  # flagged before: never twice per shipment
+    for shipment in delivered:
+        mine = [e for (sid, _), e in existing.items() if sid == shipment.id]
+        if mine:
+            report.resolved += _resolve_on_delivery(spoc, shipment, mine)
+    if due:
+        with spoc.db.transaction() as session:
+            for shipment_id, revision in due.items():
+                # Only if no newer batch moved the shipment since we read it.
+                session.execute(
+                    update(Shipment)
+                    .where(Shipment.id == shipment_id, Shipment.revision == revision)
+                    .values(exception_due=False)
+                )
+    _reconcile(spoc, limit)
+    return report
+
+
+def _stop_watching(spoc: Spoc, shipment_id: int) -> None:
+    with spoc.db.transaction() as session:
+        session.execute(
+            update(Shipment).where(Shipment.id == shipment_id).values(stale_watch=False)
+        )
+
+
+def _open(
+    spoc: Spoc, settings: LogisticsSettings, shipment: Shipment, order: Order, finding: Finding
+) -> bool:
+    """Open the request and its exception row in one transaction; False if one exists."""
+    reason = f"Shipment {shipment.carrier} {shipment.tracking_number} {finding.problem}"
+
+    def record(session: Session, request: Request, _token: str) -> None:
+        session.add(
+            ShipmentException(
+                shipment_id=shipment.id,
+                cause=finding.cause.value,
+                request_id=request.id,
+                reason=reason[:500],
+                opened_at=spoc.clock.now(),
+                level_wanted=finding.level,
+                escalation_due=True,
+            )
+        )
+        if finding.cause is Cause.STALE:
+            session.execute(
+                update(Shipment).where(Shipment.id == shipment.id).values(stale_watch=False)
+            )
+        session.flush()  # the unique (shipment, cause) refuses a racing duplicate here
+
+    try:
+        request, _ = spoc.requests.create_with_tracking_link(
+            type_key=DELIVERY_EXCEPTION,
+            fields={
+                "summary": f"Order {order.order_number}: shipment {finding.problem}"[:200],
+                "kind": KIND_FOR[finding.cause].value,
+                "tracking_number": shipment.tracking_number,
+                "details": f"Opened by the control tower. {reason}.",
+            },
+            requester={"name": order.customer_name, "email": order.customer_email},
+            subject_id=order.account_id,
+            actor=TOWER,
+            on_issued=record,
+        )
+    except IntegrityError:
+        return False
+    if settings.notify_customer:
+        tell_customer(spoc, request.id, order, shipment, finding.problem)
+    return True
+
+
+def tell_customer(
+    spoc: Spoc, request_id: int, order: Order, shipment: Shipment, problem: str
+) -> None:
+    """A public reply by the control tower (the system): mailed to the customer, and it meets
+    the request's first-response clock."""
+    spoc.requests.post_message(
+        request_id,
+        TOWER,
+        f"Hello {order.customer_name},\n\nwe noticed that your shipment "
+        f"{shipment.carrier} {shipment.tracking_number} (order {order.order_number}) {problem}. "
+        "We have raised it with the carrier and will keep you informed here.",
+    )
+
+
+# --- the sweep's side -----------------------------------------------------------------------
+
+
+def escalation_checks(spoc: Spoc, now: datetime, limit: int) -> list[EscalationCheck]:
+    """Read-only: the exceptions and claims the sweep should escalate now."""
+    settings = settings_of(spoc)
+    checks: list[EscalationCheck] = []
+    with spoc.db.reader() as session:
+        rows = session.execute(
+            select(
+                ShipmentException.request_id,
+                ShipmentException.cause,
+                ShipmentException.level_wanted,
+                ShipmentException.reason,
+                Request.status,
+                Request.escalation_level,
+            )
+            .join(Request, Request.id == ShipmentException.request_id)
+            .where(ShipmentException.escalation_due.is_(True))
+            .order_by(ShipmentException.id)
+            .limit(limit)
+        ).all()
+        warn = now + timedelta(days=settings.claim_warning_days)
+        claims = session.execute(
+            select(Claim.request_id, Claim.deadline_at, Request.status, Request.escalation_level)
+            .join(Request, Request.id == Claim.request_id)
+            .where(Claim.deadline_escalated.is_(False), Claim.deadline_at <= warn)
+            .order_by(Claim.deadline_at)
+            .limit(limit)
+        ).all()
+    for request_id, cause, wanted, reason, status, level in rows:
+        if status in FINAL:
+            continue  # settled by _reconcile
+        if level == 0:
+            checks.append(
+                EscalationCheck(
+                    request_id,
+                    cause,
+                    settings.carrier_desk_team,
+                    reason,
+                    settle=_settle_exception(request_id, 1),
+                )
+            )
+        if wanted >= 2 and level <= 1:
+            checks.append(
+                EscalationCheck(
+                    request_id,
+                    cause + AUTHORITY_SUFFIX,
+                    settings.authority_team,
+                    f"{reason}: more than {settings.eta_slip_authority_hours:g} h late",
+                    settle=_settle_exception(request_id, 2),
+                )
+            )
+    for request_id, deadline_at, status, level in claims:
+        # Already escalated (to the claims team by its SLA, or elsewhere): the SPOC knows.
+        if status not in FINAL and level == 0 and deadline_at is not None:
+            checks.append(
+                EscalationCheck(
+                    request_id,
+                    CLAIM_DEADLINE,
+                    settings.claims_team,
+                    f"the claim must reach the carrier by {_when(deadline_at)}",
+                    settle=_settle_claim(request_id),
+                )
+            )
+    return checks
+
+
+def _settle_exception(request_id: int, level: int) -> Callable[[Session], None]:
+    """Run by the sweep in the transaction that escalates (or finds it moot): the exception
+    needs nothing more once the level it wants is dealt with. A level raised meanwhile by
+    detect() (``level_wanted`` above ``level``) keeps the row due."""
+
+    def settle(session: Session) -> None:
+        session.execute(
+            update(ShipmentException)
+            .where(
+                ShipmentException.request_id == request_id,
+                ShipmentException.level_wanted <= level,
+            )
+            .values(escalation_due=False)
+        )
+
+    return settle
+
+
+def _settle_claim(request_id: int) -> Callable[[Session], None]:
+    def settle(session: Session) -> None:
+        session.execute(
+            update(Claim).where(Claim.request_id == request_id).values(deadline_escalated=True)
+        )
+
+    return settle
+
+
+def _resolve_on_delivery(
+    spoc: Spoc, shipment: Shipment, exceptions: list[ShipmentException]
+) -> int:
+    """The shipment was delivered: resolve, as the system and with a note the customer is
+    mailed, the delay-type requests it caused. Each exception is claimed first by a
+    conditional update (``resolved_at`` is null), so two workers never both resolve it, and a
+    request the customer reopens later is left alone."""
+    pending = [
+        (e.id, e.request_id)
+        for e in exceptions
+        if e.resolved_at is None and e.cause in {c.value for c in SETTLED_BY_DELIVERY}
+    ]
+    resolved = 0
+    when = _when(shipment.delivered_at) if shipment.delivered_at else "now"
+    for exception_id, request_id in pending:
+        with spoc.db.transaction() as session:
+            claimed = session.scalar(
+                update(ShipmentException)
+                .where(
+                    ShipmentException.id == exception_id,
+                    ShipmentException.resolved_at.is_(None),
+                )
+                .values(resolved_at=spoc.clock.now(), escalation_due=False)
+                .returning(ShipmentException.id)
+            )
+        if claimed is None:
+            continue  # another worker has it
+        current = spoc.requests.get(request_id, TOWER)
+        if current.status not in (Status.NEW, Status.OPEN, Status.WAITING):
+            continue
+        reason = (
+            f"Shipment {shipment.carrier} {shipment.tracking_number} was delivered {when}. "
+            "If something is still wrong, reply and we will reopen this."
+        )
+        try:
+            if current.status is Status.NEW:
+                spoc.requests.transition(request_id, Status.OPEN, TOWER, reason="delivered")
+            spoc.requests.transition(request_id, Status.RESOLVED, TOWER, reason=reason)
+        except ServiceError:
+            continue  # someone changed it meanwhile: the SPOC decides
+        resolved += 1
+    return resolved
+
+
+def _reconcile(spoc: Spoc, limit: int) -> None:
+    """Take out of the checks' index range the rows that need nothing more although no check
+    of ours settled them: the request finished, or was escalated far enough by something else
+    (its SLA breach, a person). Runs before the checks in the same sweep pass."""
+    with spoc.db.transaction() as session:
+        settled: list[Any] = list(
+            session.scalars(
+                select(ShipmentException.id)
+                .join(Request, Request.id == ShipmentException.request_id)
+                .where(
+                    ShipmentException.escalation_due.is_(True),
+                    or_(
+                        Request.status.in_(FINAL),
+                        Request.escalation_level >= ShipmentException.level_wanted,
+                    ),
+                )
+                .limit(limit)
+            )
+        )
+        if settled:
+            session.execute(
+                update(ShipmentException)
+                .where(ShipmentException.id.in_(settled))
+                .values(escalation_due=False)
+            )
+        done = list(
+            session.scalars(
+                select(Claim.id)
+                .join(Request, Request.id == Claim.request_id)
+                .where(
+                    Claim.deadline_escalated.is_(False),
+                    Claim.deadline_at <= spoc.clock.now(),
+                    or_(Request.status.in_(FINAL), Request.escalation_level > 0),
+                )
+                .limit(limit)
+            )
+        )
+        if done:
+            session.execute(update(Claim).where(Claim.id.in_(done)).values(deadline_escalated=True))

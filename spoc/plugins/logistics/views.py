@@ -1,0 +1,126 @@
+"""Pages: the public tracking page (``/p/logistics/track``) and the requester's shipment panel
+on their request's tracking page.
+
+Privacy (DOMAINS.md): someone holding only a tracking number sees status, ETA and city-level
+events; the consignee, the full address and proof of delivery only the verified account —
+a contact signed in through the portal's magic link whose identity the SPOC verified for the
+shipment's account, or staff signed in to the console. ``tracking.shipment_view`` decides.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request, url_for
+from markupsafe import Markup
+from sqlalchemy import select
+
+from spoc import (
+    AccessReasonRequired,
+    Actor,
+    ConsolePanel,
+    Contact,
+    Request,
+    Spoc,
+    check_staff_access,
+    spoc_of,
+)
+from spoc.plugins.logistics.models import Order
+from spoc.plugins.logistics.tracking import (
+    ShipmentView,
+    find_shipments,
+    is_verified,
+    order_by_number,
+    shipment_view,
+    shipments_of_order,
+)
+
+bp = Blueprint("tracking", __name__, template_folder="templates")
+
+HISTORY = 50  # events shown per shipment
+
+
+def _signed_in() -> tuple[Actor | None, Contact | None]:
+    """Who is looking: a console agent, or a portal contact signed in by magic link.
+
+    The public API has neither reader yet (``spoc.console_agent()`` aborts when nobody is signed
+    in; the portal's ``signed_in_contact`` is internal), so this is the one place that borrows
+    them; see LOGISTICS_REPORT.md, core additions."""
+    from spoc.core.console.auth import actor, current_agent
+    from spoc.core.portal.views import signed_in_contact
+
+    if current_agent() is not None:
+        return actor(), None
+    return None, signed_in_contact()
+
+
+@bp.get("/track")
+def track_form() -> str:
+    return render_template("logistics/track.html", number="", searched=False, views=[])
+
+
+@bp.post("/track")
+def track() -> str:
+    """A tracking number in, what its holder may see out. POST, so tracking numbers stay out
+    of URLs, logs and referrers; rate-limited per client by the core like every plugin page."""
+    spoc = spoc_of()
+    number = request.form.get("number", "").strip()[:60]
+    staff, contact = _signed_in()
+    views: list[ShipmentView] = []
+    if number:
+        with spoc.db.reader() as session:
+            for shipment in find_shipments(session, number):
+                order = session.get(Order, shipment.order_id)
+                account = order.account_id if order is not None else None
+                verified = False
+                if staff is not None and account is not None:
+                    try:
+                        check_staff_access(staff, "subject", subject_id=account)
+                        verified = True
+                    except AccessReasonRequired:
+                        verified = False  # another plugin wants a reason: show the public view
+                elif contact is not None and account is not None:
+                    verified = is_verified(session, account, contact.email)
+                views.append(shipment_view(session, shipment, verified=verified))
+    return render_template(
+        "logistics/track.html",
+        number=number,
+        searched=bool(number),
+        views=views,
+        history=HISTORY,
+        sign_in_url=url_for("portal.my_requests_form"),
+    )
+
+
+def _request_shipments(found: Request, spoc: Spoc) -> list[ShipmentView]:
+    """The shipments a logistics request names (tracking number, else order number), as its
+    requester may see them: in full only if they are a verified contact of the account."""
+    fields = found.fields or {}
+    number = str(fields.get("tracking_number") or "").strip()
+    order_number = str(fields.get("order_number") or "").strip()
+    with spoc.db.reader() as session:
+        if number:
+            shipments = find_shipments(session, number)
+        elif order_number and (order := order_by_number(session, order_number)) is not None:
+            shipments = shipments_of_order(session, order.id, limit=10)
+        else:
+            return []
+        email = session.scalar(select(Contact.email).where(Contact.id == found.contact_id))
+        views = []
+        for shipment in shipments:
+            order = session.get(Order, shipment.order_id)
+            verified = order is not None and is_verified(session, order.account_id, email)
+            views.append(shipment_view(session, shipment, verified=verified))
+        return views
+
+
+def portal_panels(found: Request, spoc: Spoc) -> list[ConsolePanel]:
+    """On the requester's tracking page: status, ETA and event history of the shipments
+    their request is about (where is my order, an exception, a claim...)."""
+    panels = []
+    for view in _request_shipments(found, spoc):
+        html = render_template(
+            "logistics/shipment.html", view=view, history=HISTORY, sign_in_url=None
+        )
+        panels.append(
+            ConsolePanel(f"Shipment {view.tracking_number}", Markup(html), order=10)  # noqa: S704
+        )
+    return panels
