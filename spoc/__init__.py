@@ -9,6 +9,9 @@ Anything not re-exported here may change without notice.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import pluggy
 
 from spoc.core.access import AccessReasonRequired
@@ -53,6 +56,7 @@ from spoc.core.types import (
 )
 
 __version__ = "0.1.0"
+F = TypeVar("F", bound=Callable[..., Any])
 
 hookimpl = pluggy.HookimplMarker(PROJECT)
 """Decorator marking a plugin function as a SPOC hook implementation."""
@@ -74,6 +78,32 @@ def console_agent(*roles: Role) -> Actor:
     if roles and agent.role not in roles:
         abort(403)
     return actor()
+
+
+def signed_in_agent() -> Actor | None:
+    """In a plugin's page: the console agent signed in on this browser, or ``None``."""
+    from spoc.core.console.auth import actor, current_agent
+
+    return actor() if current_agent() is not None else None
+
+
+def signed_in_contact() -> Contact | None:
+    """In a plugin's page: the stakeholder signed in by the portal's magic link (their email
+    proven), or ``None``."""
+    from spoc.core.portal.views import signed_in_contact as contact
+
+    return contact()
+
+
+def rate_limit(limit: str) -> Callable[[F], F]:
+    """Give one plugin page its own per-client limit (``"10 per minute;100 per hour"``)
+    instead of ``SPOC_PLUGIN_PAGE_LIMIT``: a lookup by a guessable number wants a strict one."""
+
+    def mark(view: F) -> F:
+        view.spoc_rate_limit = limit  # type: ignore[attr-defined]
+        return view
+
+    return mark
 
 
 def check_staff_access(
@@ -150,5 +180,8 @@ __all__ = [
     "console_agent",
     "create_app",
     "hookimpl",
+    "rate_limit",
+    "signed_in_agent",
+    "signed_in_contact",
     "spoc_of",
 ]

@@ -206,7 +206,9 @@ def _install_web(app: Flask, spoc: Spoc) -> None:
         }
     )
     for endpoint, setting in limits.items():
-        limit_endpoint(app, endpoint, _setting_reader(settings, setting))
+        own = getattr(app.view_functions[endpoint], "spoc_rate_limit", None)
+        reader = (lambda value=own: value) if own else _setting_reader(settings, setting)
+        limit_endpoint(app, endpoint, reader)
 
     def requester_label(status: Status | str, type_key: str) -> str:
         request_type = spoc.host.request_types.get(type_key)

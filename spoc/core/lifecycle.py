@@ -36,8 +36,10 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     _t({Status.RESOLVED}, Status.OPEN, STAFF_ACTORS | {"requester"}, "reopen"),
     _t({Status.NEW, Status.OPEN}, Status.WAITING, STAFF_ACTORS, "wait for requester"),
-    # The system resolves what a plugin answered at once (where is my order: the tracking).
-    _t({Status.OPEN, Status.WAITING}, Status.RESOLVED, STAFF_ACTORS | {"system"}, "resolve"),
+    _t({Status.OPEN, Status.WAITING}, Status.RESOLVED, STAFF_ACTORS, "resolve"),
+    # The system resolves what a plugin answered at once (where is my order: the tracking),
+    # also straight from new.
+    _t({Status.NEW, Status.OPEN, Status.WAITING}, Status.RESOLVED, {"system"}, "answer"),
     _t({Status.RESOLVED}, Status.CLOSED, STAFF_ACTORS | {"requester", "system"}, "close"),
     # Housekeeping: a request that waited on its requester too long, after a reminder.
     _t({Status.WAITING}, Status.CLOSED, {"system"}, "close unanswered"),
@@ -50,24 +52,29 @@ TRANSITIONS: tuple[Transition, ...] = (
 )
 
 
-def find_transition(current: Status, target: Status) -> Transition | None:
-    for transition in TRANSITIONS:
-        if transition.target is target and current in transition.sources:
+def find_transition(current: Status, target: Status, role: str | None = None) -> Transition | None:
+    """The transition from ``current`` to ``target`` — the one open to ``role`` when several
+    lead there (staff *resolve*, the system *answers*)."""
+    matching = [t for t in TRANSITIONS if t.target is target and current in t.sources]
+    for transition in matching:
+        if role is None or role in transition.actors:
             return transition
-    return None
+    return matching[0] if matching else None
 
 
 def check_transition(current: Status, target: Status, actor: Actor) -> Transition:
     """Return the transition if ``actor`` may move a request from ``current`` to ``target``."""
     if current is target:
         raise IllegalTransition(f"the request is already {current.value}")
-    transition = find_transition(current, target)
+    role = actor.role_name
+    transition = find_transition(current, target, role)
+    if transition is not None and role != "system" and transition.actors == {"system"}:
+        transition = None  # the system's own moves are not on offer to people
     if transition is None:
         raise IllegalTransition(
             f"a request cannot go from {current.value} to {target.value}"
             + (f"; allowed from {current.value}: {_list(current)}" if _list(current) else "")
         )
-    role = actor.role_name
     # Only staff take a new request into work; a requester's reply re-opens a waiting one.
     if role not in transition.actors or (
         role == "requester" and current is Status.NEW and target is Status.OPEN
@@ -91,4 +98,7 @@ def allowed_targets(current: Status, actor: Actor) -> list[Status]:
 
 
 def _list(current: Status) -> str:
-    return ", ".join(t.target.value for t in TRANSITIONS if current in t.sources)
+    targets = [
+        t.target.value for t in TRANSITIONS if current in t.sources and t.actors != {"system"}
+    ]
+    return ", ".join(dict.fromkeys(targets))

@@ -28,7 +28,9 @@ EXPECTED = {
     ("requester", S.WAITING): [S.OPEN, S.CANCELLED],
     ("requester", S.RESOLVED): [S.OPEN, S.CLOSED],
     ("system", S.RESOLVED): [S.CLOSED],
-    # The system resolves what a plugin answered at once; it never cancels.
+    # The system resolves what a plugin answered at once, even straight from new; it never
+    # cancels, and people never get its housekeeping moves.
+    ("system", S.NEW): [S.OPEN, S.RESOLVED],
     ("system", S.OPEN): [S.RESOLVED],
     ("system", S.WAITING): [S.OPEN, S.RESOLVED, S.CLOSED],
     ("specialist", S.OPEN): [],

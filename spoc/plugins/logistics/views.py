@@ -21,6 +21,9 @@ from spoc import (
     Request,
     Spoc,
     check_staff_access,
+    rate_limit,
+    signed_in_agent,
+    signed_in_contact,
     spoc_of,
 )
 from spoc.plugins.logistics.models import Order
@@ -36,20 +39,14 @@ from spoc.plugins.logistics.tracking import (
 bp = Blueprint("tracking", __name__, template_folder="templates")
 
 HISTORY = 50  # events shown per shipment
+# Tracking numbers are guessable: a lookup gets a stricter limit than other plugin pages.
+TRACK_LIMIT = "20 per minute;200 per hour"
 
 
 def _signed_in() -> tuple[Actor | None, Contact | None]:
-    """Who is looking: a console agent, or a portal contact signed in by magic link.
-
-    The public API has neither reader yet (``spoc.console_agent()`` aborts when nobody is signed
-    in; the portal's ``signed_in_contact`` is internal), so this is the one place that borrows
-    them; see LOGISTICS_REPORT.md, core additions."""
-    from spoc.core.console.auth import actor, current_agent
-    from spoc.core.portal.views import signed_in_contact
-
-    if current_agent() is not None:
-        return actor(), None
-    return None, signed_in_contact()
+    """Who is looking: a console agent, or a portal contact signed in by magic link."""
+    staff = signed_in_agent()
+    return (staff, None) if staff is not None else (None, signed_in_contact())
 
 
 @bp.get("/track")
@@ -58,6 +55,7 @@ def track_form() -> str:
 
 
 @bp.post("/track")
+@rate_limit(TRACK_LIMIT)
 def track() -> str:
     """A tracking number in, what its holder may see out. POST, so tracking numbers stay out
     of URLs, logs and referrers; rate-limited per client by the core like every plugin page."""
