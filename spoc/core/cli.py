@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -128,8 +129,21 @@ def _ready_spoc(app: Flask | None = None) -> Any:
     return spoc
 
 
-def _serve(app: Flask, host: str, port: int, workers: int) -> None:
+def _serve(
+    app: Flask,
+    host: str,
+    port: int,
+    workers: int,
+    in_each_worker: Callable[[], None] | None = None,
+) -> None:
+    """gunicorn, forking ``workers`` processes. ``in_each_worker`` runs in each of them once
+    it has started (the demo's sweep-and-deliver thread lives there, next to the requests)."""
     from gunicorn.app.base import BaseApplication
+
+    # No database connection may cross the fork: SQLite keeps per-process lock bookkeeping,
+    # and a child that inherits a connection the parent was using sees "database is locked"
+    # for ever. Close them all here; each worker opens its own pool.
+    _spoc(app).db.engine.dispose()
 
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -141,6 +155,8 @@ def _serve(app: Flask, host: str, port: int, workers: int) -> None:
             self.cfg.set(
                 "post_fork", lambda server, worker: _spoc(app).db.engine.dispose(close=False)
             )
+            if in_each_worker is not None:
+                self.cfg.set("post_worker_init", lambda worker: in_each_worker())
 
         def load(self) -> Flask:
             return app
@@ -188,17 +204,23 @@ def demo(port: int, no_serve: bool) -> None:
     if no_serve:
         return
     # The demo runs its own worker, so SLA warnings and notifications happen as in production.
+    # It starts inside the (single) gunicorn worker process, after the fork.
     import threading
     from datetime import timedelta
 
     from spoc.core.sweep import run_forever
 
-    threading.Thread(
-        target=run_forever, args=(spoc, timedelta(seconds=30)), name="spoc-worker", daemon=True
-    ).start()
+    def start_worker() -> None:
+        threading.Thread(
+            target=run_forever,
+            args=(spoc, timedelta(seconds=30)),
+            name="spoc-worker",
+            daemon=True,
+        ).start()
+
     click.echo(f"Serving on http://127.0.0.1:{port}/ with a worker every 30 s  (Ctrl+C stops)")
     sys.stdout.flush()
-    _serve(app, "127.0.0.1", port, 1)
+    _serve(app, "127.0.0.1", port, 1, in_each_worker=start_worker)
 
 
 @main.command()

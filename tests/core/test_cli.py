@@ -122,3 +122,57 @@ def test_docs_hooks_check_detects_a_stale_reference(env: dict[str, str], tmp_pat
     assert code == 0
     code, output = run(env, "docs", "hooks", "--check", "--output", str(target))
     assert code == 0 and "up to date" in output
+
+
+def test_the_demo_serves_and_a_printed_login_signs_in(tmp_path: Path) -> None:
+    """What a newcomer does first: ``spoc demo``, then sign in with a printed login. The demo's
+    worker thread must live in the serving process; a forked server whose parent was using
+    the SQLite database answered every sign-in with "database is locked"."""
+    import http.cookiejar
+    import os
+    import re
+    import subprocess
+    import sys
+    import urllib.parse
+    import urllib.request
+
+    from tests.conftest import free_port
+
+    port = free_port()
+    environment = {**os.environ, "SPOC_ENV": "demo", "SPOC_PLUGINS": "generic"}
+    spoc_script = str(Path(sys.executable).with_name("spoc"))
+    server = subprocess.Popen(
+        [spoc_script, "demo", "--port", str(port)],
+        env=environment,
+        cwd=tmp_path,  # the demo database goes to ./instance/demo, as for a newcomer
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        password = ""
+        for line in server.stdout:  # read until gunicorn says it listens: no sleeping
+            if "dana@demo" in line:
+                password = line.split()[-1]
+            if "Listening at" in line:
+                break
+        assert password
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        base = f"http://127.0.0.1:{port}"
+        page = opener.open(f"{base}/console/login", timeout=10).read().decode()
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert token
+        form = urllib.parse.urlencode(
+            {"csrf_token": token.group(1), "email": "dana@demo.spoc.invalid", "password": password}
+        ).encode()
+        signed_in = opener.open(f"{base}/console/login", data=form, timeout=10)
+        assert signed_in.status == 200
+        assert signed_in.url.endswith("/console/queues/mine")
+        assert "My requests" in signed_in.read().decode()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        if server.stdout is not None:
+            server.stdout.close()
