@@ -77,7 +77,11 @@ PHASES: dict[str, tuple[str, ...]] = {
         "spoc_sla_policy",
     ),
     "After commit: reacting to what happened": ("spoc_request_event",),
-    "The sweep: domain triggers": ("spoc_sweep_tasks", "spoc_escalation_checks"),
+    "The sweep: domain triggers": (
+        "spoc_sweep_tasks",
+        "spoc_escalation_checks",
+        "spoc_keep_open",
+    ),
     "Console: what agents see": (
         "spoc_console_panels",
         "spoc_staff_access",
@@ -456,6 +460,28 @@ def spoc_escalation_checks(  # type: ignore[empty-body]
     Returns: a sequence of :class:`spoc.EscalationCheck` (may be empty).
 
     firstresult: no — every plugin's checks are processed.
+    """
+
+
+@hookspec
+def spoc_keep_open(request: Request, session: Session, spoc: Spoc) -> str | None:
+    """Say that a request must never be resolved or closed automatically (a medical incident).
+
+    Asked before the system (not a person) resolves or closes a request: the sweep's close
+    after ``SPOC_AUTO_CLOSE_DAYS`` of a resolved request and after an unanswered reminder, and
+    any plugin that transitions a request as the system. When a plugin answers, the sweep
+    leaves the request as it is (the housekeeping clock ends, an internal note says why) and
+    a system transition is refused; staff still resolve and close it themselves. Must not
+    write.
+
+    Arguments:
+        request: the :class:`spoc.core.models.Request` (read-only, row locked).
+        session: the transaction's SQLAlchemy session, for reading the plugin's own tables.
+        spoc: the application's :class:`spoc.Spoc`.
+
+    Returns: the reason it stays open (shown to staff), or ``None`` to allow.
+
+    firstresult: no — any answer keeps the request open; the reasons are joined.
     """
 
 
