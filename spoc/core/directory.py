@@ -73,6 +73,17 @@ class DirectoryService(ServiceBase):
         with self.db.reader() as session:
             return subject_info(session.get(Subject, subject_id))
 
+    def in_team(self, agent_id: int, team_key: str) -> bool:
+        """Whether the agent is a member of the team ``team_key`` (a role a plugin models as a
+        team, such as an accessibility coordinator)."""
+        with self.db.reader() as session:
+            found = session.scalar(
+                select(TeamMember.agent_id)
+                .join(Team, Team.id == TeamMember.team_id)
+                .where(Team.key == team_key, TeamMember.agent_id == agent_id)
+            )
+        return found is not None
+
     def agent_by_email(self, email: str) -> Agent | None:
         with self.db.reader() as session:
             return session.scalar(select(Agent).where(Agent.email == email.strip().lower()))

@@ -112,3 +112,10 @@ def test_concurrent_first_requests_create_the_desk_team_once(org: Org, spoc) -> 
     teams = {spoc.requests.get(rid, Actor.system()).owner_team_id for rid in created}
     assert len(created) == 4
     assert len(teams) == 1
+
+
+def test_directory_tells_whether_an_agent_is_in_a_team(org: Org) -> None:
+    directory = org.spoc.directory
+    assert directory.in_team(org.kim.id, "specialists")
+    assert not directory.in_team(org.dana.id, "specialists")
+    assert not directory.in_team(org.kim.id, "no_such_team")
