@@ -1,5 +1,5 @@
 """An expo in New York: an event manager (Dana, deputy Lee), an accessibility coordinator
-(Kim), a safety lead (Sam), two sessions and a vendor."""
+(Lee, also the deputy), a safety lead (Sam), two sessions and a vendor."""
 
 from __future__ import annotations
 
@@ -58,9 +58,9 @@ def make_expo(app: Flask) -> Expo:
     org = build_org(spoc)
     settings = spoc.plugin_settings("events", EventsSettings)
     spoc.directory.add_team(
-        key=settings.accessibility_team, name="Accessibility", members=[org.kim.id]
+        key=settings.accessibility_team, name="Accessibility", members=[org.lee.id]
     )
-    spoc.directory.add_team(key=settings.vendor_team, name="Vendors", members=[org.lee.id])
+    spoc.directory.add_team(key=settings.vendor_team, name="Vendors", members=[org.kim.id])
     event = program.create_event(
         spoc,
         settings,
