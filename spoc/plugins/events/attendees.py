@@ -131,24 +131,24 @@ def import_attendees(
     with spoc.db.reader() as session:
         if session.get(Event, event_id) is None:
             raise ValidationFailed("no such event", {"event": str(event_id)})
+
+    def reject(line: int, problem: str) -> None:
+        report.errors.append((line, problem))
+        if progress is not None:
+            progress(1)
+
     for line, raw in rows:
         if isinstance(raw, str):
-            report.errors.append((line, raw))
-            if progress is not None:
-                progress(1)
+            reject(line, raw)
             continue
         try:
             row = AttendeeRow.model_validate(raw)
         except ValidationError as exc:
-            report.errors.append((line, _problem(exc)))
-            if progress is not None:
-                progress(1)
+            reject(line, _problem(exc))
             continue
         email = row.email.lower()
         if email in seen:
-            report.errors.append((line, f"email {email} is already on line {seen[email]}"))
-            if progress is not None:
-                progress(1)
+            reject(line, f"email {email} is already on line {seen[email]}")
             continue
         seen[email] = line
         batch.append((line, row))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -19,6 +20,15 @@ from spoc.plugins.events.settings import EventsSettings
 
 EVENT = "events.event"
 PAGE = 50
+T = TypeVar("T")
+
+
+def get_or_404(session: Session, model: type[T], row_id: int | None, what: str) -> T:
+    """The row with ``row_id``, or :class:`NotFoundError` naming ``what`` was not found."""
+    row = session.get(model, row_id) if row_id is not None else None
+    if row is None:
+        raise NotFoundError(f"no {what} {row_id}")
+    return row
 
 
 def zone(name: str) -> ZoneInfo:
@@ -137,9 +147,7 @@ def add_session(
     speaker: str = "",
 ) -> EventSession:
     with spoc.db.transaction() as session:
-        event = session.get(Event, event_id)
-        if event is None:
-            raise NotFoundError(f"no event {event_id}")
+        event = get_or_404(session, Event, event_id, "event")
         tz = ZoneInfo(event.timezone)
         start, end = instant(starts, tz), instant(ends, tz)
         if end <= start:
@@ -162,9 +170,7 @@ def add_session(
 def move_session(spoc: Spoc, session_id: int, *, starts: datetime, ends: datetime) -> EventSession:
     """A moved session keeps its calendar UID; its SEQUENCE goes up."""
     with spoc.db.transaction() as session:
-        row = session.get(EventSession, session_id)
-        if row is None:
-            raise NotFoundError(f"no session {session_id}")
+        row = get_or_404(session, EventSession, session_id, "session")
         if row.status == "cancelled":
             raise ValidationFailed("cancelled", {"session": "a cancelled session cannot move"})
         event = session.get(Event, row.event_id)
@@ -178,9 +184,7 @@ def move_session(spoc: Spoc, session_id: int, *, starts: datetime, ends: datetim
 
 def cancel_session(spoc: Spoc, session_id: int) -> EventSession:
     with spoc.db.transaction() as session:
-        row = session.get(EventSession, session_id)
-        if row is None:
-            raise NotFoundError(f"no session {session_id}")
+        row = get_or_404(session, EventSession, session_id, "session")
         if row.status != "cancelled":
             row.status = "cancelled"
             row.sequence += 1

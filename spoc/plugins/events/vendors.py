@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session
 from spoc import (
     Actor,
     EscalationCheck,
-    NotFoundError,
     Request,
     Spoc,
     ValidationFailed,
@@ -44,6 +43,7 @@ from spoc.plugins.events.models import (
     Vendor,
     Watch,
 )
+from spoc.plugins.events.program import get_or_404
 from spoc.plugins.events.settings import EventsSettings
 
 VENDOR_CONTRACT = "events.vendor_contract"
@@ -96,9 +96,7 @@ def _watch(
 
 def add_vendor(spoc: Spoc, settings: EventsSettings, event_id: int, plan: VendorPlan) -> Vendor:
     with spoc.db.transaction() as session:
-        event = session.get(Event, event_id)
-        if event is None:
-            raise NotFoundError(f"no event {event_id}")
+        event = get_or_404(session, Event, event_id, "event")
         if session.scalar(
             select(Vendor.id).where(Vendor.event_id == event_id, Vendor.code == plan.code)
         ):
@@ -152,9 +150,7 @@ def add_deliverable(
     if due.tzinfo is None:
         raise ValidationFailed("invalid deliverable", {"due": "give the time zone"})
     with spoc.db.transaction() as session:
-        vendor = session.get(Vendor, vendor_id)
-        if vendor is None:
-            raise NotFoundError(f"no vendor {vendor_id}")
+        vendor = get_or_404(session, Vendor, vendor_id, "vendor")
         deliverable = Deliverable(
             vendor_id=vendor.id,
             what=what.strip()[:300],
@@ -185,9 +181,7 @@ def _clear(session: Session, vendor_id: int, cause: str, deliverable_id: int | N
 
 def accept_deliverable(spoc: Spoc, deliverable_id: int, actor: Actor) -> Deliverable:
     with spoc.db.transaction() as session:
-        deliverable = session.get(Deliverable, deliverable_id)
-        if deliverable is None:
-            raise NotFoundError(f"no deliverable {deliverable_id}")
+        deliverable = get_or_404(session, Deliverable, deliverable_id, "deliverable")
         if deliverable.accepted_at is None:
             deliverable.accepted_at = spoc.clock.now()
             deliverable.accepted_by = actor.name or actor.kind.value
@@ -202,9 +196,7 @@ def _covers(vendor: Vendor, event: Event) -> bool:
 
 def record_certificate(spoc: Spoc, vendor_id: int, expires_on: date) -> Vendor:
     with spoc.db.transaction() as session:
-        vendor = session.get(Vendor, vendor_id)
-        if vendor is None:
-            raise NotFoundError(f"no vendor {vendor_id}")
+        vendor = get_or_404(session, Vendor, vendor_id, "vendor")
         vendor.insurance_expires_on = expires_on
         event = session.get(Event, vendor.event_id)
         assert event is not None
@@ -215,9 +207,7 @@ def record_certificate(spoc: Spoc, vendor_id: int, expires_on: date) -> Vendor:
 
 def check_in(spoc: Spoc, vendor_id: int) -> Vendor:
     with spoc.db.transaction() as session:
-        vendor = session.get(Vendor, vendor_id)
-        if vendor is None:
-            raise NotFoundError(f"no vendor {vendor_id}")
+        vendor = get_or_404(session, Vendor, vendor_id, "vendor")
         if vendor.checked_in_at is None:
             vendor.checked_in_at = spoc.clock.now()
             _clear(session, vendor.id, NOT_CHECKED_IN)
@@ -232,9 +222,7 @@ def issue_portal_link(spoc: Spoc, settings: EventsSettings, vendor_id: int) -> s
     digest is stored; it expires some days after the event."""
     token = secrets.token_urlsafe(32)
     with spoc.db.transaction() as session:
-        vendor = session.get(Vendor, vendor_id)
-        if vendor is None:
-            raise NotFoundError(f"no vendor {vendor_id}")
+        vendor = get_or_404(session, Vendor, vendor_id, "vendor")
         event = session.get(Event, vendor.event_id)
         assert event is not None
         vendor.portal_token_hash = digest(token)
