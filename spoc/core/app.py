@@ -31,7 +31,11 @@ from spoc.core.tokens import TokenService
 from spoc.core.writes import ServiceDeps
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from spoc.core.models import Request
     from spoc.core.sweep import SweepReport
+    from spoc.core.types import SlaPolicy
 
 EXTENSION = "spoc"
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +64,7 @@ class Spoc:
     def __post_init__(self) -> None:
         self.sla = SlaEngine(self.settings, build_calendars(self.settings), self.host.request_types)
         deps = ServiceDeps(self.db, self.host, self.settings, self.clock, owner=self)
+        self.sla.choose = self._sla_policy
         deps.observers.append(self.sla)
         self.requests = RequestService(deps)
         self.escalations = EscalationService(deps)
@@ -70,6 +75,22 @@ class Spoc:
         self.notifier = Notifier(self.settings, self.host, self.requests.reference, self.clock)
         deps.late_observers.append(self.notifier)
         self.outbox = Deliverer(self)
+
+    def _sla_policy(
+        self, session: Session, request: Request, policy: SlaPolicy, at: datetime
+    ) -> SlaPolicy:
+        """``spoc_sla_policy``: the first plugin (by name) that answers chooses."""
+        for plugin, chosen in self.host.call_each(
+            "spoc_sla_policy", request=request, policy=policy, at=at, session=session, spoc=self
+        ):
+            from spoc.core.types import SlaPolicy
+
+            if not isinstance(chosen, SlaPolicy):
+                raise PluginError(
+                    plugin, f"spoc_sla_policy returned {type(chosen).__name__}, expected SlaPolicy"
+                )
+            return chosen
+        return policy
 
     def plugin_settings(self, plugin: str, model: type[M]) -> M:
         """The validated settings section of ``plugin`` (see ``spoc_settings_model``)."""

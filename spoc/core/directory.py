@@ -73,6 +73,17 @@ class DirectoryService(ServiceBase):
         with self.db.reader() as session:
             return subject_info(session.get(Subject, subject_id))
 
+    def in_team(self, agent_id: int, team_key: str) -> bool:
+        """Whether the agent is a member of the team ``team_key`` (a role a plugin models as a
+        team, such as an accessibility coordinator)."""
+        with self.db.reader() as session:
+            found = session.scalar(
+                select(TeamMember.agent_id)
+                .join(Team, Team.id == TeamMember.team_id)
+                .where(Team.key == team_key, TeamMember.agent_id == agent_id)
+            )
+        return found is not None
+
     def agent_by_email(self, email: str) -> Agent | None:
         with self.db.reader() as session:
             return session.scalar(select(Agent).where(Agent.email == email.strip().lower()))
@@ -192,23 +203,7 @@ class DirectoryService(ServiceBase):
                 if not batch:
                     break
                 ids = [r.id for r in batch]
-                for request in batch:
-                    request.fields = {}
-                    request.summary = "Anonymised request"
-                session.execute(
-                    update(Message).where(Message.request_id.in_(ids)).values(body="[removed]")
-                )
-                session.execute(
-                    update(TimelineEvent)
-                    .where(TimelineEvent.request_id.in_(ids))
-                    .values(summary=TimelineEvent.kind, actor_name="[removed]", data={})
-                )
-                session.execute(delete(TrackingToken).where(TrackingToken.request_id.in_(ids)))
-                session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.request_id.in_(ids))
-                    .values(recipient="[removed]", subject="", body_text="", body_html=None)
-                )
+                _strip_requests(session, batch)
                 for contact_id in {r.contact_id for r in batch}:
                     elsewhere = session.scalar(
                         select(Request.id)
@@ -239,6 +234,19 @@ class DirectoryService(ServiceBase):
             subject.external_ref = None
             subject.attributes = {**(keep or {}), "anonymised_at": self.clock.now().isoformat()}
         return done
+
+    def erase_request_details(self, actor: Actor, request_ids: Sequence[int]) -> int:
+        """Strip what was said in some requests (a plugin erasing special-category answers
+        after their retention period), keeping the requester and the subject.
+
+        Goes: the form fields, summary, messages, timeline wording, tracking links and the
+        text of mails about them. Stays: type, priority, status, timestamps, clocks and
+        escalations. One transaction; returns the number of requests erased."""
+        self.require_staff(actor, "erase request details", (Role.ADMIN,))
+        with self.db.transaction() as session:
+            batch = list(session.scalars(select(Request).where(Request.id.in_(list(request_ids)))))
+            _strip_requests(session, batch)
+        return len(batch)
 
     def add_absence(self, agent_id: int, starts_on: date, ends_on: date, note: str = "") -> Absence:
         if ends_on < starts_on:
@@ -347,6 +355,25 @@ class DirectoryService(ServiceBase):
         if actor.kind is ActorKind.AGENT and (actor.role is Role.ADMIN or actor.id == agent_id):
             return
         raise PermissionDenied("only the agent or an admin can change these absences")
+
+
+def _strip_requests(session: Session, batch: Sequence[Request]) -> None:
+    ids = [r.id for r in batch]
+    for request in batch:
+        request.fields = {}
+        request.summary = "Anonymised request"
+    session.execute(update(Message).where(Message.request_id.in_(ids)).values(body="[removed]"))
+    session.execute(
+        update(TimelineEvent)
+        .where(TimelineEvent.request_id.in_(ids))
+        .values(summary=TimelineEvent.kind, actor_name="[removed]", data={})
+    )
+    session.execute(delete(TrackingToken).where(TrackingToken.request_id.in_(ids)))
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.request_id.in_(ids))
+        .values(recipient="[removed]", subject="", body_text="", body_html=None)
+    )
 
 
 def spoc_capable_agents(session: Session, limit: int = 200) -> list[Agent]:

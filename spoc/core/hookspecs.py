@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         RequestEvent,
         RequestType,
         Routing,
+        SlaPolicy,
         StaffAccess,
         SubjectInfo,
         SubjectKind,
@@ -73,9 +74,14 @@ PHASES: dict[str, tuple[str, ...]] = {
         "spoc_triage_request",
         "spoc_route_request",
         "spoc_request_filed",
+        "spoc_sla_policy",
     ),
     "After commit: reacting to what happened": ("spoc_request_event",),
-    "The sweep: domain triggers": ("spoc_sweep_tasks", "spoc_escalation_checks"),
+    "The sweep: domain triggers": (
+        "spoc_sweep_tasks",
+        "spoc_escalation_checks",
+        "spoc_keep_open",
+    ),
     "Console: what agents see": (
         "spoc_console_panels",
         "spoc_staff_access",
@@ -360,6 +366,32 @@ def spoc_request_filed(request: Request, fields: BaseModel, session: Session, sp
     """
 
 
+@hookspec
+def spoc_sla_policy(
+    request: Request, policy: SlaPolicy, at: datetime, session: Session, spoc: Spoc
+) -> SlaPolicy | None:
+    """Choose the SLA policy for one request at the moment its clocks start (event-day minutes).
+
+    The core picks a policy per request type (with the admin's ``SPOC_SLA_OVERRIDES``); this
+    hook lets a plugin choose another for a particular request, e.g. minutes instead of hours
+    while the request's event is under way. Called inside the intake transaction when the
+    first-response and resolution clocks start, and again when the priority changes (with the
+    instant the clock started, so a clock keeps the policy it started under). Must not write.
+
+    Arguments:
+        request: the :class:`spoc.core.models.Request` (read-only; ``subject_id`` and
+            ``priority`` are set, ``id`` may not be yet).
+        policy: the :class:`spoc.SlaPolicy` the core would use.
+        at: the instant the clocks start (UTC).
+        session: the transaction's SQLAlchemy session, for reading the plugin's own tables.
+        spoc: the application's :class:`spoc.Spoc`.
+
+    Returns: a :class:`spoc.SlaPolicy` (its calendar must be defined), or ``None``.
+
+    firstresult: no — the first answer in plugin-name order is used.
+    """
+
+
 # --- After commit -------------------------------------------------------------------------
 
 
@@ -428,6 +460,28 @@ def spoc_escalation_checks(  # type: ignore[empty-body]
     Returns: a sequence of :class:`spoc.EscalationCheck` (may be empty).
 
     firstresult: no — every plugin's checks are processed.
+    """
+
+
+@hookspec
+def spoc_keep_open(request: Request, session: Session, spoc: Spoc) -> str | None:
+    """Say that a request must never be resolved or closed automatically (a medical incident).
+
+    Asked before the system (not a person) resolves or closes a request: the sweep's close
+    after ``SPOC_AUTO_CLOSE_DAYS`` of a resolved request and after an unanswered reminder, and
+    any plugin that transitions a request as the system. When a plugin answers, the sweep
+    leaves the request as it is (the housekeeping clock ends, an internal note says why) and
+    a system transition is refused; staff still resolve and close it themselves. Must not
+    write.
+
+    Arguments:
+        request: the :class:`spoc.core.models.Request` (read-only, row locked).
+        session: the transaction's SQLAlchemy session, for reading the plugin's own tables.
+        spoc: the application's :class:`spoc.Spoc`.
+
+    Returns: the reason it stays open (shown to staff), or ``None`` to allow.
+
+    firstresult: no — any answer keeps the request open; the reasons are joined.
     """
 
 

@@ -448,10 +448,20 @@ class RequestService(ServiceBase):
             self._set_status(write, target, reason)
         return write.request
 
+    def kept_open(self, session: Session, request: Request) -> str | None:
+        """Why plugins say ``request`` must not be resolved or closed automatically, if so."""
+        reasons = self.host.call_each(
+            "spoc_keep_open", request=request, session=session, spoc=self.deps.owner
+        )
+        return "; ".join(str(reason) for _, reason in reasons) or None
+
     def _set_status(self, write: WriteContext, target: Status, reason: str | None) -> None:
         request, actor = write.request, write.actor
         current = request.status
         check_transition(current, target, actor)
+        automatic = actor.kind is ActorKind.SYSTEM and target in (Status.RESOLVED, Status.CLOSED)
+        if automatic and (held := self.kept_open(write.session, request)):
+            raise IllegalTransition(f"only a person may resolve or close this request: {held}")
         request.status = target
         if target is Status.RESOLVED:
             request.resolved_at = write.now

@@ -13,7 +13,7 @@ the same transaction, and keeps ``requests.next_due_at`` (when the sweep must lo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -110,6 +110,8 @@ class SlaEngine:
         self.settings = settings
         self.calendars = calendars
         self.types = types  # the request type registry
+        # Set by the app: asks plugins (``spoc_sla_policy``) for a request's policy.
+        self.choose: Callable[[Session, Request, SlaPolicy, datetime], SlaPolicy] | None = None
         self.overrides: dict[str, PolicyOverride] = {}
         for key, raw in settings.sla_overrides.items():
             try:
@@ -134,6 +136,19 @@ class SlaEngine:
             warn_ratio=override.warn_ratio or base.warn_ratio,
             calendar=override.calendar or base.calendar,
         )
+
+    def policy_for_request(self, session: Session, request: Request, at: datetime) -> SlaPolicy:
+        """The policy for ``request``'s clocks starting at ``at``: the request type's, unless a
+        plugin chooses another for this request (``spoc_sla_policy``, e.g. event-day minutes)."""
+        policy = self.policy_for(request.type_key)
+        if self.choose is None:
+            return policy
+        chosen = self.choose(session, request, policy, at)
+        if chosen.calendar not in self.calendars:
+            raise StartupError(
+                f"an SLA policy uses calendar {chosen.calendar!r}, which is not defined"
+            )
+        return chosen
 
     def calendar(self, name: str) -> Calendar:
         return self.calendars[name]
@@ -161,9 +176,9 @@ class SlaEngine:
     ) -> None:
         request, data = write.request, event.data
         if event.kind == "created":
-            policy = self.policy_for(request.type_key)
             since = data.get("clocks_from")
             start = datetime.fromisoformat(since) if since else now
+            policy = self.policy_for_request(write.session, request, start)
             for kind, targets in (
                 (FIRST_RESPONSE, policy.first_response),
                 (RESOLUTION, policy.resolution),
@@ -340,12 +355,18 @@ class SlaEngine:
     def _retarget(
         self, write: WriteContext, clocks: list[SlaClock], priority: Priority, now: datetime
     ) -> None:
-        policy = self.policy_for(write.request.type_key)
         for clock in clocks:
+            if clock.kind not in (FIRST_RESPONSE, RESOLUTION) or clock.state not in (
+                RUNNING,
+                PAUSED,
+            ):
+                continue
+            # The policy the clock started under (event-day minutes stay minutes).
+            policy = self.policy_for_request(write.session, write.request, clock.started_at)
             targets = {FIRST_RESPONSE: policy.first_response, RESOLUTION: policy.resolution}.get(
                 clock.kind
             )
-            if targets is None or clock.state not in (RUNNING, PAUSED) or priority not in targets:
+            if targets is None or priority not in targets:
                 continue
             target = targets[priority]
             clock.target_seconds = int(target.total_seconds())

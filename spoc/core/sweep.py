@@ -162,6 +162,16 @@ class Sweeper:
                     trigger,
                     report,
                 )
+        elif clock.kind in (AUTO_CLOSE, WAITING_CLOSE) and (
+            held := requests.kept_open(write.session, write.request)
+        ):
+            self._end(write, clock)
+            write.record(
+                "clock",
+                f"Not closed automatically: {held}",
+                {"clock": clock.kind, "event": "kept_open"},
+                visibility=Visibility.INTERNAL,
+            )
         elif clock.kind == AUTO_CLOSE:
             self._end(write, clock)
             requests._set_status(

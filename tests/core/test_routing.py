@@ -112,3 +112,29 @@ def test_concurrent_first_requests_create_the_desk_team_once(org: Org, spoc) -> 
     teams = {spoc.requests.get(rid, Actor.system()).owner_team_id for rid in created}
     assert len(created) == 4
     assert len(teams) == 1
+
+
+def test_directory_tells_whether_an_agent_is_in_a_team(org: Org) -> None:
+    directory = org.spoc.directory
+    assert directory.in_team(org.kim.id, "specialists")
+    assert not directory.in_team(org.dana.id, "specialists")
+    assert not directory.in_team(org.kim.id, "no_such_team")
+
+
+def test_erasing_request_details_keeps_the_requester_and_the_record(org: Org) -> None:
+    from spoc import PermissionDenied
+
+    rid = org.file(fields={"summary": "I need a sign-language interpreter"})
+    org.spoc.requests.post_message(rid, org.actor(org.dana), "Booked for you")
+    try:
+        org.spoc.directory.erase_request_details(org.actor(org.dana), [rid])
+    except PermissionDenied:
+        pass
+    else:
+        raise AssertionError("an agent may not erase")
+    assert org.spoc.directory.erase_request_details(Actor.system("retention"), [rid]) == 1
+    request = org.spoc.requests.get(rid, Actor.system())
+    assert (request.fields, request.summary) == ({}, "Anonymised request")
+    assert request.contact_id is not None and request.subject_id == org.account.id
+    bodies = [e.message.body for e in org.spoc.requests.timeline(rid, Actor.system()) if e.message]
+    assert bodies == ["[removed]"]

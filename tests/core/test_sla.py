@@ -162,3 +162,27 @@ def test_the_tracking_page_tells_the_requester_when_to_expect_an_answer(
     )
     page = app.test_client().get(f"/track/{token}").get_data(as_text=True)
     assert "Expect a first answer by Mon 02 Mar, 17:00" in page
+
+
+def test_hook_sla_policy_lets_a_plugin_choose_minutes_for_one_request(
+    make_app: AppFactory, clock: FrozenClock
+) -> None:
+    from tests.core.fake_plugins import rush
+    from tests.core.test_plugins import with_fakes
+
+    app = make_app(plugins=["generic", "rush"], plugin_entry_points=with_fakes("rush"))
+    org = build_org(spoc_of(app))
+    rush.SEEN.clear()
+    rushed = org.file(fields={"summary": "RUSH: the stage lights are out"})
+    normal = org.file(fields={"summary": "Where is my invoice?"})
+    assert rush.SEEN == [START, START]  # asked when the clocks start, with that instant
+    assert clocks(org, rushed)["first_response"].due_at == START + timedelta(minutes=5)
+    assert clocks(org, rushed)["resolution"].due_at == START + timedelta(minutes=30)
+    assert clocks(org, normal)["resolution"].due_at > START + 4 * H  # the type's own policy
+    # A priority change keeps the policy the clock started under, asked for that instant.
+    clock.advance(timedelta(minutes=2))
+    org.spoc.requests.change_priority(
+        rushed, org.actor(org.dana), Priority.P1, reason="the show starts soon"
+    )
+    assert rush.SEEN[-1] == START
+    assert clocks(org, rushed)["resolution"].due_at == START + timedelta(minutes=30)

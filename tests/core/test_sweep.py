@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
@@ -221,3 +222,33 @@ def test_hook_sweep_tasks_run_each_pass_and_a_failure_is_reported(
     assert report.plugin_tasks == 0
     assert report.errors == ["chores: RuntimeError: the carrier feed is down"]
     assert report.due >= 1  # the clocks were still handled
+
+
+def test_hook_keep_open_stops_automatic_closing_but_not_staff(
+    make_app: AppFactory, clock: FrozenClock
+) -> None:
+    from spoc import IllegalTransition
+
+    app = make_app(plugins=["generic", "keepopen"], plugin_entry_points=with_fakes("keepopen"))
+    org = build_org(spoc_of(app))
+    dana = org.actor(org.dana)
+    kept = org.file(fields={"summary": "A medical emergency in hall B"})
+    waiting = org.file(fields={"summary": "Another medical report"})
+    ordinary = org.file()
+    for rid in (kept, ordinary):
+        org.spoc.requests.post_message(rid, dana, "Handled")
+        org.spoc.requests.transition(rid, Status.RESOLVED, dana)
+    org.spoc.requests.post_message(waiting, dana, "Which hall?")
+    org.spoc.requests.transition(waiting, Status.WAITING, dana)
+    clock.advance(timedelta(days=7))
+    assert org.spoc.sweep().closed == 1  # only the ordinary one
+    clock.advance(timedelta(days=7))
+    org.spoc.sweep()
+    assert org.spoc.sweep().closed == 0  # nothing is due any more: no retry loop
+    status = {rid: org.spoc.requests.get(rid, Actor.system()).status for rid in (kept, waiting)}
+    assert status == {kept: Status.RESOLVED, waiting: Status.WAITING}
+    assert "Not closed automatically: a medical report is closed by a person" in timeline(org, kept)
+    with pytest.raises(IllegalTransition, match="only a person"):
+        org.spoc.requests.transition(kept, Status.CLOSED, Actor.system("a plugin"))
+    org.spoc.requests.transition(kept, Status.CLOSED, dana)  # a person may
+    assert org.spoc.requests.get(kept, Actor.system()).status is Status.CLOSED

@@ -1,0 +1,410 @@
+"""Events: the SPOC is the event help desk, for vendors and attendees.
+
+Before the event, vendors deliver against their contracts and attendees ask about
+registration and access; on the day, minutes matter: while the event runs (in its own time
+zone) SLA targets switch to minutes, incidents appear on a live board, and medical, safety and
+conduct reports go to a named person at once and are never closed automatically. Uses only
+the public plugin API (:mod:`spoc`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import click
+from flask import Blueprint
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from spoc import (
+    AccessRefused,
+    ConsolePanel,
+    DemoContext,
+    EscalationCheck,
+    Export,
+    Priority,
+    Request,
+    RequestType,
+    Routing,
+    SlaPolicy,
+    Spoc,
+    StaffAccess,
+    SubjectInfo,
+    SubjectKind,
+    Triage,
+    hookimpl,
+)
+from spoc.plugins.events import attendees, vendors
+from spoc.plugins.events.forms import (
+    PERSONAL,
+    AccessNeedForm,
+    IncidentCategory,
+    IncidentForm,
+    NeedType,
+    RegistrationForm,
+    ScheduleForm,
+    Severity,
+    VendorContractForm,
+    VendorRequestForm,
+)
+from spoc.plugins.events.models import Event, Incident, RequestLink, Vendor
+from spoc.plugins.events.program import EVENT, event_of_subject, is_under_way
+from spoc.plugins.events.settings import EventsSettings
+
+NAME = "events"
+VENDOR_REQUEST = "events.vendor_request"
+VENDOR_CONTRACT = vendors.VENDOR_CONTRACT
+REGISTRATION = "events.registration"
+ACCESS_NEED = "events.access_need"
+SCHEDULE = "events.schedule"
+INCIDENT = "events.incident"
+TYPES = (VENDOR_REQUEST, VENDOR_CONTRACT, REGISTRATION, ACCESS_NEED, SCHEDULE, INCIDENT)
+H = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
+
+
+def settings_of(spoc: Spoc) -> EventsSettings:
+    return spoc.plugin_settings(NAME, EventsSettings)
+
+
+@hookimpl
+def spoc_settings_model() -> type[BaseModel]:
+    return EventsSettings
+
+
+@hookimpl
+def spoc_subject_kinds() -> list[SubjectKind]:
+    return [SubjectKind(EVENT, "Event", "An event; its SPOC is the event manager.")]
+
+
+def _incident_priority(fields: BaseModel) -> Priority | None:
+    if not isinstance(fields, IncidentForm):
+        return None
+    if fields.category in PERSONAL or fields.severity is Severity.CRITICAL:
+        return Priority.P1
+    return Priority.P2 if fields.severity is Severity.HIGH else None
+
+
+@hookimpl
+def spoc_request_types(settings_sections: Mapping[str, BaseModel]) -> list[RequestType]:
+    settings = settings_sections.get(NAME)
+    assert isinstance(settings, EventsSettings)
+    kinds = (EVENT,)
+    hours = SlaPolicy(
+        first_response={
+            Priority.P1: H,
+            Priority.P2: 2 * H,
+            Priority.P3: 8 * H,
+            Priority.P4: 16 * H,
+        },
+        resolution={
+            Priority.P1: 4 * H,
+            Priority.P2: 8 * H,
+            Priority.P3: 24 * H,
+            Priority.P4: 40 * H,
+        },
+    )
+    return [
+        RequestType(
+            key=VENDOR_REQUEST,
+            title="Vendor request: access, power, parking or a change",
+            description="For vendors: something you need at the venue, and what it costs.",
+            fields_model=VendorRequestForm,
+            group="Vendors",
+            subject_kinds=kinds,
+            specialist_team=settings.vendor_team,
+            sla=hours,
+            order=10,
+        ),
+        RequestType(
+            key=VENDOR_CONTRACT,
+            title="Vendor deliverable or contract",
+            description="For vendors: a deliverable, your contract, insurance or check-in.",
+            fields_model=VendorContractForm,
+            group="Vendors",
+            subject_kinds=kinds,
+            specialist_team=settings.vendor_team,
+            sla=hours,
+            order=20,
+        ),
+        RequestType(
+            key=REGISTRATION,
+            title="A question about my registration",
+            description="Tickets, orders, refunds, badges.",
+            fields_model=RegistrationForm,
+            group="Attendees",
+            subject_kinds=kinds,
+            sla=hours,
+            order=30,
+        ),
+        RequestType(
+            key=ACCESS_NEED,
+            title="Accessibility or dietary need",
+            description="Step-free access, interpreters, captioning, a hearing loop, dietary "
+            "needs, a quiet room or a companion. Only our accessibility coordinator sees it.",
+            fields_model=AccessNeedForm,
+            group="Attendees",
+            subject_kinds=kinds,
+            specialist_team=settings.accessibility_team,
+            sla=hours,
+            private=True,
+            order=40,
+        ),
+        RequestType(
+            key=SCHEDULE,
+            title="A question about the programme",
+            description="Sessions, rooms, times and speakers.",
+            fields_model=ScheduleForm,
+            group="Attendees",
+            subject_kinds=kinds,
+            sla=hours,
+            order=50,
+        ),
+        RequestType(
+            key=INCIDENT,
+            title="Report an incident on site",
+            description="Something happened at the venue: medical, safety, conduct, security.",
+            fields_model=IncidentForm,
+            group="On site",
+            subject_kinds=kinds,
+            default_priority=Priority.P3,
+            priority_rule=_incident_priority,
+            specialist_team=settings.safety_team,
+            sla=hours,
+            order=5,
+        ),
+    ]
+
+
+@hookimpl
+def spoc_migrations() -> Path:
+    return Path(__file__).parent / "migrations"
+
+
+# --- intake ------------------------------------------------------------------------------------
+
+
+def _event_for(spoc: Spoc, subject: SubjectInfo | None) -> Event | None:
+    if subject is None or subject.kind != EVENT:
+        return None
+    with spoc.db.reader() as session:
+        event = event_of_subject(session, subject.id)
+        if event is not None:
+            session.expunge(event)
+        return event
+
+
+@hookimpl
+def spoc_route_request(
+    request_type: RequestType, fields: BaseModel, subject: SubjectInfo | None, spoc: Spoc
+) -> Routing | None:
+    settings = settings_of(spoc)
+    if request_type.key == ACCESS_NEED:
+        return Routing(
+            None, settings.accessibility_team, "Accessibility needs go to the coordinator", order=20
+        )
+    if not (isinstance(fields, IncidentForm) and fields.category in PERSONAL):
+        return None
+    event = _event_for(spoc, subject)
+    lead_id = event.safety_lead_id if event is not None else None
+    if lead_id is None and settings.safety_lead_email:
+        agent = spoc.directory.agent_by_email(settings.safety_lead_email)
+        lead_id = agent.id if agent is not None and agent.active else None
+    why = f"{fields.category.value} incident: straight to the event's safety lead"
+    if lead_id is not None:
+        return Routing(lead_id, None, why, order=5)
+    return Routing(
+        None, settings.safety_team, f"{fields.category.value} incident: safety team", order=5
+    )
+
+
+@hookimpl
+def spoc_triage_request(
+    request_type: RequestType, fields: BaseModel, subject: SubjectInfo | None, spoc: Spoc
+) -> Triage | None:
+    settings = settings_of(spoc)
+    if isinstance(fields, AccessNeedForm) and NeedType.SIGN_LANGUAGE in fields.needs:
+        event = _event_for(spoc, subject)
+        lead = timedelta(days=settings.interpreter_lead_days)
+        if event is not None and event.starts_at - spoc.clock.now() < lead:
+            return Triage(
+                f"interpreter asked for less than {settings.interpreter_lead_days} days ahead",
+                priority=Priority.P2,
+                escalate_to=settings.accessibility_team,
+                cause="late_interpreter",
+            )
+    if isinstance(fields, VendorRequestForm) and fields.cost_impact > 0:
+        event = _event_for(spoc, subject)
+        if event is None:
+            return None
+        with spoc.db.reader() as session:
+            tolerance = session.scalar(
+                select(Vendor.budget_tolerance).where(
+                    Vendor.event_id == event.id, Vendor.code == fields.vendor_code
+                )
+            )
+        if tolerance is not None and fields.cost_impact > tolerance:
+            return Triage(
+                f"cost impact {fields.cost_impact:,.2f} beyond the budget tolerance "
+                f"{tolerance:,.2f}",
+                escalate_to=settings.organiser_team,
+                cause="over_budget",
+            )
+    return None
+
+
+@hookimpl
+def spoc_request_filed(request: Request, fields: BaseModel, session: Session, spoc: Spoc) -> None:
+    if request.type_key not in TYPES:
+        return
+    event = event_of_subject(session, request.subject_id)
+    if event is None:
+        return
+    from spoc import ValidationFailed
+
+    vendor_id = attendee_id = None
+    if isinstance(fields, VendorRequestForm | VendorContractForm):
+        vendor_id = session.scalar(
+            select(Vendor.id).where(Vendor.event_id == event.id, Vendor.code == fields.vendor_code)
+        )
+        if vendor_id is None:
+            raise ValidationFailed(
+                "unknown vendor", {"fields.vendor_code": "not a vendor code at this event"}
+            )
+    else:
+        attendee = attendees.registration_for(session, event.id, request.contact_id)
+        attendee_id = attendee.id if attendee else None
+        if isinstance(fields, AccessNeedForm):
+            attendees.record_need(session, event, request, fields, attendee, spoc.clock.now())
+        elif isinstance(fields, IncidentForm):
+            session.add(
+                Incident(
+                    request_id=request.id,
+                    event_id=event.id,
+                    location=fields.location,
+                    category=fields.category.value,
+                    severity=fields.severity.value,
+                    reported_at=request.created_at,
+                )
+            )
+    session.add(
+        RequestLink(
+            request_id=request.id, event_id=event.id, vendor_id=vendor_id, attendee_id=attendee_id
+        )
+    )
+
+
+@hookimpl
+def spoc_sla_policy(
+    request: Request, policy: SlaPolicy, at: datetime, session: Session, spoc: Spoc
+) -> SlaPolicy | None:
+    """Event-day mode: minutes while the request's event is under way."""
+    if request.type_key not in TYPES:
+        return None
+    event = event_of_subject(session, request.subject_id)
+    if event is None or not is_under_way(event, at):
+        return None
+    settings = settings_of(spoc)
+    return SlaPolicy(
+        first_response={
+            p: m * MINUTE for p, m in settings.event_day_first_response_minutes.items()
+        },
+        resolution={p: m * MINUTE for p, m in settings.event_day_resolution_minutes.items()},
+        warn_ratio=policy.warn_ratio,
+        calendar="always_open",  # events run at weekends and at night
+    )
+
+
+def is_personal_incident(request: Request) -> bool:
+    return request.type_key == INCIDENT and (request.fields or {}).get("category") in {
+        c.value for c in PERSONAL
+    }
+
+
+@hookimpl
+def spoc_keep_open(request: Request) -> str | None:
+    if is_personal_incident(request):
+        category = IncidentCategory((request.fields or {})["category"]).value
+        return f"a {category} incident is resolved and closed by a person"
+    return None
+
+
+# --- the sweep ---------------------------------------------------------------------------------
+
+
+@hookimpl
+def spoc_sweep_tasks(spoc: Spoc, now: datetime, limit: int) -> int:
+    return vendors.open_due_alerts(spoc, now, limit) + attendees.erase_due(spoc, now, limit)
+
+
+@hookimpl
+def spoc_escalation_checks(spoc: Spoc, now: datetime, limit: int) -> list[EscalationCheck]:
+    return vendors.escalation_checks(spoc, now, limit)
+
+
+# --- staff reads -------------------------------------------------------------------------------
+
+
+def is_coordinator(spoc: Spoc, agent_id: int | None) -> bool:
+    return agent_id is not None and spoc.directory.in_team(
+        agent_id, settings_of(spoc).accessibility_team
+    )
+
+
+@hookimpl
+def spoc_staff_access(access: StaffAccess, spoc: Spoc) -> AccessRefused | None:
+    if access.request_id is None:
+        return None
+    with spoc.db.reader() as session:
+        type_key = session.scalar(select(Request.type_key).where(Request.id == access.request_id))
+    if type_key != ACCESS_NEED or is_coordinator(spoc, access.actor.id):
+        return None
+    return AccessRefused(
+        "Accessibility and dietary needs are special-category data: only the accessibility "
+        "coordinator may open them. A reason does not change that; ask the coordinator."
+    )
+
+
+# --- views, exports, panels, CLI, demo ---------------------------------------------------------
+
+
+@hookimpl
+def spoc_blueprints() -> list[Blueprint]:
+    from spoc.plugins.events.views import bp
+
+    return [bp]
+
+
+@hookimpl
+def spoc_console_panels(request: Request, spoc: Spoc) -> list[ConsolePanel] | None:
+    if request.type_key not in TYPES:
+        return None
+    from spoc.plugins.events.views import console_panels
+
+    return console_panels(request, spoc)
+
+
+@hookimpl
+def spoc_request_exports(request: Request, spoc: Spoc) -> list[Export] | None:
+    if request.type_key not in TYPES or request.subject_id is None:
+        return None
+    from spoc.plugins.events.views import exports
+
+    return exports(request, spoc)
+
+
+@hookimpl
+def spoc_cli_commands() -> list[click.Command]:
+    from spoc.plugins.events.cli import events_cli
+
+    return [events_cli]
+
+
+@hookimpl
+def spoc_demo_data(demo: DemoContext) -> None:
+    from spoc.plugins.events.demo import add_demo_data
+
+    add_demo_data(demo)

@@ -1,0 +1,357 @@
+"""Pages under /p/events/: the public event page (schema.org JSON-LD) and its calendar, the
+vendor portal (secret link), the live event board and the event overview for staff, and the
+accessibility coordinator's list of needs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from markupsafe import Markup
+from pydantic import ValidationError
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from spoc import (
+    ConsolePanel,
+    Export,
+    NotFoundError,
+    Request,
+    ServiceError,
+    Spoc,
+    Status,
+    check_staff_access,
+    console_agent,
+    spoc_of,
+)
+from spoc.plugins.events import attendees, vendors
+from spoc.plugins.events import exports as documents
+from spoc.plugins.events.forms import NEED_LABELS, NeedType, VendorRequestForm
+from spoc.plugins.events.models import Event, Incident, RequestLink, Vendor
+from spoc.plugins.events.program import event_by_code, event_of_subject, is_under_way, sessions_of
+from spoc.plugins.events.settings import EventsSettings
+
+bp = Blueprint("events", __name__, template_folder="templates")
+PAGE = 50
+OPEN = (Status.NEW, Status.OPEN, Status.WAITING)
+
+
+def _page() -> int:
+    value = request.args.get("page", "0")
+    return max(0, min(int(value), 10_000)) if value.isdigit() else 0
+
+
+def _event_or_404(code: str) -> Event:
+    with spoc_of().db.reader() as session:
+        try:
+            event = event_by_code(session, code)
+        except NotFoundError:
+            abort(404)
+        session.expunge(event)
+        return event
+
+
+def _host(spoc: Spoc) -> str:
+    return urlsplit(spoc.settings.base_url).hostname or "spoc.invalid"
+
+
+def _settings(spoc: Spoc) -> EventsSettings:
+    return spoc.plugin_settings("events", EventsSettings)
+
+
+# --- public ----------------------------------------------------------------------------------
+
+
+@bp.get("/e/<code>")
+def event_page(code: str) -> str:
+    spoc = spoc_of()
+    event = _event_or_404(code)
+    page = _page()
+    with spoc.db.reader() as session:
+        sessions = sessions_of(session, event.id, after=page * PAGE, limit=PAGE + 1)
+        for row in sessions:
+            session.expunge(row)
+    more, sessions = len(sessions) > PAGE, sessions[:PAGE]
+    url = spoc.settings.base_url.rstrip("/") + url_for(".event_page", code=code)
+    return render_template(
+        "events/event.html",
+        event=event,
+        sessions=sessions,
+        page=page,
+        more=more,
+        jsonld=Markup(documents.event_jsonld(event, sessions, url)),  # noqa: S704 - escaped JSON
+        under_way=is_under_way(event, spoc.clock.now()),
+    )
+
+
+@bp.get("/e/<code>/calendar.ics")
+def event_calendar(code: str) -> Response:
+    spoc = spoc_of()
+    event = _event_or_404(code)
+    with spoc.db.reader() as session:
+        sessions = sessions_of(session, event.id, limit=1000)
+    body = documents.event_ics(event, sessions, _host(spoc))
+    return Response(
+        body,
+        mimetype="text/calendar",
+        headers={"Content-Disposition": f'attachment; filename="{event.code}.ics"'},
+    )
+
+
+# --- the vendor portal -------------------------------------------------------------------------
+
+
+def _vendor_or_404(token: str) -> tuple[Vendor, Event]:
+    spoc = spoc_of()
+    with spoc.db.reader() as session:
+        vendor = vendors.vendor_for_token(session, token, spoc.clock.now())
+        if vendor is None:
+            abort(404)
+        event = session.get(Event, vendor.event_id)
+        assert event is not None
+        session.expunge_all()
+        return vendor, event
+
+
+def _vendor_page(
+    token: str, errors: dict[str, str] | None = None, status: int = 200
+) -> tuple[str, int]:
+    spoc = spoc_of()
+    vendor, event = _vendor_or_404(token)
+    with spoc.db.reader() as session:
+        deliverables = vendors.deliverables_of(session, vendor.id)
+        counts = vendors.needs_per_session(session, event.id)
+        session.expunge_all()
+    return (
+        render_template(
+            "events/vendor.html",
+            token=token,
+            vendor=vendor,
+            event=event,
+            deliverables=deliverables,
+            counts=counts,
+            need_labels={k.value: v for k, v in NEED_LABELS.items()},
+            now=spoc.clock.now(),
+            errors=errors or {},
+            values=request.form if errors else {},
+        ),
+        status,
+    )
+
+
+@bp.get("/v/<token>")
+def vendor_portal(token: str) -> tuple[str, int]:
+    return _vendor_page(token)
+
+
+@bp.post("/v/<token>/requests")
+def vendor_request(token: str) -> Response | tuple[str, int]:
+    spoc = spoc_of()
+    vendor, event = _vendor_or_404(token)
+    form = request.form
+    raw = {
+        "vendor_code": vendor.code,  # from the link, never from the form
+        "kind": form.get("kind", ""),
+        "what": form.get("what", ""),
+        "cost_impact": form.get("cost_impact") or 0,
+        **({"needed_at": form["needed_at"]} if form.get("needed_at") else {}),
+    }
+    try:
+        fields = VendorRequestForm.model_validate(raw)
+    except ValidationError as exc:
+        errors = {".".join(str(p) for p in e["loc"]) or "form": e["msg"] for e in exc.errors()}
+        return _vendor_page(token, errors, 422)
+    try:
+        _, tracking = spoc.requests.create_with_tracking_link(
+            type_key="events.vendor_request",
+            fields=fields.model_dump(mode="json"),
+            requester={"name": vendor.onsite_name or vendor.name, "email": vendor.onsite_email},
+            subject_id=event.subject_id,
+        )
+    except ServiceError as exc:
+        return _vendor_page(token, {"form": str(exc)}, 422)
+    flash("Your request is with the event desk. Keep this page to follow it.", "success")
+    return redirect(url_for("portal.track", token=tracking), code=303)
+
+
+# --- staff -------------------------------------------------------------------------------------
+
+
+@bp.get("/")
+def events_list() -> str:
+    console_agent()
+    spoc = spoc_of()
+    page = _page()
+    from spoc.plugins.events.program import events_page
+
+    with spoc.db.reader() as session:
+        rows = events_page(session, page, PAGE + 1)
+        session.expunge_all()
+    return render_template(
+        "events/events.html",
+        events=rows[:PAGE],
+        page=page,
+        more=len(rows) > PAGE,
+        now=spoc.clock.now(),
+    )
+
+
+@bp.get("/e/<code>/manage")
+def event_manage(code: str) -> str:
+    actor = console_agent()
+    spoc = spoc_of()
+    event = _event_or_404(code)
+    check_staff_access(actor, "subject", subject_id=event.subject_id)
+    page = _page()
+    with spoc.db.reader() as session:
+        vendor_rows = vendors.vendors_of(session, event.id, page, PAGE + 1)
+        people = attendees.attendees_page(session, event.id, page, PAGE + 1)
+        session.expunge_all()
+    return render_template(
+        "events/manage.html",
+        event=event,
+        vendors=vendor_rows[:PAGE],
+        attendees=people[:PAGE],
+        page=page,
+        more=len(vendor_rows) > PAGE or len(people) > PAGE,
+        now=spoc.clock.now(),
+        coordinator=_is_coordinator(spoc, actor.id),
+    )
+
+
+@bp.post("/vendors/<int:vendor_id>/check-in")
+def vendor_check_in(vendor_id: int) -> Response:
+    console_agent()
+    spoc = spoc_of()
+    try:
+        vendor = vendors.check_in(spoc, vendor_id)
+    except NotFoundError:
+        abort(404)
+    with spoc.db.reader() as session:
+        event = session.get(Event, vendor.event_id)
+        assert event is not None
+        code = event.code
+    flash(f"{vendor.name} checked in.", "success")
+    return redirect(url_for(".event_manage", code=code), code=303)
+
+
+@bp.get("/board/<code>")
+def board(code: str) -> str:
+    console_agent()
+    spoc = spoc_of()
+    event = _event_or_404(code)
+    page = _page()
+    with spoc.db.reader() as session:
+        rows = session.execute(
+            select(Incident, Request)
+            .join(Request, Request.id == Incident.request_id)
+            .where(Incident.event_id == event.id, Request.status.in_(OPEN))
+            .order_by(Incident.location, Incident.reported_at)
+            .offset(page * PAGE)
+            .limit(PAGE + 1)
+        ).all()
+        items = [(row[0], row[1], spoc.requests.reference(row[1].id)) for row in rows]
+        session.expunge_all()
+    now = spoc.clock.now()
+    by_location: dict[str, list[tuple[Incident, Request, str, int]]] = {}
+    for incident, found, reference in items[:PAGE]:
+        minutes = int((now - incident.reported_at).total_seconds() // 60)
+        by_location.setdefault(incident.location, []).append((incident, found, reference, minutes))
+    refresh = request.args.get("refresh", "1") != "0"
+    return render_template(
+        "events/board.html",
+        event=event,
+        by_location=by_location,
+        page=page,
+        more=len(items) > PAGE,
+        now=now,
+        refresh=refresh,
+        seconds=_settings(spoc).board_refresh_seconds,
+        under_way=is_under_way(event, now),
+    )
+
+
+def _is_coordinator(spoc: Spoc, agent_id: int | None) -> bool:
+    from spoc.plugins.events import is_coordinator
+
+    return is_coordinator(spoc, agent_id)
+
+
+@bp.get("/e/<code>/needs")
+def needs(code: str) -> str:
+    actor = console_agent()
+    spoc = spoc_of()
+    if not _is_coordinator(spoc, actor.id):
+        abort(403)
+    event = _event_or_404(code)
+    page = _page()
+    with spoc.db.reader() as session:
+        rows = attendees.needs_page(session, event.id, page, PAGE + 1)
+        references = {n.id: spoc.requests.reference(n.request_id) for n, _ in rows}
+        session.expunge_all()
+    return render_template(
+        "events/needs.html",
+        event=event,
+        rows=rows[:PAGE],
+        references=references,
+        page=page,
+        more=len(rows) > PAGE,
+        labels={k.value: v for k, v in NEED_LABELS.items()},
+        kinds=list(NeedType),
+    )
+
+
+# --- panels and exports --------------------------------------------------------------------------
+
+
+def console_panels(found: Request, spoc: Spoc) -> list[ConsolePanel]:
+    with spoc.db.reader() as session:
+        link = session.get(RequestLink, found.id)
+        if link is None:
+            return []
+        event = session.get(Event, link.event_id)
+        vendor = session.get(Vendor, link.vendor_id) if link.vendor_id else None
+        attendee = None
+        if link.attendee_id:
+            from spoc.plugins.events.models import Attendee
+
+            attendee = session.get(Attendee, link.attendee_id)
+        html = render_template(
+            "events/request_panel.html",
+            event=event,
+            vendor=vendor,
+            attendee=attendee,
+            under_way=event is not None and is_under_way(event, spoc.clock.now()),
+        )
+    return [ConsolePanel("Event", Markup(html), order=5)]  # noqa: S704
+
+
+def exports(found: Request, spoc: Spoc) -> list[Export]:
+    host = _host(spoc)
+    with spoc.db.reader() as session:
+        event = event_of_subject(session, found.subject_id)
+        if event is None:
+            return []
+        sessions = sessions_of(session, event.id, limit=1000)
+        session.expunge_all()
+    return [
+        Export(
+            "event.ics",
+            "The event and its sessions (iCalendar)",
+            "text/calendar",
+            f"{event.code}.ics",
+            lambda: documents.event_ics(event, sessions, host),
+        )
+    ]
+
+
+def _when(value: datetime, event: Event) -> str:
+    from zoneinfo import ZoneInfo
+
+    return value.astimezone(ZoneInfo(event.timezone)).strftime("%a %d %b %Y, %H:%M")
+
+
+@bp.app_template_filter("event_time")
+def event_time(value: datetime | None, event: Event) -> str:
+    return _when(value, event) if value is not None else "—"
