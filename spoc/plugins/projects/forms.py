@@ -116,6 +116,7 @@ def parse_milestones(value: Any) -> Any:
 class StatusUpdateForm(_Form):
     period: str = Field(
         pattern=PERIOD,
+        max_length=8,
         description="The reporting period: 2026-03 (monthly) or 2026-W10 (weekly)",
     )
     summary: str = Field(default="", max_length=200, description="Your headline in one line")
@@ -221,4 +222,4 @@ class SystemForm(_Form):
     """The fields of requests the project office opens itself (report cycle, update chase)."""
 
     summary: str = Field(min_length=3, max_length=200)
-    period: str = Field(pattern=PERIOD)
+    period: str = Field(pattern=PERIOD, max_length=8)
