@@ -220,6 +220,7 @@ def project(project_id: int) -> str:
         labels = {p.id: p.label for p in periods}
         manager = may_manage(session, actor, project_id)
         contacts = people(session, project_id)
+        manager_name = subject.spoc.name if subject.spoc is not None else None
     return render_template(
         "projects/project.html",
         project=subject,
@@ -239,6 +240,7 @@ def project(project_id: int) -> str:
         published=published,
         labels=labels,
         manager=manager,
+        manager_name=manager_name,
         contacts=contacts,
         rags=list(Rag),
         reference=spoc.requests.reference,
