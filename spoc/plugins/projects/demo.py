@@ -175,50 +175,51 @@ def _file_update(
 
 
 def _risks_and_decisions(demo: DemoContext, project_id: int, sponsor: tuple[str, str]) -> None:
-    today = demo.today
-    demo.requests.create(
-        type_key=RISK,
-        fields={
-            "summary": "Card scheme certification may slip past launch",
-            "cause": "The certification lab is fully booked",
-            "event": "Certification is not granted before the launch date",
-            "effect": "Launch is delayed by at least a month",
-            "probability": 4,
-            "impact": 5,
-            "proximity": (today + timedelta(days=20)).isoformat(),
-            "owner": "Lina Noor",
-            "response": "reduce",
-            "response_plan": "Book a second lab",
-        },
-        requester={"name": sponsor[0], "email": sponsor[1]},
-        subject_id=project_id,
-    )
-    demo.requests.create(
-        type_key=RISK,
-        fields={
-            "summary": "Key engineer leaving",
-            "cause": "Contract ends",
-            "event": "Knowledge is lost",
-            "effect": "Slower fixes",
-            "probability": 2,
-            "impact": 3,
-            "proximity": (today + timedelta(days=90)).isoformat(),
-            "owner": "Tom Reyes",
-        },
-        requester={"name": sponsor[0], "email": sponsor[1]},
-        subject_id=project_id,
-    )
-    demo.requests.create(
-        type_key=DECISION,
-        fields={
-            "kind": "decision",
-            "summary": "Choose the fallback acquirer",
-            "severity": "high",
-            "owner": "Tom Reyes",
-            "decider": sponsor[0],
-            "needed_by": (today - timedelta(days=2)).isoformat(),
-            "options": "Acquirer A (cheaper) or B (faster)",
-        },
-        requester={"name": sponsor[0], "email": sponsor[1]},
-        subject_id=project_id,
-    )
+    soon, later, overdue = ((demo.today + timedelta(days=n)).isoformat() for n in (20, 90, -2))
+    filed: list[tuple[str, dict[str, Any]]] = [
+        (
+            RISK,
+            {
+                "summary": "Card scheme certification may slip past launch",
+                "cause": "The certification lab is fully booked",
+                "event": "Certification is not granted before the launch date",
+                "effect": "Launch is delayed by at least a month",
+                "probability": 4,
+                "impact": 5,
+                "proximity": soon,
+                "owner": "Lina Noor",
+                "response_plan": "Book a second lab",
+            },
+        ),
+        (
+            RISK,
+            {
+                "summary": "Key engineer leaving",
+                "cause": "Contract ends",
+                "event": "Knowledge is lost",
+                "effect": "Slower fixes",
+                "probability": 2,
+                "impact": 3,
+                "proximity": later,
+                "owner": "Tom Reyes",
+            },
+        ),
+        (
+            DECISION,
+            {
+                "summary": "Choose the fallback acquirer",
+                "severity": "high",
+                "owner": "Tom Reyes",
+                "decider": sponsor[0],
+                "needed_by": overdue,
+                "options": "Acquirer A (cheaper) or B (faster)",
+            },
+        ),
+    ]
+    for type_key, fields in filed:
+        demo.requests.create(
+            type_key=type_key,
+            fields=fields,
+            requester={"name": sponsor[0], "email": sponsor[1]},
+            subject_id=project_id,
+        )
