@@ -87,7 +87,7 @@ PHASES: dict[str, tuple[str, ...]] = {
         "spoc_staff_access",
         "spoc_request_exports",
     ),
-    "Portal: what requesters see": ("spoc_portal_panels",),
+    "Portal: what requesters see": ("spoc_portal_panels", "spoc_form_defaults"),
     "Demo data": ("spoc_demo_data",),
 }
 
@@ -559,6 +559,28 @@ def spoc_portal_panels(request: Request, spoc: Spoc) -> Sequence[ConsolePanel] |
     Returns: a sequence of :class:`spoc.ConsolePanel`, or ``None``.
 
     firstresult: no — all panels are shown, by ``order`` then title.
+    """
+
+
+@hookspec
+def spoc_form_defaults(
+    request_type: RequestType, subject: SubjectInfo | None, spoc: Spoc
+) -> Mapping[str, Any] | None:
+    """Values to pre-fill a new request's portal form with (the period a report is due for).
+
+    Called when the portal shows an empty form, with the subject of the intake link it was
+    opened from (``/s/<token>``), or ``None``. Only the form's own field names count; the
+    requester can change every value, and the submission is validated as usual. Must not write.
+
+    Arguments:
+        request_type: the :class:`spoc.RequestType` whose form is shown.
+        subject: the subject of the intake link, or ``None`` without one.
+        spoc: the application's :class:`spoc.Spoc`, for reading the plugin's own tables.
+
+    Returns: a mapping of field name to value, or ``None``.
+
+    firstresult: no — all answers are merged; for a field several plugins fill, the first
+    plugin by name wins.
     """
 
 

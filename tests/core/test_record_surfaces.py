@@ -251,3 +251,16 @@ def test_record_event_refuses_a_kind_the_timeline_cannot_store(
         rorg.spoc.requests.record_event(
             request_id, rorg.actor(rorg.dana), kind="checked", summary="No plugin name"
         )
+
+
+def test_hook_form_defaults_prefill_the_form_opened_from_an_intake_link(
+    records_app: Flask, rorg: Org
+) -> None:
+    client = records_app.test_client()
+    token = rorg.spoc.links.create_intake_link(rorg.account.id)
+    page = client.get(f"/new/generic.question?intake={token}").get_data(as_text=True)
+    assert 'value="About Northwind Traders"' in page
+    assert "not_a_field" not in page and "ignored" not in page
+    # Without an intake link there is no subject, and nothing is pre-filled.
+    plain = client.get("/new/generic.question").get_data(as_text=True)
+    assert "About Northwind Traders" not in plain

@@ -27,10 +27,10 @@ from werkzeug.wrappers import Response
 from spoc.core.app import Spoc, spoc_of
 from spoc.core.errors import ServiceError, ValidationFailed
 from spoc.core.exports import export_response, find_export
-from spoc.core.forms import validate_form
+from spoc.core.forms import FormSpec, validate_form
 from spoc.core.models import Contact, Request, Subject
 from spoc.core.portal.tracking import render_tracking, requester_action, requester_of
-from spoc.core.requests import ContactDetails, validation_errors
+from spoc.core.requests import ContactDetails, subject_info, validation_errors
 from spoc.core.types import RequestType
 
 bp = Blueprint("portal", __name__)
@@ -121,12 +121,15 @@ def _render_form(
     intake_token = request.values.get("intake") or None
     subject = _intake_subject(intake_token)
     related = [a for a in _spoc().host.articles if request_type.key in a.request_types]
+    spec = form_spec(request_type.fields_model)
+    if values is None:
+        values = _form_defaults(request_type, subject, spec)
     return (
         render_template(
             "portal/form.html",
             request_type=request_type,
-            spec=form_spec(request_type.fields_model),
-            values=values or {},
+            spec=spec,
+            values=values,
             errors=errors or {},
             subject=subject,
             intake=intake_token if subject else None,
@@ -134,6 +137,22 @@ def _render_form(
         ),
         status,
     )
+
+
+def _form_defaults(
+    request_type: RequestType, subject: Subject | None, spec: FormSpec
+) -> dict[str, Any]:
+    """What plugins pre-fill (``spoc_form_defaults``): only the form's own fields, as text."""
+    spoc = _spoc()
+    values: dict[str, Any] = {}
+    answers = spoc.host.call_each(
+        "spoc_form_defaults", request_type=request_type, subject=subject_info(subject), spoc=spoc
+    )
+    for _, defaults in answers:
+        for name, value in defaults.items():
+            if spec.by_name(name) is not None and value is not None:
+                values.setdefault(name, value if isinstance(value, list) else str(value))
+    return values
 
 
 @bp.get("/new/<key>")

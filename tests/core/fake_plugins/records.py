@@ -94,3 +94,10 @@ def spoc_request_filed(request: Request, fields: BaseModel, session: object) -> 
         raise RuntimeError("the plugin's own row could not be written")
     assert session is not None
     FILED.append(request.id)
+
+
+@hookimpl
+def spoc_form_defaults(request_type: RequestType, subject: SubjectInfo | None) -> dict[str, str]:
+    if subject is None or request_type.key != "generic.question":
+        return {}
+    return {"summary": f"About {subject.name}", "not_a_field": "ignored"}

@@ -1,0 +1,213 @@
+"""Portfolios, projects, workstreams and the people around them.
+
+Each is a core subject (kind, SPOC, attributes validated by the plugin's model) plus a row in
+the plugin's tables that indexes the structure. Create them here so both always exist.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from spoc import Actor, NotFoundError, PermissionDenied, Role, Spoc, Subject, ValidationFailed
+from spoc.plugins.projects.forms import Cadence
+from spoc.plugins.projects.keys import PORTFOLIO, PROJECT, WORKSTREAM
+from spoc.plugins.projects.models import Person, Portfolio, Project, Workstream
+from spoc.plugins.projects.settings import ProjectsSettings
+
+ROLES = ("sponsor", "steering", "stakeholder")
+
+
+def settings_of(spoc: Spoc) -> ProjectsSettings:
+    return spoc.plugin_settings("projects", ProjectsSettings)
+
+
+def add_portfolio(
+    spoc: Spoc, name: str, *, manager_id: int | None, code: str = "", description: str = ""
+) -> Subject:
+    subject = spoc.directory.add_subject(
+        kind=PORTFOLIO,
+        name=name,
+        spoc_agent_id=manager_id,
+        external_ref=code or None,
+        attributes={"code": code, "description": description},
+    )
+    with spoc.db.transaction() as session:
+        session.add(Portfolio(subject_id=subject.id))
+    return subject
+
+
+def add_project(
+    spoc: Spoc,
+    name: str,
+    *,
+    portfolio_id: int,
+    manager_id: int | None,
+    sponsor: tuple[str, str],
+    reporting_starts: date,
+    cadence: Cadence | str = Cadence.MONTHLY,
+    deadline_business_days: int = 2,
+    code: str = "",
+    deputies: list[int] | None = None,
+    sponsor_team: str | None = None,
+) -> Subject:
+    """A project whose SPOC is its manager; ``sponsor`` is (name, email). Opens the reporting
+    periods that have started."""
+    from spoc.plugins.projects.cycle import open_due_periods_of
+
+    with spoc.db.reader() as session:
+        if session.get(Portfolio, portfolio_id) is None:
+            raise ValidationFailed("invalid project", {"portfolio_id": "no such portfolio"})
+    attributes: dict[str, Any] = {
+        "portfolio_id": portfolio_id,
+        "code": code,
+        "cadence": str(cadence),
+        "deadline_business_days": deadline_business_days,
+        "reporting_starts": reporting_starts.isoformat(),
+        "sponsor_team": sponsor_team,
+    }
+    subject = spoc.directory.add_subject(
+        kind=PROJECT,
+        name=name,
+        spoc_agent_id=manager_id,
+        deputies=deputies or [],
+        external_ref=code or None,
+        attributes=attributes,
+    )
+    details = subject.attributes
+    from spoc.plugins.projects.cycle import period_bounds
+
+    first, _, _ = period_bounds(Cadence(details["cadence"]), reporting_starts, reporting_starts)
+    with spoc.db.transaction() as session:
+        session.add(
+            Project(
+                subject_id=subject.id,
+                portfolio_id=portfolio_id,
+                cadence=details["cadence"],
+                deadline_days=deadline_business_days,
+                sponsor_team=sponsor_team or settings_of(spoc).sponsor_team,
+                next_period_on=first,
+            )
+        )
+    add_person(spoc, subject.id, "sponsor", *sponsor)
+    open_due_periods_of(spoc, subject.id)
+    return subject
+
+
+def add_workstream(
+    spoc: Spoc,
+    name: str,
+    *,
+    project_id: int,
+    lead: tuple[str, str],
+    owner_team: str | None = None,
+    manager_id: int | None = None,
+) -> Subject:
+    """A workstream of a project; ``lead`` (name, email) sends its status updates, its owner
+    team hears when they do not. Its SPOC is the project's manager unless given."""
+    with spoc.db.reader() as session:
+        project = session.get(Subject, project_id)
+        if project is None or project.kind != PROJECT:
+            raise ValidationFailed("invalid workstream", {"project_id": "no such project"})
+        spoc_agent_id = manager_id if manager_id is not None else project.spoc_agent_id
+    team = owner_team or settings_of(spoc).workstream_owner_team
+    subject = spoc.directory.add_subject(
+        kind=WORKSTREAM,
+        name=name,
+        spoc_agent_id=spoc_agent_id,
+        attributes={
+            "project_id": project_id,
+            "lead_name": lead[0],
+            "lead_email": lead[1],
+            "owner_team": team,
+        },
+    )
+    with spoc.db.transaction() as session:
+        session.add(
+            Workstream(
+                subject_id=subject.id,
+                project_id=project_id,
+                lead_name=subject.attributes["lead_name"],
+                lead_email=subject.attributes["lead_email"],
+                owner_team=team,
+            )
+        )
+        # The project's open periods now wait for this workstream too.
+        from spoc.plugins.projects.models import Period
+
+        for period in session.scalars(
+            select(Period)
+            .where(Period.project_id == project_id)
+            .order_by(Period.id.desc())
+            .limit(3)
+        ):
+            period.rollup_stale = True
+    return subject
+
+
+def add_person(spoc: Spoc, project_id: int, role: str, name: str, email: str) -> Person:
+    if role not in ROLES:
+        raise ValidationFailed("invalid person", {"role": f"one of {', '.join(ROLES)}"})
+    if not name.strip() or "@" not in email:
+        raise ValidationFailed("invalid person", {"email": "a name and an email address"})
+    with spoc.db.transaction() as session:
+        person = Person(
+            project_id=project_id, role=role, name=name.strip()[:200], email=email.strip().lower()
+        )
+        session.add(person)
+    return person
+
+
+def people(session: Session, project_id: int, role: str | None = None) -> list[Person]:
+    query = select(Person).where(Person.project_id == project_id)
+    if role is not None:
+        query = query.where(Person.role == role)
+    return list(session.scalars(query.order_by(Person.role, Person.id).limit(100)))
+
+
+def project_id_of(session: Session, subject: Subject | None) -> int | None:
+    """The project a project or workstream subject belongs to."""
+    if subject is None:
+        return None
+    if subject.kind == PROJECT:
+        return subject.id
+    if subject.kind == WORKSTREAM:
+        row = session.get(Workstream, subject.id)
+        return row.project_id if row is not None else None
+    return None
+
+
+def workstreams(session: Session, project_id: int, limit: int) -> list[Workstream]:
+    return list(
+        session.scalars(
+            select(Workstream)
+            .where(Workstream.project_id == project_id)
+            .order_by(Workstream.subject_id)
+            .limit(limit)
+        )
+    )
+
+
+def may_manage(session: Session, actor: Actor, project_id: int) -> bool:
+    """Admins, and the project's manager (its SPOC) or a deputy."""
+    if actor.role is Role.ADMIN:
+        return True
+    if actor.role is not Role.AGENT:
+        return False
+    subject = session.get(Subject, project_id)
+    if subject is None:
+        return False
+    return actor.id == subject.spoc_agent_id or any(
+        d.agent_id == actor.id for d in subject.deputies
+    )
+
+
+def require_manager(spoc: Spoc, actor: Actor, project_id: int) -> None:
+    with spoc.db.reader() as session:
+        if session.get(Project, project_id) is None:
+            raise NotFoundError(f"no project {project_id}")
+        if not may_manage(session, actor, project_id):
+            raise PermissionDenied("only the project's manager, a deputy or an admin may do this")
