@@ -80,6 +80,17 @@ def console_agent(*roles: Role) -> Actor:
     return actor()
 
 
+def console_access(
+    what: str, *, request: Request | None = None, subject_id: int | None = None
+) -> Any:
+    """In a plugin's staff page, before showing or changing a record: report the read to
+    ``spoc_staff_access`` with the break-glass reason the agent gave on the console. Returns
+    ``None`` to go on, or the break-glass form (a 403 response) to return instead."""
+    from spoc.core.console.access import guard
+
+    return guard(what, request_obj=request, subject_id=subject_id)
+
+
 def signed_in_agent() -> Actor | None:
     """In a plugin's page: the console agent signed in on this browser, or ``None``."""
     from spoc.core.console.auth import actor, current_agent
@@ -177,6 +188,7 @@ __all__ = [
     "__version__",
     "api_agent",
     "check_staff_access",
+    "console_access",
     "console_agent",
     "create_app",
     "hookimpl",

@@ -90,6 +90,9 @@ def mail_environment(host: PluginHost) -> Environment:
     )
 
 
+WEBHOOK_WITHHELD = frozenset({"reason", "priority_reason", "routing_reason", "note"})
+
+
 class Notifier:
     def __init__(self, settings: Settings, host: PluginHost, reference: Any, clock: Clock) -> None:
         self.settings = settings
@@ -267,7 +270,11 @@ class Notifier:
                 "priority": request.priority.value,
             },
             "at": event.at.isoformat(),
-            "data": {k: v for k, v in event.data.items() if k not in ("reason",)},
+            # Receivers get what happened, never what was said: no reasons; for private types
+            # (health, special-category data) and plugins' own events, only the kind of event.
+            "data": {}
+            if self._private(request) or "." in event.kind
+            else {k: v for k, v in event.data.items() if k not in WEBHOOK_WITHHELD},
         }
         enqueue(
             write.session,

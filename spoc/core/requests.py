@@ -509,10 +509,14 @@ class RequestService(ServiceBase):
         *,
         internal: bool = False,
         expected_version: int | None = None,
+        apply: Callable[[Session, Request], None] | None = None,
     ) -> Request:
         """A public reply or an internal note. Replies move the status where people expect:
         staff replying to a new request takes it into work; a requester replying to a request
-        that waits on them (or was resolved) puts it back in progress."""
+        that waits on them (or was resolved) puts it back in progress.
+
+        ``apply`` runs in the same write (a plugin marks "customer told" on its own row), so
+        the message, its mail in the outbox and the plugin's mark commit together."""
         text = body.strip()
         if "\x00" in text:
             raise ValidationFailed("the message cannot be stored", nul_errors(text, "body"))
@@ -528,6 +532,8 @@ class RequestService(ServiceBase):
                     "file a new request instead"
                 )
             self._check_may_post(actor, internal)
+            if apply is not None:
+                apply(write.session, write.request)
             visibility = Visibility.INTERNAL if internal else Visibility.PUBLIC
             message = Message(
                 request_id=request.id,
@@ -560,15 +566,18 @@ class RequestService(ServiceBase):
         summary: str,
         data: Mapping[str, Any] | None = None,
         public: bool = False,
-        apply: Callable[[Session, Request], None] | None = None,
+        apply: Callable[[Session, Request], Triage | None] | None = None,
         expected_version: int | None = None,
     ) -> Request:
         """A plugin's change to its own records, on the request's timeline, in one write.
 
         ``apply`` runs inside the request's write transaction (with the request row locked and
         its version checked), so the plugin's own rows and the timeline event commit or fail
-        together. ``kind`` is namespaced by the plugin (``healthcare.appointment_booked``).
-        Viewers cannot record; requesters only when ``public``."""
+        together. If it returns a :class:`spoc.Triage`, that verdict is applied in the same
+        write: the priority raised, and the request escalated to ``escalate_to`` once per
+        ``cause`` (a second time the same cause is a no-op; so is an escalation past the top
+        level or of a closed request). ``kind`` is namespaced by the plugin
+        (``healthcare.apt_confirm``). Viewers cannot record; requesters only when ``public``."""
         if "." not in kind or len(kind) > EVENT_KIND_MAX:
             raise ValueError(
                 f"plugin event kinds are namespaced ('plugin.what') and at most "
@@ -581,15 +590,39 @@ class RequestService(ServiceBase):
                 raise PermissionDenied("a viewer may not change requests")
             if actor.kind is ActorKind.REQUESTER and not public:
                 raise PermissionDenied("a requester cannot write internal events")
-            if apply is not None:
-                apply(write.session, write.request)
+            verdict = apply(write.session, write.request) if apply is not None else None
             write.record(
                 kind,
                 summary.strip(),
                 dict(data or {}),
                 visibility=Visibility.PUBLIC if public else Visibility.INTERNAL,
             )
+            if isinstance(verdict, Triage):
+                self._apply_verdict(write, kind.split(".", 1)[0], verdict)
         return write.request
+
+    def _apply_verdict(self, write: WriteContext, plugin: str, verdict: Triage) -> None:
+        from spoc.core.escalation import MAX_LEVEL
+        from spoc.core.models import EscalationTrigger
+
+        request = write.request
+        trigger = f"plugin:{plugin}:{verdict.cause}"
+        if (
+            verdict.escalate_to is not None
+            and not request.status.is_final
+            and request.escalation_level < MAX_LEVEL
+            and write.session.get(EscalationTrigger, (request.id, trigger)) is None
+        ):
+            # Escalate before touching the request row: the escalation flushes for its id,
+            # and a dirty request would be written (and versioned) twice.
+            write.session.add(
+                EscalationTrigger(request_id=request.id, trigger=trigger, fired_at=write.now)
+            )
+            team = self.team_by_key(write.session, verdict.escalate_to, create=True)
+            assert team is not None
+            self.deps.owner.escalations.open_escalation(write, team, verdict.reason, trigger)
+        if verdict.priority is not None and verdict.priority.rank < request.priority.rank:
+            self._set_priority(write, verdict.priority, verdict.reason)
 
     @staticmethod
     def _check_may_post(actor: Actor, internal: bool) -> None:
@@ -655,17 +688,21 @@ class RequestService(ServiceBase):
             raise ValidationFailed("say why the priority changes", {"reason": "required"})
         with self._changing(request_id, actor, expected_version) as write:
             self.require_staff(actor, "change priority", STAFF)
-            current = write.request.priority
-            if current is target:
+            if write.request.priority is target:
                 raise ValidationFailed("nothing to change", {"priority": f"already {target}"})
-            write.request.priority = target
-            write.record(
-                "priority_changed",
-                f"Priority {current.value} → {target.value}: {reason.strip()}",
-                {"from": current.value, "to": target.value, "reason": reason.strip()},
-                visibility=Visibility.INTERNAL,
-            )
+            self._set_priority(write, target, reason)
         return write.request
+
+    @staticmethod
+    def _set_priority(write: WriteContext, target: Priority, reason: str) -> None:
+        current = write.request.priority
+        write.request.priority = target
+        write.record(
+            "priority_changed",
+            f"Priority {current.value} → {target.value}: {reason.strip()}",
+            {"from": current.value, "to": target.value, "reason": reason.strip()},
+            visibility=Visibility.INTERNAL,
+        )
 
     def link_subject(
         self,

@@ -12,9 +12,10 @@ number of due requests, not the number of open ones.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import select
 
@@ -88,12 +89,31 @@ class Sweeper:
                     self._handle(write, now, report)
             except RowLocked:
                 report.skipped += 1
-        for plugin, checks in self.spoc.host.call_each(
-            "spoc_escalation_checks", spoc=self.spoc, now=now, limit=batch
-        ):
-            for check in checks:
-                self._plugin_trigger(plugin, check, report)
+        self._plugin_checks(now, batch, report)
         return report
+
+    def _plugin_checks(self, now: datetime, batch: int, report: SweepReport) -> None:
+        """Each plugin's checks, and each check, fail alone: one broken check (a plugin bug,
+        a request deleted meanwhile) is logged and reported, and the rest still escalate."""
+        caller = self.spoc.host.pm.hook.spoc_escalation_checks
+        for impl in sorted(caller.get_hookimpls(), key=lambda i: i.plugin_name):
+            plugin = impl.plugin_name
+            args = {"spoc": self.spoc, "now": now, "limit": batch}
+            try:
+                answer = impl.function(**{name: args[name] for name in impl.argnames})
+                checks = cast("Sequence[EscalationCheck]", answer or ())
+            except Exception as exc:
+                log.exception("plugin %r failed in spoc_escalation_checks", plugin)
+                report.errors.append(f"{plugin}: {type(exc).__name__}: {exc}")
+                continue
+            for check in checks:
+                try:
+                    self._plugin_trigger(plugin, check, report)
+                except Exception as exc:
+                    log.exception("plugin %r: check for request %s failed", plugin, check)
+                    report.errors.append(
+                        f"{plugin}: request {check.request_id}: {type(exc).__name__}: {exc}"
+                    )
 
     # --- clocks ------------------------------------------------------------------------
 
@@ -261,10 +281,19 @@ def run_forever(spoc: Spoc, interval: timedelta, passes: int | None = None) -> N
     sweeper = Sweeper(spoc)
     done = 0
     while passes is None or done < passes:
-        report = sweeper.run_once()
-        spoc.outbox.deliver_due()
+        # A failing pass (the database away for a moment, a plugin bug) is logged and retried
+        # on the next one; sweeping and delivering never block each other.
+        more = False
+        try:
+            more = sweeper.run_once().due >= spoc.settings.sweep_batch
+        except Exception:
+            log.exception("sweep pass failed; the next pass retries")
+        try:
+            spoc.outbox.deliver_due()
+        except Exception:
+            log.exception("delivery pass failed; the next pass retries")
         done += 1
         if passes is not None and done >= passes:
             break
-        if report.due < spoc.settings.sweep_batch:  # a full batch means more is waiting
+        if not more:  # a full batch means more is waiting
             time.sleep(interval.total_seconds())

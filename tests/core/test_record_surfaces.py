@@ -264,3 +264,55 @@ def test_hook_form_defaults_prefill_the_form_opened_from_an_intake_link(
     # Without an intake link there is no subject, and nothing is pre-filled.
     plain = client.get("/new/generic.question").get_data(as_text=True)
     assert "About Northwind Traders" not in plain
+
+
+def test_record_event_applies_a_returned_verdict_once_in_the_same_write(
+    records_app: Flask, rorg: Org
+) -> None:
+    from spoc import Triage
+
+    spoc = rorg.spoc
+    request_id = rorg.file()
+    dana = rorg.actor(rorg.dana)
+
+    def second_failure(session: object, request: object) -> Triage:
+        return Triage(
+            "two calls failed",
+            priority=Priority.P2,
+            escalate_to="specialists",
+            cause="unreachable",
+        )
+
+    for _ in range(2):
+        spoc.requests.record_event(
+            request_id, dana, kind="records.call", summary="No answer", apply=second_failure
+        )
+    found = spoc.requests.get(request_id, Actor.system())
+    assert found.priority is Priority.P2
+    assert found.escalation_level == 1  # once per cause, however often it is returned
+    assert found.version == 3
+    with spoc.db.reader() as session:
+        triggers = [e.trigger for e in session.query(Escalation).filter_by(request_id=request_id)]
+    assert triggers == ["plugin:records:unreachable"]
+
+
+def test_post_message_runs_the_plugins_change_in_the_same_write(
+    records_app: Flask, rorg: Org
+) -> None:
+    request_id = rorg.file()
+    seen: list[int] = []
+    rorg.spoc.requests.post_message(
+        request_id,
+        Actor.system("tracking"),
+        "Your parcel is on its way.",
+        apply=lambda session, request: seen.append(request.id),
+    )
+    assert seen == [request_id]
+
+    def fail(session: object, request: object) -> None:
+        raise RuntimeError("the plugin's row could not be written")
+
+    with pytest.raises(RuntimeError):
+        rorg.spoc.requests.post_message(request_id, Actor.system("t"), "Again", apply=fail)
+    messages = [e.kind for e in rorg.spoc.requests.timeline(request_id, rorg.actor(rorg.dana))]
+    assert messages.count("message") == 1  # the failed one left nothing

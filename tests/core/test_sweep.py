@@ -13,7 +13,7 @@ from spoc import Actor, FrozenClock, Status
 from spoc.core.app import spoc_of
 from spoc.core.cli import main
 from spoc.core.models import Escalation, EscalationTrigger, Request, Team
-from tests.conftest import AppFactory, Org, build_org
+from tests.conftest import AppFactory, Inbox, Org, build_org
 from tests.core.test_plugins import with_fakes
 
 H = timedelta(hours=1)
@@ -252,3 +252,27 @@ def test_hook_keep_open_stops_automatic_closing_but_not_staff(
         org.spoc.requests.transition(kept, Status.CLOSED, Actor.system("a plugin"))
     org.spoc.requests.transition(kept, Status.CLOSED, dana)  # a person may
     assert org.spoc.requests.get(kept, Actor.system()).status is Status.CLOSED
+
+
+def test_a_failing_plugin_check_is_reported_and_the_worker_still_delivers(
+    make_app: AppFactory, clock: FrozenClock, inbox: tuple[Inbox, int]
+) -> None:
+    from spoc.core.sweep import run_forever
+    from tests.core.fake_plugins import chores
+
+    app = make_app(
+        plugins=["generic", "chores"],
+        plugin_entry_points=with_fakes("chores"),
+        smtp_host="127.0.0.1",
+        smtp_port=inbox[1],
+    )
+    org = build_org(spoc_of(app))
+    org.file()  # queues the staff mail
+    chores.FAIL_CHECKS[0] = True
+    try:
+        report = org.spoc.sweep()
+        assert report.errors[-1] == "chores: RuntimeError: the check's query broke"
+        run_forever(org.spoc, timedelta(seconds=0), passes=1)  # does not raise
+    finally:
+        chores.FAIL_CHECKS[0] = False
+    assert inbox[0].to("dana@example.org")  # the outbox was delivered all the same

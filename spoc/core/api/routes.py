@@ -33,6 +33,7 @@ from spoc.core.models import (
     Team,
     Visibility,
 )
+from spoc.core.requests import sensitive_fields
 from spoc.core.types import Actor, ActorKind, Role
 
 R404 = (401, 404)
@@ -45,14 +46,25 @@ def _request_id(reference: str) -> int:
     return request_id
 
 
-def _out(found: Request) -> s.RequestOut:
+def _out(found: Request, *, listing: bool = False) -> s.RequestOut:
+    """A request as the API shows it. In a list — which is not reported to plugins as a read
+    of each record — private types show no fields and other types no ``sensitive`` ones;
+    ``GET /requests/{reference}`` shows them, after ``spoc_staff_access``."""
+    fields = found.fields
+    if listing:
+        request_type = spoc_of().host.request_types.get(found.type_key)
+        if request_type is None or request_type.private:
+            fields = {}
+        else:
+            hidden = sensitive_fields(request_type.fields_model)
+            fields = {k: v for k, v in found.fields.items() if k not in hidden}
     return s.RequestOut(
         reference=spoc_of().requests.reference(found.id),
         type=found.type_key,
         summary=found.summary,
         status=found.status,
         priority=found.priority,
-        fields=found.fields,
+        fields=fields,
         subject_id=found.subject_id,
         owner_agent_id=found.owner_agent_id,
         owner_team_id=found.owner_team_id,
@@ -116,7 +128,8 @@ def list_requests() -> Response:
         last = rows[-1]
         raw = f"{last.deadline_at.isoformat()}~{last.id}".encode()
         cursor = base64.urlsafe_b64encode(raw).decode()
-    return respond(s.RequestPage(items=[_out(r) for r in rows], next_cursor=cursor))
+    items = [_out(r, listing=True) for r in rows]
+    return respond(s.RequestPage(items=items, next_cursor=cursor))
 
 
 @operation(

@@ -25,3 +25,13 @@ def spoc_sweep_tasks(spoc: Spoc, now: datetime, limit: int) -> int:
         requester={"name": "Robot", "email": "robot@example.com"},
     )
     return 1
+
+
+FAIL_CHECKS: list[bool] = [False]
+
+
+@hookimpl
+def spoc_escalation_checks(spoc: Spoc, now: datetime, limit: int) -> list[object]:
+    if FAIL_CHECKS[0]:
+        raise RuntimeError("the check's query broke")
+    return []
