@@ -81,14 +81,20 @@ def console_agent(*roles: Role) -> Actor:
 
 
 def console_access(
-    what: str, *, request: Request | None = None, subject_id: int | None = None
+    what: str,
+    *,
+    request: Request | None = None,
+    subject_id: int | None = None,
+    next_url: str | None = None,
 ) -> Any:
     """In a plugin's staff page, before showing or changing a record: report the read to
     ``spoc_staff_access`` with the break-glass reason the agent gave on the console. Returns
-    ``None`` to go on, or the break-glass form (a 403 response) to return instead."""
+    ``None`` to go on, or the break-glass form (a 403 response) to return instead; once a
+    reason is given the agent is sent to ``next_url`` (default: this page — give a page to
+    GET when this is a POST)."""
     from spoc.core.console.access import guard
 
-    return guard(what, request_obj=request, subject_id=subject_id)
+    return guard(what, request_obj=request, subject_id=subject_id, next_url=next_url)
 
 
 def signed_in_agent() -> Actor | None:

@@ -37,7 +37,11 @@ def _given_reason(target: str) -> str | None:
 
 
 def guard(
-    what: str, *, request_obj: Request | None = None, subject_id: int | None = None
+    what: str,
+    *,
+    request_obj: Request | None = None,
+    subject_id: int | None = None,
+    next_url: str | None = None,
 ) -> Response | None:
     """Report the read to plugins; the break-glass form instead when a plugin asks why."""
     target = _target(request_obj, subject_id)
@@ -56,7 +60,7 @@ def guard(
             "console/break_glass.html",
             message=exc.message,
             target=target,
-            next=request.full_path.rstrip("?"),
+            next=next_url or request.full_path.rstrip("?"),
             reason_max=REASON_MAX,
         )
         return Response(page, status=403, mimetype="text/html")

@@ -190,3 +190,18 @@ class ChainHead(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     last_id: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class DischargeRecord(Model):
+    """One row per patient and discharge time: the same discharge recorded twice (a retried
+    feed, two feeds at once) opens one follow-up."""
+
+    __tablename__ = "healthcare_discharges"
+    __table_args__ = (UniqueConstraint("patient_id", "discharged_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    discharged_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("requests.id", ondelete="CASCADE"), unique=True
+    )

@@ -10,10 +10,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from spoc import Actor, Request, Spoc, Subject, ValidationFailed
 from spoc.plugins.healthcare.forms import Disposition
-from spoc.plugins.healthcare.models import Appointment, AppointmentChange, Referral
+from spoc.plugins.healthcare.models import (
+    Appointment,
+    AppointmentChange,
+    DischargeRecord,
+    Referral,
+)
 from spoc.plugins.healthcare.records import FOLLOW_UP
 
 PATIENT = "healthcare.patient"
@@ -68,30 +74,37 @@ def record_discharge(spoc: Spoc, actor: Actor, discharge: Discharge) -> tuple[Re
     at = discharge.discharged_at
     if at.tzinfo is None:
         raise ValidationFailed("invalid discharge", {"discharged_at": "give the time zone"})
-    with spoc.db.reader() as session:
-        recent = session.scalars(
-            select(Request)
-            .where(Request.subject_id == patient.id, Request.type_key == FOLLOW_UP)
-            .order_by(Request.created_at.desc())
-            .limit(20)
+    if (earlier := _recorded(spoc, patient.id, at)) is not None:
+        return earlier, False
+    try:
+        request = spoc.requests.create(
+            type_key=FOLLOW_UP,
+            fields={
+                "discharged_at": at.isoformat(),
+                "disposition": discharge.disposition.value,
+                "follow_up_visit": discharge.follow_up_visit,
+            },
+            requester=discharge.contact.model_dump(),
+            subject_id=patient.id,
+            actor=actor,
+            clocks_from=at,
         )
-        for earlier in recent:
-            stored = earlier.fields.get("discharged_at")
-            if stored and datetime.fromisoformat(stored) == at:
-                return earlier, False
-    request = spoc.requests.create(
-        type_key=FOLLOW_UP,
-        fields={
-            "discharged_at": at.isoformat(),
-            "disposition": discharge.disposition.value,
-            "follow_up_visit": discharge.follow_up_visit,
-        },
-        requester=discharge.contact.model_dump(),
-        subject_id=patient.id,
-        actor=actor,
-        clocks_from=at,
-    )
+    except IntegrityError:
+        # Recorded at the same moment by another feed: its follow-up is the one.
+        if (earlier := _recorded(spoc, patient.id, at)) is None:
+            raise
+        return earlier, False
     return request, True
+
+
+def _recorded(spoc: Spoc, patient_id: int, at: datetime) -> Request | None:
+    with spoc.db.reader() as session:
+        request_id = session.scalar(
+            select(DischargeRecord.request_id).where(
+                DischargeRecord.patient_id == patient_id, DischargeRecord.discharged_at == at
+            )
+        )
+        return session.get(Request, request_id) if request_id is not None else None
 
 
 def export_patient(spoc: Spoc, patient_id: int) -> Iterator[str]:

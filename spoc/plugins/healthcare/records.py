@@ -13,11 +13,21 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from spoc import Actor, ActorKind, IllegalTransition, Request, Spoc, ValidationFailed
+from spoc import (
+    Actor,
+    ActorKind,
+    IllegalTransition,
+    Priority,
+    Request,
+    Spoc,
+    Triage,
+    ValidationFailed,
+)
 from spoc.plugins.healthcare.forms import (
     AppointmentAction,
     AppointmentForm,
     BillingForm,
+    FollowUpForm,
     ReferralForm,
 )
 from spoc.plugins.healthcare.models import (
@@ -25,6 +35,7 @@ from spoc.plugins.healthcare.models import (
     Appointment,
     AppointmentChange,
     ContactAttempt,
+    DischargeRecord,
     Referral,
     RequestAppointment,
     Watch,
@@ -160,6 +171,14 @@ def on_filed(
                 team_key=settings.referrals_team,
                 reason=f"No referral result within {settings.referral_result_days} days",
                 due_at=now + timedelta(days=settings.referral_result_days),
+            )
+        )
+    elif isinstance(fields, FollowUpForm) and request.subject_id is not None:
+        session.add(
+            DischargeRecord(
+                patient_id=request.subject_id,
+                discharged_at=fields.discharged_at,
+                request_id=request.id,
             )
         )
     elif isinstance(fields, BillingForm) and fields.prior_authorisation_pending_since:
@@ -311,7 +330,8 @@ def act_on_appointment(
         "reschedule": "Appointment moved",
         "cancel": "Appointment cancelled",
     }
-    when = f" for {start:%a %d %b %Y %H:%M} UTC" if start and action != "cancel" else ""
+    local = start.astimezone(spoc.settings.tz) if start else None
+    when = f" for {local:%a %d %b %Y %H:%M %Z}" if local and action != "cancel" else ""
     spoc.requests.record_event(
         request_id,
         actor,
@@ -369,13 +389,15 @@ def record_attempt(
     outcome: str,
     note: str,
 ) -> int:
-    """Log a follow-up call. The second failed attempt escalates to the clinical team; new
-    or worse symptoms escalate at once. Returns the number of failed attempts so far."""
+    """Log a follow-up call, in one write with what it causes: reaching the patient posts the
+    reply that meets the first-contact clock; the second failed attempt (or any later one, if
+    an earlier escalation could not happen) escalates to the clinical team once; new or worse
+    symptoms escalate at once. Returns the number of failed attempts so far."""
     if outcome not in OUTCOMES:
         raise ValidationFailed("unknown outcome", {"outcome": f"one of {', '.join(OUTCOMES)}"})
     failed: list[int] = []
 
-    def apply(session: Session, request: Request) -> None:
+    def add_attempt(session: Session, request: Request) -> None:
         session.add(
             ContactAttempt(
                 request_id=request.id,
@@ -395,49 +417,43 @@ def record_attempt(
             or 0
         )
 
+    if outcome == "reached":
+        # The first contact is what the discharge clock waits for: the attempt and the reply
+        # that meets it are one write.
+        spoc.requests.post_message(
+            request_id,
+            actor,
+            "We spoke with you after your discharge. Thank you.",
+            apply=add_attempt,
+        )
+        return failed[0]
+
+    def attempt_and_verdict(session: Session, request: Request) -> Triage | None:
+        add_attempt(session, request)
+        if outcome == "new_symptoms":
+            return Triage(
+                "New or worse symptoms after discharge",
+                priority=Priority.P2,
+                escalate_to=settings.clinical_team,
+                cause="new_symptoms",
+            )
+        if failed[0] >= settings.followup_failed_attempts:
+            return Triage(
+                f"{failed[0]} follow-up calls failed: the patient could not be reached",
+                escalate_to=settings.clinical_team,
+                cause="followup_unreachable",
+            )
+        return None
+
     spoc.requests.record_event(
         request_id,
         actor,
         kind="healthcare.contact_attempt",
         summary=f"Follow-up call: {outcome.replace('_', ' ')}",
         data={"outcome": outcome},
-        apply=apply,
+        apply=attempt_and_verdict,
     )
-    if outcome == "reached":
-        # The first contact is what the discharge clock waits for.
-        spoc.requests.post_message(
-            request_id, actor, "We spoke with you after your discharge. Thank you."
-        )
-    if outcome == "new_symptoms":
-        escalate_once(
-            spoc,
-            request_id,
-            settings.clinical_team,
-            "New or worse symptoms after discharge",
-            "new_symptoms",
-        )
-    elif failed[0] == settings.followup_failed_attempts:
-        escalate_once(
-            spoc,
-            request_id,
-            settings.clinical_team,
-            f"{failed[0]} follow-up calls failed: the patient could not be reached",
-            "followup_unreachable",
-        )
     return failed[0]
-
-
-def escalate_once(spoc: Spoc, request_id: int, team: str, reason: str, cause: str) -> None:
-    current = spoc.requests.get(request_id, Actor.system())
-    if current.escalation_level >= 2 or current.status.is_final:
-        return
-    spoc.escalations.escalate(
-        request_id,
-        Actor.system("healthcare"),
-        team_key=team,
-        reason=reason,
-        trigger=f"plugin:healthcare:{cause}",
-    )
 
 
 def fields_of(request: Request) -> dict[str, Any]:

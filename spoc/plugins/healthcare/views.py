@@ -5,20 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request
 from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from spoc import (
+    Actor,
     ConsolePanel,
     Export,
+    NotFoundError,
     Request,
     Role,
     ServiceError,
     Spoc,
     Subject,
     ValidationFailed,
+    console_access,
     console_agent,
     spoc_of,
 )
@@ -63,6 +66,17 @@ def _local(name: str, spoc: Spoc) -> datetime | None:
         ) from None
 
 
+def _staff_on(request_id: int, what: str) -> tuple[Actor, Response | None]:
+    """The signed-in navigator (admin or agent) and, when they are not responsible for this
+    patient and gave no break-glass reason, the form asking why: a change is also a read."""
+    actor = console_agent(Role.ADMIN, Role.AGENT)
+    try:
+        found = spoc_of().requests.get(request_id, actor)
+    except NotFoundError:
+        abort(404)
+    return actor, console_access(what, request=found, next_url=f"/console/requests/{request_id}")
+
+
 def _flash_error(exc: ServiceError) -> None:
     detail = "; ".join(f"{k}: {v}" for k, v in getattr(exc, "errors", {}).items())
     flash(f"{exc}" + (f" ({detail})" if detail else ""), "error")
@@ -70,7 +84,9 @@ def _flash_error(exc: ServiceError) -> None:
 
 @bp.post("/requests/<int:request_id>/appointment")
 def appointment_action(request_id: int) -> Response:
-    actor = console_agent(Role.ADMIN, Role.AGENT)
+    actor, refused = _staff_on(request_id, "appointment:change")
+    if refused is not None:
+        return refused
     spoc = spoc_of()
     try:
         act_on_appointment(
@@ -93,7 +109,9 @@ def appointment_action(request_id: int) -> Response:
 
 @bp.post("/requests/<int:request_id>/referral")
 def referral_action(request_id: int) -> Response:
-    actor = console_agent(Role.ADMIN, Role.AGENT)
+    actor, refused = _staff_on(request_id, "referral:change")
+    if refused is not None:
+        return refused
     try:
         advance_referral(
             spoc_of(),
@@ -110,7 +128,9 @@ def referral_action(request_id: int) -> Response:
 
 @bp.post("/requests/<int:request_id>/attempts")
 def attempt_action(request_id: int) -> Response:
-    actor = console_agent(Role.ADMIN, Role.AGENT)
+    actor, refused = _staff_on(request_id, "follow-up:call")
+    if refused is not None:
+        return refused
     spoc = spoc_of()
     try:
         failed = record_attempt(

@@ -66,7 +66,8 @@ def test_a_requested_appointment_is_proposed_until_the_navigator_confirms_a_slot
     booked = confirm(hospital, request.id)
     assert booked.status == "booked" and booked.start_at == SLOT and booked.sequence == 0
     timeline = hospital.spoc.requests.timeline(request.id, hospital.org.requester(request.id))
-    assert timeline[-1].summary.startswith("Appointment booked for Tue 10 Mar 2026 09:30")
+    # In the organisation's time zone, named (London is on GMT in March).
+    assert timeline[-1].summary.startswith("Appointment booked for Tue 10 Mar 2026 09:30 GMT")
 
 
 def test_a_slot_needs_a_start_and_a_later_end(hospital: Hospital) -> None:

@@ -155,3 +155,51 @@ def test_new_symptoms_go_to_the_clinical_team_at_once(hospital: Hospital) -> Non
         hospital.spoc, settings_of(hospital.spoc), request_id, dana, "new_symptoms", "fever"
     )
     assert hospital.get(request_id).escalation_level == 1
+
+
+def test_a_missed_escalation_still_happens_on_a_later_failed_call(hospital: Hospital) -> None:
+    """The escalation is part of the call's own write; if it could not happen at the second
+    failure (the request was already at the top level and then handed back), a later failure
+    still escalates — once."""
+    from spoc.plugins.healthcare import settings_of
+    from spoc.plugins.healthcare.records import record_attempt
+
+    request_id, _ = discharge(hospital, hospital.spoc.clock.now())
+    dana = hospital.org.actor(hospital.org.dana)
+    settings = settings_of(hospital.spoc)
+    for team in ("specialists", "desk"):
+        hospital.spoc.escalations.escalate(request_id, dana, team_key=team, reason="busy")
+    record_attempt(hospital.spoc, settings, request_id, dana, "no_answer", "")
+    record_attempt(hospital.spoc, settings, request_id, dana, "no_answer", "")
+    assert hospital.get(request_id).escalation_level == 2  # no room: nothing recorded
+    hospital.spoc.escalations.hand_back(request_id, dana)
+    record_attempt(hospital.spoc, settings, request_id, dana, "no_answer", "")
+    record_attempt(hospital.spoc, settings, request_id, dana, "wrong_number", "")
+    with hospital.spoc.db.reader() as session:
+        triggers = [e.trigger for e in session.query(Escalation).filter_by(request_id=request_id)]
+    assert triggers.count("plugin:healthcare:followup_unreachable") == 1
+
+
+def test_two_feeds_recording_the_same_discharge_at_once_open_one_follow_up(
+    hospital: Hospital,
+) -> None:
+    import threading
+
+    at = hospital.spoc.clock.now()
+    results: list[tuple[int, bool]] = []
+    errors: list[BaseException] = []
+
+    def feed() -> None:
+        try:
+            results.append(discharge(hospital, at))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=feed) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len({request_id for request_id, _ in results}) == 1
+    assert sorted(created for _, created in results) == [False, False, True]

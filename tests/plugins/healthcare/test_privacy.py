@@ -366,3 +366,81 @@ def test_api_reads_of_a_patient_are_logged_and_need_a_reason_from_strangers(
     # Tom's record is Sam's own: no reason needed, still logged.
     assert client.get(f"/api/v1/subjects/{hospital.other.id}", headers=headers).status_code == 200
     assert audit.verify(hospital.spoc.db).rows == 5
+
+
+def test_changing_a_patients_appointment_needs_a_reason_from_strangers(
+    hospital_app: Flask, hospital: Hospital
+) -> None:
+    request = hospital.book()
+    stranger = hospital_app.test_client()
+    login(stranger, hospital.spoc, hospital.org.sam)
+    token = csrf_token(stranger)
+    action = f"/p/healthcare/requests/{request.id}/appointment"
+    form = {"csrf_token": token, "action": "cancel", "reason": "Clinic closed"}
+    refused = stranger.post(action, data=form)
+    assert refused.status_code == 403
+    assert f'value="/console/requests/{request.id}"' in refused.get_data(as_text=True)
+    from spoc.plugins.healthcare.records import appointment_for_request
+
+    with hospital.spoc.db.reader() as session:
+        found = appointment_for_request(session, request.id)
+        assert found is not None and found.status == "proposed"  # nothing changed
+    stranger.post(
+        "/console/break-glass",
+        data={
+            "csrf_token": token,
+            "target": f"request:{request.id}",
+            "reason": "Clinic closed, calling all patients",
+        },
+    )
+    assert stranger.post(action, data=form).status_code == 303
+    with hospital.spoc.db.reader() as session:
+        found = appointment_for_request(session, request.id)
+        assert found is not None and found.status == "cancelled"
+        flagged = session.scalar(
+            select(AccessEntry).where(AccessEntry.what == "appointment:change")
+        )
+    assert flagged is not None and flagged.break_glass
+
+
+def test_the_request_list_api_shows_no_clinical_fields(
+    hospital_app: Flask, hospital: Hospital
+) -> None:
+    request = hospital.book(reason=SECRET)
+    org = hospital.org
+    _, secret = hospital.spoc.tokens.create(org.actor(org.ada), org.dana.email, "Dana's script")
+    client = hospital_app.test_client()
+    listed = client.get(
+        "/api/v1/requests?type=healthcare.appointment",
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    assert listed.status_code == 200
+    (item,) = listed.json["items"]  # type: ignore[index]
+    assert item["fields"] == {} and SECRET not in listed.get_data(as_text=True)
+    one = client.get(
+        f"/api/v1/requests/{hospital.spoc.requests.reference(request.id)}",
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    assert one.json["fields"]["reason"] == SECRET  # type: ignore[index]
+
+
+def test_webhooks_about_patients_carry_no_detail(make_app: AppFactory) -> None:
+    from spoc.core.models import OutboxMessage
+
+    app = make_app(
+        plugins=["generic", "healthcare"],
+        webhook_urls=["http://127.0.0.1:9/hook"],
+        webhook_secret="test-signing-secret-0123456789",
+    )
+    hospital = make_hospital(app)
+    hospital.book(reason="I feel suicidal since the news")
+    with hospital.spoc.db.reader() as session:
+        bodies = list(
+            session.scalars(
+                select(OutboxMessage.body_text).where(OutboxMessage.channel == "webhook")
+            )
+        )
+    assert bodies
+    for body in bodies:
+        assert "suicidal" not in body and "red flag" not in body
+        assert json.loads(body)["data"] == {}
