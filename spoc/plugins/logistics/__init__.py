@@ -154,11 +154,27 @@ def _answer_from_tracking(event: RequestEvent, spoc: Spoc) -> None:
     """Where is my order: answered at once from tracking by the system (mailed to the
     requester; it meets the first-response clock), then resolved; the requester reopens it
     (the core's "it does not help") if the answer is not enough."""
-    from spoc.plugins.logistics.tracking import where_is_my_order
+    from spoc.plugins.logistics.tracking import (
+        is_verified,
+        order_by_number,
+        proven_contact,
+        where_is_my_order,
+    )
 
     request = spoc.requests.get(event.request_id, TRACKING)
     fields = forms.WhereIsMyOrder.model_validate(request.fields)
-    answer = where_is_my_order(spoc, fields.order_number, fields.tracking_number)
+    # Verified only if the requester proved their email by magic link (filed while signed in)
+    # and is a verified contact of the order's account: the typed email proves nothing.
+    contact = proven_contact()
+    with spoc.db.reader() as session:
+        order = order_by_number(session, fields.order_number)
+        verified = (
+            order is not None
+            and contact is not None
+            and contact.id == request.contact_id
+            and is_verified(session, order.account_id, contact.email)
+        )
+    answer = where_is_my_order(spoc, fields.order_number, fields.tracking_number, verified=verified)
     if answer is None:
         return  # unknown order, or nothing shipped yet: the SPOC answers in person
     spoc.requests.post_message(event.request_id, TRACKING, answer.text)

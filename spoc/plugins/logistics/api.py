@@ -7,11 +7,21 @@ from typing import Any
 from flask import request
 from pydantic import BaseModel, Field, ValidationError
 
-from spoc import Actor, ApiRoute, PermissionDenied, Role, ValidationFailed, api_agent, spoc_of
+from spoc import (
+    Actor,
+    ApiRoute,
+    PermissionDenied,
+    Role,
+    ValidationFailed,
+    api_agent,
+    check_staff_access,
+    spoc_of,
+)
 from spoc.plugins.logistics.detect import settings_of
 from spoc.plugins.logistics.ingest import TrackingEventIn, ingest
+from spoc.plugins.logistics.models import Order
 from spoc.plugins.logistics.services import OrderIn, add_order
-from spoc.plugins.logistics.tracking import ShipmentView, account_tracking
+from spoc.plugins.logistics.tracking import ShipmentView, find_shipments, shipment_view
 
 MAX_BATCH = 10_000  # the schema's ceiling; the setting max_batch (default 1000) applies
 
@@ -89,9 +99,31 @@ def post_order() -> tuple[dict[str, Any], int]:
 
 
 def get_tracking(tracking_number: str) -> dict[str, Any]:
-    """GET /api/v1/logistics/tracking/{tracking_number}: staff see everything."""
-    api_agent()
-    views = account_tracking(spoc_of(), tracking_number, None, staff=True)
+    """GET /api/v1/logistics/tracking/{tracking_number}. Agents and admins see everything,
+    each read reported to ``spoc_staff_access`` (a break-glass reason travels in the
+    SPOC-Access-Reason header); viewers and specialists see what a tracking-number holder
+    sees — the consignee, the address and proof of delivery are not theirs to read."""
+    actor = api_agent()
+    full = actor.role in (Role.ADMIN, Role.AGENT)
+    spoc = spoc_of()
+    with spoc.db.reader() as session:
+        shipments = find_shipments(session, tracking_number)
+        accounts = {
+            s.id: order.account_id
+            for s in shipments
+            if (order := session.get(Order, s.order_id)) is not None
+        }
+    if full:
+        for account in sorted(set(accounts.values())):
+            check_staff_access(
+                actor,
+                "subject",
+                subject_id=account,
+                channel="api",
+                reason=request.headers.get("SPOC-Access-Reason"),
+            )
+    with spoc.db.reader() as session:
+        views = [shipment_view(session, s, verified=full and s.id in accounts) for s in shipments]
     return TrackingResult(items=views).model_dump(mode="json")
 
 

@@ -9,7 +9,10 @@ Two halves, run by every core sweep pass (``spoc sweep``, ``spoc worker``):
   ``logistics_exceptions`` row (unique on shipment and cause) are written in one transaction,
   so a second worker racing on the same shipment rolls back instead of opening a duplicate.
   When a shipment is delivered, the delay-type requests it caused are resolved by the system
-  with a note (damage and loss stay open: they may lead to a claim).
+  with a note (damage and loss stay open: they may lead to a claim). The customer notice is
+  durable: the exception row is written ``notice_due`` with the request, and the control
+  tower's message clears it in the message's own write; whatever a crash left due, the next
+  pass tells (once).
 * :func:`escalation_checks` *reads* (``spoc_escalation_checks``): exceptions not yet escalated
   as far as they should be; the sweep escalates each to the carrier desk (level 1) and, past
   the larger ETA threshold, to the account manager's authority (level 2), once per request and
@@ -21,6 +24,7 @@ Every query is an index range bounded by a limit; none scans all shipments.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -80,6 +84,7 @@ class DetectReport:
     raised: int = 0  # existing exceptions that now need the authority too
     duplicates: int = 0
     resolved: int = 0  # requests the system resolved because the shipment was delivered
+    late_notices: int = 0  # customer notices a previous pass left untold, posted now
     looked_at: int = 0
     opened_requests: list[int] = field(default_factory=list)
 
@@ -87,12 +92,12 @@ class DetectReport:
         return (
             f"looked at {self.looked_at} shipments, opened {self.opened} requests, "
             f"raised {self.raised} to the authority, {self.duplicates} already open, "
-            f"resolved {self.resolved} on delivery"
+            f"resolved {self.resolved} on delivery, {self.late_notices} late customer notices"
         )
 
     @property
     def done(self) -> int:
-        return self.opened + self.raised + self.resolved
+        return self.opened + self.raised + self.resolved + self.late_notices
 
 
 def _when(instant: datetime) -> str:
@@ -218,6 +223,7 @@ def detect(spoc: Spoc, limit: int | None = None) -> DetectReport:
         mine = [e for (sid, _), e in existing.items() if sid == shipment.id]
         if mine:
             report.resolved += _resolve_on_delivery(spoc, shipment, mine)
+    report.late_notices = _tell_due(spoc, limit)
     if due:
         with spoc.db.transaction() as session:
             for shipment_id, revision in due.items():
@@ -254,6 +260,7 @@ def _open(
                 opened_at=spoc.clock.now(),
                 level_wanted=finding.level,
                 escalation_due=True,
+                notice_due=settings.notify_customer,
             )
         )
         if finding.cause is Cause.STALE:
@@ -279,22 +286,81 @@ def _open(
     except IntegrityError:
         return False
     if settings.notify_customer:
-        tell_customer(spoc, request.id, order, shipment, finding.problem)
+        with contextlib.suppress(ServiceError):  # still due: the next pass tells them
+            tell_customer(spoc, request.id, order, shipment, finding.problem)
     return True
+
+
+class _AlreadyTold(Exception):
+    """Another worker posted the notice first: roll back this one's message."""
 
 
 def tell_customer(
     spoc: Spoc, request_id: int, order: Order, shipment: Shipment, problem: str
-) -> None:
+) -> bool:
     """A public reply by the control tower (the system): mailed to the customer, and it meets
-    the request's first-response clock."""
-    spoc.requests.post_message(
-        request_id,
-        TOWER,
-        f"Hello {order.customer_name},\n\nwe noticed that your shipment "
-        f"{shipment.carrier} {shipment.tracking_number} (order {order.order_number}) {problem}. "
-        "We have raised it with the carrier and will keep you informed here.",
-    )
+    the request's first-response clock. The exception's ``notice_due`` is cleared in the same
+    write as the message and its mail, by a conditional update: posted at most once, even by
+    two workers at once. False if it was told already."""
+
+    def mark(session: Session, _request: Request) -> None:
+        told = session.scalar(
+            update(ShipmentException)
+            .where(
+                ShipmentException.request_id == request_id,
+                ShipmentException.notice_due.is_(True),
+            )
+            .values(notice_due=False, customer_told_at=spoc.clock.now())
+            .returning(ShipmentException.id)
+        )
+        if told is None:
+            raise _AlreadyTold
+
+    try:
+        spoc.requests.post_message(
+            request_id,
+            TOWER,
+            f"Hello {order.customer_name},\n\nwe noticed that your shipment "
+            f"{shipment.carrier} {shipment.tracking_number} (order {order.order_number}) "
+            f"{problem}. We have raised it with the carrier and will keep you informed here.",
+            apply=mark,
+        )
+    except _AlreadyTold:
+        return False
+    return True
+
+
+def _tell_due(spoc: Spoc, limit: int) -> int:
+    """Post the customer notices a crash (or an error) left due after their request was
+    opened; a request that finished or was resolved meanwhile needs none any more."""
+    with spoc.db.reader() as session:
+        rows = session.execute(
+            select(ShipmentException, Shipment, Order, Request.status)
+            .join(Shipment, Shipment.id == ShipmentException.shipment_id)
+            .join(Order, Order.id == Shipment.order_id)
+            .join(Request, Request.id == ShipmentException.request_id)
+            .where(ShipmentException.notice_due.is_(True))
+            .order_by(ShipmentException.id)
+            .limit(limit)
+        ).all()
+    told = 0
+    for exception, shipment, order, status in rows:
+        if status not in (Status.NEW, Status.OPEN, Status.WAITING):
+            with spoc.db.transaction() as session:
+                session.execute(
+                    update(ShipmentException)
+                    .where(ShipmentException.id == exception.id)
+                    .values(notice_due=False)
+                )
+            continue
+        prefix = f"Shipment {shipment.carrier} {shipment.tracking_number} "
+        problem = exception.reason.removeprefix(prefix)
+        try:
+            if tell_customer(spoc, exception.request_id, order, shipment, problem):
+                told += 1
+        except ServiceError:
+            continue  # the request changed meanwhile: the next pass looks again
+    return told
 
 
 # --- the sweep's side -----------------------------------------------------------------------

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -170,6 +171,8 @@ class ShipmentException(Model):
         UniqueConstraint("shipment_id", "cause"),
         # spoc_escalation_checks: exceptions still to be escalated, oldest first.
         Index("ix_logistics_exceptions_escalation_due", "escalation_due", "id"),
+        # detect(): customer notices still to be posted, oldest first.
+        Index("ix_logistics_exceptions_notice_due", "notice_due", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -188,6 +191,11 @@ class ShipmentException(Model):
     # When the control tower resolved the request because the shipment was delivered; set
     # once, by a conditional update, so the request is resolved at most once.
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The proactive customer notice (notify_customer): due from the moment the request is
+    # opened (same transaction); cleared, with customer_told_at, in the write that posts the
+    # control tower's message. A crash in between leaves it due: the next pass tells them.
+    notice_due: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    customer_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Claim(Model):

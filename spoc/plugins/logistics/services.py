@@ -276,13 +276,24 @@ def _requested_shipment(session: Session, tracking_number: str) -> Shipment | No
     )
 
 
+UNPROVEN = (
+    "email matches a verified contact; identity not proven — call back on the number on file "
+    "before applying"
+)
+PROVEN = "verified contact, signed in by magic link: the SPOC confirms, then applies"
+
+
 def audit_address_request(
     spoc: Spoc, session: Session, request: Request, fields: AddressChangeForm
 ) -> None:
     """An address change was asked for: audit it with the request, in the intake transaction.
-    Refused at once unless the requester is a verified contact of the shipment's account;
-    otherwise pending until the SPOC confirms and applies it."""
-    from spoc.plugins.logistics.tracking import is_verified
+
+    Only a requester who proved their email by the portal's magic link (filed while signed in)
+    and is a verified contact of the shipment's account is pending for the SPOC to confirm and
+    apply. Everyone else is refused until their identity is verified — also when the typed
+    email matches a verified contact: anyone can type a customer's address, and interception
+    fraud starts with an address change. The audit says which it was."""
+    from spoc.plugins.logistics.tracking import is_verified, proven_contact
 
     shipment = _requested_shipment(session, fields.tracking_number)
     if shipment is None:
@@ -290,7 +301,13 @@ def audit_address_request(
     contact = session.get(Contact, request.contact_id)
     email = contact.email if contact is not None else ""
     order = session.get(Order, shipment.order_id)
-    verified = order is not None and is_verified(session, order.account_id, email)
+    matches = order is not None and is_verified(session, order.account_id, email)
+    signed_in = proven_contact()
+    proven = matches and signed_in is not None and signed_in.id == request.contact_id
+    if proven:
+        outcome, reason = "pending", PROVEN
+    else:
+        outcome, reason = "refused", UNPROVEN if matches else "identity not verified"
     session.add(
         AddressChange(
             shipment_id=shipment.id,
@@ -298,10 +315,8 @@ def audit_address_request(
             requested_by=email,
             old_address=shipment.destination_address,
             new_address=fields.new_address,
-            outcome="pending" if verified else "refused",
-            reason="verified contact: the SPOC confirms, then applies"
-            if verified
-            else "identity not verified",
+            outcome=outcome,
+            reason=reason,
             actor="Control tower",
             at=spoc.clock.now(),
         )
@@ -309,8 +324,8 @@ def audit_address_request(
 
 
 def answer_address_request(spoc: Spoc, request_id: int) -> None:
-    """After intake: tell the requester of a refusal (as the system, so it is mailed), or tell
-    the SPOC how to apply a verified contact's change."""
+    """After intake: tell the requester of a refusal (as the system, so it is mailed), and
+    tell the SPOC how to go on when the requester is, or claims to be, a verified contact."""
     from spoc.plugins.logistics.detect import TOWER
 
     with spoc.db.reader() as session:
@@ -322,16 +337,28 @@ def answer_address_request(spoc: Spoc, request_id: int) -> None:
         )
     if audit is None:
         return
+    apply = (
+        "spoc logistics apply-address-change "
+        f"{spoc.requests.reference(request_id)} --by <your name>"
+    )
     if audit.outcome == "pending":
         spoc.requests.post_message(
             request_id,
             TOWER,
-            "The requester is a verified contact of this account. Confirm the new address "
-            "with them, then apply it: spoc logistics apply-address-change "
-            f"{spoc.requests.reference(request_id)} --by <your name>",
+            "The requester signed in with the portal's magic link and is a verified contact "
+            f"of this account. Confirm the new address with them, then apply it: {apply}",
             internal=True,
         )
         return
+    if audit.reason == UNPROVEN:
+        spoc.requests.post_message(
+            request_id,
+            TOWER,
+            "The requester's email matches a verified contact of this account, but their "
+            "identity is not proven (the email was typed into the form). Call back on the "
+            "number on file before applying; only then: " + apply,
+            internal=True,
+        )
     spoc.requests.post_message(
         request_id,
         TOWER,

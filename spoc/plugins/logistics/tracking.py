@@ -3,7 +3,10 @@ order?".
 
 Privacy (DOMAINS.md): someone holding only a tracking number sees city-level locations and
 no consignee details; the full address and proof of delivery only the verified account (a
-contact whose identity the SPOC checked, or staff).
+contact whose identity the SPOC checked *and* who proved their email with the portal's magic
+link, or staff). The carrier's free-text event descriptions ("left with neighbour at no. 14")
+are private too. Someone holding only an order number learns each shipment's status and ETA,
+not its tracking number or route.
 """
 
 from __future__ import annotations
@@ -11,11 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import has_request_context
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from spoc import Spoc
+from spoc import Contact, Spoc, signed_in_contact
 from spoc.plugins.logistics.models import (
     Order,
     Shipment,
@@ -33,7 +37,8 @@ class EventView(BaseModel):
     status_label: str
     city: str
     country: str
-    description: str
+    # The carrier's free text names neighbours and doors: only for the verified account.
+    description: str | None = None
 
 
 class ShipmentView(BaseModel):
@@ -55,6 +60,19 @@ class ShipmentView(BaseModel):
     consignee_name: str | None = None
     destination_address: str | None = None
     proof_of_delivery: str | None = None
+
+
+class StatusView(BaseModel):
+    """A shipment as someone holding only the order number may see it: status and ETA, no
+    tracking number (it would open the city-level history) and no route."""
+
+    position: int
+    count: int
+    status: TrackingStatus
+    status_label: str
+    eta: datetime | None
+    promised_by: datetime | None
+    last_scan_at: datetime | None
 
 
 def _place(city: str, country: str) -> str:
@@ -98,6 +116,33 @@ def is_verified(session: Session, account_id: int, email: str | None) -> bool:
     )
 
 
+def proven_contact() -> Contact | None:
+    """The portal contact signed in by magic link on this browser (their email proven), or
+    ``None`` — also outside a web request (the worker, the CLI). An email typed into a form
+    proves nothing: anyone can type a customer's address."""
+    return signed_in_contact() if has_request_context() else None
+
+
+def proven_verified(session: Session, account_id: int) -> bool:
+    """Whether the magic-link-proven contact of this browser is a verified contact of the
+    account."""
+    contact = proven_contact()
+    return contact is not None and is_verified(session, account_id, contact.email)
+
+
+def status_view(shipment: Shipment, position: int, count: int) -> StatusView:
+    status = TrackingStatus(shipment.status)
+    return StatusView(
+        position=position,
+        count=count,
+        status=status,
+        status_label=status.label,
+        eta=shipment.eta,
+        promised_by=shipment.promised_by,
+        last_scan_at=shipment.last_scan_at,
+    )
+
+
 def shipment_view(session: Session, shipment: Shipment, *, verified: bool) -> ShipmentView:
     """The one place that decides what is masked."""
     events = session.scalars(
@@ -125,7 +170,7 @@ def shipment_view(session: Session, shipment: Shipment, *, verified: bool) -> Sh
                 status_label=TrackingStatus(e.status).label,
                 city=e.city,
                 country=e.country,
-                description=e.description,
+                description=e.description if verified else None,
             )
             for e in events
         ],
@@ -152,7 +197,8 @@ def public_tracking(spoc: Spoc, tracking_number: str) -> list[ShipmentView]:
 def account_tracking(
     spoc: Spoc, tracking_number: str, email: str | None, *, staff: bool = False
 ) -> list[ShipmentView]:
-    """Full details for staff and for contacts verified for the shipment's account."""
+    """Full details for staff and for contacts verified for the shipment's account. ``email``
+    must be proven (a magic-link sign-in), never one typed into a form."""
     with spoc.db.reader() as session:
         views = []
         for shipment in find_shipments(session, tracking_number):
@@ -181,19 +227,32 @@ def describe(view: ShipmentView, history: int = 10) -> str:
         f"From {view.origin or '?'} to {view.destination or '?'}; "
         f"last scan {_time(view.last_scan_at)}.",
     ]
+    # Never the carrier's free text: this goes by mail.
     for event in view.events[:history]:
         place = _place(event.city, event.country)
         lines.append(
-            f"  {_time(event.occurred_at)}  {event.status_label}"
-            + (f" — {place}" if place else "")
-            + (f" ({event.description})" if event.description else "")
+            f"  {_time(event.occurred_at)}  {event.status_label}" + (f" — {place}" if place else "")
         )
     return "\n".join(lines)
 
 
-def where_is_my_order(spoc: Spoc, order_number: str, tracking_number: str = "") -> Answer | None:
-    """The answer from tracking, city level only (it goes by mail); None if the order is not
-    known or has no shipment yet."""
+def describe_status(view: StatusView) -> str:
+    return (
+        f"Shipment {view.position} of {view.count}: {view.status_label}"
+        + (f", expected {_time(view.eta)}" if view.eta else "")
+        + f"; last scan {_time(view.last_scan_at)}."
+    )
+
+
+def where_is_my_order(
+    spoc: Spoc, order_number: str, tracking_number: str = "", *, verified: bool = False
+) -> Answer | None:
+    """The answer from tracking (it goes by mail, so city level at most); None if the order
+    is not known or has no shipment yet.
+
+    An order number alone is easy to come by (an invoice, a guess): it earns each shipment's
+    status and ETA only. Tracking numbers and routes need the tracking number too, or a
+    ``verified`` requester (a magic-link-proven verified contact of the account)."""
     with spoc.db.reader() as session:
         order = order_by_number(session, order_number)
         if order is None:
@@ -203,10 +262,21 @@ def where_is_my_order(spoc: Spoc, order_number: str, tracking_number: str = "") 
             shipments = [s for s in shipments if s.tracking_number == tracking_number.strip()]
         if not shipments:
             return None
-        views = [shipment_view(session, s, verified=False) for s in shipments]
-    body = "\n\n".join(describe(v) for v in views)
+        if tracking_number or verified:
+            body = "\n\n".join(
+                describe(shipment_view(session, s, verified=False)) for s in shipments
+            )
+        else:
+            body = "\n".join(
+                describe_status(status_view(s, i, len(shipments)))
+                for i, s in enumerate(shipments, 1)
+            )
+            body += (
+                "\n\nFor tracking numbers and each shipment's route, give us the tracking "
+                "number, or sign in with your email if you are a verified contact of the account."
+            )
     text = (
         f"Here is where order {order.order_number} is, from the carriers' tracking:\n\n{body}\n\n"
         "If this does not answer your question, reply and tell us: we will look into it."
     )
-    return Answer(text, len(views))
+    return Answer(text, len(shipments))

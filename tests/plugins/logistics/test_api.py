@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from spoc import Actor
+from spoc import AccessRefused, Actor, Role, StaffAccess, hookimpl
 from tests.plugins.logistics.conftest import AIR, ROAD, Tower
 
 
@@ -88,14 +88,60 @@ def test_refusals(logistics_app: Flask, tower: Tower) -> None:
     assert client.get(f"/api/v1/logistics/tracking/{ROAD}").status_code == 401
 
 
-def test_staff_tracking_shows_everything(logistics_app: Flask, tower: Tower) -> None:
-    tower.feed(tower.event())
+class ReadLog:
+    """A plugin that logs staff reads and wants a reason from readers not responsible."""
+
+    def __init__(self) -> None:
+        self.reads: list[StaffAccess] = []
+
+    @hookimpl
+    def spoc_staff_access(self, access: StaffAccess) -> AccessRefused | None:
+        if not access.own and access.reason is None:
+            return AccessRefused("This account is not yours.")
+        self.reads.append(access)
+        return None
+
+
+def test_staff_tracking_shows_everything_to_agents_and_reports_the_read(
+    logistics_app: Flask, tower: Tower
+) -> None:
+    log = ReadLog()
+    tower.spoc.host.pm.register(log, name="readlog")
+    tower.feed(tower.event(description="Left with neighbour at no. 14"))
+    client, url = logistics_app.test_client(), f"/api/v1/logistics/tracking/{ROAD}"
+    response = client.get(url, headers=headers(tower, "dana@example.org"))
+    [item] = response.get_json()["items"]
+    assert item["destination_address"] == "Leopoldstr. 12, 80802 Munich"
+    assert item["events"][0]["description"] == "Left with neighbour at no. 14"
+    [read] = log.reads
+    assert (read.actor.id, read.channel, read.subject_id, read.own) == (
+        tower.dana.id,
+        "api",
+        tower.account.id,
+        True,
+    )
+    # An agent who is not responsible gives a break-glass reason.
+    other = tower.spoc.directory.add_agent(email="ole@example.org", name="Ole", role=Role.AGENT)
+    refused = client.get(url, headers=headers(tower, other.email))
+    assert refused.status_code == 403 and refused.get_json()["reason_required"] is True
+    reason = {**headers(tower, other.email), "SPOC-Access-Reason": "customer on the phone"}
+    assert client.get(url, headers=reason).get_json()["items"][0]["consignee_name"]
+    assert log.reads[-1].reason == "customer on the phone"
+
+
+def test_viewers_get_the_tracking_number_holders_view(logistics_app: Flask, tower: Tower) -> None:
+    tower.feed(tower.event(status="delivered", signed_by="K. Huber", description="neighbour"))
     response = logistics_app.test_client().get(
         f"/api/v1/logistics/tracking/{ROAD}", headers=headers(tower, "val@example.org")
     )
     [item] = response.get_json()["items"]
-    assert item["destination_address"] == "Leopoldstr. 12, 80802 Munich"
-    assert item["events"][0]["city"] == "Hanover"
+    assert item["verified"] is False and item["events"][0]["city"] == "Hanover"
+    assert (item["destination_address"], item["consignee_name"], item["proof_of_delivery"]) == (
+        None,
+        None,
+        None,
+    )
+    assert item["events"][0]["description"] is None
 
 
 def test_orders_through_the_api(logistics_app: Flask, tower: Tower) -> None:

@@ -4,6 +4,8 @@ resolves the delay-type ones when the shipment is delivered."""
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 from flask import Flask
 from sqlalchemy import select
@@ -260,3 +262,92 @@ def test_two_workers_never_open_the_same_request_twice(tower: Tower) -> None:
     assert _open(tower.spoc, settings, shipment, order, finding) is True
     assert _open(tower.spoc, settings, shipment, order, finding) is False  # the stale reader
     assert len(tower.requests()) == 1
+
+
+def notices(tower: Tower, request_id: int) -> list[str]:
+    return [
+        e.message.body
+        for e in tower.spoc.requests.timeline(request_id, Actor.system())
+        if e.kind == "message" and e.message is not None
+    ]
+
+
+def test_a_crash_before_the_customer_notice_is_made_good_by_the_next_pass(
+    tower: Tower, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request commits with its notice due; the worker dies before posting it. The next
+    pass tells the customer — once, with the mail, however many passes follow."""
+    detect_module = importlib.import_module("spoc.plugins.logistics.detect")
+
+    def crash(*args: object, **kwargs: object) -> bool:
+        raise SystemExit("worker killed")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(detect_module, "tell_customer", crash)
+        tower.feed(tower.event(tracking=AIR, status="on_hold", reason_code="CUSTOMS"))
+        with pytest.raises(SystemExit):
+            detect(tower.spoc)
+    [request] = tower.requests()
+    assert notices(tower, request.id) == []
+    with tower.spoc.db.reader() as session:
+        [row] = session.scalars(select(ShipmentException))
+        assert (row.notice_due, row.customer_told_at) == (True, None)
+    first = tower.spoc.sweep()
+    assert first.errors == [] and first.plugin_tasks == 1
+    run_twice(tower)
+    [notice] = notices(tower, request.id)
+    assert "is held at customs" in notice and f"LH Cargo {AIR} (order PO-1)" in notice
+    with tower.spoc.db.reader() as session:
+        [row] = session.scalars(select(ShipmentException))
+        assert (row.notice_due, row.customer_told_at) == (False, tower.clock.now())
+        mailed = session.scalars(
+            select(OutboxMessage.subject).where(OutboxMessage.recipient == "petra@acme.example")
+        ).all()
+    assert sum("You have a reply" in s for s in mailed) == 1
+
+
+def test_the_customer_notice_is_posted_at_most_once(tower: Tower) -> None:
+    """Two workers telling the same customer: the notice is marked in the message's own write
+    by a conditional update, so the second one's message rolls back."""
+    from spoc.plugins.logistics.detect import tell_customer
+    from spoc.plugins.logistics.models import Order
+
+    tower.feed(tower.event(status="on_hold", damage=True))
+    sweep(tower)
+    [request] = tower.requests()
+    assert len(notices(tower, request.id)) == 1
+    shipment = tower.shipment()
+    with tower.spoc.db.reader() as session:
+        order = session.get(Order, shipment.order_id)
+    assert order is not None
+    assert tell_customer(tower.spoc, request.id, order, shipment, "was damaged") is False
+    assert len(notices(tower, request.id)) == 1
+
+
+def test_an_untold_notice_of_a_finished_request_is_dropped(
+    tower: Tower, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    detect_module = importlib.import_module("spoc.plugins.logistics.detect")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(detect_module, "tell_customer", lambda *a, **k: False)
+        tower.feed(tower.event(status="on_hold", damage=True))
+        sweep(tower)
+    [request] = tower.requests()
+    dana = Actor.agent(tower.dana.id, tower.dana.role, tower.dana.name)
+    tower.spoc.requests.transition(request.id, Status.CANCELLED, dana, reason="duplicate")
+    sweep(tower)
+    assert notices(tower, request.id) == []
+    with tower.spoc.db.reader() as session:
+        assert list(session.scalars(select(ShipmentException.notice_due))) == [False]
+
+
+def test_no_notice_is_due_when_the_setting_is_off(make_app: AppFactory, clock: FrozenClock) -> None:
+    app: Flask = make_app(
+        plugins=["generic", "logistics"], plugin_settings={"logistics": {"notify_customer": False}}
+    )
+    tower = make_tower(app, clock)
+    tower.feed(tower.event(status="on_hold", damage=True))
+    run_twice(tower)
+    with tower.spoc.db.reader() as session:
+        assert list(session.scalars(select(ShipmentException.notice_due))) == [False]

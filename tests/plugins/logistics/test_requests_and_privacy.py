@@ -18,7 +18,14 @@ from tests.plugins.logistics.conftest import AIR, ROAD, D, Tower
 
 
 def test_a_tracking_number_alone_shows_cities_and_no_consignee(tower: Tower) -> None:
-    tower.feed(tower.event(status="delivered", city="Munich", signed_by="K. Huber"))
+    tower.feed(
+        tower.event(
+            status="delivered",
+            city="Munich",
+            signed_by="K. Huber",
+            description="Left with neighbour at no. 14 / K. Huber",
+        )
+    )
     [public] = public_tracking(tower.spoc, ROAD)
     assert (public.status, public.destination, public.events[0].city) == (
         "delivered",
@@ -33,6 +40,7 @@ def test_a_tracking_number_alone_shows_cities_and_no_consignee(tower: Tower) -> 
     )
     dumped = public.model_dump_json()
     assert "Leopoldstr" not in dumped and "Klara" not in dumped and "Huber" not in dumped
+    assert "neighbour" not in dumped and public.events[0].description is None
     # Claiming an email is not enough: the contact must be verified for the account.
     [unverified] = account_tracking(tower.spoc, ROAD, "petra@acme.example")
     assert unverified.destination_address is None
@@ -43,6 +51,7 @@ def test_a_tracking_number_alone_shows_cities_and_no_consignee(tower: Tower) -> 
     assert full.destination_address == "Leopoldstr. 12, 80802 Munich"
     assert full.consignee_name == "Klara Huber"
     assert full.proof_of_delivery is not None and "K. Huber" in full.proof_of_delivery
+    assert full.events[0].description == "Left with neighbour at no. 14 / K. Huber"
 
 
 def file(tower: Tower, type_key: str, email: str = "petra@acme.example", **fields: object) -> int:
@@ -54,18 +63,26 @@ def file(tower: Tower, type_key: str, email: str = "petra@acme.example", **field
     ).id
 
 
+def answer_to(tower: Tower, rid: int) -> str:
+    return next(
+        e.message.body
+        for e in tower.spoc.requests.timeline(rid, Actor.system())
+        if e.kind == "message" and e.message is not None
+    )
+
+
 def test_where_is_my_order_is_answered_from_tracking_and_resolved(tower: Tower) -> None:
     tower.feed(tower.event(city="Kassel", description="Arrived at hub"))
     rid = file(tower, "logistics.where_is_my_order", order_number="PO-1")
     request = tower.spoc.requests.get(rid, Actor.system())
     assert request.status is Status.RESOLVED
-    answer = next(
-        e.message.body
-        for e in tower.spoc.requests.timeline(rid, Actor.system())
-        if e.kind == "message" and e.message is not None
-    )
-    assert f"DHL {ROAD}: In transit" in answer and "Kassel" in answer
-    assert "Leopoldstr" not in answer  # it goes by mail: city level only
+    answer = answer_to(tower, rid)
+    assert "Shipment 1 of 2: In transit" in answer and "Shipment 2 of 2: Pending" in answer
+    # An order number alone (an invoice, a guess) earns status and ETA: no tracking numbers
+    # (they open each shipment's history), no route, nothing private.
+    for secret in (ROAD, AIR, "Kassel", "Hamburg", "Munich", "Frankfurt", "Leopoldstr"):
+        assert secret not in answer
+    assert "Arrived at hub" not in answer
     timeline = tower.spoc.requests.timeline(rid, Actor.system())
     [reply] = [e for e in timeline if e.kind == "message"]
     assert (reply.actor_kind, reply.actor_name) == (ActorKind.SYSTEM, "tracking")
@@ -79,6 +96,17 @@ def test_where_is_my_order_is_answered_from_tracking_and_resolved(tower: Tower) 
     # "It does not help": the requester reopens it and the SPOC takes over.
     tower.spoc.requests.transition(rid, Status.OPEN, Actor.requester(request.contact_id))
     assert tower.spoc.requests.get(rid, Actor.system()).status is Status.OPEN
+
+
+def test_where_is_my_order_with_the_tracking_number_answers_at_city_level(
+    tower: Tower,
+) -> None:
+    tower.feed(tower.event(city="Kassel", description="Left with neighbour at no. 14"))
+    rid = file(tower, "logistics.where_is_my_order", order_number="PO-1", tracking_number=ROAD)
+    answer = answer_to(tower, rid)
+    assert f"DHL {ROAD}: In transit" in answer and "Kassel" in answer
+    assert AIR not in answer  # only the shipment they hold the number of
+    assert "neighbour" not in answer and "Leopoldstr" not in answer  # it goes by mail
 
 
 def test_where_is_my_order_for_an_unknown_order_waits_for_the_spoc(tower: Tower) -> None:
@@ -149,20 +177,41 @@ def test_address_change_is_refused_until_identity_is_verified_and_audited(tower:
     ]
 
 
-def test_a_verified_contacts_address_change_waits_for_the_spoc(tower: Tower) -> None:
+def test_a_typed_email_of_a_verified_contact_does_not_prove_identity(tower: Tower) -> None:
+    # The email on a request is typed into a form: a fraudster types the customer's. Only a
+    # magic-link sign-in proves it (tests/plugins/logistics/test_tracking_page.py).
     dana = Actor.agent(tower.dana.id, tower.dana.role, tower.dana.name)
     verify_contact(tower.spoc, dana, tower.account.id, "petra@acme.example", "call-back")
     rid = file(
         tower, "logistics.address_change", tracking_number=ROAD, new_address="Elsewhere 1, Berlin"
     )
-    assert [(a.outcome, a.request_id) for a in address_history(tower.spoc, ROAD)] == [
-        ("pending", rid)
-    ]
-    [note] = [e for e in tower.spoc.requests.timeline(rid, Actor.system()) if e.message]
-    assert note.visibility.value == "internal" and "apply-address-change" in note.summary + (
-        note.message.body if note.message else ""
+    [audit] = address_history(tower.spoc, ROAD)
+    assert (audit.outcome, audit.request_id) == ("refused", rid)
+    assert audit.reason == (
+        "email matches a verified contact; identity not proven — call back on the number on "
+        "file before applying"
     )
+    messages = [
+        (e.visibility.value, e.message.body)
+        for e in tower.spoc.requests.timeline(rid, Actor.system())
+        if e.message is not None
+    ]
+    [(_, note)] = [m for m in messages if m[0] == "internal"]
+    assert "identity is not proven" in note and "Call back on the number on file" in note
+    assert "apply-address-change" in note and "is a verified contact" not in note
+    [(_, reply)] = [m for m in messages if m[0] == "public"]
+    assert "verify who you are" in reply
     assert tower.shipment().destination_address == "Leopoldstr. 12, 80802 Munich"
+    # After the call-back the SPOC applies it.
+    change_address(
+        tower.spoc,
+        dana,
+        tracking_number=ROAD,
+        new_address="Elsewhere 1, Berlin",
+        requested_by="petra@acme.example",
+        request_id=rid,
+    )
+    assert tower.shipment().destination_address == "Elsewhere 1, Berlin"
 
 
 def test_specialist_teams_come_from_the_settings(make_app: AppFactory) -> None:

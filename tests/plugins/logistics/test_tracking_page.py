@@ -17,7 +17,8 @@ from tests.conftest import AppFactory, FrozenClock, Inbox, csrf_token, login
 from tests.plugins.logistics.conftest import AIR, ROAD, H, Tower, make_tower
 
 PAGE = "/p/logistics/track"
-PRIVATE = ("Leopoldstr", "Klara Huber", "K. Huber", "Signed by")
+# The carrier's free-text notes name neighbours and doors: private like the address.
+PRIVATE = ("Leopoldstr", "Klara Huber", "K. Huber", "Signed by", "neighbour", "Arrived at hub")
 
 
 @pytest.fixture
@@ -30,7 +31,14 @@ def delivered(web: Flask, clock: FrozenClock) -> Tower:
     tower = make_tower(web, clock)
     tower.feed(tower.event(city="Kassel", description="Arrived at hub"))
     tower.clock.advance(5 * H)
-    tower.feed(tower.event(status="delivered", city="Munich", signed_by="K. Huber"))
+    tower.feed(
+        tower.event(
+            status="delivered",
+            city="Munich",
+            signed_by="K. Huber",
+            description="Left with neighbour at no. 14",
+        )
+    )
     return tower
 
 
@@ -52,7 +60,7 @@ def test_a_tracking_number_alone_shows_status_and_cities_only(web: Flask, delive
     assert 'name="number"' in form and 'name="csrf_token"' in form
     page = look_up(client, ROAD)
     assert "Delivered" in page and "Munich, DE" in page and "Kassel, DE" in page
-    assert "Arrived at hub" in page and "Hamburg, DE" in page
+    assert "Hamburg, DE" in page
     for secret in PRIVATE:
         assert secret not in page
     assert "shown only to verified contacts" in page
@@ -97,6 +105,7 @@ def test_a_verified_contact_signed_in_by_magic_link_sees_everything(
     page = look_up(client, ROAD)
     assert "Leopoldstr. 12, 80802 Munich" in page and "Klara Huber" in page
     assert "Signed by K. Huber" in page and "PO-1" in page
+    assert "Left with neighbour at no. 14" in page and "Arrived at hub" in page
     # Verified for this account only: someone else signed in sees the public view.
     stranger = web.test_client()
     tower.spoc.requests.create(
@@ -115,24 +124,100 @@ def test_staff_signed_in_to_the_console_see_everything(web: Flask, delivered: To
     assert "Leopoldstr. 12, 80802 Munich" in page and "Signed by K. Huber" in page
 
 
-def test_the_requesters_tracking_page_shows_the_shipments_progress(
+def file_with_link(tower: Tower, **fields: str) -> str:
+    _, token = tower.spoc.requests.create_with_tracking_link(
+        type_key="logistics.where_is_my_order",
+        fields=fields,
+        requester={"name": "Petra Weiss", "email": "petra@acme.example"},
+        subject_id=tower.account.id,
+    )
+    return token
+
+
+def test_an_order_number_alone_shows_status_and_eta_without_tracking_numbers_or_route(
     web: Flask, delivered: Tower
 ) -> None:
     tower = delivered
     tower.feed(tower.event(tracking=AIR, city="Shanghai", country="CN", eta=tower.clock.now()))
-    _, token = tower.spoc.requests.create_with_tracking_link(
-        type_key="logistics.where_is_my_order",
-        fields={"order_number": "PO-1"},
-        requester={"name": "Petra Weiss", "email": "petra@acme.example"},
-        subject_id=tower.account.id,
-    )
-    client = web.test_client()
-    page = client.get(f"/track/{token}").get_data(as_text=True)
-    assert f"Shipment {ROAD}" in page and f"Shipment {AIR}" in page
-    assert "Delivered" in page and "Munich, DE" in page and "Shanghai, CN" in page
+    token = file_with_link(tower, order_number="PO-1")
+    page = web.test_client().get(f"/track/{token}").get_data(as_text=True)
+    assert "Shipment 1 of 2" in page and "Shipment 2 of 2" in page
+    assert "Delivered" in page and "In transit" in page
     assert re.search(r"expected \w{3} \d\d \w{3} \d{4}", page)  # the air shipment's ETA
+    # Neither the panels nor the answer from tracking on the timeline give the tracking
+    # numbers (they open each shipment's history) or the route.
+    for secret in (ROAD, AIR, "Munich, DE", "Shanghai, CN", "Hamburg, DE", *PRIVATE):
+        assert secret not in page
+
+
+def test_the_requesters_tracking_page_with_a_tracking_number_shows_city_level(
+    web: Flask, delivered: Tower
+) -> None:
+    token = file_with_link(delivered, order_number="PO-1", tracking_number=ROAD)
+    page = web.test_client().get(f"/track/{token}").get_data(as_text=True)
+    assert f"Shipment {ROAD}" in page and "Munich, DE" in page and "Kassel, DE" in page
+    assert AIR not in page
     for secret in PRIVATE:
         assert secret not in page
+
+
+def test_a_typed_email_of_a_verified_contact_does_not_unmask_the_tracking_page(
+    web: Flask, delivered: Tower, inbox: tuple[Inbox, int]
+) -> None:
+    # On the public portal the requester's email is typed into the form: anyone can type a
+    # verified customer's address and open the tracking page of what they filed.
+    tower = delivered
     verify_contact(tower.spoc, Actor.system("Dana"), tower.account.id, "petra@acme.example", "id")
+    token = file_with_link(tower, order_number="PO-1", tracking_number=ROAD)
+    client = web.test_client()
+    page = client.get(f"/track/{token}").get_data(as_text=True)
+    assert f"Shipment {ROAD}" in page
+    for secret in PRIVATE:
+        assert secret not in page
+    order_only = client.get(f"/track/{file_with_link(tower, order_number='PO-1')}")
+    assert ROAD not in order_only.get_data(as_text=True)
+    # Petra proves her email with the magic link: now she sees everything.
+    sign_in_by_magic_link(web, inbox[0], client, "petra@acme.example")
     page = client.get(f"/track/{token}").get_data(as_text=True)
     assert "Leopoldstr. 12, 80802 Munich" in page and "Signed by K. Huber" in page
+    assert "Left with neighbour at no. 14" in page
+    # ... and so do staff signed in to the console.
+    staff = web.test_client()
+    login(staff, tower.spoc, tower.dana)
+    assert "Leopoldstr. 12, 80802 Munich" in staff.get(f"/track/{token}").get_data(as_text=True)
+
+
+def test_a_proven_verified_contact_files_an_address_change_for_the_spoc(
+    web: Flask, delivered: Tower, inbox: tuple[Inbox, int]
+) -> None:
+    from spoc.plugins.logistics.services import address_history
+
+    tower = delivered
+    verify_contact(tower.spoc, Actor.system("Dana"), tower.account.id, "petra@acme.example", "id")
+    file_with_link(tower, order_number="PO-1")  # Petra is a portal contact
+    client = web.test_client()
+    sign_in_by_magic_link(web, inbox[0], client, "petra@acme.example")
+    url = "/new/logistics.address_change"
+    response = client.post(
+        url,
+        data={
+            "csrf_token": csrf_token(client, url),
+            "requester_name": "Petra Weiss",
+            "requester_email": "petra@acme.example",
+            "tracking_number": ROAD,
+            "new_address": "Elsewhere 1, Berlin",
+        },
+    )
+    assert response.status_code == 303, response.get_data(as_text=True)
+    [audit] = address_history(tower.spoc, ROAD)
+    assert (audit.outcome, audit.reason) == (
+        "pending",
+        "verified contact, signed in by magic link: the SPOC confirms, then applies",
+    )
+    notes = [
+        e.message.body
+        for e in tower.spoc.requests.timeline(audit.request_id or 0, Actor.system())
+        if e.message is not None
+    ]
+    assert len(notes) == 1 and "signed in with the portal's magic link" in notes[0]
+    assert tower.shipment().destination_address == "Leopoldstr. 12, 80802 Munich"
