@@ -25,8 +25,10 @@ from spoc import JSONType, Model, UTCDateTime
 
 SESSION_STATUSES = ("scheduled", "cancelled")
 # A vendor trigger's life: waiting for its instant → a request opened → escalated; or cleared
-# because what it waited for happened first.
+# because what it waited for happened first; or failed, when its request could not be opened
+# (logged; parked so it never blocks the watches behind it).
 WAITING, OPENED, ESCALATED, CLEARED = "waiting", "opened", "escalated", "cleared"
+FAILED = "failed"
 
 
 class Event(Model):

@@ -17,10 +17,12 @@ A trigger is a :class:`Watch` row, unique per vendor, cause and deliverable. Its
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from pydantic import EmailStr, TypeAdapter, ValidationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -28,12 +30,14 @@ from spoc import (
     Actor,
     EscalationCheck,
     Request,
+    ServiceError,
     Spoc,
     ValidationFailed,
 )
 from spoc.plugins.events.models import (
     CLEARED,
     ESCALATED,
+    FAILED,
     OPENED,
     WAITING,
     Deliverable,
@@ -51,6 +55,18 @@ DELIVERABLE_OVERDUE = "deliverable_overdue"
 CERTIFICATE_MISSING = "certificate_missing"
 NOT_CHECKED_IN = "not_checked_in"
 DESK = Actor.system("Event desk")
+log = logging.getLogger(__name__)
+_EMAIL: TypeAdapter[str] = TypeAdapter(EmailStr)
+
+
+def valid_email(value: str, field: str = "onsite_email") -> str:
+    """The address normalised (trimmed, lower case), or :class:`ValidationFailed`: a trigger
+    opens its request with this address as requester, and intake refuses a malformed one."""
+    try:
+        return _EMAIL.validate_python(value.strip()).lower()
+    except ValidationError:
+        problem = {field: f"not an email address: {value!r}"}
+        raise ValidationFailed("invalid email", problem) from None
 
 
 def digest(token: str) -> str:
@@ -95,6 +111,7 @@ def _watch(
 
 
 def add_vendor(spoc: Spoc, settings: EventsSettings, event_id: int, plan: VendorPlan) -> Vendor:
+    email = valid_email(plan.onsite_email)
     with spoc.db.transaction() as session:
         event = get_or_404(session, Event, event_id, "event")
         if session.scalar(
@@ -113,7 +130,7 @@ def add_vendor(spoc: Spoc, settings: EventsSettings, event_id: int, plan: Vendor
             insurance_expires_on=plan.insurance_expires_on,
             onsite_name=plan.onsite_name,
             onsite_phone=plan.onsite_phone,
-            onsite_email=plan.onsite_email.strip().lower(),
+            onsite_email=email,
         )
         session.add(vendor)
         session.flush()
@@ -318,7 +335,11 @@ def _what(session: Session, watch: Watch, vendor: Vendor) -> tuple[str, str, str
 
 
 def open_due_alerts(spoc: Spoc, now: datetime, limit: int) -> int:
-    """``spoc_sweep_tasks``: open one request per due watch, exactly once."""
+    """``spoc_sweep_tasks``: open one request per due watch, exactly once.
+
+    Each watch is dealt with on its own: one whose request cannot be opened (intake refuses
+    it, say a malformed contact address) is logged and parked as ``failed``, so it never blocks
+    the watches due after it. Any other error is logged and the watch retried next pass."""
     with spoc.db.reader() as session:
         due = list(
             session.scalars(
@@ -330,62 +351,76 @@ def open_due_alerts(spoc: Spoc, now: datetime, limit: int) -> int:
         )
     opened = 0
     for watch_id in due:
-        with spoc.db.reader() as session:
-            watch = session.get(Watch, watch_id)
-            if watch is None or watch.state != WAITING:
-                continue
-            if not _still_needed(session, watch):
-                cleared = True
-            else:
-                cleared = False
-                vendor = session.get(Vendor, watch.vendor_id)
-                assert vendor is not None
-                event = session.get(Event, vendor.event_id)
-                assert event is not None
-                topic, summary, details = _what(session, watch, vendor)
-                requester = {
-                    "name": vendor.onsite_name or vendor.name,
-                    "email": vendor.onsite_email,
-                }
-                subject_id, code = event.subject_id, vendor.code
-        if cleared:
+        try:
+            opened += _open_one(spoc, watch_id)
+        except ServiceError:
+            log.exception("events: watch %s cannot open its request; parked as failed", watch_id)
             with spoc.db.transaction() as session:
                 session.execute(
                     update(Watch)
                     .where(Watch.id == watch_id, Watch.state == WAITING)
-                    .values(state=CLEARED)
+                    .values(state=FAILED)
                 )
-            continue
+        except Exception:
+            log.exception("events: watch %s failed; retried next pass", watch_id)
+    return opened
 
-        def claim(
-            session: Session, request: Request, _token: str, watch_id: int = watch_id
-        ) -> None:
-            done = session.execute(
+
+def _open_one(spoc: Spoc, watch_id: int) -> int:
+    """Open the watch's request (1), or clear a watch no longer needed (0)."""
+    with spoc.db.reader() as session:
+        watch = session.get(Watch, watch_id)
+        if watch is None or watch.state != WAITING:
+            return 0
+        if not _still_needed(session, watch):
+            cleared = True
+        else:
+            cleared = False
+            vendor = session.get(Vendor, watch.vendor_id)
+            assert vendor is not None
+            event = session.get(Event, vendor.event_id)
+            assert event is not None
+            topic, summary, details = _what(session, watch, vendor)
+            requester = {
+                "name": vendor.onsite_name or vendor.name,
+                "email": vendor.onsite_email,
+            }
+            subject_id, code = event.subject_id, vendor.code
+    if cleared:
+        with spoc.db.transaction() as session:
+            session.execute(
                 update(Watch)
                 .where(Watch.id == watch_id, Watch.state == WAITING)
-                .values(state=OPENED, request_id=request.id)
+                .values(state=CLEARED)
             )
-            if done.rowcount != 1:  # type: ignore[attr-defined]
-                raise _Taken
+        return 0
 
-        try:
-            spoc.requests.create_with_tracking_link(
-                type_key=VENDOR_CONTRACT,
-                fields={
-                    "vendor_code": code,
-                    "topic": topic,
-                    "summary": summary,
-                    "details": details,
-                },
-                requester=requester,
-                subject_id=subject_id,
-                actor=DESK,
-                on_issued=claim,
-            )
-        except _Taken:
-            continue
-        opened += 1
-    return opened
+    def claim(session: Session, request: Request, _token: str) -> None:
+        done = session.execute(
+            update(Watch)
+            .where(Watch.id == watch_id, Watch.state == WAITING)
+            .values(state=OPENED, request_id=request.id)
+        )
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            raise _Taken
+
+    try:
+        spoc.requests.create_with_tracking_link(
+            type_key=VENDOR_CONTRACT,
+            fields={
+                "vendor_code": code,
+                "topic": topic,
+                "summary": summary,
+                "details": details,
+            },
+            requester=requester,
+            subject_id=subject_id,
+            actor=DESK,
+            on_issued=claim,
+        )
+    except _Taken:
+        return 0
+    return 1
 
 
 def escalation_checks(spoc: Spoc, now: datetime, limit: int) -> list[EscalationCheck]:
