@@ -93,6 +93,11 @@ class Vendor(Model):
     onsite_phone: Mapped[str] = mapped_column(String(40), default="")
     onsite_email: Mapped[str] = mapped_column(String(254))
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who checked the vendor in (it clears the not-checked-in trigger): name and agent id.
+    checked_in_by: Mapped[str | None] = mapped_column(String(200))
+    checked_in_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL")
+    )
     portal_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     portal_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

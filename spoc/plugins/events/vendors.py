@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from spoc import (
     Actor,
+    ActorKind,
     EscalationCheck,
     Request,
     ServiceError,
@@ -222,11 +223,15 @@ def record_certificate(spoc: Spoc, vendor_id: int, expires_on: date) -> Vendor:
     return vendor
 
 
-def check_in(spoc: Spoc, vendor_id: int) -> Vendor:
+def check_in(spoc: Spoc, vendor_id: int, actor: Actor) -> Vendor:
+    """The vendor is at the venue: clears the not-checked-in trigger, and records when and who
+    said so (the first check-in stands)."""
     with spoc.db.transaction() as session:
         vendor = get_or_404(session, Vendor, vendor_id, "vendor")
         if vendor.checked_in_at is None:
             vendor.checked_in_at = spoc.clock.now()
+            vendor.checked_in_by = (actor.name or actor.kind.value)[:200]
+            vendor.checked_in_by_id = actor.id if actor.kind is ActorKind.AGENT else None
             _clear(session, vendor.id, NOT_CHECKED_IN)
     return vendor
 

@@ -18,6 +18,7 @@ from spoc import (
     Export,
     NotFoundError,
     Request,
+    Role,
     ServiceError,
     Spoc,
     Status,
@@ -35,6 +36,7 @@ from spoc.plugins.events.settings import EventsSettings
 bp = Blueprint("events", __name__, template_folder="templates")
 PAGE = 50
 OPEN = (Status.NEW, Status.OPEN, Status.WAITING)
+CHECK_IN_ROLES = (Role.ADMIN, Role.AGENT)
 
 
 def _page() -> int:
@@ -217,15 +219,17 @@ def event_manage(code: str) -> str:
         more=len(vendor_rows) > PAGE or len(people) > PAGE,
         now=spoc.clock.now(),
         coordinator=_is_coordinator(spoc, actor.id),
+        can_check_in=actor.role in CHECK_IN_ROLES,
     )
 
 
 @bp.post("/vendors/<int:vendor_id>/check-in")
 def vendor_check_in(vendor_id: int) -> Response:
-    console_agent()
+    # Checking in clears the not-checked-in trigger: desk staff only, and who did is kept.
+    actor = console_agent(*CHECK_IN_ROLES)
     spoc = spoc_of()
     try:
-        vendor = vendors.check_in(spoc, vendor_id)
+        vendor = vendors.check_in(spoc, vendor_id, actor)
     except NotFoundError:
         abort(404)
     with spoc.db.reader() as session:

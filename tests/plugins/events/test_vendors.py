@@ -101,7 +101,7 @@ def test_a_vendor_not_checked_in_fifteen_minutes_after_load_in_fires_once(
         ),
     )
     clock.set(LOAD_IN + timedelta(minutes=5))
-    vendors.check_in(expo.spoc, early.id)
+    vendors.check_in(expo.spoc, early.id, expo.org.actor(expo.org.dana))
     clock.set(LOAD_IN + timedelta(minutes=14))
     sweep_twice(expo)
     assert alerts(expo) == []
