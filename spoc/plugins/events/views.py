@@ -37,6 +37,7 @@ bp = Blueprint("events", __name__, template_folder="templates")
 PAGE = 50
 OPEN = (Status.NEW, Status.OPEN, Status.WAITING)
 CHECK_IN_ROLES = (Role.ADMIN, Role.AGENT)
+BOARD_ROLES = (Role.ADMIN, Role.AGENT, Role.VIEWER)
 
 
 def _page() -> int:
@@ -182,7 +183,7 @@ def vendor_request(token: str) -> Response | tuple[str, int]:
 
 @bp.get("/")
 def events_list() -> str:
-    console_agent()
+    actor = console_agent()
     spoc = spoc_of()
     page = _page()
     from spoc.plugins.events.program import events_page
@@ -196,6 +197,7 @@ def events_list() -> str:
         page=page,
         more=len(rows) > PAGE,
         now=spoc.clock.now(),
+        can_see_board=actor.role in BOARD_ROLES,
     )
 
 
@@ -220,6 +222,7 @@ def event_manage(code: str) -> str:
         now=spoc.clock.now(),
         coordinator=_is_coordinator(spoc, actor.id),
         can_check_in=actor.role in CHECK_IN_ROLES,
+        can_see_board=actor.role in BOARD_ROLES,
     )
 
 
@@ -242,7 +245,9 @@ def vendor_check_in(vendor_id: int) -> Response:
 
 @bp.get("/board/<code>")
 def board(code: str) -> str:
-    console_agent()
+    # Every incident of the event (references, categories, places): the desk's view. The
+    # core shows specialists only their teams' escalations, so they are not let in here.
+    console_agent(*BOARD_ROLES)
     spoc = spoc_of()
     event = _event_or_404(code)
     page = _page()
