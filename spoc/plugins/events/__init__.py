@@ -262,10 +262,18 @@ def spoc_triage_request(
 def spoc_request_filed(request: Request, fields: BaseModel, session: Session, spoc: Spoc) -> None:
     if request.type_key not in TYPES:
         return
+    from spoc import ValidationFailed
+
     event = event_of_subject(session, request.subject_id)
     if event is None:
+        if request.type_key == ACCESS_NEED:
+            # Special-category answers are kept only for an event, and erased after it: one
+            # about no event would never be erased, so it is not taken.
+            raise ValidationFailed(
+                "an accessibility or dietary need must name its event",
+                {"reference": "give the event's code: we keep your answers for that event only"},
+            )
         return
-    from spoc import ValidationFailed
 
     vendor_id = attendee_id = None
     if isinstance(fields, VendorRequestForm | VendorContractForm):

@@ -190,7 +190,11 @@ class AccessNeed(Model):
     """An accessibility or dietary need (special-category data, stored only with consent)."""
 
     __tablename__ = "events_access_needs"
-    __table_args__ = (Index("ix_events_access_needs_event", "event_id", "id"),)
+    __table_args__ = (
+        Index("ix_events_access_needs_event", "event_id", "id"),
+        # The erasure's range: needs not yet erased (erased_at IS NULL), by event.
+        Index("ix_events_access_needs_unerased", "erased_at", "event_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(
