@@ -274,9 +274,10 @@ def deliverables_of(session: Session, vendor_id: int, limit: int = 100) -> list[
 
 
 def needs_per_session(
-    session: Session, event_id: int, limit: int = 200
-) -> list[tuple[EventSession, str, int]]:
-    """How many attendees need what in each session: counts only, never who."""
+    session: Session, event_id: int, minimum: int, limit: int = 200
+) -> list[tuple[EventSession, str, int | None]]:
+    """How many attendees need what in each session: counts only, never who. A count below
+    ``minimum`` is ``None`` ("fewer than minimum"): a small one can single a person out."""
     rows = session.execute(
         select(EventSession, NeedPerSession.need_type, func.count())
         .join(NeedPerSession, NeedPerSession.session_id == EventSession.id)
@@ -285,7 +286,7 @@ def needs_per_session(
         .order_by(EventSession.starts_at, EventSession.id, NeedPerSession.need_type)
         .limit(limit)
     ).all()
-    return [(row[0], str(row[1]), int(row[2])) for row in rows]
+    return [(row[0], str(row[1]), int(row[2]) if row[2] >= minimum else None) for row in rows]
 
 
 def vendors_of(session: Session, event_id: int, page: int = 0, size: int = 50) -> list[Vendor]:

@@ -124,7 +124,8 @@ def _vendor_page(
     vendor, event = _vendor_or_404(token)
     with spoc.db.reader() as session:
         deliverables = vendors.deliverables_of(session, vendor.id)
-        counts = vendors.needs_per_session(session, event.id)
+        minimum = _settings(spoc).vendor_count_minimum
+        counts = vendors.needs_per_session(session, event.id, minimum)
         session.expunge_all()
     return (
         render_template(
@@ -134,6 +135,7 @@ def _vendor_page(
             event=event,
             deliverables=deliverables,
             counts=counts,
+            minimum=minimum,
             need_labels={k.value: v for k, v in NEED_LABELS.items()},
             now=spoc.clock.now(),
             errors=errors or {},
