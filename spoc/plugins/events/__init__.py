@@ -9,6 +9,7 @@ the public plugin API (:mod:`spoc`).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -63,6 +64,7 @@ SCHEDULE = "events.schedule"
 INCIDENT = "events.incident"
 TYPES = (VENDOR_REQUEST, VENDOR_CONTRACT, REGISTRATION, ACCESS_NEED, SCHEDULE, INCIDENT)
 H = timedelta(hours=1)
+log = logging.getLogger(__name__)
 MINUTE = timedelta(minutes=1)
 
 
@@ -260,10 +262,18 @@ def spoc_triage_request(
 def spoc_request_filed(request: Request, fields: BaseModel, session: Session, spoc: Spoc) -> None:
     if request.type_key not in TYPES:
         return
+    from spoc import ValidationFailed
+
     event = event_of_subject(session, request.subject_id)
     if event is None:
+        if request.type_key == ACCESS_NEED:
+            # Special-category answers are kept only for an event, and erased after it: one
+            # about no event would never be erased, so it is not taken.
+            raise ValidationFailed(
+                "an accessibility or dietary need must name its event",
+                {"reference": "give the event's code: we keep your answers for that event only"},
+            )
         return
-    from spoc import ValidationFailed
 
     vendor_id = attendee_id = None
     if isinstance(fields, VendorRequestForm | VendorContractForm):
@@ -337,7 +347,19 @@ def spoc_keep_open(request: Request) -> str | None:
 
 @hookimpl
 def spoc_sweep_tasks(spoc: Spoc, now: datetime, limit: int) -> int:
-    return vendors.open_due_alerts(spoc, now, limit) + attendees.erase_due(spoc, now, limit)
+    """Erasure first, each task on its own: special-category data is never kept waiting by a
+    vendor alert that fails (nor the alerts by a failing erasure). A failure is re-raised once
+    both ran, so the sweep logs it and reports it."""
+    done, failure = 0, None
+    for task in (attendees.erase_due, vendors.open_due_alerts):
+        try:
+            done += task(spoc, now, limit)
+        except Exception as exc:
+            log.exception("events: %s failed", task.__name__)
+            failure = failure or exc
+    if failure is not None:
+        raise failure
+    return done
 
 
 @hookimpl

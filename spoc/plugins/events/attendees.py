@@ -240,42 +240,37 @@ def needs_page(
 
 
 def erase_due(spoc: Spoc, now: datetime, limit: int) -> int:
-    """``spoc_sweep_tasks``: erase the needs of events whose retention ended. Safe to repeat
-    after an interruption (each step is idempotent); returns the needs erased."""
-    with spoc.db.reader() as session:
-        events = list(
-            session.scalars(
-                select(Event.id)
-                .where(Event.erased_at.is_(None), Event.erase_after <= now)
-                .order_by(Event.erase_after)
-                .limit(limit)
-            )
-        )
+    """``spoc_sweep_tasks``: erase every need not yet erased whose event's retention ended,
+    at most ``limit`` per pass (in batches). Needs are chosen by their own ``erased_at``, not
+    the event's, so one filed after its event was first erased goes too. Safe to repeat after
+    an interruption (each step is idempotent); returns the needs erased."""
     erased = 0
-    for event_id in events:
-        while True:
-            with spoc.db.reader() as session:
-                needs = list(
-                    session.execute(
-                        select(AccessNeed.id, AccessNeed.request_id)
-                        .where(AccessNeed.event_id == event_id, AccessNeed.erased_at.is_(None))
-                        .order_by(AccessNeed.id)
-                        .limit(BATCH)
-                    ).all()
-                )
-            if not needs:
-                break
-            # The request's own copy of the answers (form fields, messages) goes first.
-            spoc.directory.erase_request_details(RETENTION, [r for _, r in needs])
-            ids = [n for n, _ in needs]
-            with spoc.db.transaction() as session:
-                session.execute(delete(NeedPerSession).where(NeedPerSession.need_id.in_(ids)))
-                session.execute(
-                    update(AccessNeed)
-                    .where(AccessNeed.id.in_(ids))
-                    .values(need_types=[], details="", erased_at=now)
-                )
-            erased += len(ids)
+    while erased < limit:
+        with spoc.db.reader() as session:
+            needs = session.execute(
+                select(AccessNeed.id, AccessNeed.request_id, AccessNeed.event_id)
+                .join(Event, Event.id == AccessNeed.event_id)
+                .where(AccessNeed.erased_at.is_(None), Event.erase_after <= now)
+                .order_by(AccessNeed.id)
+                .limit(min(BATCH, limit - erased))
+            ).all()
+        if not needs:
+            break
+        # The request's own copy of the answers (form fields, messages) goes first.
+        spoc.directory.erase_request_details(RETENTION, [r for _, r, _ in needs])
+        ids = [n for n, _, _ in needs]
         with spoc.db.transaction() as session:
-            session.execute(update(Event).where(Event.id == event_id).values(erased_at=now))
+            session.execute(delete(NeedPerSession).where(NeedPerSession.need_id.in_(ids)))
+            session.execute(
+                update(AccessNeed)
+                .where(AccessNeed.id.in_(ids))
+                .values(need_types=[], details="", erased_at=now)
+            )
+            # For the record only (when the event's needs were first erased): never a filter.
+            session.execute(
+                update(Event)
+                .where(Event.id.in_({e for _, _, e in needs}), Event.erased_at.is_(None))
+                .values(erased_at=now)
+            )
+        erased += len(ids)
     return erased

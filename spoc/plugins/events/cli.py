@@ -106,11 +106,18 @@ def add_session(
     click.echo(f"Session {row.id} added.")
 
 
+def _email(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    try:
+        return vendors.valid_email(value)
+    except ServiceError:
+        raise click.BadParameter(f"{value!r} is not an email address") from None
+
+
 @events_cli.command("add-vendor")
 @click.argument("event_code")
 @click.argument("code")
 @click.option("--name", required=True)
-@click.option("--email", required=True, help="On-site contact's email")
+@click.option("--email", required=True, callback=_email, help="On-site contact's email")
 @click.option("--contact", default="", help="On-site contact's name")
 @click.option("--phone", default="")
 @click.option("--insurance-until", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)

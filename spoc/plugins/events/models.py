@@ -25,8 +25,10 @@ from spoc import JSONType, Model, UTCDateTime
 
 SESSION_STATUSES = ("scheduled", "cancelled")
 # A vendor trigger's life: waiting for its instant → a request opened → escalated; or cleared
-# because what it waited for happened first.
+# because what it waited for happened first; or failed, when its request could not be opened
+# (logged; parked so it never blocks the watches behind it).
 WAITING, OPENED, ESCALATED, CLEARED = "waiting", "opened", "escalated", "cleared"
+FAILED = "failed"
 
 
 class Event(Model):
@@ -91,6 +93,11 @@ class Vendor(Model):
     onsite_phone: Mapped[str] = mapped_column(String(40), default="")
     onsite_email: Mapped[str] = mapped_column(String(254))
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who checked the vendor in (it clears the not-checked-in trigger): name and agent id.
+    checked_in_by: Mapped[str | None] = mapped_column(String(200))
+    checked_in_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL")
+    )
     portal_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     portal_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -183,7 +190,11 @@ class AccessNeed(Model):
     """An accessibility or dietary need (special-category data, stored only with consent)."""
 
     __tablename__ = "events_access_needs"
-    __table_args__ = (Index("ix_events_access_needs_event", "event_id", "id"),)
+    __table_args__ = (
+        Index("ix_events_access_needs_event", "event_id", "id"),
+        # The erasure's range: needs not yet erased (erased_at IS NULL), by event.
+        Index("ix_events_access_needs_unerased", "erased_at", "event_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(

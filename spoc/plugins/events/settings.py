@@ -48,6 +48,9 @@ class EventsSettings(BaseModel):
     interpreter_lead_days: int = Field(default=14, ge=0)
     # Special-category answers are erased this many days after the event ends.
     retention_days: int = Field(default=30, ge=0)
+    # Vendors see how many attendees need what per session; a count below this shows as
+    # "fewer than N", so a rare need in a small session does not point at one person.
+    vendor_count_minimum: int = Field(default=3, ge=1)
     # The vendor portal link lives until this many days after the event.
     vendor_link_days_after: int = Field(default=7, ge=0)
     # Live board: seconds between refreshes.

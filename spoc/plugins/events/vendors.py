@@ -17,23 +17,28 @@ A trigger is a :class:`Watch` row, unique per vendor, cause and deliverable. Its
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from pydantic import EmailStr, TypeAdapter, ValidationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from spoc import (
     Actor,
+    ActorKind,
     EscalationCheck,
     Request,
+    ServiceError,
     Spoc,
     ValidationFailed,
 )
 from spoc.plugins.events.models import (
     CLEARED,
     ESCALATED,
+    FAILED,
     OPENED,
     WAITING,
     Deliverable,
@@ -51,6 +56,18 @@ DELIVERABLE_OVERDUE = "deliverable_overdue"
 CERTIFICATE_MISSING = "certificate_missing"
 NOT_CHECKED_IN = "not_checked_in"
 DESK = Actor.system("Event desk")
+log = logging.getLogger(__name__)
+_EMAIL: TypeAdapter[str] = TypeAdapter(EmailStr)
+
+
+def valid_email(value: str, field: str = "onsite_email") -> str:
+    """The address normalised (trimmed, lower case), or :class:`ValidationFailed`: a trigger
+    opens its request with this address as requester, and intake refuses a malformed one."""
+    try:
+        return _EMAIL.validate_python(value.strip()).lower()
+    except ValidationError:
+        problem = {field: f"not an email address: {value!r}"}
+        raise ValidationFailed("invalid email", problem) from None
 
 
 def digest(token: str) -> str:
@@ -95,6 +112,7 @@ def _watch(
 
 
 def add_vendor(spoc: Spoc, settings: EventsSettings, event_id: int, plan: VendorPlan) -> Vendor:
+    email = valid_email(plan.onsite_email)
     with spoc.db.transaction() as session:
         event = get_or_404(session, Event, event_id, "event")
         if session.scalar(
@@ -113,7 +131,7 @@ def add_vendor(spoc: Spoc, settings: EventsSettings, event_id: int, plan: Vendor
             insurance_expires_on=plan.insurance_expires_on,
             onsite_name=plan.onsite_name,
             onsite_phone=plan.onsite_phone,
-            onsite_email=plan.onsite_email.strip().lower(),
+            onsite_email=email,
         )
         session.add(vendor)
         session.flush()
@@ -205,11 +223,15 @@ def record_certificate(spoc: Spoc, vendor_id: int, expires_on: date) -> Vendor:
     return vendor
 
 
-def check_in(spoc: Spoc, vendor_id: int) -> Vendor:
+def check_in(spoc: Spoc, vendor_id: int, actor: Actor) -> Vendor:
+    """The vendor is at the venue: clears the not-checked-in trigger, and records when and who
+    said so (the first check-in stands)."""
     with spoc.db.transaction() as session:
         vendor = get_or_404(session, Vendor, vendor_id, "vendor")
         if vendor.checked_in_at is None:
             vendor.checked_in_at = spoc.clock.now()
+            vendor.checked_in_by = (actor.name or actor.kind.value)[:200]
+            vendor.checked_in_by_id = actor.id if actor.kind is ActorKind.AGENT else None
             _clear(session, vendor.id, NOT_CHECKED_IN)
     return vendor
 
@@ -252,9 +274,10 @@ def deliverables_of(session: Session, vendor_id: int, limit: int = 100) -> list[
 
 
 def needs_per_session(
-    session: Session, event_id: int, limit: int = 200
-) -> list[tuple[EventSession, str, int]]:
-    """How many attendees need what in each session: counts only, never who."""
+    session: Session, event_id: int, minimum: int, limit: int = 200
+) -> list[tuple[EventSession, str, int | None]]:
+    """How many attendees need what in each session: counts only, never who. A count below
+    ``minimum`` is ``None`` ("fewer than minimum"): a small one can single a person out."""
     rows = session.execute(
         select(EventSession, NeedPerSession.need_type, func.count())
         .join(NeedPerSession, NeedPerSession.session_id == EventSession.id)
@@ -263,7 +286,7 @@ def needs_per_session(
         .order_by(EventSession.starts_at, EventSession.id, NeedPerSession.need_type)
         .limit(limit)
     ).all()
-    return [(row[0], str(row[1]), int(row[2])) for row in rows]
+    return [(row[0], str(row[1]), int(row[2]) if row[2] >= minimum else None) for row in rows]
 
 
 def vendors_of(session: Session, event_id: int, page: int = 0, size: int = 50) -> list[Vendor]:
@@ -318,7 +341,11 @@ def _what(session: Session, watch: Watch, vendor: Vendor) -> tuple[str, str, str
 
 
 def open_due_alerts(spoc: Spoc, now: datetime, limit: int) -> int:
-    """``spoc_sweep_tasks``: open one request per due watch, exactly once."""
+    """``spoc_sweep_tasks``: open one request per due watch, exactly once.
+
+    Each watch is dealt with on its own: one whose request cannot be opened (intake refuses
+    it, say a malformed contact address) is logged and parked as ``failed``, so it never blocks
+    the watches due after it. Any other error is logged and the watch retried next pass."""
     with spoc.db.reader() as session:
         due = list(
             session.scalars(
@@ -330,62 +357,76 @@ def open_due_alerts(spoc: Spoc, now: datetime, limit: int) -> int:
         )
     opened = 0
     for watch_id in due:
-        with spoc.db.reader() as session:
-            watch = session.get(Watch, watch_id)
-            if watch is None or watch.state != WAITING:
-                continue
-            if not _still_needed(session, watch):
-                cleared = True
-            else:
-                cleared = False
-                vendor = session.get(Vendor, watch.vendor_id)
-                assert vendor is not None
-                event = session.get(Event, vendor.event_id)
-                assert event is not None
-                topic, summary, details = _what(session, watch, vendor)
-                requester = {
-                    "name": vendor.onsite_name or vendor.name,
-                    "email": vendor.onsite_email,
-                }
-                subject_id, code = event.subject_id, vendor.code
-        if cleared:
+        try:
+            opened += _open_one(spoc, watch_id)
+        except ServiceError:
+            log.exception("events: watch %s cannot open its request; parked as failed", watch_id)
             with spoc.db.transaction() as session:
                 session.execute(
                     update(Watch)
                     .where(Watch.id == watch_id, Watch.state == WAITING)
-                    .values(state=CLEARED)
+                    .values(state=FAILED)
                 )
-            continue
+        except Exception:
+            log.exception("events: watch %s failed; retried next pass", watch_id)
+    return opened
 
-        def claim(
-            session: Session, request: Request, _token: str, watch_id: int = watch_id
-        ) -> None:
-            done = session.execute(
+
+def _open_one(spoc: Spoc, watch_id: int) -> int:
+    """Open the watch's request (1), or clear a watch no longer needed (0)."""
+    with spoc.db.reader() as session:
+        watch = session.get(Watch, watch_id)
+        if watch is None or watch.state != WAITING:
+            return 0
+        if not _still_needed(session, watch):
+            cleared = True
+        else:
+            cleared = False
+            vendor = session.get(Vendor, watch.vendor_id)
+            assert vendor is not None
+            event = session.get(Event, vendor.event_id)
+            assert event is not None
+            topic, summary, details = _what(session, watch, vendor)
+            requester = {
+                "name": vendor.onsite_name or vendor.name,
+                "email": vendor.onsite_email,
+            }
+            subject_id, code = event.subject_id, vendor.code
+    if cleared:
+        with spoc.db.transaction() as session:
+            session.execute(
                 update(Watch)
                 .where(Watch.id == watch_id, Watch.state == WAITING)
-                .values(state=OPENED, request_id=request.id)
+                .values(state=CLEARED)
             )
-            if done.rowcount != 1:  # type: ignore[attr-defined]
-                raise _Taken
+        return 0
 
-        try:
-            spoc.requests.create_with_tracking_link(
-                type_key=VENDOR_CONTRACT,
-                fields={
-                    "vendor_code": code,
-                    "topic": topic,
-                    "summary": summary,
-                    "details": details,
-                },
-                requester=requester,
-                subject_id=subject_id,
-                actor=DESK,
-                on_issued=claim,
-            )
-        except _Taken:
-            continue
-        opened += 1
-    return opened
+    def claim(session: Session, request: Request, _token: str) -> None:
+        done = session.execute(
+            update(Watch)
+            .where(Watch.id == watch_id, Watch.state == WAITING)
+            .values(state=OPENED, request_id=request.id)
+        )
+        if done.rowcount != 1:  # type: ignore[attr-defined]
+            raise _Taken
+
+    try:
+        spoc.requests.create_with_tracking_link(
+            type_key=VENDOR_CONTRACT,
+            fields={
+                "vendor_code": code,
+                "topic": topic,
+                "summary": summary,
+                "details": details,
+            },
+            requester=requester,
+            subject_id=subject_id,
+            actor=DESK,
+            on_issued=claim,
+        )
+    except _Taken:
+        return 0
+    return 1
 
 
 def escalation_checks(spoc: Spoc, now: datetime, limit: int) -> list[EscalationCheck]:

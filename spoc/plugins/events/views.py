@@ -18,6 +18,7 @@ from spoc import (
     Export,
     NotFoundError,
     Request,
+    Role,
     ServiceError,
     Spoc,
     Status,
@@ -35,6 +36,8 @@ from spoc.plugins.events.settings import EventsSettings
 bp = Blueprint("events", __name__, template_folder="templates")
 PAGE = 50
 OPEN = (Status.NEW, Status.OPEN, Status.WAITING)
+CHECK_IN_ROLES = (Role.ADMIN, Role.AGENT)
+BOARD_ROLES = (Role.ADMIN, Role.AGENT, Role.VIEWER)
 
 
 def _page() -> int:
@@ -121,7 +124,8 @@ def _vendor_page(
     vendor, event = _vendor_or_404(token)
     with spoc.db.reader() as session:
         deliverables = vendors.deliverables_of(session, vendor.id)
-        counts = vendors.needs_per_session(session, event.id)
+        minimum = _settings(spoc).vendor_count_minimum
+        counts = vendors.needs_per_session(session, event.id, minimum)
         session.expunge_all()
     return (
         render_template(
@@ -131,6 +135,7 @@ def _vendor_page(
             event=event,
             deliverables=deliverables,
             counts=counts,
+            minimum=minimum,
             need_labels={k.value: v for k, v in NEED_LABELS.items()},
             now=spoc.clock.now(),
             errors=errors or {},
@@ -180,7 +185,7 @@ def vendor_request(token: str) -> Response | tuple[str, int]:
 
 @bp.get("/")
 def events_list() -> str:
-    console_agent()
+    actor = console_agent()
     spoc = spoc_of()
     page = _page()
     from spoc.plugins.events.program import events_page
@@ -194,6 +199,7 @@ def events_list() -> str:
         page=page,
         more=len(rows) > PAGE,
         now=spoc.clock.now(),
+        can_see_board=actor.role in BOARD_ROLES,
     )
 
 
@@ -217,15 +223,18 @@ def event_manage(code: str) -> str:
         more=len(vendor_rows) > PAGE or len(people) > PAGE,
         now=spoc.clock.now(),
         coordinator=_is_coordinator(spoc, actor.id),
+        can_check_in=actor.role in CHECK_IN_ROLES,
+        can_see_board=actor.role in BOARD_ROLES,
     )
 
 
 @bp.post("/vendors/<int:vendor_id>/check-in")
 def vendor_check_in(vendor_id: int) -> Response:
-    console_agent()
+    # Checking in clears the not-checked-in trigger: desk staff only, and who did is kept.
+    actor = console_agent(*CHECK_IN_ROLES)
     spoc = spoc_of()
     try:
-        vendor = vendors.check_in(spoc, vendor_id)
+        vendor = vendors.check_in(spoc, vendor_id, actor)
     except NotFoundError:
         abort(404)
     with spoc.db.reader() as session:
@@ -238,7 +247,9 @@ def vendor_check_in(vendor_id: int) -> Response:
 
 @bp.get("/board/<code>")
 def board(code: str) -> str:
-    console_agent()
+    # Every incident of the event (references, categories, places): the desk's view. The
+    # core shows specialists only their teams' escalations, so they are not let in here.
+    console_agent(*BOARD_ROLES)
     spoc = spoc_of()
     event = _event_or_404(code)
     page = _page()

@@ -117,3 +117,21 @@ def test_the_live_board_shows_open_incidents_by_location_and_age(
         as_text=True
     )
     assert client.get("/p/events/board/NOPE").status_code == 404
+
+
+def test_specialists_do_not_see_the_live_board(
+    expo_app: Flask, expo: Expo, clock: FrozenClock
+) -> None:
+    clock.set(OPENS + timedelta(minutes=10))
+    incident(expo, "conduct", location="Gate 3", what="Harassment at the gate")
+    specialist = expo_app.test_client()
+    login(specialist, expo.spoc, expo.org.kim)
+    page = specialist.get("/p/events/board/EXPO26")
+    assert page.status_code == 403
+    assert "Gate 3" not in page.get_data(as_text=True)
+    assert "/p/events/board/" not in specialist.get("/p/events/").get_data(as_text=True)
+    for agent in (expo.org.val, expo.org.dana, expo.org.ada):
+        client = expo_app.test_client()
+        login(client, expo.spoc, agent)
+        shown = client.get("/p/events/board/EXPO26")
+        assert shown.status_code == 200 and "Gate 3" in shown.get_data(as_text=True)

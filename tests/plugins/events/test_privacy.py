@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from spoc import FrozenClock
+from spoc import FrozenClock, Request
 from spoc.plugins.events.models import AccessNeed, Attendee, NeedPerSession, RequestLink
 from tests.conftest import login
 from tests.plugins.events.conftest import CLOSES, Expo, run_cli
@@ -135,3 +135,68 @@ def test_needs_are_erased_after_the_retention_period(expo: Expo, clock: FrozenCl
     request = expo.get(filed.id)
     assert request.fields == {}
     assert request.contact_id is not None  # the attendee stays; what they told us goes
+
+
+def test_a_need_about_no_event_is_refused(expo: Expo) -> None:
+    from spoc import ValidationFailed
+
+    with pytest.raises(ValidationFailed) as caught:
+        expo.file("events.access_need", NEED, subject_id=None)
+    assert "reference" in caught.value.errors
+    with expo.spoc.db.reader() as session:
+        assert session.scalar(select(func.count()).select_from(AccessNeed)) == 0
+        assert session.scalar(select(func.count()).select_from(Request)) == 0
+
+
+def test_a_need_filed_after_its_event_was_erased_is_erased_too(
+    expo: Expo, clock: FrozenClock
+) -> None:
+    erase_at = CLOSES + timedelta(days=expo.settings.retention_days)
+    first = expo.file("events.access_need", NEED)
+    clock.set(erase_at)
+    expo.spoc.sweep()
+    clock.advance(timedelta(days=1))
+    late = expo.file(
+        "events.access_need", NEED, requester={"name": "Pat", "email": "pat@example.com"}
+    )
+    expo.spoc.sweep()
+    with expo.spoc.db.reader() as session:
+        rows = dict(session.execute(select(AccessNeed.request_id, AccessNeed.details)).all())
+    assert rows == {first.id: "", late.id: ""}
+    assert expo.get(late.id).fields == {}
+
+
+def test_the_portal_asks_for_the_event_of_a_need(expo_app: Flask, expo: Expo) -> None:
+    from tests.conftest import csrf_token
+
+    client = expo_app.test_client()
+    form = {
+        "csrf_token": csrf_token(client, "/new/events.access_need"),
+        "requester_name": "Nora Quinn",
+        "requester_email": "nora@example.com",
+        "reference": "",
+        "needs": "dietary",
+        "sessions": "all",
+        "details": "coeliac",
+        "consent": "on",
+    }
+    response = client.post("/new/events.access_need", data=form)
+    assert response.status_code == 422
+    assert "give the event&#39;s code" in response.get_data(as_text=True)
+    form["reference"] = "EXPO26"
+    assert client.post("/new/events.access_need", data=form).status_code == 303
+    with expo.spoc.db.reader() as session:
+        assert session.scalar(select(func.count()).select_from(AccessNeed)) == 1
+
+
+def test_erasure_is_bounded_by_the_sweeps_limit(expo: Expo, clock: FrozenClock) -> None:
+    from spoc.plugins.events import attendees
+
+    for n in range(3):
+        expo.file(
+            "events.access_need", NEED, requester={"name": f"P{n}", "email": f"p{n}@example.com"}
+        )
+    clock.set(CLOSES + timedelta(days=expo.settings.retention_days))
+    assert attendees.erase_due(expo.spoc, clock.now(), 2) == 2
+    assert attendees.erase_due(expo.spoc, clock.now(), 2) == 1
+    assert attendees.erase_due(expo.spoc, clock.now(), 2) == 0

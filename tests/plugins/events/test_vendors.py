@@ -12,8 +12,8 @@ from spoc import FrozenClock, Request
 from spoc.core.models import Escalation, Team
 from spoc.plugins.events import vendors
 from spoc.plugins.events.models import Watch
-from tests.conftest import csrf_token
-from tests.plugins.events.conftest import LOAD_IN, OPENS, Expo
+from tests.conftest import AppFactory, csrf_token
+from tests.plugins.events.conftest import LOAD_IN, OPENS, PLUGINS, Expo, make_expo
 
 MINUTE = timedelta(minutes=1)
 
@@ -101,7 +101,7 @@ def test_a_vendor_not_checked_in_fifteen_minutes_after_load_in_fires_once(
         ),
     )
     clock.set(LOAD_IN + timedelta(minutes=5))
-    vendors.check_in(expo.spoc, early.id)
+    vendors.check_in(expo.spoc, early.id, expo.org.actor(expo.org.dana))
     clock.set(LOAD_IN + timedelta(minutes=14))
     sweep_twice(expo)
     assert alerts(expo) == []
@@ -138,7 +138,12 @@ def test_the_vendor_sees_deliverables_and_counts_per_session_never_names(
     vendors.add_deliverable(
         expo.spoc, expo.settings, expo.vendor.id, "Stage plan", clock.now() - timedelta(hours=1)
     )
-    for name, email in (("Nora Quinn", "nora@example.com"), ("Omar Haddad", "omar@example.com")):
+    people = (
+        ("Nora Quinn", "nora@example.com"),
+        ("Omar Haddad", "omar@example.com"),
+        ("Pia Berg", "pia@example.com"),
+    )
+    for name, email in people:
         expo.file(
             "events.access_need",
             {
@@ -149,14 +154,27 @@ def test_the_vendor_sees_deliverables_and_counts_per_session_never_names(
             },
             requester={"name": name, "email": email},
         )
+    # One person alone with a rare need in a session: the count would point at them.
+    expo.file(
+        "events.access_need",
+        {
+            "needs": ["quiet_room"],
+            "sessions": str(expo.workshop.id),
+            "details": "Autistic; needs a break room",
+            "consent": True,
+        },
+        requester={"name": "Quinn Rare", "email": "quinn@example.com"},
+    )
     token = vendors.issue_portal_link(expo.spoc, expo.settings, expo.vendor.id)
     client = expo_app.test_client()
     page = client.get(f"/p/events/v/{token}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "Stage plan" in html and "Overdue" in html
-    assert re.search(r"Opening keynote</td><td>Hearing loop</td><td>2</td>", html)
-    for secret in ("Nora", "Omar", "nora@example.com", "Cochlear"):
+    assert re.search(r"Opening keynote</td><td>Hearing loop</td><td>3</td>", html)
+    assert re.search(r"</td><td>Quiet room</td><td>fewer than 3</td>", html)
+    assert "<td>1</td>" not in html
+    for secret in ("Nora", "Omar", "Quinn", "nora@example.com", "Cochlear", "Autistic"):
         assert secret not in html
 
 
@@ -197,3 +215,15 @@ def test_the_vendor_files_a_request_with_a_csrf_token_only(expo_app: Flask, expo
             .where(Escalation.request_id == filed.id)
         )
     assert team == "event_organisers"
+
+
+def test_the_smallest_count_shown_to_vendors_is_configurable(make_app: AppFactory) -> None:
+    app = make_app(plugins=PLUGINS, plugin_settings={"events": {"vendor_count_minimum": 1}})
+    expo = make_expo(app)
+    expo.file(
+        "events.access_need",
+        {"needs": ["dietary"], "sessions": str(expo.keynote.id), "details": "x", "consent": True},
+    )
+    token = vendors.issue_portal_link(expo.spoc, expo.settings, expo.vendor.id)
+    html = app.test_client().get(f"/p/events/v/{token}").get_data(as_text=True)
+    assert re.search(r"Opening keynote</td><td>Dietary[^<]*</td><td>1</td>", html)
