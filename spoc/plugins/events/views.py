@@ -24,6 +24,7 @@ from spoc import (
     Status,
     check_staff_access,
     console_agent,
+    signed_in_agent,
     spoc_of,
 )
 from spoc.plugins.events import attendees, vendors
@@ -205,7 +206,9 @@ def events_list() -> str:
 
 @bp.get("/e/<code>/manage")
 def event_manage(code: str) -> str:
-    actor = console_agent()
+    # Attendees' names and emails: the staff who run events, not specialists (who see only
+    # the requests escalated to their team).
+    actor = console_agent(*BOARD_ROLES)
     spoc = spoc_of()
     event = _event_or_404(code)
     check_staff_access(actor, "subject", subject_id=event.subject_id)
@@ -334,8 +337,14 @@ def console_panels(found: Request, spoc: Spoc) -> list[ConsolePanel]:
             vendor=vendor,
             attendee=attendee,
             under_way=event is not None and is_under_way(event, spoc.clock.now()),
+            can_see_board=_viewer_role() in BOARD_ROLES,
         )
     return [ConsolePanel("Event", Markup(html), order=5)]  # noqa: S704
+
+
+def _viewer_role() -> Role | None:
+    agent = signed_in_agent()
+    return agent.role if agent is not None else None
 
 
 def exports(found: Request, spoc: Spoc) -> list[Export]:

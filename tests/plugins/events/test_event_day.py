@@ -130,6 +130,8 @@ def test_specialists_do_not_see_the_live_board(
     assert page.status_code == 403
     assert "Gate 3" not in page.get_data(as_text=True)
     assert "/p/events/board/" not in specialist.get("/p/events/").get_data(as_text=True)
+    # Nor the event page with its attendees' names and emails.
+    assert specialist.get("/p/events/e/EXPO26/manage").status_code == 403
     for agent in (expo.org.val, expo.org.dana, expo.org.ada):
         client = expo_app.test_client()
         login(client, expo.spoc, agent)
