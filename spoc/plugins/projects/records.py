@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from spoc import (
     Actor,
     ConflictError,
+    Contact,
     IllegalTransition,
     Request,
     RequestEvent,
@@ -67,6 +68,18 @@ def _status_update(
         raise ValidationFailed(
             "a status update is about a workstream",
             {"fields.period": "Use your workstream's update link."},
+        )
+    # Only the workstream's lead reports on it: an update closes the chase, feeds the rollup
+    # and ends up in the sponsor's immutable report.
+    contact = session.get(Contact, request.contact_id)
+    sender = contact.email.strip().lower() if contact is not None and contact.email else ""
+    if sender != stream.lead_email.strip().lower():
+        raise ValidationFailed(
+            "only the workstream's lead sends its status update",
+            {
+                "fields.requester_email": "Status updates for this workstream come from its "
+                "lead's email address. Send yours to the lead or ask the project manager."
+            },
         )
     period = session.scalar(
         select(Period).where(Period.project_id == stream.project_id, Period.label == fields.period)
