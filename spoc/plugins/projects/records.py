@@ -38,7 +38,7 @@ from spoc.plugins.projects.models import (
     Watch,
     Workstream,
 )
-from spoc.plugins.projects.structure import project_id_of, settings_of
+from spoc.plugins.projects.structure import project_id_of, require_manager, settings_of
 
 
 def on_filed(spoc: Spoc, request: Request, fields: BaseModel, session: Session) -> None:
@@ -263,11 +263,23 @@ def close_chase(spoc: Spoc, request_id: int, reference: str) -> None:
         pass
 
 
+def _project_of(spoc: Spoc, model: type[Decision] | type[Risk], request_id: int, what: str) -> int:
+    """The project a decision or risk request belongs to (it never changes)."""
+    with spoc.db.reader() as session:
+        project_id = session.scalar(select(model.project_id).where(model.request_id == request_id))
+    if project_id is None:
+        raise IllegalTransition(f"this request is not {what}")
+    return project_id
+
+
 def record_decision(spoc: Spoc, actor: Actor, request_id: int, outcome: str) -> None:
     """Log the decision taken (or how the issue was solved): the decision log's entry."""
     text = outcome.strip()
     if len(text) < 3:
         raise ValidationFailed("say what was decided", {"outcome": "required"})
+    # The decision log is written once and never changes: only the project's manager, a
+    # deputy or an admin logs what was decided.
+    require_manager(spoc, actor, _project_of(spoc, Decision, request_id, "an issue or decision"))
     now = spoc.clock.now()
 
     def apply(session: Session, request: Request) -> None:
@@ -298,6 +310,8 @@ def reassess_risk(
 
     if not (1 <= probability <= 5 and 1 <= impact <= 5) or not isinstance(proximity, date):
         raise ValidationFailed("invalid assessment", {"probability": "1 to 5", "impact": "1 to 5"})
+    # A lower score takes a risk off the steering committee's agenda: the manager's call.
+    require_manager(spoc, actor, _project_of(spoc, Risk, request_id, "a risk"))
     now = spoc.clock.now()
 
     def apply(session: Session, request: Request) -> None:

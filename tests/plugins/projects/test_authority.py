@@ -86,3 +86,82 @@ def test_a_stranger_with_the_leads_link_cannot_close_the_chase(
     with office.spoc.db.reader() as session:
         chase = session.scalar(select(Chase).where(Chase.workstream_id == office.backend.id))
         assert chase is not None and chase.received_at is None
+
+
+def _risk_and_decision(office: Office) -> tuple[int, int]:
+    risk = office.spoc.requests.create(
+        type_key="projects.risk",
+        fields={
+            "summary": "Supplier may fail",
+            "cause": "Small supplier",
+            "event": "Bankruptcy",
+            "effect": "No parts",
+            "probability": 4,
+            "impact": 4,
+            "proximity": "2026-03-20",
+            "owner": "Ivo Marsh",
+        },
+        requester={"name": "Ivo Marsh", "email": "ivo@example.com"},
+        subject_id=office.apollo.id,
+    )
+    decision = office.spoc.requests.create(
+        type_key="projects.decision",
+        fields={"summary": "Pick the vendor", "owner": "Ivo", "needed_by": "2026-03-10"},
+        requester={"name": "Ivo Marsh", "email": "ivo@example.com"},
+        subject_id=office.apollo.id,
+    )
+    return risk.id, decision.id
+
+
+def _decision_and_risk_rows(office: Office, risk_id: int, decision_id: int) -> tuple[Any, Any]:
+    from spoc.plugins.projects.models import Decision, Risk
+
+    with office.spoc.db.reader() as session:
+        return (
+            session.scalar(select(Decision).where(Decision.request_id == decision_id)),
+            session.scalar(select(Risk).where(Risk.request_id == risk_id)),
+        )
+
+
+def test_only_a_manager_logs_a_decision_or_reassesses_a_risk(office: Office) -> None:
+    from datetime import date
+
+    from spoc import PermissionDenied
+    from spoc.plugins.projects.records import reassess_risk, record_decision
+
+    org = office.org
+    risk_id, decision_id = _risk_and_decision(office)
+    for outsider in (org.sam, org.kim):  # Sam manages another project; Kim is a specialist
+        with pytest.raises(PermissionDenied):
+            record_decision(office.spoc, org.actor(outsider), decision_id, "Vendor B, cheapest")
+        with pytest.raises(PermissionDenied):
+            reassess_risk(office.spoc, org.actor(outsider), risk_id, 1, 1, date(2026, 3, 20))
+    decision, risk = _decision_and_risk_rows(office, risk_id, decision_id)
+    assert decision.decided_at is None and risk.score == 16
+    reassess_risk(office.spoc, org.actor(org.lee), risk_id, 3, 5, date(2026, 3, 20))  # deputy
+    record_decision(office.spoc, org.actor(org.dana), decision_id, "Vendor A, the safe one")
+    decision, risk = _decision_and_risk_rows(office, risk_id, decision_id)
+    assert decision.outcome == "Vendor A, the safe one" and decision.decided_by == "Dana Reyes"
+    assert risk.score == 15
+
+
+def test_the_request_page_actions_refuse_an_agent_who_does_not_manage_the_project(
+    office_app: Flask, office: Office
+) -> None:
+    from tests.conftest import csrf_token, login
+
+    risk_id, decision_id = _risk_and_decision(office)
+    client = office_app.test_client()
+    login(client, office.spoc, office.org.sam)
+    token = csrf_token(client, f"/console/requests/{decision_id}")
+    client.post(
+        f"/p/projects/requests/{decision_id}/decision",
+        data={"outcome": "Vendor B, cheapest", "csrf_token": token},
+    )
+    client.post(
+        f"/p/projects/requests/{risk_id}/risk",
+        data={"probability": 1, "impact": 1, "proximity": "2026-03-20", "csrf_token": token},
+    )
+    decision, risk = _decision_and_risk_rows(office, risk_id, decision_id)
+    assert decision.decided_at is None and decision.outcome is None
+    assert risk.score == 16
