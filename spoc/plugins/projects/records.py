@@ -19,7 +19,7 @@ from spoc import (
     Subject,
     ValidationFailed,
 )
-from spoc.plugins.projects.cycle import received, settle_watch
+from spoc.plugins.projects.cycle import end_links, received, settle_watch
 from spoc.plugins.projects.forms import DecisionForm, RiskForm, StatusUpdateForm
 from spoc.plugins.projects.keys import (
     CHASE,
@@ -226,8 +226,9 @@ def _decision(
 
 
 def after_commit(event: RequestEvent, spoc: Spoc) -> None:
-    """A filed status update: roll the period up (recorded on its report request) and close
-    the chase it answers. The sweep redoes the rollup if this is skipped."""
+    """A filed status update: roll the period up (recorded on its report request), close the
+    chase it answers and revoke its link. The sweep redoes the rollup and the revocation if
+    this is skipped."""
     if event.kind != "created" or event.type_key != UPDATE:
         return
     from spoc.plugins.projects.models import Chase
@@ -239,15 +240,18 @@ def after_commit(event: RequestEvent, spoc: Spoc) -> None:
         )
         if update is None:
             return
-        chase_request = session.scalar(
-            select(Chase.request_id).where(
+        chase = session.scalar(
+            select(Chase).where(
                 Chase.workstream_id == update.workstream_id, Chase.period_id == update.period_id
             )
         )
         period_id = update.period_id
     refresh(spoc, period_id)
-    if chase_request is not None:
-        close_chase(spoc, chase_request, event.reference)
+    if chase is not None:
+        close_chase(spoc, chase.request_id, event.reference)
+        if chase.links_done_at is None:
+            # The link the chase mailed is spent (the sweep does this if it is skipped here).
+            end_links(spoc, chase.id, chase.workstream_id, spoc.clock.now())
 
 
 def close_chase(spoc: Spoc, request_id: int, reference: str) -> None:
