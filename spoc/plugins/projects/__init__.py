@@ -270,6 +270,7 @@ def spoc_sweep_tasks(spoc: Spoc, now: datetime, limit: int) -> int:
     done = cycle.open_due_periods(spoc, limit)
     done += cycle.chase_missing_updates(spoc, now, limit)
     done += cycle.send_reminders(spoc, now, limit)
+    done += cycle.revoke_spent_links(spoc, now, limit)
     done += rollup.refresh_stale(spoc, limit)
     return done
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from spoc import ConflictError, EscalationCheck, Request, Spoc, Subject
+from spoc import ConflictError, EscalationCheck, Request, Spoc, Status, Subject
 from spoc.plugins.projects.forms import Cadence
 from spoc.plugins.projects.keys import CHASE, REPORT, SYSTEM, system_filing
 from spoc.plugins.projects.models import (
@@ -243,7 +244,19 @@ def _when(spoc: Spoc, instant: datetime) -> str:
 def open_chase(spoc: Spoc, period: Period, stream: Workstream, label: str) -> int:
     """Ask the lead for the missing update: a request about the workstream, a mail with a link
     to the pre-filled form, a watch that escalates to the owner one business day after the
-    deadline. Returns 1 if this call opened it."""
+    deadline. Returns 1 if this call opened it.
+
+    The core makes an intake link in a transaction of its own, so the link is made just before
+    the chase's; look again first, so that only two workers racing on the same chase can leave
+    a link behind — and that one is revoked with the others when the chase ends
+    (:func:`revoke_spent_links`)."""
+    with spoc.db.reader() as session:
+        if session.scalar(
+            select(Chase.id).where(
+                Chase.workstream_id == stream.subject_id, Chase.period_id == period.id
+            )
+        ):
+            return 0
     base = spoc.settings.base_url.rstrip("/")
     token = spoc.links.create_intake_link(stream.subject_id, label=f"Status update {period.label}")
     form_url = f"{base}/new/projects.status_update?intake={token}"
@@ -364,6 +377,62 @@ def remind(spoc: Spoc, chase_id: int) -> bool:
     except (_Moot, ConflictError):
         return False
     return True
+
+
+# --- the lead's links ------------------------------------------------------------------------
+
+# A chase request in one of these states has ended without its update.
+ENDED = (Status.RESOLVED, Status.CLOSED, Status.CANCELLED)
+
+
+def _open_chase(workstream_id: int, other_than: int) -> Any:
+    return (
+        select(Chase.id)
+        .join(Request, Request.id == Chase.request_id)
+        .where(
+            Chase.workstream_id == workstream_id,
+            Chase.id != other_than,
+            Chase.received_at.is_(None),
+            Request.status.not_in(ENDED),
+        )
+        .limit(1)
+    )
+
+
+def revoke_spent_links(spoc: Spoc, now: datetime, limit: int) -> int:
+    """A chase that ended — its update arrived, or its request was resolved or closed — leaves
+    no usable link behind: the workstream's intake links are revoked once no other chase of
+    the workstream is open (the core revokes a subject's links all together)."""
+    with spoc.db.reader() as session:
+        ended = list(
+            session.execute(
+                select(Chase.id, Chase.workstream_id)
+                .join(Request, Request.id == Chase.request_id)
+                .where(
+                    Chase.links_done_at.is_(None),
+                    or_(Chase.received_at.is_not(None), Request.status.in_(ENDED)),
+                )
+                .order_by(Chase.links_done_at, Chase.id)
+                .limit(limit)
+            ).all()
+        )
+    for chase_id, workstream_id in ended:
+        end_links(spoc, chase_id, workstream_id, now)
+    return len(ended)
+
+
+def end_links(spoc: Spoc, chase_id: int, workstream_id: int, now: datetime) -> None:
+    """Revoke first, then mark the chase done: a stop in between only revokes again."""
+    with spoc.db.reader() as session:
+        still_chased = session.scalar(_open_chase(workstream_id, chase_id)) is not None
+    if not still_chased:
+        spoc.links.revoke_intake_link(workstream_id)
+    with spoc.db.transaction() as session:
+        session.execute(
+            update(Chase)
+            .where(Chase.id == chase_id, Chase.links_done_at.is_(None))
+            .values(links_done_at=now)
+        )
 
 
 def received(session: Session, workstream_id: int, period_id: int, now: datetime) -> int | None:

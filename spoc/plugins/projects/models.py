@@ -170,14 +170,16 @@ class Milestone(Model):
 
 
 class Chase(Model):
-    """A missing update being chased: requested (the chase request), reminded at the deadline,
-    escalated one business day later (a :class:`Watch`), received."""
+    """A missing update being chased: requested (the chase request, whose mail carries an
+    intake link to the workstream), reminded at the deadline, escalated one business day later
+    (a :class:`Watch`), received; then the workstream's intake links are revoked."""
 
     __tablename__ = "projects_chases"
     __table_args__ = (
         UniqueConstraint("workstream_id", "period_id"),
         Index("ix_projects_chases_remind", "reminded_at", "received_at", "remind_at"),
         Index("ix_projects_chases_open", "received_at", "remind_at"),
+        Index("ix_projects_chases_links", "links_done_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -190,6 +192,9 @@ class Chase(Model):
     remind_at: Mapped[datetime] = mapped_column(UTCDateTime)
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The chase ended (answered or closed) and the workstream's intake links were revoked —
+    # or left to the workstream's last open chase.
+    links_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Watch(Model):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from spoc import (
     Actor,
     ConflictError,
+    Contact,
     IllegalTransition,
     Request,
     RequestEvent,
@@ -18,7 +19,7 @@ from spoc import (
     Subject,
     ValidationFailed,
 )
-from spoc.plugins.projects.cycle import received, settle_watch
+from spoc.plugins.projects.cycle import end_links, received, settle_watch
 from spoc.plugins.projects.forms import DecisionForm, RiskForm, StatusUpdateForm
 from spoc.plugins.projects.keys import (
     CHASE,
@@ -37,7 +38,7 @@ from spoc.plugins.projects.models import (
     Watch,
     Workstream,
 )
-from spoc.plugins.projects.structure import project_id_of, settings_of
+from spoc.plugins.projects.structure import project_id_of, require_manager, settings_of
 
 
 def on_filed(spoc: Spoc, request: Request, fields: BaseModel, session: Session) -> None:
@@ -67,6 +68,18 @@ def _status_update(
         raise ValidationFailed(
             "a status update is about a workstream",
             {"fields.period": "Use your workstream's update link."},
+        )
+    # Only the workstream's lead reports on it: an update closes the chase, feeds the rollup
+    # and ends up in the sponsor's immutable report.
+    contact = session.get(Contact, request.contact_id)
+    sender = contact.email.strip().lower() if contact is not None and contact.email else ""
+    if sender != stream.lead_email.strip().lower():
+        raise ValidationFailed(
+            "only the workstream's lead sends its status update",
+            {
+                "fields.requester_email": "Status updates for this workstream come from its "
+                "lead's email address. Send yours to the lead or ask the project manager."
+            },
         )
     period = session.scalar(
         select(Period).where(Period.project_id == stream.project_id, Period.label == fields.period)
@@ -213,8 +226,9 @@ def _decision(
 
 
 def after_commit(event: RequestEvent, spoc: Spoc) -> None:
-    """A filed status update: roll the period up (recorded on its report request) and close
-    the chase it answers. The sweep redoes the rollup if this is skipped."""
+    """A filed status update: roll the period up (recorded on its report request), close the
+    chase it answers and revoke its link. The sweep redoes the rollup and the revocation if
+    this is skipped."""
     if event.kind != "created" or event.type_key != UPDATE:
         return
     from spoc.plugins.projects.models import Chase
@@ -226,15 +240,18 @@ def after_commit(event: RequestEvent, spoc: Spoc) -> None:
         )
         if update is None:
             return
-        chase_request = session.scalar(
-            select(Chase.request_id).where(
+        chase = session.scalar(
+            select(Chase).where(
                 Chase.workstream_id == update.workstream_id, Chase.period_id == update.period_id
             )
         )
         period_id = update.period_id
     refresh(spoc, period_id)
-    if chase_request is not None:
-        close_chase(spoc, chase_request, event.reference)
+    if chase is not None:
+        close_chase(spoc, chase.request_id, event.reference)
+        if chase.links_done_at is None:
+            # The link the chase mailed is spent (the sweep does this if it is skipped here).
+            end_links(spoc, chase.id, chase.workstream_id, spoc.clock.now())
 
 
 def close_chase(spoc: Spoc, request_id: int, reference: str) -> None:
@@ -250,11 +267,23 @@ def close_chase(spoc: Spoc, request_id: int, reference: str) -> None:
         pass
 
 
+def _project_of(spoc: Spoc, model: type[Decision] | type[Risk], request_id: int, what: str) -> int:
+    """The project a decision or risk request belongs to (it never changes)."""
+    with spoc.db.reader() as session:
+        project_id = session.scalar(select(model.project_id).where(model.request_id == request_id))
+    if project_id is None:
+        raise IllegalTransition(f"this request is not {what}")
+    return project_id
+
+
 def record_decision(spoc: Spoc, actor: Actor, request_id: int, outcome: str) -> None:
     """Log the decision taken (or how the issue was solved): the decision log's entry."""
     text = outcome.strip()
     if len(text) < 3:
         raise ValidationFailed("say what was decided", {"outcome": "required"})
+    # The decision log is written once and never changes: only the project's manager, a
+    # deputy or an admin logs what was decided.
+    require_manager(spoc, actor, _project_of(spoc, Decision, request_id, "an issue or decision"))
     now = spoc.clock.now()
 
     def apply(session: Session, request: Request) -> None:
@@ -285,6 +314,8 @@ def reassess_risk(
 
     if not (1 <= probability <= 5 and 1 <= impact <= 5) or not isinstance(proximity, date):
         raise ValidationFailed("invalid assessment", {"probability": "1 to 5", "impact": "1 to 5"})
+    # A lower score takes a risk off the steering committee's agenda: the manager's call.
+    require_manager(spoc, actor, _project_of(spoc, Risk, request_id, "a risk"))
     now = spoc.clock.now()
 
     def apply(session: Session, request: Request) -> None:

@@ -305,6 +305,8 @@ def override(spoc: Spoc, actor: Actor, period_id: int, rag: Rag | str, justifica
         assert row is not None
         row.override_rag, row.override_justification = chosen.value, text[:5000]
         row.override_by, row.override_at = actor.name or "staff", now
+        # Committed with the override: if the refresh below never runs, the sweep redoes it.
+        row.rollup_stale = True
 
     spoc.requests.record_event(
         request_id,
@@ -323,10 +325,6 @@ def override(spoc: Spoc, actor: Actor, period_id: int, rag: Rag | str, justifica
         },
         apply=apply,
     )
-    with spoc.db.transaction() as session:
-        row = session.get(Period, period_id)
-        assert row is not None
-        row.rollup_stale = True
     refresh(spoc, period_id, actor)
 
 

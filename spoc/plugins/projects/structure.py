@@ -1,7 +1,9 @@
 """Portfolios, projects, workstreams and the people around them.
 
 Each is a core subject (kind, SPOC, attributes validated by the plugin's model) plus a row in
-the plugin's tables that indexes the structure. Create them here so both always exist.
+the plugin's tables that indexes the structure. Create them here so both always exist: the core
+writes the subject in a transaction of its own, so if the row's transaction does not follow,
+calling again with the same details completes the same subject (see :func:`_subject`).
 """
 
 from __future__ import annotations
@@ -25,10 +27,60 @@ def settings_of(spoc: Spoc) -> ProjectsSettings:
     return spoc.plugin_settings("projects", ProjectsSettings)
 
 
+def _subject(
+    spoc: Spoc,
+    *,
+    kind: str,
+    name: str,
+    spoc_agent_id: int | None,
+    attributes: dict[str, Any],
+    external_ref: str | None = None,
+    deputies: list[int] | None = None,
+) -> Subject:
+    """The core subject of a new portfolio, project or workstream.
+
+    The core writes a subject in a transaction of its own and the plugin's row follows in
+    another, so a stop in between leaves a subject without its row (the plugin ignores it: no
+    page, rollup or chase reads a subject without a row). Calling again with the same details
+    adopts that subject instead of making a second one — or, with a code, instead of failing
+    on the code the first attempt took. The same details are the same subject: a call that
+    completed already returns it again, and the callers add only the rows that are missing."""
+    wanted = spoc.directory.validate_attributes(kind, attributes)
+    with spoc.db.reader() as session:
+        same = session.scalars(
+            select(Subject)
+            .where(
+                Subject.kind == kind,
+                Subject.name == name,
+                Subject.external_ref == external_ref
+                if external_ref
+                else Subject.external_ref.is_(None),
+            )
+            .order_by(Subject.id)
+            .limit(20)
+        )
+        for found in same:
+            if (
+                found.attributes == wanted
+                and found.spoc_agent_id == spoc_agent_id
+                and [d.agent_id for d in found.deputies] == (deputies or [])
+            ):
+                return found
+    return spoc.directory.add_subject(
+        kind=kind,
+        name=name,
+        spoc_agent_id=spoc_agent_id,
+        deputies=deputies or [],
+        external_ref=external_ref,
+        attributes=attributes,
+    )
+
+
 def add_portfolio(
     spoc: Spoc, name: str, *, manager_id: int | None, code: str = "", description: str = ""
 ) -> Subject:
-    subject = spoc.directory.add_subject(
+    subject = _subject(
+        spoc,
         kind=PORTFOLIO,
         name=name,
         spoc_agent_id=manager_id,
@@ -36,7 +88,8 @@ def add_portfolio(
         attributes={"code": code, "description": description},
     )
     with spoc.db.transaction() as session:
-        session.add(Portfolio(subject_id=subject.id))
+        if session.get(Portfolio, subject.id) is None:
+            session.add(Portfolio(subject_id=subject.id))
     return subject
 
 
@@ -69,11 +122,12 @@ def add_project(
         "reporting_starts": reporting_starts.isoformat(),
         "sponsor_team": sponsor_team,
     }
-    subject = spoc.directory.add_subject(
+    subject = _subject(
+        spoc,
         kind=PROJECT,
         name=name,
         spoc_agent_id=manager_id,
-        deputies=deputies or [],
+        deputies=deputies,
         external_ref=code or None,
         attributes=attributes,
     )
@@ -82,17 +136,20 @@ def add_project(
 
     first, _, _ = period_bounds(Cadence(details["cadence"]), reporting_starts, reporting_starts)
     with spoc.db.transaction() as session:
-        session.add(
-            Project(
-                subject_id=subject.id,
-                portfolio_id=portfolio_id,
-                cadence=details["cadence"],
-                deadline_days=deadline_business_days,
-                sponsor_team=sponsor_team or settings_of(spoc).sponsor_team,
-                next_period_on=first,
+        if session.get(Project, subject.id) is None:
+            session.add(
+                Project(
+                    subject_id=subject.id,
+                    portfolio_id=portfolio_id,
+                    cadence=details["cadence"],
+                    deadline_days=deadline_business_days,
+                    sponsor_team=sponsor_team or settings_of(spoc).sponsor_team,
+                    next_period_on=first,
+                )
             )
-        )
-    add_person(spoc, subject.id, "sponsor", *sponsor)
+        known = {p.email for p in people(session, subject.id, "sponsor")}
+    if sponsor[1].strip().lower() not in known:
+        add_person(spoc, subject.id, "sponsor", *sponsor)
     open_due_periods_of(spoc, subject.id)
     return subject
 
@@ -114,7 +171,8 @@ def add_workstream(
             raise ValidationFailed("invalid workstream", {"project_id": "no such project"})
         spoc_agent_id = manager_id if manager_id is not None else project.spoc_agent_id
     team = owner_team or settings_of(spoc).workstream_owner_team
-    subject = spoc.directory.add_subject(
+    subject = _subject(
+        spoc,
         kind=WORKSTREAM,
         name=name,
         spoc_agent_id=spoc_agent_id,
@@ -126,6 +184,8 @@ def add_workstream(
         },
     )
     with spoc.db.transaction() as session:
+        if session.get(Workstream, subject.id) is not None:
+            return subject
         session.add(
             Workstream(
                 subject_id=subject.id,

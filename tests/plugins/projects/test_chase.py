@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import pytest
 from flask import Flask
 from sqlalchemy.orm import joinedload
 
@@ -134,3 +135,76 @@ def test_an_update_for_a_period_that_is_not_open_is_refused(office: Office) -> N
     with pytest.raises(ValidationFailed) as refused:
         office.update(office.backend, "2026-09", "green")
     assert "fields.period" in refused.value.errors
+
+
+def _chase_link(office: Office, address: str) -> str:
+    asked = next(m for m in mails_to(office, address) if "Status update due" in m.subject)
+    link = re.search(r"http://\S+", asked.body_text)
+    assert link is not None
+    token = re.search(r"intake=([\w-]+)", link.group(0))
+    assert token is not None
+    return token.group(1)
+
+
+def _live_links(office: Office, stream_id: int) -> int:
+    from spoc.core.models import SubjectIntakeLink
+
+    with office.spoc.db.reader() as session:
+        return (
+            session.query(SubjectIntakeLink)
+            .filter_by(subject_id=stream_id, revoked_at=None)
+            .count()
+        )
+
+
+def test_the_chase_link_stops_working_once_the_update_arrives(
+    office_app: Flask, office: Office
+) -> None:
+    office.clock.set(CLOSES)
+    office.spoc.sweep()
+    token = _chase_link(office, "rita@example.com")
+    client = office_app.test_client()
+    assert client.get(f"/s/{token}").status_code == 200
+    office.update(office.frontend, "2026-03", "green")
+    assert client.get(f"/s/{token}").status_code == 404
+    assert office.spoc.links.subject_for_intake(token) is None
+    # Ivo's chase is still open: his link still works.
+    assert client.get(f"/s/{_chase_link(office, 'ivo@example.com')}").status_code == 200
+
+
+def test_the_sweep_revokes_the_link_of_a_chase_that_ended_without_the_after_commit_step(
+    office: Office, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from spoc.plugins.projects import records
+
+    office.clock.set(CLOSES)
+    office.spoc.sweep()
+    ivo, rita = _chase_link(office, "ivo@example.com"), _chase_link(office, "rita@example.com")
+    # The after-commit step never ran.
+    monkeypatch.setattr(records, "end_links", lambda *args: None, raising=False)
+    office.update(office.backend, "2026-03", "green")
+    monkeypatch.undo()
+    assert office.spoc.links.subject_for_intake(ivo) is not None
+    # Rita's chase is cancelled by the manager without an update (she is away).
+    chase = chase_for(office, office.frontend.id)
+    office.spoc.requests.transition(
+        chase.id, "cancelled", office.org.actor(office.org.dana), reason="lead away"
+    )
+    office.spoc.sweep()
+    assert office.spoc.links.subject_for_intake(ivo) is None
+    assert office.spoc.links.subject_for_intake(rita) is None
+
+
+def test_a_second_worker_opening_the_same_chase_leaves_no_link_behind(office: Office) -> None:
+    from spoc.plugins.projects.cycle import open_chase
+    from spoc.plugins.projects.models import Workstream
+
+    office.clock.set(CLOSES)
+    office.spoc.sweep()
+    assert _live_links(office, office.frontend.id) == 1
+    period = office.period(office.apollo, "2026-03")
+    with office.spoc.db.reader() as session:
+        stream = session.get(Workstream, office.frontend.id)
+        assert stream is not None
+    assert open_chase(office.spoc, period, stream, "Apollo / Frontend") == 0
+    assert _live_links(office, office.frontend.id) == 1

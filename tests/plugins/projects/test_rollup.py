@@ -79,3 +79,34 @@ def test_an_override_needs_a_written_justification_and_keeps_the_computed_value(
     office.update(office.backend, "2026-03", "green")
     period = office.period(office.apollo, "2026-03")
     assert (period.computed_rag, period.override_rag) == ("green", "amber")
+
+
+def test_an_override_is_rolled_up_by_the_sweep_if_the_process_stops_right_after_it(
+    office: Office, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The override and the mark that its rollup is due commit together."""
+    from spoc.plugins.projects.rollup import override
+
+    office.update(office.backend, "2026-03", "red")
+    office.update(office.frontend, "2026-03", "green")
+    office.update(office.fitout, "2026-03", "green")
+    assert portfolio_rag(office) == "red"
+    period = office.period(office.apollo, "2026-03")
+    assert period.rollup_stale is False
+    record_event = office.spoc.requests.record_event
+
+    def then_stop(*args: object, **kwargs: object) -> object:
+        record_event(*args, **kwargs)  # type: ignore[arg-type]
+        raise SystemExit("the worker stopped")
+
+    monkeypatch.setattr(office.spoc.requests, "record_event", then_stop)
+    org = office.org
+    with pytest.raises(SystemExit):
+        override(office.spoc, org.actor(org.dana), period.id, "amber", "Red is fixed since Monday.")
+    monkeypatch.undo()
+    period = office.period(office.apollo, "2026-03")
+    assert (period.override_rag, period.rollup_stale) == ("amber", True)
+    assert portfolio_rag(office) == "red"  # not rolled up yet
+    office.spoc.sweep()
+    assert office.period(office.apollo, "2026-03").rollup_stale is False
+    assert portfolio_rag(office) == "amber"
