@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from spoc.core.audit import AuditAction, record_admin_change
 from spoc.core.errors import NotFoundError, PermissionDenied, ValidationFailed
 from spoc.core.models import (
     Absence,
@@ -37,8 +38,15 @@ from spoc.core.writes import ServiceBase
 
 class DirectoryService(ServiceBase):
     def add_agent(
-        self, *, email: str, name: str, role: Role | str, password: str | None = None
+        self,
+        *,
+        email: str,
+        name: str,
+        role: Role | str,
+        password: str | None = None,
+        actor: Actor | None = None,
     ) -> Agent:
+        """A new staff account; ``actor`` is who adds it (the system for the CLI and demo)."""
         email = email.strip().lower()
         if "@" not in email:
             raise ValidationFailed("invalid agent", {"email": "not an email address"})
@@ -66,6 +74,17 @@ class DirectoryService(ServiceBase):
                 created_at=self.clock.now(),
             )
             session.add(agent)
+            session.flush()
+            record_admin_change(
+                session,
+                actor or Actor.system(),
+                AuditAction.AGENT_ADDED,
+                "agent",
+                agent.id,
+                f"Added {email} as {role.value}",
+                at=self.clock.now(),
+                after={"email": email, "role": role.value, "active": True},
+            )
         return agent
 
     def subject(self, subject_id: int) -> SubjectInfo | None:
@@ -285,6 +304,23 @@ class DirectoryService(ServiceBase):
                 raise ValidationFailed(
                     "invalid people", {"deputies": "only active agents can be SPOC or deputy"}
                 )
+            before = {
+                "spoc": subject.spoc_agent_id,
+                "deputies": [d.agent_id for d in subject.deputies],
+            }
+            after = {"spoc": spoc_agent_id, "deputies": list(deputies)}
+            if before != after:
+                record_admin_change(
+                    session,
+                    actor,
+                    AuditAction.SUBJECT_PEOPLE,
+                    "subject",
+                    subject.id,
+                    f"Changed the SPOC and deputies of subject {subject.id}",
+                    at=self.clock.now(),
+                    before=before,
+                    after=after,
+                )
             subject.spoc_agent_id = spoc_agent_id
             subject.deputies.clear()
             session.flush()
@@ -313,6 +349,7 @@ class DirectoryService(ServiceBase):
                 raise ValidationFailed(
                     "cannot lock yourself out", {"role": "ask another admin to change your account"}
                 )
+            before = {"role": agent.role.value, "active": agent.active}
             if role is not None:
                 try:
                     agent.role = Role(role)
@@ -320,6 +357,19 @@ class DirectoryService(ServiceBase):
                     raise ValidationFailed("invalid role", {"role": f"no role {role!r}"}) from None
             if active is not None:
                 agent.active = active
+            after = {"role": agent.role.value, "active": agent.active}
+            if before != after:
+                record_admin_change(
+                    session,
+                    actor,
+                    AuditAction.AGENT_CHANGED,
+                    "agent",
+                    agent.id,
+                    f"Changed the account of {agent.email}",
+                    at=self.clock.now(),
+                    before=before,
+                    after=after,
+                )
         return agent
 
     def set_team_members(self, actor: Actor, team_id: int, agent_ids: Sequence[int]) -> Team:
@@ -331,6 +381,21 @@ class DirectoryService(ServiceBase):
             known = set(session.scalars(select(Agent.id).where(Agent.id.in_(agent_ids))))
             if known != set(agent_ids):
                 raise ValidationFailed("invalid members", {"members": "unknown agent"})
+            before = sorted(
+                session.scalars(select(TeamMember.agent_id).where(TeamMember.team_id == team_id))
+            )
+            if before != sorted(known):
+                record_admin_change(
+                    session,
+                    actor,
+                    AuditAction.TEAM_MEMBERS,
+                    "team",
+                    team_id,
+                    f"Changed the members of team {team.key}",
+                    at=self.clock.now(),
+                    before={"members": before},
+                    after={"members": sorted(known)},
+                )
             session.execute(delete(TeamMember).where(TeamMember.team_id == team_id))
             for agent_id in sorted(known):
                 session.add(TeamMember(team_id=team_id, agent_id=agent_id))
@@ -340,7 +405,25 @@ class DirectoryService(ServiceBase):
         self, actor: Actor, agent_id: int, starts_on: date, ends_on: date, note: str = ""
     ) -> Absence:
         self._may_edit_absences(actor, agent_id)
-        return self.add_absence(agent_id, starts_on, ends_on, note.strip()[:200])
+        if ends_on < starts_on:
+            raise ValidationFailed("invalid absence", {"ends_on": "ends before it starts"})
+        with self.db.transaction() as session:
+            absence = Absence(
+                agent_id=agent_id, starts_on=starts_on, ends_on=ends_on, note=note.strip()[:200]
+            )
+            session.add(absence)
+            session.flush()
+            record_admin_change(
+                session,
+                actor,
+                AuditAction.ABSENCE_ADDED,
+                "agent",
+                agent_id,
+                f"Away from {starts_on.isoformat()} to {ends_on.isoformat()}",
+                at=self.clock.now(),
+                after=_absence_json(absence),
+            )
+        return absence
 
     def remove_absence(self, actor: Actor, absence_id: int) -> None:
         with self.db.transaction() as session:
@@ -348,6 +431,16 @@ class DirectoryService(ServiceBase):
             if absence is None:
                 raise NotFoundError(f"no absence {absence_id}")
             self._may_edit_absences(actor, absence.agent_id)
+            record_admin_change(
+                session,
+                actor,
+                AuditAction.ABSENCE_REMOVED,
+                "agent",
+                absence.agent_id,
+                f"Removed the absence from {absence.starts_on.isoformat()}",
+                at=self.clock.now(),
+                before=_absence_json(absence),
+            )
             session.delete(absence)
 
     @staticmethod
@@ -355,6 +448,15 @@ class DirectoryService(ServiceBase):
         if actor.kind is ActorKind.AGENT and (actor.role is Role.ADMIN or actor.id == agent_id):
             return
         raise PermissionDenied("only the agent or an admin can change these absences")
+
+
+def _absence_json(absence: Absence) -> dict[str, Any]:
+    return {
+        "id": absence.id,
+        "starts_on": absence.starts_on.isoformat(),
+        "ends_on": absence.ends_on.isoformat(),
+        "note": absence.note,
+    }
 
 
 def _strip_requests(session: Session, batch: Sequence[Request]) -> None:

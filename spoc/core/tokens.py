@@ -6,6 +6,7 @@ import secrets
 
 from sqlalchemy import select
 
+from spoc.core.audit import AuditAction, record_admin_change
 from spoc.core.errors import NotFoundError, ValidationFailed
 from spoc.core.links import digest
 from spoc.core.models import Agent, ApiToken
@@ -33,6 +34,17 @@ class TokenService(ServiceBase):
                 created_at=self.clock.now(),
             )
             session.add(token)
+            session.flush()
+            record_admin_change(
+                session,
+                actor,
+                AuditAction.TOKEN_CREATED,
+                "agent",
+                agent.id,
+                f"API token {token.name!r} for {agent.email}",
+                at=self.clock.now(),
+                after={"token_id": token.id, "name": token.name},
+            )
         return token, secret
 
     def revoke(self, actor: Actor, token_id: int) -> None:
@@ -41,7 +53,18 @@ class TokenService(ServiceBase):
             token = session.get(ApiToken, token_id)
             if token is None:
                 raise NotFoundError(f"no token {token_id}")
-            token.revoked_at = token.revoked_at or self.clock.now()
+            if token.revoked_at is None:
+                token.revoked_at = self.clock.now()
+                record_admin_change(
+                    session,
+                    actor,
+                    AuditAction.TOKEN_REVOKED,
+                    "agent",
+                    token.agent_id,
+                    f"Revoked API token {token.name!r}",
+                    at=self.clock.now(),
+                    before={"token_id": token.id, "name": token.name},
+                )
 
     def list(self, limit: int = 100) -> list[tuple[ApiToken, Agent]]:
         with self.db.reader() as session:

@@ -109,6 +109,7 @@ def admin_create_agent() -> Response:
             name=form.get("name", ""),
             role=form.get("role", "agent"),
             password=form.get("password") or None,
+            actor=actor(),
         )
         flash(f"{agent.name} can now sign in.", "success")
     except ServiceError as exc:
