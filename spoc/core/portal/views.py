@@ -188,11 +188,19 @@ def submit_request(key: str) -> Response | tuple[str, int]:
             about_you.setdefault(key, "This field is required" if blank else message)
     subject = _intake_subject(form.get("intake") or None)
     subject_id = subject.id if subject else None
+    claimed: str | None = None
     if subject is None and values["reference"]:
         try:
-            subject_id = spoc.requests.resolve_subject_reference(values["reference"], request_type)
+            subject_id = spoc.requests.resolve_subject_reference(
+                values["reference"],
+                request_type,
+                proven_contact_id=_proven_contact_id(requester_values["email"]),
+            )
         except ValidationFailed as exc:
             about_you["reference"] = exc.errors.get("reference", str(exc))
+        if subject_id is None:
+            # Not proof: filed without the record, the same answer whether it exists or not.
+            claimed = values["reference"]
     # In page order: about you first, then the request's own fields.
     errors = {**about_you, **errors}
     if errors or fields is None or details is None:
@@ -218,6 +226,7 @@ def submit_request(key: str) -> Response | tuple[str, int]:
             requester=details,
             subject_id=subject_id,
             on_issued=confirm,
+            claimed_reference=claimed,
         )
     except ValidationFailed as exc:
         mapped = {k.split(".", 1)[-1]: v for k, v in exc.errors.items()}
@@ -225,6 +234,14 @@ def submit_request(key: str) -> Response | tuple[str, int]:
             request_type, values=values, errors=mapped or {"__all__": str(exc)}, status=422
         )
     return redirect(url_for("portal.track", token=token, new=1), code=303)
+
+
+def _proven_contact_id(typed_email: str) -> int | None:
+    """The contact signed in by magic link, if this request is filed with their address."""
+    contact = signed_in_contact()
+    if contact is None or contact.email != typed_email.strip().lower():
+        return None
+    return contact.id
 
 
 @bp.get("/track/<token>")
