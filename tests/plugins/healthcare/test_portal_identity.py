@@ -4,14 +4,15 @@ patient's record and unlocks nothing about it. Only an intake link or a proven i
 from __future__ import annotations
 
 import re
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from spoc import Actor, Role
-from spoc.core.audit import AuditFilter, audit_entries
 from spoc.core.app import spoc_of
+from spoc.core.audit import AuditFilter, audit_entries
 from spoc.core.models import Request, TimelineEvent, Visibility
 from spoc.plugins.healthcare.models import Appointment, RequestAppointment
 from tests.conftest import AppFactory, Inbox, csrf_token
@@ -72,9 +73,7 @@ def shape(html: str) -> str:
     return re.sub(r"Expect [^<]+", "", html)
 
 
-def test_typed_record_number_never_attaches_to_patient(
-    clinic_app: Flask, clinic: Hospital
-) -> None:
+def test_typed_record_number_never_attaches_to_patient(clinic_app: Flask, clinic: Hospital) -> None:
     client = clinic_app.test_client()
     fields = {"action": "book", "service": "Cardiology", "reason": "Checkup"}
     status, location = post_form(client, APPOINTMENT, fields, "MRN-1")
@@ -91,9 +90,7 @@ def test_typed_record_number_never_attaches_to_patient(
                 )
             )
         )
-    assert [(c.data["reference"], c.visibility) for c in claims] == [
-        ("MRN-1", Visibility.INTERNAL)
-    ]
+    assert [(c.data["reference"], c.visibility) for c in claims] == [("MRN-1", Visibility.INTERNAL)]
     page = client.get(location).get_data(as_text=True)
     assert "MRN-1" not in page and "Maria Anders" not in page
 
@@ -210,9 +207,7 @@ def test_signed_in_contact_not_on_record_is_no_proof(
         requester={"name": "Eve", "email": "eve@example.com"},
     )
     client = clinic_app.test_client()
-    client.post(
-        "/my-requests", data={"csrf_token": csrf_token(client), "email": "eve@example.com"}
-    )
+    client.post("/my-requests", data={"csrf_token": csrf_token(client), "email": "eve@example.com"})
     clinic.spoc.outbox.deliver_due()
     client.get(inbox[0].link())
     status, _ = post_form(client, APPOINTMENT, {"action": "book", "service": "Cardiology"}, "MRN-1")
@@ -227,15 +222,16 @@ def test_appointment_numbers_are_random_not_the_row_id(clinic: Hospital) -> None
 
 
 def test_demo_record_numbers_are_not_sequential(make_app: AppFactory) -> None:
-    from spoc.core.models import Subject
-
     from spoc.core.demo import seed
+    from spoc.core.models import Subject
 
     spoc = spoc_of(make_app(plugins=["generic", "healthcare"]))
     seed(spoc)
     with spoc.db.reader() as session:
         refs = list(
-            session.scalars(select(Subject.external_ref).where(Subject.kind == "healthcare.patient"))
+            session.scalars(
+                select(Subject.external_ref).where(Subject.kind == "healthcare.patient")
+            )
         )
     assert refs and not any(re.fullmatch(r"MRN-\d+", r or "") for r in refs)
 
