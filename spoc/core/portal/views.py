@@ -28,6 +28,7 @@ from spoc.core.app import Spoc, spoc_of
 from spoc.core.errors import ServiceError, ValidationFailed
 from spoc.core.exports import export_response, find_export
 from spoc.core.forms import FormSpec, validate_form
+from spoc.core.links import MagicLinkState
 from spoc.core.models import Contact, Request, Subject
 from spoc.core.portal.tracking import render_tracking, requester_action, requester_of
 from spoc.core.requests import ContactDetails, subject_info, validation_errors
@@ -299,27 +300,20 @@ def send_my_requests_link() -> tuple[str, int]:
             "portal/my_requests_form.html", sent=False, errors=errors, email=email
         ), 422
 
-    def send_link(session: Session, contact: Contact, token: str) -> None:
-        link = spoc.settings.base_url.rstrip("/") + url_for("portal.magic", token=token)
-        spoc.notifier.mail(
-            session,
-            None,
-            contact.email,
-            "Your requests",
-            "magic_link",
-            name=contact.name,
-            link=link,
-        )
-
-    spoc.links.create_magic_link(email, on_created=send_link)
+    spoc.links.request_magic_link(email)
     # The same answer whether or not we know the address: no probing who filed requests.
     return render_template("portal/my_requests_form.html", sent=True, errors={}, email=""), 200
 
 
 @bp.get("/my/<token>")
 def magic(token: str) -> Response:
-    contact = _spoc().links.contact_for_magic_link(token)
-    if contact is None:
+    contact = _spoc().links.use_magic_link(token)
+    if contact is MagicLinkState.USED:
+        flash(
+            "That link was used already: each link signs in once. Ask for a new one below.", "error"
+        )
+        return redirect(url_for("portal.my_requests_form"), code=303)
+    if not isinstance(contact, Contact):
         flash("That link has expired. Ask for a new one below.", "error")
         return redirect(url_for("portal.my_requests_form"), code=303)
     session["contact_id"] = contact.id
