@@ -137,8 +137,6 @@ class RequestService(ServiceBase):
 
     def may_reach_private(self, request_type: RequestType) -> bool:
         """Could a reference typed for this type mean a private subject (a patient)?"""
-        if request_type.private:
-            return True
         kinds = request_type.subject_kinds or tuple(k.key for k in self.host.subject_kinds)
         return any(self.is_private_subject_kind(kind) for kind in kinds)
 
@@ -152,7 +150,7 @@ class RequestService(ServiceBase):
         """The subject a stakeholder means by a reference they know (see spoc_resolve_subject).
 
         A typed reference is a claim, never proof. Where it could mean a private subject
-        (see :attr:`SubjectKind.private`, :attr:`RequestType.private`) the answer is ``None``
+        (see :attr:`SubjectKind.private`) the answer is ``None``
         — file without a subject — unless ``proven_contact_id`` (a contact signed in by magic
         link) is on record for that subject; unknown and ambiguous references give ``None``
         too, so the answer never tells whether a record number exists.
@@ -193,8 +191,7 @@ class RequestService(ServiceBase):
             subject = session.get(Subject, subject_id)
             if subject is None:
                 return None
-            private = request_type.private or self.is_private_subject_kind(subject.kind)
-            if not private:
+            if not self.is_private_subject_kind(subject.kind):
                 return subject_id
             if proven_contact_id is not None and contact_on_record(
                 session, proven_contact_id, subject_id
@@ -798,9 +795,7 @@ class RequestService(ServiceBase):
                 )
             before = request.subject_id
             request.subject_id = subject.id
-            if self.is_private_subject_kind(subject.kind) or (
-                request_type is not None and request_type.private
-            ):
+            if self.is_private_subject_kind(subject.kind):
                 # Staff verified who the requester is: it opens the record to them.
                 record_admin_change(
                     write.session,

@@ -246,3 +246,16 @@ def test_staff_linking_a_private_record_is_audited(clinic: Hospital) -> None:
     assert entries == [
         ("request.subject_verified", clinic.org.dana.id, {"subject_id": clinic.patient.id})
     ]
+
+
+def test_a_record_number_in_a_general_question_attaches_nothing_and_confirms_nothing(
+    clinic_app: Flask, clinic: Hospital
+) -> None:
+    fields = {"summary": "About my care", "details": "Please call me"}
+    answers = []
+    for reference in ("MRN-1", "MRN-999999"):
+        client = clinic_app.test_client()
+        status, location = post_form(client, "generic.question", fields, reference)
+        answers.append((status, shape(client.get(location).get_data(as_text=True))))
+        assert newest(clinic).subject_id is None
+    assert answers[0] == answers[1] and answers[0][0] == 303
