@@ -29,6 +29,7 @@ class AuditAction:
     TEAM_MEMBERS = "team.members"
     SUBJECT_PEOPLE = "subject.people"
     REQUEST_OWNER = "request.owner"
+    REQUEST_SUBJECT_VERIFIED = "request.subject_verified"
     TOKEN_CREATED = "token.created"  # noqa: S105 - an action name, not a secret
     TOKEN_REVOKED = "token.revoked"  # noqa: S105 - an action name, not a secret
     ABSENCE_ADDED = "absence.added"
@@ -42,6 +43,7 @@ class AuditAction:
         TEAM_MEMBERS,
         SUBJECT_PEOPLE,
         REQUEST_OWNER,
+        REQUEST_SUBJECT_VERIFIED,
         TOKEN_CREATED,
         TOKEN_REVOKED,
         ABSENCE_ADDED,

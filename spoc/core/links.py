@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
 from datetime import datetime, timedelta
+from enum import Enum
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from spoc.core.models import Contact, MagicLink, Subject, SubjectIntakeLink, TrackingToken
+from spoc.core.outbox import MAGIC_LINK_CHANNEL, enqueue
 from spoc.core.settings import Settings
 from spoc.core.writes import ServiceBase
 
 MAGIC_LINK_LIFETIME = timedelta(minutes=30)
+
+
+class MagicLinkState(Enum):
+    EXPIRED = "expired"
+    USED = "used"
 
 
 def new_token() -> str:
@@ -97,18 +103,31 @@ class LinkService(ServiceBase):
                 link.revoked_at = self.clock.now()
             return len(links)
 
-    def create_magic_link(
-        self, email: str, on_created: Callable[[Session, Contact, str], None] | None = None
-    ) -> tuple[Contact, str] | None:
-        """A sign-in token for the contact with ``email``; ``None`` if there is no such contact.
-        ``on_created`` runs in the same transaction (the portal queues the mail there)."""
+    def request_magic_link(self, email: str) -> None:
+        """Queue "email this address a link to its requests". The same single outbox row
+        whether or not anyone has that address: the worker decides (see
+        :meth:`issue_magic_link`), so the answer and its timing tell a prober nothing."""
+        now = self.clock.now()
+        with self.db.transaction() as session:
+            enqueue(
+                session,
+                channel=MAGIC_LINK_CHANNEL,
+                recipient=email.strip().lower(),
+                subject="Your requests",
+                body_text="",
+                now=now,
+            )
+
+    def issue_magic_link(self, email: str) -> tuple[Contact, str] | None:
+        """At delivery: a sign-in token for the contact with ``email``, or ``None`` (nothing
+        is mailed) when there is no such contact."""
         now = self.clock.now()
         token = new_token()
         with self.db.transaction() as session:
+            session.execute(delete(MagicLink).where(MagicLink.expires_at < now))
             contact = session.scalar(select(Contact).where(Contact.email == email.strip().lower()))
             if contact is None:
                 return None
-            session.execute(delete(MagicLink).where(MagicLink.expires_at < now))
             session.add(
                 MagicLink(
                     contact_id=contact.id,
@@ -117,16 +136,33 @@ class LinkService(ServiceBase):
                     expires_at=now + MAGIC_LINK_LIFETIME,
                 )
             )
-            if on_created is not None:
-                on_created(session, contact, token)
+            session.flush()
+            session.expunge(contact)
         return contact, token
 
-    def contact_for_magic_link(self, token: str) -> Contact | None:
-        with self.db.reader() as session:
+    def use_magic_link(self, token: str) -> Contact | MagicLinkState:
+        """Sign in with a magic link: the first use returns the contact and spends the link;
+        later uses return :attr:`MagicLinkState.USED`, unknown or expired ones ``EXPIRED``."""
+        now = self.clock.now()
+        with self.db.transaction() as session:
             link = session.scalar(
                 select(MagicLink).where(
-                    MagicLink.token_hash == digest(token),
-                    MagicLink.expires_at > self.clock.now(),
+                    MagicLink.token_hash == digest(token), MagicLink.expires_at > now
                 )
             )
-            return session.get(Contact, link.contact_id) if link else None
+            if link is None:
+                return MagicLinkState.EXPIRED
+            # One UPDATE guarded by used_at: of two concurrent uses only one signs in.
+            spent = session.execute(
+                update(MagicLink)
+                .where(MagicLink.id == link.id, MagicLink.used_at.is_(None))
+                .values(used_at=now)
+            )
+            if spent.rowcount != 1:  # type: ignore[attr-defined]
+                return MagicLinkState.USED
+            contact = session.get(Contact, link.contact_id)
+            if contact is None:
+                return MagicLinkState.EXPIRED
+            session.flush()
+            session.expunge(contact)
+            return contact

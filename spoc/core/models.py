@@ -316,7 +316,10 @@ class SubjectIntakeLink(Model):
 
 
 class MagicLink(Model):
-    """ "Email me a link to all my requests": a short-lived sign-in for a contact."""
+    """ "Email me a link to all my requests": a short-lived, single-use sign-in for a contact.
+
+    Issued by the outbox worker, never by the web request that asked for it, so asking costs
+    the same whether or not the address is known (``spoc.core.links.MAGIC_LINK_CHANNEL``)."""
 
     __tablename__ = "magic_links"
 
@@ -327,6 +330,8 @@ class MagicLink(Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Single use: set by the first sign-in; a second use is refused and says so.
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 # --- SLA clocks -----------------------------------------------------------------------------

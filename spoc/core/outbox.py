@@ -17,7 +17,7 @@ import json
 import smtplib
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 PENDING, SENDING, SENT, DEAD = "pending", "sending", "sent", "dead"
 LEASE = timedelta(minutes=5)
+MAGIC_LINK_CHANNEL = "magic_link"
+MAGIC_LINK_PATH = "/my/"  # the portal's sign-in route, for links made outside a web request
 
 
 class DeliveryError(Exception):
@@ -116,6 +118,7 @@ class Deliverer:
         self.channels: dict[str, Callable[[Outgoing], None]] = {
             "email": self._send_email,
             "webhook": self._send_webhook,
+            MAGIC_LINK_CHANNEL: self._send_magic_link,
         }
         for plugin, channels in spoc.host.call_each("spoc_notification_channels"):
             for channel in channels:
@@ -243,6 +246,27 @@ class Deliverer:
             if settings.smtp_username and settings.smtp_password:
                 smtp.login(settings.smtp_username, settings.smtp_password.get_secret_value())
             smtp.send_message(email)
+
+    def _send_magic_link(self, message: Outgoing) -> None:
+        """ "Email me a link to my requests", queued alike for every address: only here is it
+        decided whether anyone has the address, and the link made (so no row holds it)."""
+        issued = self.spoc.links.issue_magic_link(message.recipient)
+        if issued is None:
+            return  # nobody has that address: nothing to send, the row just counts as done
+        contact, token = issued
+        link = self.spoc.settings.base_url.rstrip("/") + MAGIC_LINK_PATH + token
+        env = self.spoc.notifier.env
+        context = {"name": contact.name, "link": link}
+        host = urlsplit(self.spoc.settings.base_url).hostname or "spoc.invalid"
+        self._send_email(
+            replace(
+                message,
+                channel="email",
+                body_text=env.get_template("mail/magic_link.txt").render(**context),
+                body_html=env.get_template("mail/magic_link.html").render(**context),
+                headers={"Message-ID": f"<{message.idempotency_key}@{host}>"},
+            )
+        )
 
     def _send_webhook(self, message: Outgoing) -> None:
         secret = self.spoc.settings.webhook_secret

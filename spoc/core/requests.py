@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from spoc.core.audit import AuditAction, record_admin_change
 from spoc.core.errors import IllegalTransition, NotFoundError, PermissionDenied, ValidationFailed
 from spoc.core.lifecycle import check_transition
 from spoc.core.models import (
@@ -79,6 +80,18 @@ def nul_errors(value: Any, path: str) -> dict[str, str]:
     return found
 
 
+def contact_on_record(session: Session, contact_id: int, subject_id: int) -> bool:
+    """Is this contact on record for the subject: does the subject's record already hold a
+    request they filed? Requests reach a private record only through an intake link, staff or
+    a contact proven this way, so the address on record is never one a stranger typed."""
+    found = session.scalar(
+        select(Request.id)
+        .where(Request.subject_id == subject_id, Request.contact_id == contact_id)
+        .limit(1)
+    )
+    return found is not None
+
+
 def subject_info(subject: Subject | None) -> SubjectInfo | None:
     if subject is None:
         return None
@@ -118,16 +131,38 @@ class RequestService(ServiceBase):
             )
         return request_type
 
-    def resolve_subject_reference(self, reference: str, request_type: RequestType) -> int:
+    def is_private_subject_kind(self, kind: str) -> bool:
+        found = self.host.subject_kinds.get(kind)
+        return found is not None and found.private
+
+    def may_reach_private(self, request_type: RequestType) -> bool:
+        """Could a reference typed for this type mean a private subject (a patient)?"""
+        kinds = request_type.subject_kinds or tuple(k.key for k in self.host.subject_kinds)
+        return any(self.is_private_subject_kind(kind) for kind in kinds)
+
+    def resolve_subject_reference(
+        self,
+        reference: str,
+        request_type: RequestType,
+        *,
+        proven_contact_id: int | None = None,
+    ) -> int | None:
         """The subject a stakeholder means by a reference they know (see spoc_resolve_subject).
 
-        Raises :class:`ValidationFailed` on ``reference`` when nobody knows it or plugins
-        disagree."""
+        A typed reference is a claim, never proof. Where it could mean a private subject
+        (see :attr:`SubjectKind.private`) the answer is ``None``
+        — file without a subject — unless ``proven_contact_id`` (a contact signed in by magic
+        link) is on record for that subject; unknown and ambiguous references give ``None``
+        too, so the answer never tells whether a record number exists.
+
+        Elsewhere raises :class:`ValidationFailed` on ``reference`` when nobody knows it or
+        plugins disagree."""
         text = reference.strip()
         if not text or len(text) > 100 or "\x00" in text:
             raise ValidationFailed(
                 "unknown reference", {"reference": "Enter the reference you were given"}
             )
+        guarded = self.may_reach_private(request_type)
         with self.db.reader() as session:
             query = select(Subject.id).where(Subject.external_ref == text)
             if request_type.subject_kinds:
@@ -142,6 +177,8 @@ class RequestService(ServiceBase):
             )
             matches = {int(subject_id) for _, subject_id in answers}
         if len(matches) != 1:
+            if guarded:
+                return None
             problem = (
                 "We could not find that reference" if not matches else "That reference is ambiguous"
             )
@@ -149,7 +186,18 @@ class RequestService(ServiceBase):
                 "unknown reference",
                 {"reference": f"{problem}; check it, or leave it empty and we will find it"},
             )
-        return matches.pop()
+        subject_id = matches.pop()
+        with self.db.reader() as session:
+            subject = session.get(Subject, subject_id)
+            if subject is None:
+                return None
+            if not self.is_private_subject_kind(subject.kind):
+                return subject_id
+            if proven_contact_id is not None and contact_on_record(
+                session, proven_contact_id, subject_id
+            ):
+                return subject_id
+        return None
 
     # --- intake --------------------------------------------------------------------------
 
@@ -162,6 +210,7 @@ class RequestService(ServiceBase):
         subject_id: int | None = None,
         actor: Actor | None = None,
         on_issued: Callable[[Session, Request, str], None] | None = None,
+        claimed_reference: str | None = None,
     ) -> tuple[Request, str]:
         """File a request and issue the requester's private tracking token in the same
         transaction: a request never exists without the link its requester was promised.
@@ -182,6 +231,7 @@ class RequestService(ServiceBase):
             requester=requester,
             subject_id=subject_id,
             actor=actor,
+            claimed_reference=claimed_reference,
             _in_transaction=issue,
         )
         return request, issued[0]
@@ -195,6 +245,7 @@ class RequestService(ServiceBase):
         subject_id: int | None = None,
         actor: Actor | None = None,
         clocks_from: datetime | None = None,
+        claimed_reference: str | None = None,
         _in_transaction: Callable[[Session, Request], None] | None = None,
     ) -> Request:
         """File a request: validate, classify, triage, route to the acting SPOC, start the
@@ -202,7 +253,15 @@ class RequestService(ServiceBase):
 
         ``clocks_from`` starts the SLA clocks when the need arose rather than now (a discharge
         recorded the next morning still owes its first call two business days after the
-        discharge); it may not lie in the future."""
+        discharge); it may not lie in the future.
+
+        ``claimed_reference`` is a reference the requester typed that was not accepted as
+        proof (see :meth:`resolve_subject_reference`): staff see it on the timeline as an
+        unverified claim to check; the requester never sees it echoed back.
+
+        The requester is matched to a contact by email, but that contact's stored name and
+        details are never changed by intake, and the timeline names the requester as they
+        typed it here: an email address proves nothing about who typed it."""
         request_type = self.request_type(type_key)
         raw_requester = requester.model_dump() if isinstance(requester, BaseModel) else requester
         if bad := {
@@ -238,7 +297,7 @@ class RequestService(ServiceBase):
         with self.db.transaction() as session:
             subject = self._subject_for(session, request_type, subject_id)
             contact = self._contact(session, details, now)
-            who = actor or Actor.requester(contact.id, contact.name)
+            who = actor or Actor.requester(contact.id, details.name)
             info = subject_info(subject)
             priority, priority_reason = self._classify(request_type, validated, info)
             triage = self._triage(request_type, validated, info)
@@ -271,7 +330,7 @@ class RequestService(ServiceBase):
             write = WriteContext(session, request, who, now, 1)
             write.record(
                 "created",
-                f"{request_type.title} filed by {contact.name}",
+                f"{request_type.title} filed by {details.name}",
                 {
                     "status": Status.NEW.value,
                     "priority": priority.value,
@@ -291,6 +350,15 @@ class RequestService(ServiceBase):
                 {"to_agent_id": routing.agent_id, "to_team_id": request.owner_team_id},
                 visibility=Visibility.INTERNAL,
             )
+            if claimed_reference:
+                write.record(
+                    "reference_claimed",
+                    f"The requester typed the reference “{claimed_reference[:100]}”. Not "
+                    "verified, so this request is in no record: check who they are before "
+                    "linking it.",
+                    {"reference": claimed_reference[:100]},
+                    visibility=Visibility.INTERNAL,
+                )
             for plugin, verdict in triage:
                 if verdict.notice:
                     write.record("notice", verdict.notice, {"plugin": plugin})
@@ -725,7 +793,22 @@ class RequestService(ServiceBase):
                 raise ValidationFailed(
                     "unknown subject", {"subject_id": f"no subject {subject_id}"}
                 )
+            before = request.subject_id
             request.subject_id = subject.id
+            if self.is_private_subject_kind(subject.kind):
+                # Staff verified who the requester is: it opens the record to them.
+                record_admin_change(
+                    write.session,
+                    actor,
+                    AuditAction.REQUEST_SUBJECT_VERIFIED,
+                    "request",
+                    request.id,
+                    f"{self.reference(request.id)} linked to the private record of "
+                    f"subject {subject.id}: the requester's identity was checked",
+                    at=write.now,
+                    before={"subject_id": before},
+                    after={"subject_id": subject.id},
+                )
             write.record(
                 "subject_linked",
                 f"Linked to {subject.name}",

@@ -26,6 +26,7 @@ EVENT_KINDS = (
     "feedback",
     "clock",
     "reminder",
+    "reference_claimed",
 )
 
 
@@ -75,7 +76,7 @@ def _apply(state: ReplayedState | None, kind: str, data: dict[str, Any]) -> Repl
     if kind == "handed_back":
         remaining = tuple(e for e in state.open_escalations if e != data["escalation_id"])
         return replace(state, escalation_level=data["level"], open_escalations=remaining)
-    if kind in ("message", "feedback", "clock", "reminder"):
+    if kind in ("message", "feedback", "clock", "reminder", "reference_claimed"):
         return state
     raise ValueError(f"unknown timeline event kind {kind!r}")
 

@@ -179,6 +179,11 @@ class SubjectKind:
 
     ``attributes_model`` (a pydantic model) validates a subject's attributes whenever the
     core stores them; without it attributes are free-form JSON.
+
+    ``private`` subjects (a patient) have a record no typed reference may reach: a reference
+    typed in the portal never files a request into it and never unlocks anything about it.
+    Only an intake link, a contact proven by magic link to be on record for the subject, or
+    staff put a request there.
     """
 
     key: str
@@ -186,6 +191,7 @@ class SubjectKind:
     description: str = ""
     order: int = 100
     attributes_model: type[BaseModel] | None = None
+    private: bool = False
 
     def __post_init__(self) -> None:
         if not KEY_PATTERN.match(self.key):

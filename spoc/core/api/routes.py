@@ -31,6 +31,7 @@ from spoc.core.models import (
     Request,
     Subject,
     Team,
+    TimelineEvent,
     Visibility,
 )
 from spoc.core.requests import sensitive_fields
@@ -216,13 +217,21 @@ def get_timeline(reference: str) -> Response:
             summary=e.summary,
             at=e.at,
             visibility="internal" if e.visibility is Visibility.INTERNAL else "public",
-            actor=e.actor_name,
+            actor=_actor_shown(actor, e),
             message=e.message.body if e.message else None,
             data=dict(e.data),
         )
         for e in events
     ]
     return respond(s.TimelineOut(items=items))
+
+
+def _actor_shown(reader: Actor, event: TimelineEvent) -> str:
+    """A requester reads their own entries as "you": the name stored for an email address is
+    not theirs to learn (they may merely have typed someone else's address)."""
+    if reader.kind is ActorKind.REQUESTER and event.actor_kind is ActorKind.REQUESTER:
+        return "you"
+    return event.actor_name
 
 
 @operation(

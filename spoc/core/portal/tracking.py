@@ -12,7 +12,7 @@ from spoc.core.app import spoc_of
 from spoc.core.errors import ConflictError, ServiceError, ValidationFailed
 from spoc.core.exports import exports_for
 from spoc.core.lifecycle import allowed_targets
-from spoc.core.models import Agent, Contact, Feedback, Request, SlaClock, Subject, Team
+from spoc.core.models import Agent, Feedback, Request, SlaClock, Subject, Team, TimelineEvent
 from spoc.core.routing import acting_spoc, human_date
 from spoc.core.types import Actor, ActorKind, ConsolePanel, Status
 
@@ -31,9 +31,16 @@ def requester_of(request_id: int, contact_id: int | None) -> tuple[Request, Acto
         found = session.get(Request, request_id)
         if found is None or (contact_id is not None and found.contact_id != contact_id):
             abort(404)
-        contact = session.get(Contact, found.contact_id)
-        assert contact is not None
-        return found, Actor.requester(contact.id, contact.name)
+        # The name typed when this request was filed, never the one stored for the address:
+        # whoever holds the link may have typed someone else's email.
+        typed = session.scalar(
+            select(TimelineEvent.actor_name).where(
+                TimelineEvent.request_id == found.id,
+                TimelineEvent.kind == "created",
+                TimelineEvent.actor_kind == ActorKind.REQUESTER,
+            )
+        )
+        return found, Actor.requester(found.contact_id, typed or "the requester")
 
 
 def contact_line(found: Request) -> ContactLine:

@@ -28,6 +28,7 @@ from spoc.core.app import Spoc, spoc_of
 from spoc.core.errors import ServiceError, ValidationFailed
 from spoc.core.exports import export_response, find_export
 from spoc.core.forms import FormSpec, validate_form
+from spoc.core.links import MagicLinkState
 from spoc.core.models import Contact, Request, Subject
 from spoc.core.portal.tracking import render_tracking, requester_action, requester_of
 from spoc.core.requests import ContactDetails, subject_info, validation_errors
@@ -188,11 +189,19 @@ def submit_request(key: str) -> Response | tuple[str, int]:
             about_you.setdefault(key, "This field is required" if blank else message)
     subject = _intake_subject(form.get("intake") or None)
     subject_id = subject.id if subject else None
+    claimed: str | None = None
     if subject is None and values["reference"]:
         try:
-            subject_id = spoc.requests.resolve_subject_reference(values["reference"], request_type)
+            subject_id = spoc.requests.resolve_subject_reference(
+                values["reference"],
+                request_type,
+                proven_contact_id=_proven_contact_id(requester_values["email"]),
+            )
         except ValidationFailed as exc:
             about_you["reference"] = exc.errors.get("reference", str(exc))
+        if subject_id is None:
+            # Not proof: filed without the record, the same answer whether it exists or not.
+            claimed = values["reference"]
     # In page order: about you first, then the request's own fields.
     errors = {**about_you, **errors}
     if errors or fields is None or details is None:
@@ -218,6 +227,7 @@ def submit_request(key: str) -> Response | tuple[str, int]:
             requester=details,
             subject_id=subject_id,
             on_issued=confirm,
+            claimed_reference=claimed,
         )
     except ValidationFailed as exc:
         mapped = {k.split(".", 1)[-1]: v for k, v in exc.errors.items()}
@@ -225,6 +235,14 @@ def submit_request(key: str) -> Response | tuple[str, int]:
             request_type, values=values, errors=mapped or {"__all__": str(exc)}, status=422
         )
     return redirect(url_for("portal.track", token=token, new=1), code=303)
+
+
+def _proven_contact_id(typed_email: str) -> int | None:
+    """The contact signed in by magic link, if this request is filed with their address."""
+    contact = signed_in_contact()
+    if contact is None or contact.email != typed_email.strip().lower():
+        return None
+    return contact.id
 
 
 @bp.get("/track/<token>")
@@ -282,27 +300,20 @@ def send_my_requests_link() -> tuple[str, int]:
             "portal/my_requests_form.html", sent=False, errors=errors, email=email
         ), 422
 
-    def send_link(session: Session, contact: Contact, token: str) -> None:
-        link = spoc.settings.base_url.rstrip("/") + url_for("portal.magic", token=token)
-        spoc.notifier.mail(
-            session,
-            None,
-            contact.email,
-            "Your requests",
-            "magic_link",
-            name=contact.name,
-            link=link,
-        )
-
-    spoc.links.create_magic_link(email, on_created=send_link)
+    spoc.links.request_magic_link(email)
     # The same answer whether or not we know the address: no probing who filed requests.
     return render_template("portal/my_requests_form.html", sent=True, errors={}, email=""), 200
 
 
 @bp.get("/my/<token>")
 def magic(token: str) -> Response:
-    contact = _spoc().links.contact_for_magic_link(token)
-    if contact is None:
+    contact = _spoc().links.use_magic_link(token)
+    if contact is MagicLinkState.USED:
+        flash(
+            "That link was used already: each link signs in once. Ask for a new one below.", "error"
+        )
+        return redirect(url_for("portal.my_requests_form"), code=303)
+    if not isinstance(contact, Contact):
         flash("That link has expired. Ask for a new one below.", "error")
         return redirect(url_for("portal.my_requests_form"), code=303)
     session["contact_id"] = contact.id

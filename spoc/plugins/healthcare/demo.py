@@ -24,9 +24,9 @@ def add_demo_data(demo: DemoContext) -> None:
         members=[demo.agents["kim"].id],
     )
     people = [
-        ("Amina Haddad", "1958-04-12", "MRN-100231", "ar", True, "dana", ("lee", "sam")),
-        ("George Miller", "1947-11-02", "MRN-100232", "en", False, "lee", ("dana",)),
-        ("Lucía Fernández", "1990-06-30", "MRN-100233", "es", False, "sam", ("lee",)),
+        ("Amina Haddad", "1958-04-12", "MRN-4K7Q2X", "ar", True, "dana", ("lee", "sam")),
+        ("George Miller", "1947-11-02", "MRN-9D3MTB", "en", False, "lee", ("dana",)),
+        ("Lucía Fernández", "1990-06-30", "MRN-H62WZ8", "es", False, "sam", ("lee",)),
     ]
     patients = {}
     for name, born, mrn, language, interpreter, navigator, deputies in people:

@@ -55,7 +55,7 @@ class AppointmentForm(_Form):
     appointment_number: str | None = Field(
         default=None,
         max_length=20,
-        pattern=r"^(APT-)?\d{1,10}$",
+        pattern=r"^([Aa][Pp][Tt]-)?[0-9A-Za-z]{10}$",
         description="For a change or cancellation: the number on your confirmation (APT-…)",
     )
     service: str = Field(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import (
@@ -42,6 +43,15 @@ REFERRAL_STATUSES = (
 )
 
 
+# Crockford's base32: no I, L, O or U to misread on a phone call.
+NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+NUMBER_LENGTH = 10  # 50 bits: guessing one of a million appointments takes ~10^9 tries
+
+
+def new_number() -> str:
+    return "APT-" + "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(NUMBER_LENGTH))
+
+
 class Appointment(Model):
     __tablename__ = "healthcare_appointments"
     __table_args__ = (
@@ -50,6 +60,8 @@ class Appointment(Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The number the patient sees and types: random, so one number tells nothing about others.
+    number: Mapped[str] = mapped_column(String(16), unique=True, default=lambda: new_number())
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id"))
     request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(20))
@@ -64,10 +76,6 @@ class Appointment(Model):
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-    @property
-    def number(self) -> str:
-        return f"APT-{self.id:06d}"
 
 
 class AppointmentChange(Model):

@@ -85,8 +85,9 @@ OUTCOMES = ("reached", "no_answer", "left_message", "wrong_number", "new_symptom
 FAILED = ("no_answer", "left_message", "wrong_number")
 
 
-def parse_number(text: str) -> int:
-    return int(text.upper().removeprefix("APT-"))
+def find_by_number(session: Session, text: str) -> Appointment | None:
+    number = "APT-" + text.strip().upper().removeprefix("APT-")
+    return session.scalar(select(Appointment).where(Appointment.number == number))
 
 
 def appointment_for_request(session: Session, request_id: int) -> Appointment | None:
@@ -227,7 +228,7 @@ def _appointment_filed(
         _change(session, appointment, patient, "requested", None, now, fields.preferred_slots)
     else:
         assert fields.appointment_number is not None
-        found = session.get(Appointment, parse_number(fields.appointment_number))
+        found = find_by_number(session, fields.appointment_number)
         # Only the patient's own appointment: a number alone proves nothing.
         if found is None or request.subject_id is None or found.patient_id != request.subject_id:
             raise ValidationFailed(

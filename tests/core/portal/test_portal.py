@@ -367,3 +367,43 @@ def test_rate_limits_are_shared_through_redis_across_app_servers(make_app: AppFa
     codes.append(file_request(first.test_client())[0])
     codes.append(file_request(second.test_client())[0])
     assert codes == [303, 303, 429, 429]
+
+
+def test_typing_someones_email_never_shows_their_stored_name(portal: Flask, people: Org) -> None:
+    file_request(portal.test_client())  # Maria Anders, maria@example.com
+    outsider = portal.test_client()
+    status, location = file_request(outsider, requester_name="Eve Probe", summary="Who are you?")
+    assert status == 303
+    token = tracking_path(location).rsplit("/", 1)[-1]
+    path = tracking_path(location)
+    reply = outsider.post(
+        f"{path}/reply",
+        data={"csrf_token": csrf_token(outsider, path), "body": "Hello again", "version": "1"},
+    )
+    assert reply.status_code == 303
+    page = outsider.get(path).get_data(as_text=True)
+    api = outsider.get(
+        "/api/v1/requests/REQ-00002/timeline", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert api.status_code == 200
+    for text in (page, api.get_data(as_text=True)):
+        assert "Maria Anders" not in text
+    assert "Eve Probe" in api.get_data(as_text=True)  # what the requester typed here
+    # Filing with an existing address does not overwrite what is stored for it either.
+    with spoc_of(portal).db.reader() as session:
+        stored = session.scalar(select(Contact).where(Contact.email == "maria@example.com"))
+        assert stored is not None and stored.name == "Maria Anders"
+
+
+def test_my_requests_names_the_address_not_the_stored_name(
+    portal: Flask, people: Org, inbox: tuple[Inbox, int]
+) -> None:
+    client = portal.test_client()
+    file_request(client)
+    client.post(
+        "/my-requests", data={"csrf_token": csrf_token(client), "email": "maria@example.com"}
+    )
+    spoc_of(portal).outbox.deliver_due()
+    listing = client.get(inbox[0].link(), follow_redirects=True).get_data(as_text=True)
+    assert "Your requests" in listing and "maria@example.com" in listing
+    assert "Requests from Maria Anders" not in listing
