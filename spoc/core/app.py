@@ -196,6 +196,7 @@ def _install_web(app: Flask, spoc: Spoc) -> None:
     from werkzeug.middleware.proxy_fix import ProxyFix
 
     from spoc.core import console, portal, web
+    from spoc.core.headers import install_security_headers
     from spoc.core.ratelimit import init_rate_limits, limit_endpoint
     from spoc.core.types import Status
 
@@ -205,6 +206,7 @@ def _install_web(app: Flask, spoc: Spoc) -> None:
             app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
         )
     csrf = CSRFProtect(app)
+    install_security_headers(app, settings)
     init_rate_limits(app, settings)
     from spoc.core import api
 
