@@ -5,7 +5,8 @@
 - ``request.form.get(name, type=int)`` / ``request.args.get(...)`` refuse an integer beyond
   64 bits, and ``type=float`` a number that is not finite (``inf``, ``nan``, ``1e999``), with a
   400 that names the field (:class:`FieldRejected`); other bad values still give the default.
-- JSON bodies nest at most :data:`MAX_JSON_DEPTH` levels and carry no ``NaN``/``Infinity``.
+- JSON bodies nest at most :data:`MAX_JSON_DEPTH` levels and carry no ``NaN``/``Infinity``,
+  no number beyond a double and no integer beyond 64 bits.
 """
 
 from __future__ import annotations
@@ -94,6 +95,13 @@ def _finite(text: str) -> float:
     return value
 
 
+def _bounded(text: str) -> int:
+    value = int(text)
+    if not -MAX_INT <= value <= MAX_INT:
+        raise JsonRejected(f"{text[:30]} is beyond the range of a 64-bit integer")
+    return value
+
+
 def _depth(value: Any) -> int:
     deepest, stack = 0, [(value, 1)]
     while stack:
@@ -110,7 +118,9 @@ def _depth(value: Any) -> int:
 def loads_json(data: str | bytes) -> Any:
     """Parse JSON, refusing NaN/Infinity and nesting beyond :data:`MAX_JSON_DEPTH`."""
     try:
-        value = json.loads(data, parse_constant=_refuse_constant, parse_float=_finite)
+        value = json.loads(
+            data, parse_constant=_refuse_constant, parse_float=_finite, parse_int=_bounded
+        )
     except RecursionError:
         raise JsonRejected(f"nested deeper than {MAX_JSON_DEPTH} levels") from None
     if _depth(value) > MAX_JSON_DEPTH:

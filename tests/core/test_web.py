@@ -137,7 +137,7 @@ def test_deeply_nested_json_is_refused_naming_the_body(make_app: AppFactory) -> 
 def test_non_finite_json_numbers_are_refused(make_app: AppFactory) -> None:
     app, client, org, secret = _staff(make_app)
     reference = spoc_of(app).requests.reference(org.file())
-    for value in ("Infinity", "NaN", "1e999"):
+    for value in ("Infinity", "NaN", "1e999", str(2**64)):
         body = '{"team": "specialists", "reason": "x", "answer_within_hours": ' + value + "}"
         status, problem = _api(client, secret, "POST", f"/requests/{reference}/escalations", body)
         assert status in (400, 422), (value, status)
@@ -187,3 +187,101 @@ def test_json_bodies_still_parse(make_app: AppFactory) -> None:
         headers={"Authorization": f"Bearer {secret}", "Content-Type": "application/json"},
     )
     assert response.status_code in (201, 422), response.get_data(as_text=True)
+
+
+# --- fuzzing every portal form and the console's request forms ------------------------------
+
+from collections.abc import Callable  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+FORM_EXAMPLES = 150  # per form; test_forms.py fuzzes three portal forms with 60
+JUNK = st.one_of(
+    st.text(max_size=60),
+    st.integers().map(str),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "-1",
+            "0",
+            HUGE,
+            "-" + HUGE,
+            "inf",
+            "-inf",
+            "nan",
+            "1e309",
+            "2026-02-30",
+            "2026-02-30T25:61",
+            "<script>alert(1)</script>",
+            "' OR 1=1 --",
+            "#" + HUGE,
+            "x" * 5000,
+            "on",
+        ]
+    ),
+)
+FIELD_NAME = re.compile(r'name="([a-z_][a-z0-9_.]*)"')
+
+
+def _field_names(html: str) -> list[str]:
+    return sorted({n for n in FIELD_NAME.findall(html) if n != "csrf_token"})
+
+
+def _fuzz_form(
+    client: FlaskClient, url: str, names: list[str], seen: list[int], token: str
+) -> Callable[[], None]:
+    @settings(
+        max_examples=FORM_EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(data=st.dictionaries(st.sampled_from(names), JUNK, max_size=len(names)))
+    def post(data: dict[str, str]) -> None:
+        data = {k: v.replace("\x00", "") for k, v in data.items()}
+        response = client.post(url, data={**data, "csrf_token": token})
+        seen.append(response.status_code)
+        assert response.status_code < 500, (url, data, response.status_code)
+
+    return post
+
+
+@pytest.mark.slow
+def test_fuzzed_portal_and_console_forms_never_fail_on_our_side(make_app: AppFactory) -> None:
+    app = make_app(
+        plugins=ALL_PLUGINS,
+        portal_submit_limit="1000000 per minute",
+        portal_action_limit="1000000 per minute",
+    )
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # count a crash as the 500 it would be
+    spoc = spoc_of(app)
+    org = build_org(spoc)
+    seen: list[int] = []
+    portal = app.test_client()
+    token = csrf_token(portal, "/console/login")
+    forms = 0
+    for key in spoc.host.request_types.names():
+        html = portal.get(f"/new/{key}").get_data(as_text=True)
+        names = _field_names(html)
+        if names:
+            _fuzz_form(portal, f"/new/{key}", names, seen, token)()
+            forms += 1
+    staff = app.test_client()
+    login(staff, spoc, org.ada)
+    rid = org.file()
+    page = staff.get(f"/console/requests/{rid}").get_data(as_text=True)
+    actions = sorted(set(re.findall(rf'action="/console/requests/{rid}/([a-z_]+)"', page)))
+    assert {"reply", "note", "escalate", "assign"} <= set(actions), actions
+    names = [*_field_names(page), "version", "agent_id", "answer_within_hours"]
+    token = csrf_token(staff, f"/console/requests/{rid}")
+    for action in actions:
+        _fuzz_form(staff, f"/console/requests/{rid}/{action}", names, seen, token)()
+        forms += 1
+    print(
+        f"hypothesis: {len(seen)} form posts over {forms} forms (portal and console), "
+        f"0 server errors; statuses {sorted(set(seen))}"
+    )
+    assert 500 not in seen
