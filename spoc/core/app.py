@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from spoc.core.types import SlaPolicy
 
 EXTENSION = "spoc"
+MAX_URL_LENGTH = 2048  # path and query string, in characters
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 M = TypeVar("M", bound=BaseModel)
 
@@ -190,21 +191,33 @@ def _setting_reader(settings: Settings, name: str) -> Callable[[], str]:
 
 def _install_web(app: Flask, spoc: Spoc) -> None:
     """Blueprints, CSRF, rate limits, template helpers and error pages."""
-    from flask import render_template, request
+    from flask import abort, render_template, request
     from flask_wtf.csrf import CSRFError, CSRFProtect
-    from werkzeug.exceptions import HTTPException
+    from werkzeug.exceptions import HTTPException, InternalServerError
     from werkzeug.middleware.proxy_fix import ProxyFix
 
     from spoc.core import console, portal, web
+    from spoc.core.headers import install_security_headers
     from spoc.core.ratelimit import init_rate_limits, limit_endpoint
     from spoc.core.types import Status
+    from spoc.core.webinput import (
+        BoundedIntConverter,
+        FieldRejected,
+        SpocJSONProvider,
+        SpocRequest,
+    )
 
     settings = spoc.settings
+    # Before any blueprint: numbers and JSON are bounded for every view (spoc.core.webinput).
+    app.request_class = SpocRequest
+    app.json = SpocJSONProvider(app)
+    app.url_map.converters["int"] = BoundedIntConverter
     if settings.proxy_hops:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
         )
     csrf = CSRFProtect(app)
+    install_security_headers(app, settings)
     init_rate_limits(app, settings)
     from spoc.core import api
 
@@ -245,6 +258,14 @@ def _install_web(app: Flask, spoc: Spoc) -> None:
     )
 
     @app.before_request
+    def _refuse_long_urls() -> Response | tuple[str, int] | None:
+        # Answer 414 ourselves (problem+json on the API) well below gunicorn's request-line
+        # limit (4094 bytes), which would answer with its own plain page.
+        if len(request.full_path) > MAX_URL_LENGTH:
+            abort(414)
+        return None
+
+    @app.before_request
     def _refuse_nul_bytes() -> Response | tuple[str, int] | None:
         # No database stores NUL in text (PostgreSQL refuses it outright): say so up front
         # instead of failing deep inside a transaction.
@@ -271,37 +292,48 @@ def _install_web(app: Flask, spoc: Spoc) -> None:
             return None
         from spoc.core.api.base import problem
 
-        response = problem(exc.code or 500, exc.name, exc.description or "")
+        extra: dict[str, Any] = {}
+        if isinstance(exc, FieldRejected):
+            extra["errors"] = [{"field": exc.field, "message": exc.message}]
+        response = problem(exc.code or 500, exc.name, exc.description or "", **extra)
         for name, value in exc.get_headers():
             if name.lower() != "content-type":  # keep Allow on 405
                 response.headers[name] = value
         return response
 
-    @app.errorhandler(405)
-    def _not_allowed(exc: HTTPException) -> Response | tuple[str, int]:
-        page = render_template("portal/error.html", title="Not allowed", message="Not here.")
-        return _api_problem(exc) or (page, 405)
+    pages = {
+        400: ("We could not do that", "Something in what was sent cannot be used."),
+        403: ("Not allowed", "Your role does not allow this. Ask an administrator if you need it."),
+        404: ("Not found", "This page does not exist, or the link has expired."),
+        405: ("Not allowed", "Not here."),
+        413: ("Too large", "What you sent is larger than 2 MB."),
+        414: ("Too long", "This address is too long."),
+        429: (
+            "Slow down",
+            "You have sent too many requests in a short time. Please wait a minute and try again.",
+        ),
+        500: ("Something went wrong", "Something went wrong on our side. Please try again later."),
+    }
 
-    @app.errorhandler(429)
-    def _too_many(exc: HTTPException) -> Response | tuple[str, int]:
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response | tuple[str, int]:
+        """Every HTTP error: problem+json on /api/, a page elsewhere (with the field named)."""
         if (api := _api_problem(exc)) is not None:
-            return api  # Flask-Limiter adds Retry-After
-        message = (
-            "You have sent too many requests in a short time. Please wait a minute and try again."
-        )
-        return render_template("portal/error.html", title="Slow down", message=message), 429
+            return api  # Flask-Limiter adds Retry-After on 429
+        code = exc.code or 500
+        title, message = pages.get(code, ("We could not do that", exc.description or ""))
+        if isinstance(exc, FieldRejected):
+            message = f"The field {exc.field!r} {exc.message}."
+        page = render_template("portal/error.html", title=title, message=message)
+        response = app.make_response((page, code))
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
-    @app.errorhandler(403)
-    def _forbidden(exc: HTTPException) -> tuple[str, int]:
-        message = "Your role does not allow this. Ask an administrator if you need it."
-        return render_template("portal/error.html", title="Not allowed", message=message), 403
-
-    @app.errorhandler(404)
-    def _not_found(exc: HTTPException) -> Response | tuple[str, int]:
-        if (api := _api_problem(exc)) is not None:
-            return api
-        message = "This page does not exist, or the link has expired."
-        return render_template("portal/error.html", title="Not found", message=message), 404
+    @app.errorhandler(500)
+    def _server_error(exc: HTTPException) -> Response | tuple[str, int]:
+        return _http_error(exc if isinstance(exc, HTTPException) else InternalServerError())
 
 
 def _article_linker(spoc: Spoc) -> Callable[[str], Any]:

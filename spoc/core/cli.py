@@ -150,6 +150,11 @@ def _serve(
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("accesslog", "-")
+            # Which worker answered (pid=...): per-worker state shows up in the log.
+            self.cfg.set(
+                "access_log_format",
+                '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" pid=%(p)s',
+            )
             # Connections opened before the fork belong to the parent: the worker starts its
             # own pool (SQLAlchemy's advice for forking servers).
             self.cfg.set(

@@ -1,5 +1,6 @@
-"""Per-client rate limits (Flask-Limiter): in memory by default, in Redis when
-``SPOC_REDIS_URL`` is set so that several app servers share one count.
+"""Per-client rate limits (Flask-Limiter): in a SQLite file of the instance folder by default,
+so every worker of one server shares one count (see :mod:`spoc.core.ratelimit_store`), and
+in Redis when ``SPOC_REDIS_URL`` is set so that several app servers share one count.
 
 Each app gets its own :class:`Limiter` (kept in ``app.extensions``), so tests and multiple apps
 in one process never share counters. Views are limited by endpoint name after the blueprints
@@ -11,21 +12,24 @@ are registered::
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
+from spoc.core.ratelimit_store import storage_uri
 from spoc.core.settings import Settings
 
 EXTENSION = "spoc.limiter"
+RATE_FILE = "ratelimits.sqlite"
 
 
 def init_rate_limits(app: Flask, settings: Settings) -> Limiter:
     limiter = Limiter(
         get_remote_address,
         app=app,
-        storage_uri=settings.redis_url or "memory://",
+        storage_uri=settings.redis_url or storage_uri(Path(app.instance_path) / RATE_FILE),
         headers_enabled=True,  # X-RateLimit-* and Retry-After on 429
         key_prefix=f"spoc:{settings.reference_prefix}",
         strategy="moving-window",

@@ -6,6 +6,7 @@ appends the timeline, and an illegal or stale call is refused with nothing chang
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -90,6 +91,25 @@ def contact_on_record(session: Session, contact_id: int, subject_id: int) -> boo
         .limit(1)
     )
     return found is not None
+
+
+def number_errors(value: Any, path: str) -> dict[str, str]:
+    """Field paths of numbers no column or JSON document can hold: NaN, infinities, and
+    integers beyond 64 bits."""
+    if isinstance(value, bool):
+        return {}
+    if isinstance(value, float):
+        return {} if math.isfinite(value) else {path: "must be a finite number"}
+    if isinstance(value, int):
+        return {} if -(2**63) < value < 2**63 else {path: "is out of range"}
+    found: dict[str, str] = {}
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            found.update(number_errors(item, f"{path}.{key}"))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found.update(number_errors(item, f"{path}.{index}"))
+    return found
 
 
 def subject_info(subject: Subject | None) -> SubjectInfo | None:
@@ -285,6 +305,8 @@ class RequestService(ServiceBase):
             raise ValidationFailed(
                 "the form has errors", validation_errors(exc, "fields")
             ) from None
+        if bad := number_errors(validated.model_dump(), "fields"):
+            raise ValidationFailed("the form has errors", bad)
         if actor is not None and actor.kind is ActorKind.AGENT:
             self.require_staff(actor, "file a request", STAFF)
 

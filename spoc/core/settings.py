@@ -134,7 +134,10 @@ class Settings(BaseSettings):
         default=180, ge=1, description="How long a requester's private tracking link works."
     )
     redis_url: str | None = Field(
-        default=None, description="Redis for shared rate-limit counters (redis://host:6379/0)."
+        default=None,
+        description="Redis for rate-limit counts shared by several servers "
+        "(redis://host:6379/0); unset: a SQLite file in the instance folder, shared by the "
+        "workers of one server.",
     )
     proxy_hops: int = Field(
         default=0, ge=0, le=5, description="Reverse proxies in front (trust X-Forwarded-For)."

@@ -21,6 +21,8 @@ from spoc import create_app
 from spoc.core.app import spoc_of
 from tests.conftest import PASSWORD, build_org, give_password
 
+pytestmark = pytest.mark.slow
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 BLOCKING = {"serious", "critical"}
 

@@ -198,7 +198,21 @@ def parse(model: type[BaseModel], data: Any, where: str) -> Any:
 
 
 def json_body(model: type[BaseModel]) -> Any:
-    data = request.get_json(silent=True)
+    from spoc.core.webinput import JsonRejected, loads_json
+
+    data: Any = None
+    if request.is_json:
+        try:
+            data = loads_json(request.get_data())
+        except JsonRejected as exc:
+            raise ProblemError(
+                400,
+                "Bad request",
+                f"the body: {exc}",
+                errors=[{"field": "body", "message": str(exc)}],
+            ) from None
+        except ValueError:
+            data = None
     if not isinstance(data, dict):
         raise ProblemError(400, "Bad request", "the body must be a JSON object")
     return parse(model, data, "body")

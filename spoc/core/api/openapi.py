@@ -17,9 +17,18 @@ REASONS = {
     403: "Forbidden",
     404: "Not found",
     409: "Conflict (stale version, or not allowed in this state)",
+    406: "Not acceptable",
+    413: "Request body too large (more than 2 MB)",
+    414: "URL too long (more than 2048 characters)",
+    415: "Unsupported media type",
     422: "Validation failed",
     429: "Too many requests",
+    500: "Server error",
 }
+REASON_REQUIRED = (
+    "Forbidden; with reason_required true, the record is private and the call needs a "
+    "break-glass reason in the SPOC-Access-Reason header"
+)
 
 
 def operations() -> list[Operation]:
@@ -62,6 +71,7 @@ def document() -> dict[str, Any]:
                 },
             },
             "current_version": {"type": ["integer", "null"]},
+            "reason_required": {"type": "boolean"},
         },
     }
     paths: dict[str, dict[str, Any]] = {}
@@ -140,16 +150,23 @@ def _operation(op: Operation) -> dict[str, Any]:
             "application/json": {"schema": {"$ref": f"#/components/schemas/{op.response.__name__}"}}
         }
     responses[str(op.status)] = ok
-    codes = set(op.errors) | {429}
+    # Every operation can be limited, refused a too-long URL, or fail; every authenticated one
+    # can be forbidden (a role, or a private record without a reason); a body can be too big.
+    # (400: a NUL character in any parameter; 404: a path naming nothing.)
+    codes = set(op.errors) | {400, 414, 429, 500}
+    if _path_params(op.path):
+        codes |= {404}
     if op.auth != "none":
-        codes |= {401}
+        codes |= {401, 403}
     if op.body is not None or op.query is not None:
         codes |= {400, 422}
+    if op.body is not None:
+        codes |= {413}
     if op.idempotent:
         codes |= {409}
     for code in sorted(codes):
         responses[str(code)] = {
-            "description": REASONS[code],
+            "description": REASON_REQUIRED if code == 403 else REASONS[code],
             "content": {
                 "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
             },

@@ -36,6 +36,7 @@ from spoc.core.models import (
 )
 from spoc.core.requests import sensitive_fields
 from spoc.core.types import Actor, ActorKind, Role
+from spoc.core.webinput import FieldRejected, bounded_int
 
 R404 = (401, 404)
 
@@ -115,8 +116,8 @@ def list_requests() -> Response:
     if query.cursor:
         try:
             stamp, ident = base64.urlsafe_b64decode(query.cursor.encode()).decode().split("~")
-            after = (datetime.fromisoformat(stamp), int(ident))
-        except (ValueError, UnicodeDecodeError):
+            after = (datetime.fromisoformat(stamp), bounded_int(ident, "cursor"))
+        except (ValueError, UnicodeDecodeError, FieldRejected):
             raise ProblemError(400, "Bad request", "invalid cursor") from None
         statement = statement.where(tuple_(Request.deadline_at, Request.id) > tuple_(*after))
     statement = statement.order_by(Request.deadline_at, Request.id).limit(query.limit + 1)

@@ -20,6 +20,7 @@ from spoc.core.app import spoc_of
 from spoc.core.console.auth import EVERYONE, bp, current_agent, role_required
 from spoc.core.models import Contact, Escalation, Request, Subject, Team, TeamMember
 from spoc.core.types import Priority, Role, Status
+from spoc.core.webinput import bounded_int
 
 PAGE = 25
 ACTIVE = (Status.NEW, Status.OPEN, Status.WAITING, Status.RESOLVED)
@@ -76,7 +77,7 @@ def _cursor(value: str | None) -> tuple[datetime, int] | None:
         return None
     try:
         deadline, ident = value.split("~")
-        return datetime.fromisoformat(deadline), int(ident)
+        return datetime.fromisoformat(deadline), bounded_int(ident, "after")
     except ValueError:
         abort(400)
 

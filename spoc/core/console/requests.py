@@ -29,6 +29,9 @@ from spoc.core.models import (
 )
 from spoc.core.sla import HOUSEKEEPING, describe
 from spoc.core.types import ConsolePanel, Priority, Role, Status
+from spoc.core.webinput import bounded_int
+
+MAX_ANSWER_HOURS = 720  # as the API allows (EscalateIn)
 
 
 def _load(request_id: int) -> Request:
@@ -177,7 +180,12 @@ def request_action(request_id: int, action: str) -> Response:
             requests.link_subject(request_id, me, subject_id, expected_version=version)
             flash("Linked to the subject; its acting SPOC now owns the request.", "success")
         elif action == "escalate":
-            hours = form.get("answer_within_hours", type=float)
+            hours = form.get("answer_within_hours", type=float)  # finite (webinput)
+            if hours is not None and not 0 < hours <= MAX_ANSWER_HOURS:
+                raise ValidationFailed(
+                    "the answer time is out of range",
+                    {"answer_within_hours": f"between 0 and {MAX_ANSWER_HOURS} hours"},
+                )
             escalations.escalate(
                 request_id,
                 me,
@@ -217,7 +225,7 @@ def request_action(request_id: int, action: str) -> Response:
 def _subject_from(text: str) -> int:
     text = text.strip()
     if text.startswith("#") and text[1:].isdigit():
-        return int(text[1:])
+        return bounded_int(text[1:], "subject")
     with spoc_of().db.reader() as db:
         found = list(db.scalars(select(Subject.id).where(Subject.external_ref == text).limit(2)))
     if len(found) != 1:

@@ -8,6 +8,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -88,6 +89,7 @@ def live(tmp_path: Path) -> Iterator[tuple[str, str]]:
         spoc.db.dispose()
 
 
+@pytest.mark.slow
 def test_schemathesis_finds_no_server_error_and_no_contract_violation(
     live: tuple[str, str], tmp_path: Path
 ) -> None:
@@ -120,3 +122,62 @@ def test_schemathesis_finds_no_server_error_and_no_contract_violation(
         cwd=tmp_path,  # its report folder stays out of the work tree
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+
+
+# --- every API error is problem+json and documented -------------------------------------------
+
+
+def _problem(response: Any) -> dict[str, Any]:
+    assert response.mimetype == "application/problem+json", response.get_data(as_text=True)
+    body = response.get_json()
+    assert {"type", "title", "status"} <= set(body) and body["status"] == response.status_code
+    return dict(body)
+
+
+def test_every_operation_documents_its_errors_as_problem_details(app: Flask) -> None:
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    assert "reason_required" in document["components"]["schemas"]["Problem"]["properties"]
+    for path, operations in document["paths"].items():
+        for method, spec in operations.items():
+            codes = set(spec["responses"])
+            assert {"400", "414", "429", "500"} <= codes, (method, path)
+            if "security" in spec:
+                assert {"401", "403"} <= codes, (method, path)
+                assert "reason" in spec["responses"]["403"]["description"]
+            if "requestBody" in spec:
+                assert "413" in codes, (method, path)
+            for code, answer in spec["responses"].items():
+                if int(code) >= 400:
+                    assert answer["content"] == problem, (method, path, code)
+
+
+def test_api_errors_are_problem_details_not_pages(make_app: AppFactory) -> None:
+    app = make_app(api_limit="100000 per minute")
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # answer a crash as production would
+
+    @app.get("/api/v1/crash-for-the-test")
+    def crash() -> str:
+        raise RuntimeError("boom")
+
+    spoc = spoc_of(app)
+    org = build_org(spoc)
+    _, admin = spoc.tokens.create(Actor.system(), org.ada.email, "t")
+    _, specialist = spoc.tokens.create(Actor.system(), org.kim.email, "t")
+    client = app.test_client()
+    auth = {"Authorization": f"Bearer {admin}"}
+    assert _problem(client.get("/api/v1/crash-for-the-test"))["status"] == 500
+    assert "boom" not in client.get("/api/v1/crash-for-the-test").get_data(as_text=True)
+    big = client.post(
+        "/api/v1/requests",
+        data=b"{" + b" " * (3 * 1024 * 1024) + b"}",
+        headers={**auth, "Content-Type": "application/json"},
+    )
+    assert _problem(big)["status"] == 413
+    assert _problem(client.get("/api/v1/requests?q=" + "x" * 3000, headers=auth))["status"] == 414
+    forbidden = client.get("/api/v1/contacts", headers={"Authorization": f"Bearer {specialist}"})
+    assert _problem(forbidden)["status"] == 403
+    assert _problem(client.delete("/api/v1/requests", headers=auth))["status"] == 405
+    assert _problem(client.get("/api/v1/requests?limit=x\x00", headers=auth))["status"] == 400
+    # Outside the API the same errors are pages.
+    assert client.get("/" + "x" * 3000).mimetype == "text/html"
