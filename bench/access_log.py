@@ -13,6 +13,7 @@ database: the script migrates it and empties the log first.
 from __future__ import annotations
 
 import argparse
+import secrets
 import statistics
 import tempfile
 import threading
@@ -36,12 +37,19 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite"
-    app = create_app(env="test", database_url=url, plugins=["generic", "healthcare"])
+    app = create_app(
+        env="test",
+        database_url=url,
+        plugins=["generic", "healthcare"],
+        instance_path=tempfile.mkdtemp(),
+        secret_key=secrets.token_urlsafe(32),
+    )
     spoc = spoc_of(app)
     spoc.upgrade_database()
     with spoc.db.transaction() as session:
         session.execute(delete(AccessEntry))
         session.execute(delete(ChainHead))
+    audit.chain_of(spoc).forget_anchor()
     actor = Actor.agent(1, Role.AGENT, "Dana Reyes")
     per_thread = args.entries // args.threads
     timings: list[float] = []
@@ -61,7 +69,7 @@ def main() -> None:
                 reason=None if n % 10 else "covering the ward desk",
             )
             started = time.perf_counter()
-            audit.append(spoc.db, access)
+            audit.append(spoc, access)
             mine.append(time.perf_counter() - started)
         with lock:
             timings.extend(mine)
@@ -82,7 +90,7 @@ def main() -> None:
         f"p99 {timings[int(total * 0.99) - 1] * 1000:.1f} ms"
     )
     started = time.perf_counter()
-    verdict = audit.verify(spoc.db)
+    verdict = audit.verify(spoc)
     took = time.perf_counter() - started
     print(
         f"verify: {verdict.rows} rows in {took:.2f} s = {verdict.rows / took:,.0f} rows/s, "

@@ -20,9 +20,10 @@ from spoc.core.db import Database
 from spoc.core.directory import DirectoryService
 from spoc.core.errors import DatabaseNotReadyError, PluginError
 from spoc.core.escalation import EscalationService
+from spoc.core.keys import Keys, Sealer
 from spoc.core.links import LinkService
 from spoc.core.notifications import Notifier
-from spoc.core.outbox import Deliverer
+from spoc.core.outbox import SEAL_LABEL, Deliverer
 from spoc.core.plugins import PluginHost, load_plugins
 from spoc.core.requests import RequestService
 from spoc.core.settings import Settings, load_settings
@@ -51,6 +52,10 @@ class Spoc:
     host: PluginHost
     db: Database
     clock: Clock
+    instance_path: Path = field(default_factory=lambda: Path("instance"))
+    keys: Keys = field(init=False)
+    # Per-app objects of plugins, by plugin name (never module globals: one app per test).
+    state: dict[str, Any] = field(default_factory=dict)
     requests: RequestService = field(init=False)
     escalations: EscalationService = field(init=False)
     directory: DirectoryService = field(init=False)
@@ -63,6 +68,7 @@ class Spoc:
     schema_checked: bool = False
 
     def __post_init__(self) -> None:
+        self.keys = Keys(self.settings)
         self.sla = SlaEngine(self.settings, build_calendars(self.settings), self.host.request_types)
         deps = ServiceDeps(self.db, self.host, self.settings, self.clock, owner=self)
         self.sla.choose = self._sla_policy
@@ -114,6 +120,8 @@ class Spoc:
 
     def upgrade_database(self) -> None:
         migrate.upgrade(self.db, self.host)
+        # Rows written before bodies were sealed: the schema is the same, the data is not.
+        self.outbox.seal_stored_bodies()
         self.schema_checked = True
 
     def check_database(self) -> None:
@@ -167,7 +175,14 @@ def create_app(
         SESSION_COOKIE_SECURE=not settings.is_development,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
     )
-    spoc = Spoc(settings=settings, host=host, db=Database(url), clock=clock or SystemClock())
+    sealer = Sealer(Keys(settings).derive(SEAL_LABEL))
+    spoc = Spoc(
+        settings=settings,
+        host=host,
+        db=Database(url, sealer=sealer),
+        clock=clock or SystemClock(),
+        instance_path=instance,
+    )
     app.extensions[EXTENSION] = spoc
 
     _install_web(app, spoc)

@@ -7,12 +7,14 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, MetaData, Text, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
+
+from spoc.core.keys import Sealer, Unreadable
 
 # Deterministic constraint names, so migrations can drop and alter them on every backend.
 NAMING_CONVENTION = {
@@ -54,6 +56,47 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+UNREADABLE = "[sealed with another SPOC_SECRET_KEY, or altered: cannot be read]"
+SEALER = "spoc_sealer"
+
+
+class SealedText(TypeDecorator[str]):
+    """Text sealed at rest (AES-256-GCM, see :mod:`spoc.core.keys`) and open in Python.
+
+    The key belongs to the app, not to the column type: :class:`Database` puts its
+    :class:`~spoc.core.keys.Sealer` on its engine's dialect, the one object SQLAlchemy hands
+    to a type when it binds or reads a value. Reading text no key here opens gives
+    :data:`UNREADABLE` instead of failing the whole query (one bad row never stops a list or a
+    delivery pass; the deliverer dead-letters it).
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, purpose: str) -> None:
+        super().__init__()
+        self.purpose = purpose
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        sealer: Sealer | None = getattr(dialect, SEALER, None)
+        if sealer is None:
+            raise RuntimeError("this engine has no sealer: open the database through create_app")
+        return sealer.seal(value, self.purpose)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None or not Sealer.is_sealed(value):
+            return value
+        sealer: Sealer | None = getattr(dialect, SEALER, None)
+        if sealer is None:
+            return UNREADABLE
+        try:
+            return sealer.open(value, self.purpose)
+        except Unreadable:
+            return UNREADABLE
 
 
 # JSONB on PostgreSQL (indexable, compact), JSON elsewhere.
@@ -99,9 +142,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 class Database:
     """An engine and its session factory; kept on the app, never in a module global."""
 
-    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+    def __init__(self, url: str, *, sealer: Sealer | None = None, **engine_kwargs: Any) -> None:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
+        if sealer is not None:
+            setattr(self.engine.dialect, SEALER, sealer)  # see SealedText
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from spoc.core.db import JSONType, Model, UTCDateTime
+from spoc.core.db import JSONType, Model, SealedText, UTCDateTime
 from spoc.core.types import ActorKind, Priority, Role, Status
 
 
@@ -419,7 +419,8 @@ class OutboxMessage(Model):
 
     __tablename__ = "outbox_messages"
     __table_args__ = (
-        Index("ix_outbox_due", "status", "next_attempt_at"),
+        # Claiming: the next due row of a status, oldest first (see Deliverer.claim_one).
+        Index("ix_outbox_due", "status", "next_attempt_at", "id"),
         Index("ix_outbox_request", "request_id"),
     )
 
@@ -430,8 +431,9 @@ class OutboxMessage(Model):
     channel: Mapped[str] = mapped_column(String(32))
     recipient: Mapped[str] = mapped_column(String(500))
     subject: Mapped[str] = mapped_column(String(300), default="")
-    body_text: Mapped[str] = mapped_column(Text)
-    body_html: Mapped[str | None] = mapped_column(Text)
+    # Sealed at rest: mails carry working tracking and sign-in links (see SealedText).
+    body_text: Mapped[str] = mapped_column(SealedText("outbox_messages.body_text"))
+    body_html: Mapped[str | None] = mapped_column(SealedText("outbox_messages.body_html"))
     headers: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="pending")

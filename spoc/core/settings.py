@@ -179,6 +179,12 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=8, ge=1, le=50)
     outbox_backoff_seconds: int = Field(default=30, ge=1, description="First retry delay.")
     outbox_backoff_cap_seconds: int = Field(default=3600, ge=1)
+    outbox_lease_seconds: int = Field(
+        default=120,
+        ge=30,
+        le=3600,
+        description="How long a worker holds the message it is sending; longer than one send.",
+    )
     plugin_settings: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="Nested plugin sections (SPOC_<PLUGIN>__<KEY>).",

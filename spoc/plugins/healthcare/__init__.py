@@ -327,7 +327,7 @@ def spoc_staff_access(access: StaffAccess, spoc: Spoc) -> AccessRefused | None:
         return AccessRefused(
             "This patient is not in your care. Give a reason to open the record (break-glass)."
         )
-    audit.append(spoc.db, access)
+    audit.append(spoc, access)
     return None
 
 

@@ -126,7 +126,7 @@ def audit_cli() -> None:
 @audit_cli.command("verify")
 def audit_verify() -> None:
     """Check the access log's hash chain; exit 1 if any row was altered or removed."""
-    verdict = audit.verify(spoc_of().db)
+    verdict = audit.verify(spoc_of())
     if verdict.ok:
         click.echo(f"Access log intact: {verdict.rows} rows, chain verified.")
         return

@@ -17,6 +17,9 @@ PATIENT = "healthcare.patient"
 def add_demo_data(demo: DemoContext) -> None:
     spoc = demo.spoc
     settings = settings_of(spoc)
+    from spoc.plugins.healthcare.audit import chain_of
+
+    chain_of(spoc).forget_anchor()  # a fresh demo database: its log starts from nothing
     # Kim, the demo's specialist, is the nurse on call.
     spoc.directory.add_team(
         key=settings.clinical_team,

@@ -188,6 +188,8 @@ class AccessEntry(Model):
     break_glass: Mapped[bool] = mapped_column(Boolean, default=False)
     prev_hash: Mapped[str] = mapped_column(String(64))
     row_hash: Mapped[str] = mapped_column(String(64))
+    # Which key's HMAC row_hash is; NULL: a plain SHA-256 row from before the chain was keyed.
+    key_id: Mapped[str | None] = mapped_column(String(16))
 
 
 class ChainHead(Model):

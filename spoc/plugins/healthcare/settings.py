@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 TEAM = r"^[a-z][a-z0-9_]*$"
 
@@ -81,6 +81,9 @@ class HealthcareSettings(BaseModel):
     late_cancel_hours: int = Field(default=24, ge=0)
     # Extra education articles: a folder of Markdown-ish text files (title on line one).
     articles_dir: str | None = None
+    # The access log's HMAC key material; unset: derived from SPOC_SECRET_KEY. Set it to the
+    # old SPOC_SECRET_KEY when rotating that, so the log stays verifiable.
+    audit_key: SecretStr | None = Field(default=None, min_length=32)
 
     @field_validator("red_flags")
     @classmethod

@@ -90,5 +90,9 @@ def run_cli(hospital: Hospital, *args: str, input: str | None = None) -> Any:
         "SPOC_ENV": "test",
         "SPOC_DATABASE_URL": hospital.spoc.db.url,
         "SPOC_PLUGINS": "generic,healthcare",
+        # The same instance folder as the test's app: the access log's anchor lives there.
+        "SPOC_INSTANCE_PATH": str(hospital.spoc.instance_path),
     }
+    if hospital.spoc.settings.secret_key is not None:
+        env["SPOC_SECRET_KEY"] = hospital.spoc.settings.secret_key.get_secret_value()
     return CliRunner().invoke(main, list(args), env=env, input=input)

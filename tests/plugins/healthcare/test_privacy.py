@@ -91,7 +91,7 @@ def test_every_staff_read_is_logged_and_strangers_need_a_reason(
     assert rows[1].role == "agent" and rows[1].subject_id == hospital.patient.id
     # Other subjects' requests are not logged (the generic plugin's account).
     hospital.org.file()
-    assert audit.verify(hospital.spoc.db).rows == 2
+    assert audit.verify(hospital.spoc).rows == 2
 
 
 def grow_log(hospital: Hospital, reads: int) -> None:
@@ -99,7 +99,7 @@ def grow_log(hospital: Hospital, reads: int) -> None:
 
     for n in range(reads):
         audit.append(
-            hospital.spoc.db,
+            hospital.spoc,
             StaffAccess(
                 actor=hospital.org.actor(hospital.org.dana),
                 what="request",
@@ -133,12 +133,12 @@ def test_audit_verify_catches_a_deleted_row_and_a_cut_tail(hospital: Hospital) -
     grow_log(hospital, 5)
     with hospital.spoc.db.transaction() as session:
         session.execute(delete(AccessEntry).where(AccessEntry.id == 2))
-    verdict = audit.verify(hospital.spoc.db)
+    verdict = audit.verify(hospital.spoc)
     assert "rows 2 to 2 are missing" in verdict.problems
     assert "row 3: does not follow the row before it" in verdict.problems
     with hospital.spoc.db.transaction() as session:
         session.execute(delete(AccessEntry).where(AccessEntry.id >= 4))
-    verdict = audit.verify(hospital.spoc.db)
+    verdict = audit.verify(hospital.spoc)
     assert any("head records row 5" in p for p in verdict.problems)
 
 
@@ -148,8 +148,8 @@ def test_a_rewritten_chain_is_caught_by_its_head(hospital: Hospital) -> None:
         last = session.get(AccessEntry, 3)
         assert last is not None
         last.purpose = "edited"
-        last.row_hash = audit.row_hash(last.prev_hash, last)  # a careful forger
-    assert not audit.verify(hospital.spoc.db).ok
+        last.row_hash = audit.legacy_hash(last.prev_hash, last)  # a forger without the key
+    assert not audit.verify(hospital.spoc).ok
 
 
 def test_the_log_exports_as_csv_and_json(hospital: Hospital) -> None:
@@ -330,7 +330,7 @@ def test_concurrent_reads_keep_one_unbroken_chain(hospital: Hospital) -> None:
     for thread in threads:
         thread.join()
     assert errors == []
-    verdict = audit.verify(hospital.spoc.db)
+    verdict = audit.verify(hospital.spoc)
     assert verdict.ok, verdict.problems
     assert verdict.rows == 40
 
@@ -365,7 +365,7 @@ def test_api_reads_of_a_patient_are_logged_and_need_a_reason_from_strangers(
     ]
     # Tom's record is Sam's own: no reason needed, still logged.
     assert client.get(f"/api/v1/subjects/{hospital.other.id}", headers=headers).status_code == 200
-    assert audit.verify(hospital.spoc.db).rows == 5
+    assert audit.verify(hospital.spoc).rows == 5
 
 
 def test_changing_a_patients_appointment_needs_a_reason_from_strangers(
