@@ -178,7 +178,10 @@ class SubjectKind:
     """What a SPOC can be accountable for: a patient, a project, an account…
 
     ``attributes_model`` (a pydantic model) validates a subject's attributes whenever the
-    core stores them; without it attributes are free-form JSON.
+    core stores them; without it attributes are free-form JSON. A ``private`` kind (a patient)
+    holds special-category data: only an admin or its current SPOC may change its SPOC, deputies
+    or the owner of its requests, and lists show it only to those responsible (see
+    ``spoc.core.access``).
     """
 
     key: str
@@ -186,6 +189,7 @@ class SubjectKind:
     description: str = ""
     order: int = 100
     attributes_model: type[BaseModel] | None = None
+    private: bool = False
 
     def __post_init__(self) -> None:
         if not KEY_PATTERN.match(self.key):

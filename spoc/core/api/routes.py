@@ -9,7 +9,7 @@ from typing import Any
 from flask import Response, request
 from sqlalchemy import select, tuple_
 
-from spoc.core.access import check_staff_access
+from spoc.core.access import REASON_HEADER, check_staff_access, clean_reason
 from spoc.core.api import schemas as s
 from spoc.core.api.base import (
     ProblemError,
@@ -36,7 +36,7 @@ from spoc.core.models import (
 from spoc.core.requests import sensitive_fields
 from spoc.core.types import Actor, ActorKind, Role
 
-R404 = (401, 404)
+R404 = (401, 403, 404, 422)  # 403: a break-glass reason required; 422: too short
 
 
 def _request_id(reference: str) -> int:
@@ -193,8 +193,14 @@ def _staff_read(actor: Actor, what: str, found: Request) -> None:
         what,
         "api",
         request=found,
-        reason=request.headers.get("SPOC-Access-Reason"),
+        reason=_access_reason(),
     )
+
+
+def _access_reason() -> str | None:
+    """The break-glass reason in ``SPOC-Access-Reason``: the same rule as the console's form
+    (trimmed, at least 10 characters); too short is a 422 naming the header."""
+    return clean_reason(request.headers.get(REASON_HEADER), field=REASON_HEADER)
 
 
 @operation(
@@ -279,8 +285,8 @@ def get_export(reference: str, key: str) -> Response:
     errors=(400, 401, 403, 404, 409, 422),
 )
 def transition(reference: str) -> Response:
-    request_id = _request_id(reference)
-    actor = current_actor(allow_requester_for=request_id)
+    actor, found = _read(reference, "change:transition")  # a change is a read
+    request_id = found.id
     body = json_body(s.TransitionIn)
     changed = spoc_of().requests.transition(
         request_id, body.to, actor, expected_version=expected_version(), reason=body.reason
@@ -306,6 +312,8 @@ def post_message(reference: str) -> Response:
 
     def run() -> Response:
         body = json_body(s.MessageIn)
+        found = spoc_of().requests.get(request_id, actor)  # a change is a read
+        _staff_read(actor, "change:note" if body.internal else "change:reply", found)
         changed = spoc_of().requests.post_message(
             request_id,
             actor,
@@ -331,7 +339,8 @@ def post_message(reference: str) -> Response:
 def escalate(reference: str) -> Response:
     request_id = _request_id(reference)
     actor = require_agent()
-    spoc_of().requests.get(request_id, actor)  # 404 for what the caller may not see
+    found = spoc_of().requests.get(request_id, actor)  # 404 for what the caller may not see
+    _staff_read(actor, "change:escalate", found)
     body = json_body(s.EscalationIn)
     hours = body.answer_within_hours
     escalation = spoc_of().escalations.escalate(
@@ -357,7 +366,8 @@ def escalate(reference: str) -> Response:
 def hand_back(reference: str) -> Response:
     request_id = _request_id(reference)
     actor = require_agent()
-    spoc_of().requests.get(request_id, actor)
+    found = spoc_of().requests.get(request_id, actor)
+    _staff_read(actor, "change:hand_back", found)
     body = json_body(s.HandBackIn)
     escalation = spoc_of().escalations.hand_back(
         request_id, actor, note=body.note, expected_version=expected_version()
@@ -483,7 +493,7 @@ def get_subject(subject_id: str) -> Response:
         "subject",
         "api",
         subject_id=subject.id,
-        reason=request.headers.get("SPOC-Access-Reason"),
+        reason=_access_reason(),
     )
     return respond(out)
 

@@ -85,6 +85,7 @@ def spoc_subject_kinds() -> list[SubjectKind]:
             "Patient",
             "A person in our care; their SPOC is their navigator.",
             attributes_model=PatientDetails,
+            private=True,
         )
     ]
 
