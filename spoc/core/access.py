@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 REASON_MIN = 10
 REASON_MAX = 500
 REASON_HEADER = "SPOC-Access-Reason"
+MASKED = "(restricted)"
+"""What a list shows instead of the name or summary of a private record its reader may not
+open without a reason."""
 BREAK_GLASS_WINDOW = timedelta(minutes=15)
 """How long one break-glass reason is kept: the console keeps it in the session this long, and
 the same reason for the same record within it is one entry in the admin audit trail."""
@@ -282,3 +285,63 @@ def _record_break_glass(
             at=now,
             after={"reason": reason, "what": what, "channel": channel, "subject_id": subject_id},
         )
+
+
+# --- lists: what a reader may see of records they do not open one by one -------------------
+
+
+def specialist_may_see(agent_id: int) -> Any:
+    """A where-clause on :class:`Request`: what a specialist may open (they own it, or it was
+    escalated to a team of theirs) — the list form of the services' ``can_see``."""
+    return or_(
+        Request.owner_agent_id == agent_id,
+        exists().where(
+            Escalation.request_id == Request.id,
+            Escalation.to_team_id == TeamMember.team_id,
+            TeamMember.agent_id == agent_id,
+        ),
+    )
+
+
+def responsible_subject_ids(session: Session, agent_id: int, subject_ids: set[int]) -> set[int]:
+    """Of ``subject_ids`` (one page of a list), those the agent is SPOC, deputy or a request
+    owner of: two indexed queries per page, never one per row."""
+    if not subject_ids:
+        return set()
+    found = set(
+        session.scalars(
+            select(Subject.id).where(Subject.id.in_(subject_ids), Subject.spoc_agent_id == agent_id)
+        )
+    )
+    found |= set(
+        session.scalars(
+            select(SubjectDeputy.subject_id).where(
+                SubjectDeputy.subject_id.in_(subject_ids), SubjectDeputy.agent_id == agent_id
+            )
+        )
+    )
+    found |= set(
+        session.scalars(
+            select(Request.subject_id)
+            .where(
+                Request.subject_id.in_(subject_ids - found),
+                or_(
+                    Request.owner_agent_id == agent_id,
+                    Request.owner_team_id.in_(_teams_of(agent_id)),
+                ),
+            )
+            .distinct()
+        )
+    )
+    return found
+
+
+def masked_subject_ids(
+    session: Session, host: PluginHost, actor: Actor, subjects: list[Subject]
+) -> set[int]:
+    """Which subjects of a list page show no name or reference to ``actor``: private subjects
+    the reader is not responsible for; admins see every row."""
+    private = {s.id for s in subjects if private_subject_kind(host, s.kind)}
+    if not private or actor.role is Role.ADMIN or actor.id is None:
+        return set() if actor.role is Role.ADMIN else private
+    return private - responsible_subject_ids(session, actor.id, private)

@@ -9,7 +9,13 @@ from typing import Any
 from flask import Response, request
 from sqlalchemy import select, tuple_
 
-from spoc.core.access import REASON_HEADER, check_staff_access, clean_reason
+from spoc.core.access import (
+    MASKED,
+    REASON_HEADER,
+    check_staff_access,
+    clean_reason,
+    masked_subject_ids,
+)
 from spoc.core.api import schemas as s
 from spoc.core.api.base import (
     ProblemError,
@@ -443,12 +449,15 @@ def get_contact(contact_id: str) -> Response:
     )
 
 
-def _subject_out(subject: Subject) -> s.SubjectOut:
+def _subject_out(subject: Subject, *, masked: bool = False) -> s.SubjectOut:
+    """``masked``: a private subject in a list its reader is not responsible for — its SPOC
+    shows (whom to ask), its name and reference do not; ``GET /subjects/{id}`` with a reason
+    shows them."""
     return s.SubjectOut(
         id=subject.id,
         kind=subject.kind,
-        name=subject.name,
-        external_ref=subject.external_ref,
+        name=MASKED if masked else subject.name,
+        external_ref=None if masked else subject.external_ref,
         spoc=s.PersonOut(id=subject.spoc.id, name=subject.spoc.name) if subject.spoc else None,
         deputies=[s.PersonOut(id=d.agent.id, name=d.agent.name) for d in subject.deputies],
     )
@@ -464,11 +473,12 @@ def _subject_out(subject: Subject) -> s.SubjectOut:
     errors=(401, 403, 422),
 )
 def list_subjects() -> Response:
-    require_agent()
+    actor = require_agent()
     page = _page()
     with spoc_of().db.reader() as session:
         rows, cursor = _by_id(session, Subject, page)
-        items = [_subject_out(x) for x in rows]
+        masked = masked_subject_ids(session, spoc_of().host, actor, rows)
+        items = [_subject_out(x, masked=x.id in masked) for x in rows]
     return respond(s.SubjectPage(items=items, next_cursor=cursor))
 
 
@@ -579,7 +589,7 @@ def list_agents() -> Response:
 
 def _staff_reader() -> Actor:
     actor = require_agent()
-    if actor.role is Role.SPECIALIST:
+    if actor.role not in (Role.ADMIN, Role.AGENT):
         raise ProblemError(403, "Forbidden", "contacts are for the SPOCs and admins")
     return actor
 
