@@ -29,6 +29,7 @@ from spoc.core.api.base import (
     respond,
 )
 from spoc.core.app import spoc_of
+from spoc.core.audit import AuditAction, AuditFilter, audit_entries
 from spoc.core.exports import export_response, exports_for, find_export
 from spoc.core.models import (
     NO_DEADLINE,
@@ -598,3 +599,66 @@ def _int(text: str) -> int:
     if not text.isascii() or not text.isdigit() or len(text) > 12:
         raise ProblemError(404, "Not found", "no such record")
     return int(text)
+
+
+# --- admin audit trail -------------------------------------------------------------------
+
+
+@operation(
+    "GET",
+    "/audit",
+    summary="The admin audit trail, newest first (admins only)",
+    tag="directory",
+    query=s.AuditQuery,
+    response=s.AuditPage,
+    errors=(401, 403, 422),
+)
+def list_audit() -> Response:
+    actor = require_agent()
+    if actor.role is not Role.ADMIN:
+        raise ProblemError(403, "Forbidden", "the audit trail is for admins")
+    query: s.AuditQuery = parse(s.AuditQuery, request.args.to_dict(), "query")
+    if query.action is not None and query.action not in AuditAction.ALL:
+        raise ProblemError(
+            422,
+            "Validation failed",
+            "the query has errors",
+            errors=[{"field": "query.action", "message": "unknown action"}],
+        )
+    for name, value in (("since", query.since), ("until", query.until)):
+        if value is not None and value.tzinfo is None:
+            raise ProblemError(
+                422,
+                "Validation failed",
+                "the query has errors",
+                errors=[{"field": f"query.{name}", "message": "give a time zone offset"}],
+            )
+    where = AuditFilter(
+        action=query.action,
+        actor_id=query.actor_id,
+        target_kind=query.target_kind,
+        target_id=query.target_id,
+        since=query.since,
+        until=query.until,
+    )
+    with spoc_of().db.reader() as session:
+        rows = list(audit_entries(session, where, before_id=query.cursor, limit=query.limit + 1))
+    more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    items = [
+        s.AuditEntryOut(
+            id=e.id,
+            at=e.at,
+            actor_kind=e.actor_kind.value,
+            actor_id=e.actor_id,
+            actor_name=e.actor_name,
+            action=e.action,
+            target_kind=e.target_kind,
+            target_id=e.target_id,
+            summary=e.summary,
+            before=dict(e.before),
+            after=dict(e.after),
+        )
+        for e in rows
+    ]
+    return respond(s.AuditPage(items=items, next_cursor=rows[-1].id if more else None))
