@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from spoc.core.access import may_change_people, private_subject_kind
 from spoc.core.audit import AuditAction, record_admin_change
 from spoc.core.errors import NotFoundError, PermissionDenied, ValidationFailed
 from spoc.core.models import (
@@ -290,6 +291,13 @@ class DirectoryService(ServiceBase):
             subject = session.get(Subject, subject_id)
             if subject is None:
                 raise NotFoundError(f"no subject {subject_id}")
+            if private_subject_kind(self.host, subject.kind) and not may_change_people(
+                session, actor, subject
+            ):
+                raise PermissionDenied(
+                    "only an admin or the subject's SPOC may change the SPOC or deputies"
+                    " of a private subject"
+                )
             wanted = [a for a in [spoc_agent_id, *deputies] if a is not None]
             usable = set(
                 session.scalars(

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from spoc.core.access import may_change_people, private_request
 from spoc.core.audit import AuditAction, record_admin_change
 from spoc.core.errors import IllegalTransition, NotFoundError, PermissionDenied, ValidationFailed
 from spoc.core.lifecycle import check_transition
@@ -755,6 +756,14 @@ class RequestService(ServiceBase):
                 if team is None:
                     raise ValidationFailed("cannot assign", {"team": f"no team {team_key!r}"})
                 team_id, label, agent_id = team.id, team.name, None
+            subject = session.get(Subject, request.subject_id) if request.subject_id else None
+            if private_request(
+                self.host, request.type_key, subject.kind if subject else None
+            ) and not may_change_people(session, actor, subject):
+                raise PermissionDenied(
+                    "only an admin or the subject's SPOC may reassign a private request"
+                )
+            self._audit_owner(write, actor, agent_id, team_id, f"Assigned to {label}")
             request.owner_agent_id, request.owner_team_id = agent_id, team_id
             write.record(
                 "assigned",
@@ -763,6 +772,32 @@ class RequestService(ServiceBase):
                 visibility=Visibility.INTERNAL,
             )
         return write.request
+
+    def _audit_owner(
+        self,
+        write: WriteContext,
+        actor: Actor,
+        agent_id: int | None,
+        team_id: int | None,
+        summary: str,
+    ) -> None:
+        """An owner change is a change of who may see the request: the admin audit trail."""
+        request = write.request
+        before = {"owner_agent_id": request.owner_agent_id, "owner_team_id": request.owner_team_id}
+        after = {"owner_agent_id": agent_id, "owner_team_id": team_id}
+        if before == after:
+            return
+        record_admin_change(
+            write.session,
+            actor,
+            AuditAction.REQUEST_OWNER,
+            "request",
+            request.id,
+            f"{self.reference(request.id)}: {summary}",
+            at=self.clock.now(),
+            before={**before, "subject_id": request.subject_id},
+            after={**after, "subject_id": request.subject_id},
+        )
 
     def change_priority(
         self,
@@ -842,6 +877,9 @@ class RequestService(ServiceBase):
                 self.team_by_key(write.session, routing.team_key, create=True)
                 if routing.team_key
                 else None
+            )
+            self._audit_owner(
+                write, actor, routing.agent_id, team.id if team else None, routing.reason
             )
             request.owner_agent_id = routing.agent_id
             request.owner_team_id = team.id if team else None

@@ -180,10 +180,13 @@ class SubjectKind:
     ``attributes_model`` (a pydantic model) validates a subject's attributes whenever the
     core stores them; without it attributes are free-form JSON.
 
-    ``private`` subjects (a patient) have a record no typed reference may reach: a reference
-    typed in the portal never files a request into it and never unlocks anything about it.
-    Only an intake link, a contact proven by magic link to be on record for the subject, or
-    staff put a request there.
+    A ``private`` kind (a patient) holds special-category data:
+
+    * no typed reference may reach its record: a reference typed in the portal never files a
+      request into it and never unlocks anything about it; only an intake link, a contact proven
+      by magic link to be on record for the subject, or staff put a request there;
+    * only an admin or its current SPOC may change its SPOC, deputies or the owner of its
+      requests, and lists show it only to those responsible (see ``spoc.core.access``).
     """
 
     key: str

@@ -9,7 +9,13 @@ from typing import Any
 from flask import Response, request
 from sqlalchemy import select, tuple_
 
-from spoc.core.access import check_staff_access
+from spoc.core.access import (
+    MASKED,
+    REASON_HEADER,
+    check_staff_access,
+    clean_reason,
+    masked_subject_ids,
+)
 from spoc.core.api import schemas as s
 from spoc.core.api.base import (
     ProblemError,
@@ -23,6 +29,7 @@ from spoc.core.api.base import (
     respond,
 )
 from spoc.core.app import spoc_of
+from spoc.core.audit import AuditAction, AuditFilter, audit_entries
 from spoc.core.exports import export_response, exports_for, find_export
 from spoc.core.models import (
     NO_DEADLINE,
@@ -38,7 +45,7 @@ from spoc.core.requests import sensitive_fields
 from spoc.core.types import Actor, ActorKind, Role
 from spoc.core.webinput import FieldRejected, bounded_int
 
-R404 = (401, 404)
+R404 = (401, 403, 404, 422)  # 403: a break-glass reason required; 422: too short
 
 
 def _request_id(reference: str) -> int:
@@ -195,8 +202,14 @@ def _staff_read(actor: Actor, what: str, found: Request) -> None:
         what,
         "api",
         request=found,
-        reason=request.headers.get("SPOC-Access-Reason"),
+        reason=_access_reason(),
     )
+
+
+def _access_reason() -> str | None:
+    """The break-glass reason in ``SPOC-Access-Reason``: the same rule as the console's form
+    (trimmed, at least 10 characters); too short is a 422 naming the header."""
+    return clean_reason(request.headers.get(REASON_HEADER), field=REASON_HEADER)
 
 
 @operation(
@@ -289,8 +302,8 @@ def get_export(reference: str, key: str) -> Response:
     errors=(400, 401, 403, 404, 409, 422),
 )
 def transition(reference: str) -> Response:
-    request_id = _request_id(reference)
-    actor = current_actor(allow_requester_for=request_id)
+    actor, found = _read(reference, "change:transition")  # a change is a read
+    request_id = found.id
     body = json_body(s.TransitionIn)
     changed = spoc_of().requests.transition(
         request_id, body.to, actor, expected_version=expected_version(), reason=body.reason
@@ -316,6 +329,8 @@ def post_message(reference: str) -> Response:
 
     def run() -> Response:
         body = json_body(s.MessageIn)
+        found = spoc_of().requests.get(request_id, actor)  # a change is a read
+        _staff_read(actor, "change:note" if body.internal else "change:reply", found)
         changed = spoc_of().requests.post_message(
             request_id,
             actor,
@@ -341,7 +356,8 @@ def post_message(reference: str) -> Response:
 def escalate(reference: str) -> Response:
     request_id = _request_id(reference)
     actor = require_agent()
-    spoc_of().requests.get(request_id, actor)  # 404 for what the caller may not see
+    found = spoc_of().requests.get(request_id, actor)  # 404 for what the caller may not see
+    _staff_read(actor, "change:escalate", found)
     body = json_body(s.EscalationIn)
     hours = body.answer_within_hours
     escalation = spoc_of().escalations.escalate(
@@ -367,7 +383,8 @@ def escalate(reference: str) -> Response:
 def hand_back(reference: str) -> Response:
     request_id = _request_id(reference)
     actor = require_agent()
-    spoc_of().requests.get(request_id, actor)
+    found = spoc_of().requests.get(request_id, actor)
+    _staff_read(actor, "change:hand_back", found)
     body = json_body(s.HandBackIn)
     escalation = spoc_of().escalations.hand_back(
         request_id, actor, note=body.note, expected_version=expected_version()
@@ -443,12 +460,15 @@ def get_contact(contact_id: str) -> Response:
     )
 
 
-def _subject_out(subject: Subject) -> s.SubjectOut:
+def _subject_out(subject: Subject, *, masked: bool = False) -> s.SubjectOut:
+    """``masked``: a private subject in a list its reader is not responsible for — its SPOC
+    shows (whom to ask), its name and reference do not; ``GET /subjects/{id}`` with a reason
+    shows them."""
     return s.SubjectOut(
         id=subject.id,
         kind=subject.kind,
-        name=subject.name,
-        external_ref=subject.external_ref,
+        name=MASKED if masked else subject.name,
+        external_ref=None if masked else subject.external_ref,
         spoc=s.PersonOut(id=subject.spoc.id, name=subject.spoc.name) if subject.spoc else None,
         deputies=[s.PersonOut(id=d.agent.id, name=d.agent.name) for d in subject.deputies],
     )
@@ -464,11 +484,12 @@ def _subject_out(subject: Subject) -> s.SubjectOut:
     errors=(401, 403, 422),
 )
 def list_subjects() -> Response:
-    require_agent()
+    actor = require_agent()
     page = _page()
     with spoc_of().db.reader() as session:
         rows, cursor = _by_id(session, Subject, page)
-        items = [_subject_out(x) for x in rows]
+        masked = masked_subject_ids(session, spoc_of().host, actor, rows)
+        items = [_subject_out(x, masked=x.id in masked) for x in rows]
     return respond(s.SubjectPage(items=items, next_cursor=cursor))
 
 
@@ -493,7 +514,7 @@ def get_subject(subject_id: str) -> Response:
         "subject",
         "api",
         subject_id=subject.id,
-        reason=request.headers.get("SPOC-Access-Reason"),
+        reason=_access_reason(),
     )
     return respond(out)
 
@@ -579,7 +600,7 @@ def list_agents() -> Response:
 
 def _staff_reader() -> Actor:
     actor = require_agent()
-    if actor.role is Role.SPECIALIST:
+    if actor.role not in (Role.ADMIN, Role.AGENT):
         raise ProblemError(403, "Forbidden", "contacts are for the SPOCs and admins")
     return actor
 
@@ -588,3 +609,66 @@ def _int(text: str) -> int:
     if not text.isascii() or not text.isdigit() or len(text) > 12:
         raise ProblemError(404, "Not found", "no such record")
     return int(text)
+
+
+# --- admin audit trail -------------------------------------------------------------------
+
+
+@operation(
+    "GET",
+    "/audit",
+    summary="The admin audit trail, newest first (admins only)",
+    tag="directory",
+    query=s.AuditQuery,
+    response=s.AuditPage,
+    errors=(401, 403, 422),
+)
+def list_audit() -> Response:
+    actor = require_agent()
+    if actor.role is not Role.ADMIN:
+        raise ProblemError(403, "Forbidden", "the audit trail is for admins")
+    query: s.AuditQuery = parse(s.AuditQuery, request.args.to_dict(), "query")
+    if query.action is not None and query.action not in AuditAction.ALL:
+        raise ProblemError(
+            422,
+            "Validation failed",
+            "the query has errors",
+            errors=[{"field": "query.action", "message": "unknown action"}],
+        )
+    for name, value in (("since", query.since), ("until", query.until)):
+        if value is not None and value.tzinfo is None:
+            raise ProblemError(
+                422,
+                "Validation failed",
+                "the query has errors",
+                errors=[{"field": f"query.{name}", "message": "give a time zone offset"}],
+            )
+    where = AuditFilter(
+        action=query.action,
+        actor_id=query.actor_id,
+        target_kind=query.target_kind,
+        target_id=query.target_id,
+        since=query.since,
+        until=query.until,
+    )
+    with spoc_of().db.reader() as session:
+        rows = list(audit_entries(session, where, before_id=query.cursor, limit=query.limit + 1))
+    more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    items = [
+        s.AuditEntryOut(
+            id=e.id,
+            at=e.at,
+            actor_kind=e.actor_kind.value,
+            actor_id=e.actor_id,
+            actor_name=e.actor_name,
+            action=e.action,
+            target_kind=e.target_kind,
+            target_id=e.target_id,
+            summary=e.summary,
+            before=dict(e.before),
+            after=dict(e.after),
+        )
+        for e in rows
+    ]
+    return respond(s.AuditPage(items=items, next_cursor=rows[-1].id if more else None))

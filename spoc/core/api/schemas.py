@@ -188,3 +188,35 @@ class EscalationOut(BaseModel):
     trigger: str
     opened_at: datetime
     handed_back_at: datetime | None
+
+
+class AuditQuery(Strict):
+    action: str | None = Field(default=None, max_length=64, description="One action")
+    actor_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    target_kind: str | None = Field(default=None, max_length=32)
+    target_id: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    since: datetime | None = Field(default=None, description="At or after (ISO 8601)")
+    until: datetime | None = Field(default=None, description="Before (ISO 8601)")
+    cursor: int | None = Field(
+        default=None, ge=0, le=2**53, description="The last id of the previous page (newest first)"
+    )
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    at: datetime
+    actor_kind: str
+    actor_id: int | None
+    actor_name: str
+    action: str
+    target_kind: str
+    target_id: int | None
+    summary: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntryOut]
+    next_cursor: int | None

@@ -12,14 +12,21 @@ from datetime import timedelta
 from flask import abort, redirect, render_template, request, session
 from werkzeug.wrappers import Response
 
-from spoc.core.access import REASON_MAX, AccessReasonRequired, check_staff_access
+from spoc.core.access import (
+    BREAK_GLASS_WINDOW,
+    REASON_MAX,
+    REASON_MIN,
+    AccessReasonRequired,
+    check_staff_access,
+    clean_reason,
+)
 from spoc.core.app import spoc_of
 from spoc.core.console.auth import EVERYONE, _safe_next, actor, bp, role_required
-from spoc.core.errors import NotFoundError
+from spoc.core.errors import NotFoundError, ValidationFailed
 from spoc.core.exports import export_response, find_export
 from spoc.core.models import Request
 
-BREAK_GLASS_MINUTES = 15
+BREAK_GLASS_MINUTES = int(BREAK_GLASS_WINDOW.total_seconds() // 60)
 SESSION_KEY = "break_glass"
 
 
@@ -71,14 +78,17 @@ def guard(
 @role_required(*EVERYONE)
 def break_glass() -> Response:
     target = request.form.get("target", "")
-    reason = request.form.get("reason", "").strip()
     kind, _, number = target.partition(":")
     if kind not in ("request", "subject") or not number.isdigit():
         abort(400)
-    if len(reason) < 10:
+    try:
+        reason = clean_reason(request.form.get("reason"))
+    except ValidationFailed:
+        reason = None
+    if reason is None:
         page = render_template(
             "console/break_glass.html",
-            message="Say why you need this record: at least 10 characters.",
+            message=f"Say why you need this record: at least {REASON_MIN} characters.",
             target=target,
             next=request.form.get("next"),
             reason_max=REASON_MAX,
@@ -87,7 +97,7 @@ def break_glass() -> Response:
         return Response(page, status=400, mimetype="text/html")
     until = spoc_of().clock.now() + timedelta(minutes=BREAK_GLASS_MINUTES)
     given = dict(session.get(SESSION_KEY, {}))
-    given[target] = {"reason": reason[:REASON_MAX], "until": until.timestamp()}
+    given[target] = {"reason": reason, "until": until.timestamp()}
     session[SESSION_KEY] = given
     return redirect(_safe_next(request.form.get("next")), code=303)
 

@@ -16,6 +16,7 @@ from sqlalchemy import Select, exists, select, tuple_
 from sqlalchemy.orm import aliased
 from werkzeug.wrappers import Response
 
+from spoc.core.access import MASKED, private_request
 from spoc.core.app import spoc_of
 from spoc.core.console.auth import EVERYONE, bp, current_agent, role_required
 from spoc.core.models import Contact, Escalation, Request, Subject, Team, TeamMember
@@ -135,6 +136,21 @@ def queue(name: str) -> str:
         }
     more = len(rows) > PAGE
     rows = rows[:PAGE]
+    # A viewer's "All requests" shows private requests masked: no type, summary or requester.
+    masked: set[int] = set()
+    if agent.role is Role.VIEWER:
+        with spoc.db.reader() as db:
+            found = db.execute(
+                select(Subject.id, Subject.kind).where(
+                    Subject.id.in_({r.subject_id for r in rows if r.subject_id})
+                )
+            )
+            kinds = {ident: kind for ident, kind in found}
+        masked = {
+            r.id
+            for r in rows
+            if private_request(spoc.host, r.type_key, kinds.get(r.subject_id or 0))
+        }
     next_url = None
     if more:
         last = rows[-1]
@@ -147,6 +163,8 @@ def queue(name: str) -> str:
         queues=queues,
         rows=rows,
         contacts=contacts,
+        masked=masked,
+        masked_label=MASKED,
         next_url=next_url,
         status=status,
         filters=args,

@@ -144,6 +144,12 @@ def request_action(request_id: int, action: str) -> Response:
         abort(404)
     spoc = spoc_of()
     me = actor()
+    # A change is a read: the same guard as the page, reported as what it was; a refused
+    # reader changes nothing and gets the break-glass form, which comes back to the page.
+    found = _load(request_id)
+    detail = url_for("console.request_detail", request_id=request_id)
+    if (refused := guard(f"change:{action}", request_obj=found, next_url=detail)) is not None:
+        return refused
     form = request.form
     version = form.get("version", type=int)
     requests, escalations = spoc.requests, spoc.escalations

@@ -6,6 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import or_, select
 from werkzeug.wrappers import Response
 
+from spoc.core.access import masked_subject_ids, specialist_may_see
 from spoc.core.app import spoc_of
 from spoc.core.console.access import guard
 from spoc.core.console.auth import EVERYONE, STAFF, actor, bp, role_required
@@ -13,6 +14,7 @@ from spoc.core.directory import spoc_capable_agents
 from spoc.core.errors import ServiceError
 from spoc.core.models import Agent, Request, Subject
 from spoc.core.routing import acting_spoc
+from spoc.core.types import Role
 
 PAGE = 25
 MAX_DEPUTIES = 3
@@ -39,12 +41,14 @@ def subjects() -> str:
             a.id: a
             for a in db.scalars(select(Agent).where(Agent.id.in_({s.spoc_agent_id for s in rows})))
         }
+        masked = masked_subject_ids(db, spoc.host, actor(), rows[:PAGE])
     more = len(rows) > PAGE
     rows = rows[:PAGE]
     return render_template(
         "console/subjects.html",
         rows=rows,
         spocs=spocs,
+        masked=masked,
         kinds=list(spoc.host.subject_kinds),
         kind=kind,
         q=search,
@@ -63,13 +67,12 @@ def _subject_page(subject_id: int, intake_url: str | None = None) -> str:
         ]
         routing = acting_spoc(db, subject, spoc.requests.today(), spoc.settings.desk_team)
         acting = db.get(Agent, routing.agent_id) if routing.agent_id else None
+        me = actor()
+        listed = select(Request).where(Request.subject_id == subject_id)
+        if me.role is Role.SPECIALIST and me.id is not None:
+            listed = listed.where(specialist_may_see(me.id))  # only what they can open
         recent = list(
-            db.scalars(
-                select(Request)
-                .where(Request.subject_id == subject_id)
-                .order_by(Request.created_at.desc(), Request.id.desc())
-                .limit(PAGE)
-            )
+            db.scalars(listed.order_by(Request.created_at.desc(), Request.id.desc()).limit(PAGE))
         )
         agents = spoc_capable_agents(db)
         deputies = [d.agent_id for d in subject.deputies]
