@@ -164,6 +164,8 @@ def create_app(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=not settings.is_development,
+        # The cookie never outlives the server-side session it carries (spoc.core.auth).
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_max_hours),
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
     )
     spoc = Spoc(settings=settings, host=host, db=Database(url), clock=clock or SystemClock())
