@@ -58,6 +58,13 @@ class AuthService(ServiceBase):
 
     def login(self, email: str, password: str, client: str = "unknown") -> LoginResult:
         """Check a password; ``client`` is the caller's address (throttles are per client)."""
+        try:
+            return self._login(email, password, client)
+        except IntegrityError:
+            # Two first failures of one pair at once: one counted, the other simply refused.
+            return LoginResult(None, REFUSED)
+
+    def _login(self, email: str, password: str, client: str) -> LoginResult:
         now = self.clock.now()
         refused = LoginResult(None, REFUSED)
         key, client = email_digest(email), client[:64]
