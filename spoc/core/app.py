@@ -173,6 +173,8 @@ def create_app(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=not settings.is_development,
+        # The cookie never outlives the server-side session it carries (spoc.core.auth).
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_max_hours),
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
     )
     sealer = Sealer(Keys(settings).derive(SEAL_LABEL))

@@ -26,6 +26,7 @@ class AuditAction:
     AGENT_ADDED = "agent.added"
     AGENT_CHANGED = "agent.changed"
     AGENT_UNLOCKED = "agent.unlocked"
+    PASSWORD_CHANGED = "agent.password"  # noqa: S105 - an action name, not a secret
     TEAM_MEMBERS = "team.members"
     SUBJECT_PEOPLE = "subject.people"
     REQUEST_OWNER = "request.owner"
@@ -40,6 +41,7 @@ class AuditAction:
         AGENT_ADDED,
         AGENT_CHANGED,
         AGENT_UNLOCKED,
+        PASSWORD_CHANGED,
         TEAM_MEMBERS,
         SUBJECT_PEOPLE,
         REQUEST_OWNER,

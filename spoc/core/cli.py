@@ -119,6 +119,23 @@ def user_add(email: str, name: str, role: str, password: str) -> None:
     click.echo(f"Created {agent.role.value} {agent.name} <{agent.email}>")
 
 
+@user.command("unlock")
+@click.argument("email")
+def user_unlock(email: str) -> None:
+    """Forget failed sign-ins for EMAIL and lift any pause (audited, as the system)."""
+    from spoc.core.types import Actor
+
+    spoc = _ready_spoc()
+    agent = spoc.directory.agent_by_email(email)
+    if agent is None:
+        raise click.ClickException(f"no staff account {email}")
+    try:
+        paused = spoc.auth.unlock(Actor.system(), agent.id)
+    except SpocError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Unlocked {agent.email} (was paused from {paused} client(s))")
+
+
 def _ready_spoc(app: Flask | None = None) -> Any:
     """The app's Spoc, refusing (one line, exit 1) a database that is behind."""
     spoc = _spoc(app or _build_app())

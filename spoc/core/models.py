@@ -81,13 +81,63 @@ class Agent(Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     teams: Mapped[list[Team]] = relationship(
         secondary="team_members", back_populates="members", order_by="Team.name"
     )
+
+
+class AgentSession(Model):
+    """One signed-in console session. The cookie holds a random token; only its digest is
+    kept here, and a request is served only while its row exists and is neither idle nor too
+    old. Signing out deletes the row; a password change deletes all of the agent's."""
+
+    __tablename__ = "agent_sessions"
+    __table_args__ = (
+        # "Sign this agent out everywhere" (password change, reset, deactivation).
+        Index("ix_agent_sessions_agent", "agent_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LoginThrottle(Model):
+    """Failed sign-ins for one email address from one client address. Keyed by the digest
+    of the email as typed (known or not), so a pause looks the same for every address, and
+    by client, so an attacker elsewhere cannot lock the real user out."""
+
+    __tablename__ = "login_throttles"
+    __table_args__ = (
+        UniqueConstraint("email_digest", "client"),
+        # An admin's unlock clears every client's count for one address.
+        Index("ix_login_throttles_email", "email_digest"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email_digest: Mapped[str] = mapped_column(String(64))
+    client: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PasswordReset(Model):
+    """A mailed "set a new password" link: only the token's digest, single use, expiring."""
+
+    __tablename__ = "password_resets"
+    __table_args__ = (Index("ix_password_resets_agent", "agent_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Absence(Model):

@@ -150,8 +150,19 @@ class Settings(BaseSettings):
         default="120 per minute", description="Per client IP on each plugin page (/p/...)."
     )
     api_limit: str = Field(default="600 per minute", description="Per client IP on /api/v1.")
-    login_lockout_after: int = Field(default=5, ge=1, description="Failed logins before lockout")
-    login_lockout_minutes: int = Field(default=15, ge=1)
+    login_lockout_after: int = Field(
+        default=5, ge=1, description="Failed sign-ins for one address from one client: pause."
+    )
+    login_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    session_idle_minutes: int = Field(
+        default=60, ge=1, le=7 * 24 * 60, description="A console session ends after this idle."
+    )
+    session_max_hours: int = Field(
+        default=12, ge=1, le=31 * 24, description="A console session ends this long after sign-in."
+    )
+    password_reset_minutes: int = Field(
+        default=30, ge=5, le=24 * 60, description="How long a mailed password-reset link works."
+    )
     calendars: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="Named business calendars (JSON). Default: Mon-Fri 09:00-17:00 in timezone.",

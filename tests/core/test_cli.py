@@ -176,3 +176,26 @@ def test_the_demo_serves_and_a_printed_login_signs_in(tmp_path: Path) -> None:
         server.wait(timeout=10)
         if server.stdout is not None:
             server.stdout.close()
+
+
+def test_user_unlock_lifts_a_pause_and_is_audited(env: dict[str, str]) -> None:
+    from spoc.core.audit import AuditAction
+    from spoc.core.models import AdminAuditEntry
+
+    run(env, "db", "upgrade")
+    run(env, "user", "add", "ada@example.org", "--name", "Ada", "--password", "a long password!")
+    app = create_app(env="dev", database_url=env["SPOC_DATABASE_URL"], plugins=["generic"])
+    auth = spoc_of(app).auth
+    for _ in range(5):
+        auth.login("ada@example.org", "wrong", client="203.0.113.9")
+    assert auth.login("ada@example.org", "a long password!", client="203.0.113.9").agent is None
+    code, output = run(env, "user", "unlock", "ADA@example.org")
+    assert code == 0, output
+    assert "Unlocked ada@example.org (was paused from 1 client(s))" in output
+    assert auth.login("ada@example.org", "a long password!", client="203.0.113.9").agent
+    with spoc_of(app).db.reader() as session:
+        actions = list(session.scalars(select(AdminAuditEntry.action)))
+    assert AuditAction.AGENT_UNLOCKED in actions
+    code, output = run(env, "user", "unlock", "nobody@example.org")
+    assert code == 1 and "no staff account nobody@example.org" in output
+    spoc_of(app).db.dispose()

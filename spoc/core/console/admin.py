@@ -131,7 +131,19 @@ def admin_agent(agent_id: int) -> str:
         teams=teams,
         roles=list(Role),
         absences=_absences_of(agent_id),
+        paused=spoc_of().auth.is_paused(agent.email),
     )
+
+
+@bp.post("/admin/agents/<int:agent_id>/unlock")
+@role_required(Role.ADMIN)
+def admin_unlock_agent(agent_id: int) -> Response:
+    try:
+        spoc_of().auth.unlock(actor(), agent_id)
+        flash("Sign-in unlocked: failed attempts are forgotten.", "success")
+    except ServiceError as exc:
+        flash(f"Not unlocked: {exc}", "error")
+    return redirect(url_for("console.admin_agent", agent_id=agent_id), code=303)
 
 
 @bp.post("/admin/agents/<int:agent_id>")

@@ -53,29 +53,6 @@ def test_sign_in_sets_a_hardened_session_cookie(make_app: AppFactory) -> None:
     assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=Lax" in cookie
 
 
-def test_wrong_password_then_lockout(web: tuple[Flask, Org], clock: FrozenClock) -> None:
-    app, org = web
-    give_password(org.spoc, org.dana)
-    client = app.test_client()
-    token = csrf_token(client, "/console/login")
-
-    def attempt(password: str) -> tuple[int, str]:
-        r = client.post(
-            "/console/login",
-            data={"csrf_token": token, "email": "dana@example.org", "password": password},
-        )
-        return r.status_code, r.get_data(as_text=True)
-
-    for _ in range(4):
-        assert attempt("wrong")[0] == 401
-    code, page = attempt("wrong")
-    assert code == 401 and "locked for 15 minutes" in page
-    code, page = attempt(PASSWORD)  # even the right password waits
-    assert code == 401 and "locked" in page
-    clock.advance(timedelta(minutes=16))
-    assert attempt(PASSWORD)[0] == 303
-
-
 def test_unknown_email_gets_the_same_answer(web: tuple[Flask, Org]) -> None:
     app, _ = web
     client = app.test_client()
