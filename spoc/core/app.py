@@ -18,6 +18,7 @@ from spoc.core.auth import AuthService
 from spoc.core.clock import Clock, SystemClock
 from spoc.core.db import Database
 from spoc.core.directory import DirectoryService
+from spoc.core.privacy import ContactPrivacyService
 from spoc.core.errors import DatabaseNotReadyError, PluginError
 from spoc.core.escalation import EscalationService
 from spoc.core.links import LinkService
@@ -53,6 +54,7 @@ class Spoc:
     requests: RequestService = field(init=False)
     escalations: EscalationService = field(init=False)
     directory: DirectoryService = field(init=False)
+    privacy: ContactPrivacyService = field(init=False)
     links: LinkService = field(init=False)
     auth: AuthService = field(init=False)
     tokens: TokenService = field(init=False)
@@ -69,6 +71,7 @@ class Spoc:
         self.requests = RequestService(deps)
         self.escalations = EscalationService(deps)
         self.directory = DirectoryService(deps)
+        self.privacy = ContactPrivacyService(deps)
         self.links = LinkService(deps)
         self.auth = AuthService(deps)
         self.tokens = TokenService(deps)
