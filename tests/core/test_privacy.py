@@ -163,8 +163,10 @@ def test_cli_exports_and_erases_a_contact(org: Org, database_url: str) -> None:
     assert json.loads(result.output)["contact"]["name"] == "Maria Anders"
     result = runner.invoke(
         main,
-        ["contact", "erase", "maria@example.com", "--admin", "ada@example.org", "--yes"]
-        + ["--reason", "Asked by phone, ticket 42"],
+        [
+            *("contact", "erase", "maria@example.com", "--admin", "ada@example.org", "--yes"),
+            *("--reason", "Asked by phone, ticket 42"),
+        ],
         env=env,
     )
     assert result.exit_code == 0, result.output
