@@ -18,13 +18,13 @@ from spoc.core.auth import AuthService
 from spoc.core.clock import Clock, SystemClock
 from spoc.core.db import Database
 from spoc.core.directory import DirectoryService
-from spoc.core.privacy import ContactPrivacyService
 from spoc.core.errors import DatabaseNotReadyError, PluginError
 from spoc.core.escalation import EscalationService
 from spoc.core.links import LinkService
 from spoc.core.notifications import Notifier
 from spoc.core.outbox import Deliverer
 from spoc.core.plugins import PluginHost, load_plugins
+from spoc.core.privacy import ContactPrivacyService
 from spoc.core.requests import RequestService
 from spoc.core.settings import Settings, load_settings
 from spoc.core.sla import SlaEngine, build_calendars
