@@ -36,6 +36,8 @@ class AuditAction:
     ABSENCE_ADDED = "absence.added"
     ABSENCE_REMOVED = "absence.removed"
     BREAK_GLASS = "break_glass"
+    CONTACT_EXPORTED = "contact.exported"
+    CONTACT_ERASED = "contact.erased"
 
     ALL: tuple[str, ...] = (
         AGENT_ADDED,
@@ -51,6 +53,8 @@ class AuditAction:
         ABSENCE_ADDED,
         ABSENCE_REMOVED,
         BREAK_GLASS,
+        CONTACT_EXPORTED,
+        CONTACT_ERASED,
     )
 
 
