@@ -115,7 +115,7 @@ class TimelineOut(BaseModel):
 class ContactOut(BaseModel):
     id: int
     name: str
-    email: str
+    email: str | None  # None in a list whose reader may not see this contact
     language: str
 
 
