@@ -150,6 +150,7 @@ def _serve(
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("accesslog", "-")
+            self.cfg.set("logger_class", "spoc.core.serverlog.RedactingLogger")
             # Connections opened before the fork belong to the parent: the worker starts its
             # own pool (SQLAlchemy's advice for forking servers).
             self.cfg.set(
