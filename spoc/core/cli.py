@@ -172,6 +172,7 @@ def _serve(
                 "access_log_format",
                 '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" pid=%(p)s',
             )
+            self.cfg.set("logger_class", "spoc.core.serverlog.RedactingLogger")
             # Connections opened before the fork belong to the parent: the worker starts its
             # own pool (SQLAlchemy's advice for forking servers).
             self.cfg.set(
