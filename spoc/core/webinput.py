@@ -22,7 +22,8 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
-MAX_INT = 2**63 - 1
+MAX_INT = 2**31 - 1  # an INTEGER column (32 bits on PostgreSQL): ids, versions, counts
+MAX_JSON_INT = 2**63 - 1  # a number inside a JSON document
 MAX_JSON_DEPTH = 32
 
 
@@ -97,7 +98,7 @@ def _finite(text: str) -> float:
 
 def _bounded(text: str) -> int:
     value = int(text)
-    if not -MAX_INT <= value <= MAX_INT:
+    if not -MAX_JSON_INT <= value <= MAX_JSON_INT:
         raise JsonRejected(f"{text[:30]} is beyond the range of a 64-bit integer")
     return value
 
