@@ -454,9 +454,7 @@ def get_contact(contact_id: str) -> Response:
     actor = _staff_reader()
     with spoc_of().db.reader() as session:
         contact = session.get(Contact, _int(contact_id))
-        if contact is not None and masked_contact_ids(
-            session, spoc_of().host, actor, {contact.id}
-        ):
+        if contact is not None and masked_contact_ids(session, spoc_of().host, actor, {contact.id}):
             contact = None  # not shown: the same answer as for no such contact
     if contact is None:
         raise ProblemError(404, "Not found", "no such contact")
