@@ -45,7 +45,7 @@ def _fill(org: Org) -> tuple[int, int]:
     spoc.requests.transition(second, Status.OPEN, org.actor(org.dana))
     spoc.requests.transition(second, Status.RESOLVED, org.actor(org.dana))
     spoc.requests.give_feedback(second, maria, 2, f"slow, {SECRET}")
-    spoc.links.create_magic_link("maria@example.com")
+    spoc.links.issue_magic_link("maria@example.com")
     org.file(
         fields={"summary": "Bob's own"},
         requester={"name": "Bob Brown", "email": "bob@example.com"},

@@ -16,6 +16,7 @@ from spoc import (
     Contact,
     NotFoundError,
     PermissionDenied,
+    RecordId,
     Request,
     Role,
     Spoc,
@@ -56,7 +57,7 @@ class OrderIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     order_number: str = Field(min_length=1, max_length=60)
-    account_id: int
+    account_id: RecordId
     customer_name: str = Field(min_length=1, max_length=200)
     customer_email: EmailStr
     shipments: list[ShipmentIn] = Field(default_factory=list, max_length=100)
