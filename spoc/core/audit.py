@@ -36,6 +36,11 @@ class AuditAction:
     ABSENCE_ADDED = "absence.added"
     ABSENCE_REMOVED = "absence.removed"
     BREAK_GLASS = "break_glass"
+    TWO_FACTOR_ENROLLED = "agent.two_factor_on"
+    TWO_FACTOR_DISABLED = "agent.two_factor_off"
+    TWO_FACTOR_RESET = "agent.two_factor_reset"
+    TWO_FACTOR_RECOVERY_USED = "agent.recovery_code_used"
+    SSO_AGENT_CREATED = "agent.created_by_sso"
 
     ALL: tuple[str, ...] = (
         AGENT_ADDED,
@@ -51,6 +56,11 @@ class AuditAction:
         ABSENCE_ADDED,
         ABSENCE_REMOVED,
         BREAK_GLASS,
+        TWO_FACTOR_ENROLLED,
+        TWO_FACTOR_DISABLED,
+        TWO_FACTOR_RESET,
+        TWO_FACTOR_RECOVERY_USED,
+        SSO_AGENT_CREATED,
     )
 
 
