@@ -23,6 +23,7 @@ from spoc.core.escalation import EscalationService
 from spoc.core.keys import Keys, Sealer
 from spoc.core.links import LinkService
 from spoc.core.notifications import Notifier
+from spoc.core.oidc import OidcClient
 from spoc.core.outbox import SEAL_LABEL, Deliverer
 from spoc.core.plugins import PluginHost, load_plugins
 from spoc.core.requests import RequestService
@@ -65,6 +66,7 @@ class Spoc:
     auth: AuthService = field(init=False)
     tokens: TokenService = field(init=False)
     two_factor: TwoFactorService = field(init=False)
+    oidc: OidcClient | None = field(init=False)  # single sign-on, when configured
     sla: SlaEngine = field(init=False)
     outbox: Deliverer = field(init=False)
     notifier: Notifier = field(init=False)
@@ -85,6 +87,7 @@ class Spoc:
         self.two_factor = TwoFactorService(
             deps, Sealer(self.keys.derive(TWO_FACTOR_LABEL)), self.auth
         )
+        self.oidc = OidcClient(self.settings, self.clock) if self.settings.oidc_issuer else None
         self.notifier = Notifier(self.settings, self.host, self.requests.reference, self.clock)
         deps.late_observers.append(self.notifier)
         self.outbox = Deliverer(self)

@@ -159,6 +159,46 @@ class AuthService(ServiceBase):
         """Sign the agent out on every device, in the caller's transaction."""
         session.execute(delete(AgentSession).where(AgentSession.agent_id == agent_id))
 
+    # --- single sign-on (spoc.core.oidc) --------------------------------------------------
+
+    def agent_for_sso(self, email: str, name: str) -> LoginResult:
+        """The active agent with the provider-verified ``email``. An unknown address gets an
+        account only when ``SPOC_OIDC_CREATE_AGENTS_AS`` names a role (audited); a
+        deactivated agent never signs in this way."""
+        settings = self.settings
+        email = email.strip().lower()
+        domain = email.rpartition("@")[2]
+        if settings.oidc_allowed_domains and domain not in settings.oidc_allowed_domains:
+            return LoginResult(None, f"Addresses at {domain} may not sign in to this console.")
+        now = self.clock.now()
+        with self.db.transaction() as session:
+            agent = session.scalar(select(Agent).where(Agent.email == email))
+            if agent is None and settings.oidc_create_agents_as:
+                role = Role(settings.oidc_create_agents_as)
+                agent = Agent(
+                    email=email, name=name.strip() or email, role=role, active=True, created_at=now
+                )
+                session.add(agent)
+                session.flush()
+                record_admin_change(
+                    session,
+                    Actor.system("single sign-on"),
+                    AuditAction.SSO_AGENT_CREATED,
+                    "agent",
+                    agent.id,
+                    f"Added {email} as {role.value} at their first single sign-on",
+                    at=now,
+                    after={"email": email, "role": role.value, "active": True},
+                )
+            if agent is None or not agent.active:
+                return LoginResult(
+                    None,
+                    "No active console account has the address you signed in with. "
+                    "Ask an admin to add you.",
+                )
+            agent.last_login_at = now
+            return LoginResult(agent)
+
     def is_paused(self, email: str) -> bool:
         """Whether sign-in for ``email`` is paused from any client (the admin's agent page)."""
         with self.db.reader() as session:

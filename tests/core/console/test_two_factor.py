@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, text
+from werkzeug.test import TestResponse
 
 from spoc import FrozenClock
 from spoc.core.audit import AuditAction
@@ -19,7 +20,9 @@ from tests.conftest import PASSWORD, AppFactory, Org, build_org, csrf_token, giv
 from tests.core.console.test_auth_accounts import sign_in, signed_in
 
 
-def post(client: FlaskClient, url: str, data: dict[str, str], page: str = "/console/account"):  # type: ignore[no-untyped-def]
+def post(
+    client: FlaskClient, url: str, data: dict[str, str], page: str = "/console/account"
+) -> TestResponse:
     token = csrf_token(client, page)
     return client.post(url, data={"csrf_token": token, **data})
 
@@ -31,7 +34,7 @@ def enrol(client: FlaskClient, clock: FrozenClock) -> tuple[str, list[str]]:
     found = re.search(r'<code id="totp-secret">([A-Z2-7]+)</code>', page)
     assert found, page
     secret = found.group(1)
-    assert f"otpauth://totp/" in page and f"secret={secret}" in page
+    assert "otpauth://totp/" in page and f"secret={secret}" in page
     done = post(client, "/console/account/two-factor/confirm", {"code": code_now(secret, clock)})
     assert done.status_code == 200
     codes = re.findall(r"<li><code>([a-z0-9-]+)</code></li>", done.get_data(as_text=True))
@@ -49,7 +52,7 @@ def password_step(client: FlaskClient, email: str, ip: str = "127.0.0.1") -> int
     return status
 
 
-def code_step(client: FlaskClient, code: str, ip: str = "127.0.0.1"):  # type: ignore[no-untyped-def]
+def code_step(client: FlaskClient, code: str, ip: str = "127.0.0.1") -> TestResponse:
     token = csrf_token(client, "/console/login/code")
     return client.post(
         "/console/login/code",
