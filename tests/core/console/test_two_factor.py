@@ -269,3 +269,16 @@ def test_wrong_code_at_enrolment_leaves_two_factor_off(
     fresh = app.test_client()
     sign_in(fresh, org.dana.email)
     assert fresh.get("/console/queues/mine").status_code == 200
+
+
+def test_admin_cannot_reset_their_own_two_factor_around_password_and_code(
+    web: tuple[Flask, Org], clock: FrozenClock
+) -> None:
+    app, org = web
+    admin = signed_in(app, org, "ada")
+    enrol(admin, clock)
+    page = f"/console/admin/agents/{org.ada.id}"
+    assert "Reset two-factor" not in admin.get(page).get_data(as_text=True)
+    post(admin, f"{page}/two-factor/reset", {}, page=page)
+    assert org.spoc.two_factor.is_enrolled(org.ada.id)
+    assert audit(org, AuditAction.TWO_FACTOR_RESET) == []
