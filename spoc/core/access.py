@@ -342,6 +342,73 @@ def masked_subject_ids(
     """Which subjects of a list page show no name or reference to ``actor``: private subjects
     the reader is not responsible for; admins see every row."""
     private = {s.id for s in subjects if private_subject_kind(host, s.kind)}
-    if not private or actor.role is Role.ADMIN or actor.id is None:
-        return set() if actor.role is Role.ADMIN else private
+    if not private or actor.id is None:
+        return private
     return private - responsible_subject_ids(session, actor.id, private)
+
+
+def masked_request_ids(
+    session: Session, host: PluginHost, actor: Actor, requests: list[Request]
+) -> set[int]:
+    """Which requests of a list page show no summary or requester to ``actor``: private ones it
+    is not responsible for (not the owner or on the owning team, not on a team it was
+    escalated to, not responsible for its subject). Admins too: a list shows what a single
+    read would show without a break-glass reason. At most four indexed queries per page."""
+    subject_ids = {r.subject_id for r in requests if r.subject_id}
+    kinds: dict[int, str] = {
+        ident: kind
+        for ident, kind in session.execute(
+            select(Subject.id, Subject.kind).where(Subject.id.in_(subject_ids))
+        )
+    }
+    private = [
+        r for r in requests if private_request(host, r.type_key, kinds.get(r.subject_id or 0))
+    ]
+    if not private or actor.id is None:
+        return {r.id for r in private}
+    teams = set(session.scalars(_teams_of(actor.id)))
+    open_to_reader = {
+        r.id for r in private if r.owner_agent_id == actor.id or r.owner_team_id in teams
+    }
+    if teams:
+        open_to_reader |= set(
+            session.scalars(
+                select(Escalation.request_id).where(
+                    Escalation.request_id.in_([r.id for r in private]),
+                    Escalation.to_team_id.in_(teams),
+                )
+            )
+        )
+    responsible = responsible_subject_ids(
+        session, actor.id, {r.subject_id for r in private if r.subject_id}
+    )
+    return {
+        r.id
+        for r in private
+        if r.id not in open_to_reader and (r.subject_id is None or r.subject_id not in responsible)
+    }
+
+
+def masked_contact_ids(
+    session: Session, host: PluginHost, actor: Actor, contact_ids: set[int]
+) -> set[int]:
+    """Which contacts of a list page show no name or email to ``actor``: those who filed a
+    private request the reader could not open without a reason (knowing that someone is a
+    patient is itself special-category data)."""
+    if not contact_ids:
+        return set()
+    private_types = [t.key for t in host.request_types if t.private]
+    private_kinds = [k.key for k in host.subject_kinds if k.private]
+    rows = list(
+        session.scalars(
+            select(Request)
+            .outerjoin(Subject, Subject.id == Request.subject_id)
+            .where(
+                Request.contact_id.in_(contact_ids),
+                or_(Request.type_key.in_(private_types), Subject.kind.in_(private_kinds)),
+            )
+            .limit(1000)
+        )
+    )
+    masked_requests = masked_request_ids(session, host, actor, rows)
+    return {r.contact_id for r in rows if r.id in masked_requests}

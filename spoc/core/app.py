@@ -26,6 +26,7 @@ from spoc.core.notifications import Notifier
 from spoc.core.oidc import OidcClient
 from spoc.core.outbox import SEAL_LABEL, Deliverer
 from spoc.core.plugins import PluginHost, load_plugins
+from spoc.core.privacy import ContactPrivacyService
 from spoc.core.requests import RequestService
 from spoc.core.settings import Settings, load_settings
 from spoc.core.sla import SlaEngine, build_calendars
@@ -62,6 +63,7 @@ class Spoc:
     requests: RequestService = field(init=False)
     escalations: EscalationService = field(init=False)
     directory: DirectoryService = field(init=False)
+    privacy: ContactPrivacyService = field(init=False)
     links: LinkService = field(init=False)
     auth: AuthService = field(init=False)
     tokens: TokenService = field(init=False)
@@ -81,6 +83,7 @@ class Spoc:
         self.requests = RequestService(deps)
         self.escalations = EscalationService(deps)
         self.directory = DirectoryService(deps)
+        self.privacy = ContactPrivacyService(deps)
         self.links = LinkService(deps)
         self.auth = AuthService(deps)
         self.tokens = TokenService(deps)

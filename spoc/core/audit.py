@@ -36,6 +36,8 @@ class AuditAction:
     ABSENCE_ADDED = "absence.added"
     ABSENCE_REMOVED = "absence.removed"
     BREAK_GLASS = "break_glass"
+    CONTACT_EXPORTED = "contact.exported"
+    CONTACT_ERASED = "contact.erased"
     TWO_FACTOR_ENROLLED = "agent.two_factor_on"
     TWO_FACTOR_DISABLED = "agent.two_factor_off"
     TWO_FACTOR_RESET = "agent.two_factor_reset"
@@ -56,6 +58,8 @@ class AuditAction:
         ABSENCE_ADDED,
         ABSENCE_REMOVED,
         BREAK_GLASS,
+        CONTACT_EXPORTED,
+        CONTACT_ERASED,
         TWO_FACTOR_ENROLLED,
         TWO_FACTOR_DISABLED,
         TWO_FACTOR_RESET,

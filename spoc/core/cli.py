@@ -190,6 +190,7 @@ def _serve(
                 "access_log_format",
                 '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" pid=%(p)s',
             )
+            self.cfg.set("logger_class", "spoc.core.serverlog.RedactingLogger")
             # Connections opened before the fork belong to the parent: the worker starts its
             # own pool (SQLAlchemy's advice for forking servers).
             self.cfg.set(
@@ -391,3 +392,52 @@ def docs_hooks(output: Path, check: bool) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8")
     click.echo(f"Wrote {output}")
+
+
+@main.group()
+def contact() -> None:
+    """A contact's data: export it, or erase it (anonymise and keep the figures)."""
+
+
+def _contact_admin(spoc: Any, email: str) -> Any:
+    from spoc.core.types import Actor
+
+    agent = spoc.directory.agent_by_email(email)
+    if agent is None or agent.role is not Role.ADMIN or not agent.active:
+        raise click.ClickException(f"{email} is not an active administrator")
+    return Actor.agent(agent.id, agent.role, agent.name)
+
+
+@contact.command("export")
+@click.argument("email")
+@click.option("--admin", "admin_email", required=True, help="Administrator doing this.")
+@click.option("--output", type=click.File("w"), default="-")
+def contact_export(email: str, admin_email: str, output: Any) -> None:
+    """Everything held about the contact with this address, as JSON."""
+    import json
+
+    spoc = _ready_spoc()
+    actor = _contact_admin(spoc, admin_email)
+    try:
+        found = spoc.privacy.find_contact(email)
+        document = spoc.privacy.export_contact(actor, found.id)
+    except SpocError as exc:
+        raise click.ClickException(str(exc)) from None
+    output.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
+
+
+@contact.command("erase")
+@click.argument("email")
+@click.option("--admin", "admin_email", required=True, help="Administrator doing this.")
+@click.option("--reason", required=True, help="Why (kept in the admin audit trail).")
+@click.confirmation_option(prompt="This cannot be undone. Erase the contact?")
+def contact_erase(email: str, admin_email: str, reason: str) -> None:
+    """Anonymise the contact and what they said; counts, times and types stay."""
+    spoc = _ready_spoc()
+    actor = _contact_admin(spoc, admin_email)
+    try:
+        found = spoc.privacy.find_contact(email)
+        count = spoc.privacy.erase_contact(actor, found.id, reason=reason)
+    except SpocError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Contact {found.id} erased ({count} requests anonymised).")

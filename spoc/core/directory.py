@@ -223,7 +223,7 @@ class DirectoryService(ServiceBase):
                 if not batch:
                     break
                 ids = [r.id for r in batch]
-                _strip_requests(session, batch)
+                strip_requests(session, batch)
                 for contact_id in {r.contact_id for r in batch}:
                     elsewhere = session.scalar(
                         select(Request.id)
@@ -265,7 +265,7 @@ class DirectoryService(ServiceBase):
         self.require_staff(actor, "erase request details", (Role.ADMIN,))
         with self.db.transaction() as session:
             batch = list(session.scalars(select(Request).where(Request.id.in_(list(request_ids)))))
-            _strip_requests(session, batch)
+            strip_requests(session, batch)
         return len(batch)
 
     def add_absence(self, agent_id: int, starts_on: date, ends_on: date, note: str = "") -> Absence:
@@ -467,7 +467,7 @@ def _absence_json(absence: Absence) -> dict[str, Any]:
     }
 
 
-def _strip_requests(session: Session, batch: Sequence[Request]) -> None:
+def strip_requests(session: Session, batch: Sequence[Request]) -> None:
     ids = [r.id for r in batch]
     for request in batch:
         request.fields = {}

@@ -1,8 +1,9 @@
 """Security headers on every response: CSP with a per-request nonce, no framing, no referrer
 leaks, ``no-store`` on anything but static files and public help, HSTS in production.
 
-Templates that need an inline ``<style>`` or ``<script>`` (a JSON-LD block, a plugin's small
-style sheet) put ``nonce="{{ csp_nonce() }}"`` on it; nothing else inline runs or applies.
+Templates that need an inline ``<style>`` or ``<script>`` (a plugin's small style sheet) put
+``nonce="{{ csp_nonce() }}"`` on it; nothing else inline runs or applies. A JSON-LD data block
+(``type="application/ld+json"``) is never executed and needs none.
 """
 
 from __future__ import annotations

@@ -22,7 +22,8 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
-MAX_INT = 2**63 - 1
+MAX_INT = 2**31 - 1  # an INTEGER column (32 bits on PostgreSQL): ids, versions, counts
+MAX_JSON_INT = 2**63 - 1  # a number inside a JSON document
 MAX_JSON_DEPTH = 32
 
 
@@ -97,34 +98,42 @@ def _finite(text: str) -> float:
 
 def _bounded(text: str) -> int:
     value = int(text)
-    if not -MAX_INT <= value <= MAX_INT:
+    if not -MAX_JSON_INT <= value <= MAX_JSON_INT:
         raise JsonRejected(f"{text[:30]} is beyond the range of a 64-bit integer")
     return value
 
 
-def _depth(value: Any) -> int:
-    deepest, stack = 0, [(value, 1)]
+def _check_tree(value: Any) -> None:
+    """Refuse nesting beyond :data:`MAX_JSON_DEPTH` and text holding NUL (no database stores
+    it; PostgreSQL refuses it outright), naming the path of the first offender."""
+    stack: list[tuple[Any, int, str]] = [(value, 1, "body")]
     while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            deepest = max(deepest, depth)
+        item, depth, path = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise JsonRejected(f"{path} contains a character we cannot accept (NUL)")
+        elif isinstance(item, dict | list):
             if depth > MAX_JSON_DEPTH:
-                break
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
-    return deepest
+                raise JsonRejected(f"nested deeper than {MAX_JSON_DEPTH} levels")
+            if isinstance(item, dict):
+                for key, child in item.items():
+                    if "\x00" in key:
+                        raise JsonRejected(f"a key in {path} contains NUL")
+                    stack.append((child, depth + 1, f"{path}.{key}"))
+            else:
+                stack.extend((child, depth + 1, f"{path}.{i}") for i, child in enumerate(item))
 
 
 def loads_json(data: str | bytes) -> Any:
-    """Parse JSON, refusing NaN/Infinity and nesting beyond :data:`MAX_JSON_DEPTH`."""
+    """Parse JSON, refusing NaN/Infinity, integers beyond 64 bits, nesting beyond
+    :data:`MAX_JSON_DEPTH` and text holding NUL."""
     try:
         value = json.loads(
             data, parse_constant=_refuse_constant, parse_float=_finite, parse_int=_bounded
         )
     except RecursionError:
         raise JsonRejected(f"nested deeper than {MAX_JSON_DEPTH} levels") from None
-    if _depth(value) > MAX_JSON_DEPTH:
-        raise JsonRejected(f"nested deeper than {MAX_JSON_DEPTH} levels")
+    _check_tree(value)
     return value
 
 

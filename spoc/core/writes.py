@@ -37,7 +37,7 @@ from spoc.core.models import (
 )
 from spoc.core.plugins import PluginHost
 from spoc.core.settings import Settings
-from spoc.core.types import Actor, ActorKind, RequestEvent, Role
+from spoc.core.types import MAX_RECORD_ID, Actor, ActorKind, RequestEvent, Role
 
 WriteObserver = Callable[["WriteContext"], None]
 """Called inside every write transaction, after the change and its timeline events, before
@@ -118,8 +118,10 @@ class ServiceBase:
 
     def parse_reference(self, reference: str) -> int | None:
         prefix, _, number = reference.strip().upper().partition("-")
-        if prefix != self.settings.reference_prefix or not number.isdigit():
+        if prefix != self.settings.reference_prefix or not number.isascii():
             return None
+        if not number.isdigit() or len(number) > 10 or int(number) > MAX_RECORD_ID:
+            return None  # no request has such a number: a bigger one is no row's id
         return int(number)
 
     def today(self) -> date:

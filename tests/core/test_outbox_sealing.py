@@ -127,3 +127,37 @@ def test_a_body_sealed_with_another_key_is_dead_lettered_not_sent(make_app: AppF
         assert "another SPOC_SECRET_KEY" in (row.last_error or "")
     with rotated.db.transaction() as session:  # an altered sealed body does not open either
         session.execute(update(OutboxMessage).values(status="pending"))
+
+
+def test_the_server_access_log_shows_no_secret_link() -> None:
+    from types import SimpleNamespace
+
+    from gunicorn.config import Config
+
+    from spoc.core.serverlog import RedactingLogger
+
+    token = "Zx" * 21 + "Q"  # 43 URL-safe characters, like every link secret
+    logger = RedactingLogger(Config())
+    request = SimpleNamespace(
+        method="GET",
+        path=f"/track/{token}",
+        query=f"next=/my/{token}",
+        version=(1, 1),
+        headers=[("REFERER", f"http://127.0.0.1:5000/track/{token}")],
+        uri=f"/track/{token}",
+    )
+    response = SimpleNamespace(status="200 OK", response_length=10, headers=[], sent=10)
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": f"/track/{token}?next=/my/{token}",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_REFERER": f"http://x/track/{token}",
+        "REMOTE_ADDR": "127.0.0.1",
+        "PATH_INFO": f"/track/{token}",
+        "QUERY_STRING": f"next=/my/{token}",
+    }
+    from datetime import timedelta
+
+    atoms = logger.atoms(response, request, environ, timedelta(milliseconds=3))
+    line = " ".join(str(atoms[k]) for k in ("r", "U", "q", "f"))
+    assert token not in line and "/track/[secret]" in line

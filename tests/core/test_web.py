@@ -134,6 +134,19 @@ def test_deeply_nested_json_is_refused_naming_the_body(make_app: AppFactory) -> 
         assert "nested deeper" in problem["detail"]
 
 
+def test_text_holding_nul_in_any_json_body_is_refused_naming_its_path(
+    make_app: AppFactory,
+) -> None:
+    # Any route's body, a plugin's too: no database stores NUL, PostgreSQL refuses it.
+    _, client, _, secret = _staff(make_app)
+    body = json.dumps({"type_key": "generic.question", "fields": {"summary": "Hi\u0000"}})
+    status, problem = _api(client, secret, "POST", "/requests", body)
+    assert status == 400 and "body.fields.summary" in problem["detail"]
+    body = json.dumps({"fields": {"a\u0000": "x"}})
+    status, problem = _api(client, secret, "POST", "/requests", body)
+    assert status == 400 and "NUL" in problem["detail"]
+
+
 def test_non_finite_json_numbers_are_refused(make_app: AppFactory) -> None:
     app, client, org, secret = _staff(make_app)
     reference = spoc_of(app).requests.reference(org.file())

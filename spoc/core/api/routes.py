@@ -14,6 +14,7 @@ from spoc.core.access import (
     REASON_HEADER,
     check_staff_access,
     clean_reason,
+    masked_contact_ids,
     masked_subject_ids,
 )
 from spoc.core.api import schemas as s
@@ -258,7 +259,8 @@ def _actor_shown(reader: Actor, event: TimelineEvent) -> str:
     errors=R404,
 )
 def list_exports(reference: str) -> Response:
-    actor, found = _read(reference, None)
+    # Which documents a record has (an appointment, a referral) is itself part of the record.
+    actor, found = _read(reference, "exports")
     exports = exports_for(spoc_of(), found, requester=actor.kind is ActorKind.REQUESTER)
     base = f"/api/v1/requests/{reference}/exports"
     items = [
@@ -431,11 +433,12 @@ def _by_id(session: Any, model: Any, page: s.PageQuery) -> tuple[list[Any], int 
     errors=(401, 403, 422),
 )
 def list_contacts() -> Response:
-    _staff_reader()
+    actor = _staff_reader()
     page = _page()
     with spoc_of().db.reader() as session:
         rows, cursor = _by_id(session, Contact, page)
-    items = [s.ContactOut(id=c.id, name=c.name, email=c.email, language=c.language) for c in rows]
+        masked = masked_contact_ids(session, spoc_of().host, actor, {c.id for c in rows})
+    items = [_contact_out(c, masked=c.id in masked) for c in rows]
     return respond(s.ContactPage(items=items, next_cursor=cursor))
 
 
@@ -448,15 +451,23 @@ def list_contacts() -> Response:
     errors=(401, 403, 404),
 )
 def get_contact(contact_id: str) -> Response:
-    _staff_reader()
+    actor = _staff_reader()
     with spoc_of().db.reader() as session:
         contact = session.get(Contact, _int(contact_id))
+        if contact is not None and masked_contact_ids(session, spoc_of().host, actor, {contact.id}):
+            contact = None  # not shown: the same answer as for no such contact
     if contact is None:
         raise ProblemError(404, "Not found", "no such contact")
-    return respond(
-        s.ContactOut(
-            id=contact.id, name=contact.name, email=contact.email, language=contact.language
-        )
+    return respond(_contact_out(contact))
+
+
+def _contact_out(contact: Contact, *, masked: bool = False) -> s.ContactOut:
+    """``masked``: a contact who filed a private request its reader may not open — neither
+    name nor email shows in the list, and the single read answers 404."""
+    if masked:
+        return s.ContactOut(id=contact.id, name=MASKED, email=None, language=contact.language)
+    return s.ContactOut(
+        id=contact.id, name=contact.name, email=contact.email, language=contact.language
     )
 
 

@@ -23,7 +23,7 @@ class RequestCreate(Strict):
     type: str = Field(min_length=3, max_length=100, description="A request type key")
     fields: dict[str, Any] = Field(description="Validated by the request type's JSON Schema")
     requester: RequesterIn
-    subject_id: int | None = Field(default=None, ge=1, le=2**53)
+    subject_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
 class TransitionIn(Strict):
@@ -72,15 +72,15 @@ class RequestQuery(Strict):
     status: Status | None = None
     type: str | None = Field(default=None, max_length=100)
     priority: Priority | None = None
-    subject_id: int | None = Field(default=None, ge=1, le=2**53)
-    owner_agent_id: int | None = Field(default=None, ge=1, le=2**53)
+    subject_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    owner_agent_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     cursor: str | None = Field(default=None, max_length=200)
     limit: int = Field(default=25, ge=1, le=100)
 
 
 class PageQuery(Strict):
     cursor: int | None = Field(
-        default=None, ge=0, le=2**53, description="The last id of the previous page"
+        default=None, ge=0, le=2**31 - 1, description="The last id of the previous page"
     )
     limit: int = Field(default=25, ge=1, le=100)
 
@@ -115,7 +115,7 @@ class TimelineOut(BaseModel):
 class ContactOut(BaseModel):
     id: int
     name: str
-    email: str
+    email: str | None  # None in a list whose reader may not see this contact
     language: str
 
 

@@ -16,9 +16,9 @@ from sqlalchemy import Select, exists, select, tuple_
 from sqlalchemy.orm import aliased
 from werkzeug.wrappers import Response
 
-from spoc.core.access import MASKED, private_request
+from spoc.core.access import MASKED, masked_request_ids
 from spoc.core.app import spoc_of
-from spoc.core.console.auth import EVERYONE, bp, current_agent, role_required
+from spoc.core.console.auth import EVERYONE, actor, bp, current_agent, role_required
 from spoc.core.models import Contact, Escalation, Request, Subject, Team, TeamMember
 from spoc.core.types import Priority, Role, Status
 from spoc.core.webinput import bounded_int
@@ -136,21 +136,10 @@ def queue(name: str) -> str:
         }
     more = len(rows) > PAGE
     rows = rows[:PAGE]
-    # A viewer's "All requests" shows private requests masked: no type, summary or requester.
-    masked: set[int] = set()
-    if agent.role is Role.VIEWER:
-        with spoc.db.reader() as db:
-            found = db.execute(
-                select(Subject.id, Subject.kind).where(
-                    Subject.id.in_({r.subject_id for r in rows if r.subject_id})
-                )
-            )
-            kinds = {ident: kind for ident, kind in found}
-        masked = {
-            r.id
-            for r in rows
-            if private_request(spoc.host, r.type_key, kinds.get(r.subject_id or 0))
-        }
+    # Private requests the reader may not open without a reason show masked: no summary or
+    # requester (a list shows what a single read would show).
+    with spoc.db.reader() as db:
+        masked = masked_request_ids(db, spoc.host, actor(), rows)
     next_url = None
     if more:
         last = rows[-1]

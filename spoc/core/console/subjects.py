@@ -11,7 +11,7 @@ from spoc.core.app import spoc_of
 from spoc.core.console.access import guard
 from spoc.core.console.auth import EVERYONE, STAFF, actor, bp, role_required
 from spoc.core.directory import spoc_capable_agents
-from spoc.core.errors import ServiceError
+from spoc.core.errors import PermissionDenied, ServiceError
 from spoc.core.models import Agent, Request, Subject
 from spoc.core.routing import acting_spoc
 from spoc.core.types import Role
@@ -101,13 +101,17 @@ def subject_detail(subject_id: int) -> str | Response:
 
 @bp.post("/subjects/<int:subject_id>/people")
 @role_required(*STAFF)
-def subject_people(subject_id: int) -> Response:
+def subject_people(subject_id: int) -> Response | tuple[str, int]:
     form = request.form
     spoc_id = form.get("spoc", type=int)
     deputies = [d for d in (form.get(f"deputy{i}", type=int) for i in range(1, 4)) if d]
     try:
         spoc_of().directory.set_subject_people(actor(), subject_id, spoc_id, deputies)
         flash("SPOC and deputies saved.", "success")
+    except PermissionDenied as exc:
+        # Refused, not merely invalid: say so with a 403 rather than a flash on a redirect.
+        page = render_template("portal/error.html", title="Not allowed", message=str(exc))
+        return page, 403
     except ServiceError as exc:
         flash(f"Not saved: {exc}", "error")
     return redirect(url_for("console.subject_detail", subject_id=subject_id), code=303)

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from spoc import Actor, Request, Spoc, Subject, ValidationFailed
+from spoc import Actor, RecordId, Request, Spoc, Subject, ValidationFailed
 from spoc.plugins.healthcare.forms import Disposition
 from spoc.plugins.healthcare.models import (
     Appointment,
@@ -39,7 +39,7 @@ class Discharge(BaseModel):
 
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
-    patient_id: int | None = Field(default=None, description="The patient subject's id")
+    patient_id: RecordId | None = Field(default=None, description="The patient subject's id")
     record_number: str | None = Field(default=None, max_length=40)
     discharged_at: datetime = Field(description="When the patient left, with its time zone")
     disposition: Disposition = Disposition.HOME

@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from spoc import RecordId
+
 PERIOD = r"^\d{4}-(0[1-9]|1[0-2]|W\d{2})$"
 TEXT: dict[str, Any] = {"widget": "textarea"}
 
@@ -55,7 +57,7 @@ class PortfolioDetails(_Form):
 
 
 class ProjectDetails(_Form):
-    portfolio_id: int = Field(ge=1)
+    portfolio_id: RecordId
     code: str = Field(default="", max_length=40)
     cadence: Cadence = Cadence.MONTHLY
     deadline_business_days: int = Field(
@@ -66,7 +68,7 @@ class ProjectDetails(_Form):
 
 
 class WorkstreamDetails(_Form):
-    project_id: int = Field(ge=1)
+    project_id: RecordId
     lead_name: str = Field(min_length=1, max_length=200)
     lead_email: EmailStr
     owner_team: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
