@@ -71,11 +71,13 @@ def console_agent(*roles: Role) -> Actor:
     """
     from flask import abort, redirect, request, url_for
 
-    from spoc.core.console.auth import actor, current_agent
+    from spoc.core.console.auth import actor, current_agent, must_enrol
 
     agent = current_agent()
     if agent is None:
         abort(redirect(url_for("console.login", next=request.full_path), code=303))
+    if must_enrol(agent):
+        abort(redirect(url_for("console.account"), code=303))
     if roles and agent.role not in roles:
         abort(403)
     return actor()

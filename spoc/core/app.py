@@ -23,6 +23,7 @@ from spoc.core.escalation import EscalationService
 from spoc.core.keys import Keys, Sealer
 from spoc.core.links import LinkService
 from spoc.core.notifications import Notifier
+from spoc.core.oidc import OidcClient
 from spoc.core.outbox import SEAL_LABEL, Deliverer
 from spoc.core.plugins import PluginHost, load_plugins
 from spoc.core.privacy import ContactPrivacyService
@@ -30,6 +31,8 @@ from spoc.core.requests import RequestService
 from spoc.core.settings import Settings, load_settings
 from spoc.core.sla import SlaEngine, build_calendars
 from spoc.core.tokens import TokenService
+from spoc.core.two_factor import SEAL_LABEL as TWO_FACTOR_LABEL
+from spoc.core.two_factor import TwoFactorService
 from spoc.core.writes import ServiceDeps
 
 if TYPE_CHECKING:
@@ -64,6 +67,8 @@ class Spoc:
     links: LinkService = field(init=False)
     auth: AuthService = field(init=False)
     tokens: TokenService = field(init=False)
+    two_factor: TwoFactorService = field(init=False)
+    oidc: OidcClient | None = field(init=False)  # single sign-on, when configured
     sla: SlaEngine = field(init=False)
     outbox: Deliverer = field(init=False)
     notifier: Notifier = field(init=False)
@@ -82,6 +87,10 @@ class Spoc:
         self.links = LinkService(deps)
         self.auth = AuthService(deps)
         self.tokens = TokenService(deps)
+        self.two_factor = TwoFactorService(
+            deps, Sealer(self.keys.derive(TWO_FACTOR_LABEL)), self.auth
+        )
+        self.oidc = OidcClient(self.settings, self.clock) if self.settings.oidc_issuer else None
         self.notifier = Notifier(self.settings, self.host, self.requests.reference, self.clock)
         deps.late_observers.append(self.notifier)
         self.outbox = Deliverer(self)
@@ -248,7 +257,11 @@ def _install_web(app: Flask, spoc: Spoc) -> None:
     app.register_blueprint(web.bp)
     app.register_blueprint(portal.bp)
     app.register_blueprint(console.bp)
-    limits = {**portal.views.RATE_LIMITED, "console.login_submit": "login_limit"}
+    limits = {
+        **portal.views.RATE_LIMITED,
+        "console.login_submit": "login_limit",
+        "console.login_code_submit": "login_limit",
+    }
     limits.update(
         {endpoint: "api_limit" for endpoint in app.view_functions if endpoint.startswith("api")}
     )

@@ -38,6 +38,11 @@ class AuditAction:
     BREAK_GLASS = "break_glass"
     CONTACT_EXPORTED = "contact.exported"
     CONTACT_ERASED = "contact.erased"
+    TWO_FACTOR_ENROLLED = "agent.two_factor_on"
+    TWO_FACTOR_DISABLED = "agent.two_factor_off"
+    TWO_FACTOR_RESET = "agent.two_factor_reset"
+    TWO_FACTOR_RECOVERY_USED = "agent.recovery_code_used"
+    SSO_AGENT_CREATED = "agent.created_by_sso"
 
     ALL: tuple[str, ...] = (
         AGENT_ADDED,
@@ -55,6 +60,11 @@ class AuditAction:
         BREAK_GLASS,
         CONTACT_EXPORTED,
         CONTACT_ERASED,
+        TWO_FACTOR_ENROLLED,
+        TWO_FACTOR_DISABLED,
+        TWO_FACTOR_RESET,
+        TWO_FACTOR_RECOVERY_USED,
+        SSO_AGENT_CREATED,
     )
 
 

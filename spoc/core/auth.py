@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from spoc.core.audit import AuditAction, record_admin_change
 from spoc.core.errors import NotFoundError, ValidationFailed
 from spoc.core.links import digest, new_token
-from spoc.core.models import Agent, AgentSession, LoginThrottle, PasswordReset
+from spoc.core.models import Agent, AgentSession, AgentTwoFactor, LoginThrottle, PasswordReset
 from spoc.core.passwords import hash_password, needs_rehash, verify_password
 from spoc.core.types import Actor, Role
 from spoc.core.writes import ServiceBase
@@ -47,6 +47,11 @@ _TOUCH_EVERY = timedelta(minutes=1)
 class LoginResult:
     agent: Agent | None
     message: str = ""
+
+
+def _has_second_factor(session: Session, agent_id: int) -> bool:
+    row = session.get(AgentTwoFactor, agent_id)
+    return row is not None and row.confirmed_at is not None
 
 
 def email_digest(email: str) -> str:
@@ -87,7 +92,9 @@ class AuthService(ServiceBase):
                 self._count_failure(session, throttle, key, client, now)
                 return refused
             assert agent is not None
-            if throttle is not None:
+            # With a second factor the sign-in is not over yet: wrong codes keep counting
+            # until a right one (a right password alone must not reset the count).
+            if throttle is not None and not _has_second_factor(session, agent.id):
                 session.delete(throttle)
             agent.last_login_at = now
             if agent.password_hash and needs_rehash(agent.password_hash):
@@ -111,6 +118,86 @@ class AuthService(ServiceBase):
         throttle.updated_at = now
         if throttle.failures >= self.settings.login_lockout_after:
             throttle.locked_until = now + timedelta(minutes=self.settings.login_lockout_minutes)
+
+    # --- the second step of a sign-in (spoc.core.two_factor) ------------------------------
+
+    def pair_is_paused(self, session: Session, email: str, client: str) -> bool:
+        """Whether sign-in for ``email`` from ``client`` is paused right now."""
+        throttle = self._throttle(session, email_digest(email), client[:64])
+        now = self.clock.now()
+        return (
+            throttle is not None
+            and throttle.locked_until is not None
+            and (throttle.locked_until > now)
+        )
+
+    def count_failed_step(self, session: Session, email: str, client: str) -> None:
+        """A wrong second factor counts like a wrong password towards the pause."""
+        key, client = email_digest(email), client[:64]
+        self._count_failure(
+            session, self._throttle(session, key, client), key, client, (self.clock.now())
+        )
+
+    def clear_failures(self, session: Session, email: str, client: str) -> None:
+        session.execute(
+            delete(LoginThrottle).where(
+                LoginThrottle.email_digest == email_digest(email),
+                LoginThrottle.client == client[:64],
+            )
+        )
+
+    @staticmethod
+    def _throttle(session: Session, key: str, client: str) -> LoginThrottle | None:
+        return session.scalar(
+            select(LoginThrottle).where(
+                LoginThrottle.email_digest == key, LoginThrottle.client == client
+            )
+        )
+
+    @staticmethod
+    def end_all_sessions(session: Session, agent_id: int) -> None:
+        """Sign the agent out on every device, in the caller's transaction."""
+        session.execute(delete(AgentSession).where(AgentSession.agent_id == agent_id))
+
+    # --- single sign-on (spoc.core.oidc) --------------------------------------------------
+
+    def agent_for_sso(self, email: str, name: str) -> LoginResult:
+        """The active agent with the provider-verified ``email``. An unknown address gets an
+        account only when ``SPOC_OIDC_CREATE_AGENTS_AS`` names a role (audited); a
+        deactivated agent never signs in this way."""
+        settings = self.settings
+        email = email.strip().lower()
+        domain = email.rpartition("@")[2]
+        if settings.oidc_allowed_domains and domain not in settings.oidc_allowed_domains:
+            return LoginResult(None, f"Addresses at {domain} may not sign in to this console.")
+        now = self.clock.now()
+        with self.db.transaction() as session:
+            agent = session.scalar(select(Agent).where(Agent.email == email))
+            if agent is None and settings.oidc_create_agents_as:
+                role = Role(settings.oidc_create_agents_as)
+                agent = Agent(
+                    email=email, name=name.strip() or email, role=role, active=True, created_at=now
+                )
+                session.add(agent)
+                session.flush()
+                record_admin_change(
+                    session,
+                    Actor.system("single sign-on"),
+                    AuditAction.SSO_AGENT_CREATED,
+                    "agent",
+                    agent.id,
+                    f"Added {email} as {role.value} at their first single sign-on",
+                    at=now,
+                    after={"email": email, "role": role.value, "active": True},
+                )
+            if agent is None or not agent.active:
+                return LoginResult(
+                    None,
+                    "No active console account has the address you signed in with. "
+                    "Ask an admin to add you.",
+                )
+            agent.last_login_at = now
+            return LoginResult(agent)
 
     def is_paused(self, email: str) -> bool:
         """Whether sign-in for ``email`` is paused from any client (the admin's agent page)."""

@@ -136,6 +136,24 @@ def user_unlock(email: str) -> None:
     click.echo(f"Unlocked {agent.email} (was paused from {paused} client(s))")
 
 
+@user.command("reset-2fa")
+@click.argument("email")
+def user_reset_two_factor(email: str) -> None:
+    """Turn off EMAIL's two-factor and sign them out everywhere (audited, as the system): for
+    the last admin who lost both phone and recovery codes."""
+    from spoc.core.types import Actor
+
+    spoc = _ready_spoc()
+    agent = spoc.directory.agent_by_email(email)
+    if agent is None:
+        raise click.ClickException(f"no staff account {email}")
+    try:
+        was_on = spoc.two_factor.reset(Actor.system(), agent.id)
+    except SpocError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Two-factor of {agent.email} {'reset' if was_on else 'was off; nothing to reset'}")
+
+
 def _ready_spoc(app: Flask | None = None) -> Any:
     """The app's Spoc, refusing (one line, exit 1) a database that is behind."""
     spoc = _spoc(app or _build_app())

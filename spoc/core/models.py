@@ -140,6 +140,39 @@ class PasswordReset(Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class AgentTwoFactor(Model):
+    """An agent's TOTP second factor. The secret is sealed with a key derived from
+    ``SPOC_SECRET_KEY`` (never in clear here); ``confirmed_at`` is unset while enrolment waits
+    for a first right code. ``last_step`` is the last 30-second step a code was accepted for:
+    a code of that step or an earlier one is refused (no replay)."""
+
+    __tablename__ = "agent_two_factor"
+
+    agent_id: Mapped[int] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret_sealed: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_step: Mapped[int | None] = mapped_column(Integer)
+
+
+class AgentRecoveryCode(Model):
+    """A single-use recovery code for an agent who lost their authenticator: only the
+    SHA-256 digest of an 80-bit random code is kept; ``used_at`` marks it spent."""
+
+    __tablename__ = "agent_recovery_codes"
+    __table_args__ = (
+        # The agent's codes: checking one, counting those left, replacing all.
+        Index("ix_agent_recovery_codes_agent", "agent_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class Absence(Model):
     """An agent is away from ``starts_on`` to ``ends_on`` inclusive (organisation dates)."""
 

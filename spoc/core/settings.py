@@ -163,6 +163,36 @@ class Settings(BaseSettings):
     password_reset_minutes: int = Field(
         default=30, ge=5, le=24 * 60, description="How long a mailed password-reset link works."
     )
+    require_2fa_for_admins: bool = Field(
+        default=False,
+        description="Admins without two-factor are sent to enrolment and reach no other page.",
+    )
+    two_factor_pending_minutes: int = Field(
+        default=5, ge=1, le=30, description="How long the code may follow a right password."
+    )
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="OpenID Connect issuer URL (discovery at /.well-known/openid-configuration); "
+        "unset: no single sign-on.",
+    )
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_provider_name: str = Field(
+        default="single sign-on", max_length=60, description='Shown as "Sign in with <name>".'
+    )
+    oidc_allowed_domains: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated email domains that may sign in by SSO; empty: any domain.",
+    )
+    oidc_create_agents_as: Literal["agent", "specialist", "viewer"] | None = Field(
+        default=None,
+        description="Role of an agent created at first SSO sign-in; unset: only existing "
+        "active agents may sign in by SSO. Never admin.",
+    )
+    oidc_trusts_provider_mfa: bool = Field(
+        default=False,
+        description="Skip SPOC's TOTP after SSO when the ID token says the provider did MFA.",
+    )
     calendars: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="Named business calendars (JSON). Default: Mon-Fri 09:00-17:00 in timezone.",
@@ -219,7 +249,7 @@ class Settings(BaseSettings):
             file_secret_settings,
         )
 
-    @field_validator("plugins", "webhook_urls", mode="before")
+    @field_validator("plugins", "webhook_urls", "oidc_allowed_domains", mode="before")
     @classmethod
     def _split_plugins(cls, value: object) -> object:
         if isinstance(value, str):
@@ -239,6 +269,22 @@ class Settings(BaseSettings):
     def _webhooks_are_signed(self) -> Settings:
         if self.webhook_urls and not self.webhook_secret:
             raise ValueError("SPOC_WEBHOOK_URLS needs SPOC_WEBHOOK_SECRET to sign what it sends")
+        return self
+
+    @field_validator("oidc_allowed_domains")
+    @classmethod
+    def _lower_domains(cls, value: list[str]) -> list[str]:
+        return [domain.lower().lstrip("@") for domain in value]
+
+    @model_validator(mode="after")
+    def _oidc_is_complete(self) -> Settings:
+        if self.oidc_issuer and not (self.oidc_client_id and self.oidc_client_secret):
+            raise ValueError(
+                "SPOC_OIDC_ISSUER needs SPOC_OIDC_CLIENT_ID and SPOC_OIDC_CLIENT_SECRET"
+            )
+        production = self.env == "production"
+        if self.oidc_issuer and production and not self.oidc_issuer.startswith("https://"):
+            raise ValueError("SPOC_OIDC_ISSUER must be an https:// URL in production")
         return self
 
     @model_validator(mode="after")

@@ -199,3 +199,29 @@ def test_user_unlock_lifts_a_pause_and_is_audited(env: dict[str, str]) -> None:
     code, output = run(env, "user", "unlock", "nobody@example.org")
     assert code == 1 and "no staff account nobody@example.org" in output
     spoc_of(app).db.dispose()
+
+
+def test_user_reset_2fa_turns_two_factor_off_and_is_audited(env: dict[str, str]) -> None:
+    import pyotp
+
+    from spoc.core.audit import AuditAction
+    from spoc.core.models import AdminAuditEntry
+    from spoc.core.types import Actor, Role
+
+    run(env, "db", "upgrade")
+    run(env, "user", "add", "ada@example.org", "--name", "Ada", "--password", "a long password!")
+    app = create_app(env="dev", database_url=env["SPOC_DATABASE_URL"], plugins=["generic"])
+    spoc = spoc_of(app)
+    agent = spoc.directory.agent_by_email("ada@example.org")
+    assert agent is not None
+    ada = Actor.agent(agent.id, Role(agent.role), agent.name)
+    enrolment = spoc.two_factor.start_enrolment(ada)
+    spoc.two_factor.confirm_enrolment(ada, pyotp.TOTP(enrolment.secret).now())
+    code, output = run(env, "user", "reset-2fa", "ada@example.org")
+    assert code == 0, output
+    assert "Two-factor of ada@example.org reset" in output
+    assert not spoc.two_factor.is_enrolled(agent.id)
+    with spoc.db.reader() as session:
+        actions = list(session.scalars(select(AdminAuditEntry.action)))
+    assert AuditAction.TWO_FACTOR_RESET in actions
+    spoc.db.dispose()

@@ -6,6 +6,7 @@ from spoc.core.console import audit as audit
 from spoc.core.console import contacts as contacts
 from spoc.core.console import queues as queues
 from spoc.core.console import requests as requests
+from spoc.core.console import sso as sso
 from spoc.core.console import subjects as subjects
 from spoc.core.console.auth import bp
 

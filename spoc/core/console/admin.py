@@ -132,6 +132,7 @@ def admin_agent(agent_id: int) -> str:
         roles=list(Role),
         absences=_absences_of(agent_id),
         paused=spoc_of().auth.is_paused(agent.email),
+        two_factor=spoc_of().two_factor.status(agent_id),
     )
 
 
@@ -143,6 +144,17 @@ def admin_unlock_agent(agent_id: int) -> Response:
         flash("Sign-in unlocked: failed attempts are forgotten.", "success")
     except ServiceError as exc:
         flash(f"Not unlocked: {exc}", "error")
+    return redirect(url_for("console.admin_agent", agent_id=agent_id), code=303)
+
+
+@bp.post("/admin/agents/<int:agent_id>/two-factor/reset")
+@role_required(Role.ADMIN)
+def admin_reset_two_factor(agent_id: int) -> Response:
+    try:
+        spoc_of().two_factor.reset(actor(), agent_id)
+        flash("Two-factor reset: the agent is signed out and enrols again.", "success")
+    except ServiceError as exc:
+        flash(f"Not reset: {exc}", "error")
     return redirect(url_for("console.admin_agent", agent_id=agent_id), code=303)
 
 
