@@ -4,16 +4,16 @@ plain index scan (oldest first) instead of sorting every due row.
 Bodies stored before sealing existed are sealed by ``spoc db upgrade`` right after the
 migrations (it needs SPOC_SECRET_KEY, which a migration does not see): the schema is the same.
 
-Revision ID: 0012_records_integrity
-Revises: 0011_portal_identity
+Revision ID: 0009_records_integrity
+Revises: 0008_portal_identity
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0012_records_integrity"
-down_revision = "0011_portal_identity"
+revision = "0009_records_integrity"
+down_revision = "0008_portal_identity"
 branch_labels = None
 depends_on = None
 

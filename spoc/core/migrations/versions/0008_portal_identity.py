@@ -1,6 +1,6 @@
 """Magic sign-in links are single use: the first use is recorded.
 
-Revision ID: 0011_portal_identity
+Revision ID: 0008_portal_identity
 Revises: 0007_admin_audit
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_portal_identity"
+revision = "0008_portal_identity"
 down_revision = "0007_admin_audit"
 branch_labels = None
 depends_on = None

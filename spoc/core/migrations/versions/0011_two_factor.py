@@ -1,8 +1,8 @@
 """TOTP two-factor for agents: the sealed secret with its last accepted step, and hashed
 single-use recovery codes.
 
-Revision ID: 0014_two_factor
-Revises: 0009_accounts
+Revision ID: 0011_two_factor
+Revises: 0010_accounts
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014_two_factor"
-down_revision = "0009_accounts"
+revision = "0011_two_factor"
+down_revision = "0010_accounts"
 branch_labels = None
 depends_on = None
 

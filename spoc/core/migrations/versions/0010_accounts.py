@@ -3,8 +3,8 @@
 The per-account lockout columns go: a lock is now per email and client address
 (``login_throttles``), so an attacker elsewhere cannot lock the real user out.
 
-Revision ID: 0009_accounts
-Revises: 0012_records_integrity
+Revision ID: 0010_accounts
+Revises: 0009_records_integrity
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_accounts"
-down_revision = "0012_records_integrity"
+revision = "0010_accounts"
+down_revision = "0009_records_integrity"
 branch_labels = None
 depends_on = None
 
