@@ -126,9 +126,7 @@ def user_unlock(email: str) -> None:
     from spoc.core.types import Actor
 
     spoc = _ready_spoc()
-    agent = spoc.directory.agent_by_email(email)
-    if agent is None:
-        raise click.ClickException(f"no staff account {email}")
+    agent = _staff_account(spoc, email)
     try:
         paused = spoc.auth.unlock(Actor.system(), agent.id)
     except SpocError as exc:
@@ -144,14 +142,19 @@ def user_reset_two_factor(email: str) -> None:
     from spoc.core.types import Actor
 
     spoc = _ready_spoc()
-    agent = spoc.directory.agent_by_email(email)
-    if agent is None:
-        raise click.ClickException(f"no staff account {email}")
+    agent = _staff_account(spoc, email)
     try:
         was_on = spoc.two_factor.reset(Actor.system(), agent.id)
     except SpocError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Two-factor of {agent.email} {'reset' if was_on else 'was off; nothing to reset'}")
+
+
+def _staff_account(spoc: Any, email: str) -> Any:
+    agent = spoc.directory.agent_by_email(email)
+    if agent is None:
+        raise click.ClickException(f"no staff account {email}")
+    return agent
 
 
 def _ready_spoc(app: Flask | None = None) -> Any:
