@@ -292,3 +292,22 @@ def inbox() -> Iterator[tuple[Inbox, int]]:
         yield handler, port
     finally:
         controller.stop()
+
+
+# --- the authorisation matrix says how many checks it ran ------------------------------------
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    import sys
+
+    matrix = sys.modules.get("tests.core.test_authorization_matrix")
+    ran = getattr(matrix, "RAN", None)
+    if ran:
+        failed = [
+            r.nodeid
+            for r in terminalreporter.stats.get("failed", [])
+            if "test_authorization_matrix" in r.nodeid
+        ]
+        terminalreporter.write_line(
+            f"authorization matrix: {len(ran)} checks ran, {len(failed)} failed"
+        )

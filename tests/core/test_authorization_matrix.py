@@ -790,4 +790,5 @@ PROBES: list[Callable[[World], None]] = [
 
 @pytest.mark.parametrize("probe", PROBES, ids=[p.__name__ for p in PROBES])
 def test_probe(world: World, probe: Callable[[World], None]) -> None:
+    RAN.append(probe.__name__)
     probe(world)
