@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -139,22 +140,32 @@ def admin_agent(agent_id: int) -> str:
 @bp.post("/admin/agents/<int:agent_id>/unlock")
 @role_required(Role.ADMIN)
 def admin_unlock_agent(agent_id: int) -> Response:
-    try:
-        spoc_of().auth.unlock(actor(), agent_id)
-        flash("Sign-in unlocked: failed attempts are forgotten.", "success")
-    except ServiceError as exc:
-        flash(f"Not unlocked: {exc}", "error")
-    return redirect(url_for("console.admin_agent", agent_id=agent_id), code=303)
+    return _on_agent(
+        agent_id,
+        lambda: spoc_of().auth.unlock(actor(), agent_id),
+        "Sign-in unlocked: failed attempts are forgotten.",
+        "Not unlocked",
+    )
 
 
 @bp.post("/admin/agents/<int:agent_id>/two-factor/reset")
 @role_required(Role.ADMIN)
 def admin_reset_two_factor(agent_id: int) -> Response:
+    return _on_agent(
+        agent_id,
+        lambda: spoc_of().two_factor.reset(actor(), agent_id),
+        "Two-factor reset: the agent is signed out and enrols again.",
+        "Not reset",
+    )
+
+
+def _on_agent(agent_id: int, change: Callable[[], object], done: str, refused: str) -> Response:
+    """An admin's action on an agent's account, told on the agent's page."""
     try:
-        spoc_of().two_factor.reset(actor(), agent_id)
-        flash("Two-factor reset: the agent is signed out and enrols again.", "success")
+        change()
+        flash(done, "success")
     except ServiceError as exc:
-        flash(f"Not reset: {exc}", "error")
+        flash(f"{refused}: {exc}", "error")
     return redirect(url_for("console.admin_agent", agent_id=agent_id), code=303)
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
 
-from spoc import Actor, Request, Spoc, Subject
+from spoc import Actor, Request, Spoc, StaffAccess, Subject
 from spoc.core.app import spoc_of
 from tests.conftest import AppFactory, Org, build_org
 
@@ -96,3 +97,21 @@ def run_cli(hospital: Hospital, *args: str, input: str | None = None) -> Any:
     if hospital.spoc.settings.secret_key is not None:
         env["SPOC_SECRET_KEY"] = hospital.spoc.settings.secret_key.get_secret_value()
     return CliRunner().invoke(main, list(args), env=env, input=input)
+
+
+def grow_log(hospital: Hospital, reads: int) -> None:
+    """Append ``reads`` of the patient's record by the navigator to the access log."""
+    from spoc.plugins.healthcare import audit
+
+    for n in range(reads):
+        audit.append(
+            hospital.spoc,
+            StaffAccess(
+                actor=hospital.org.actor(hospital.org.dana),
+                what="request",
+                channel="console",
+                own=True,
+                at=hospital.spoc.clock.now() + timedelta(seconds=n),
+                subject_id=hospital.patient.id,
+            ),
+        )

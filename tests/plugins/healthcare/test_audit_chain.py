@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import timedelta
 
 import pytest
 from flask import Flask
 from sqlalchemy import delete, select, update
 
-from spoc import StaffAccess
 from spoc.plugins.healthcare import audit
 from spoc.plugins.healthcare.models import AccessEntry, ChainHead
 from tests.conftest import AppFactory
-from tests.plugins.healthcare.conftest import Hospital, make_hospital, run_cli
+from tests.plugins.healthcare.conftest import Hospital, grow_log, make_hospital, run_cli
 
 SECRET = "a-production-like-secret-key-for-the-access-log"
 
@@ -24,21 +22,6 @@ SECRET = "a-production-like-secret-key-for-the-access-log"
 def keyed(make_app: AppFactory) -> Hospital:
     app: Flask = make_app(plugins=["generic", "healthcare"], secret_key=SECRET)
     return make_hospital(app)
-
-
-def grow(hospital: Hospital, reads: int) -> None:
-    for n in range(reads):
-        audit.append(
-            hospital.spoc,
-            StaffAccess(
-                actor=hospital.org.actor(hospital.org.dana),
-                what="request",
-                channel="console",
-                own=True,
-                at=hospital.spoc.clock.now() + timedelta(seconds=n),
-                subject_id=hospital.patient.id,
-            ),
-        )
 
 
 def forge_all(hospital: Hospital, key: bytes) -> None:
@@ -55,7 +38,7 @@ def forge_all(hospital: Hospital, key: bytes) -> None:
 
 
 def test_a_clean_chain_verifies(keyed: Hospital) -> None:
-    grow(keyed, 5)
+    grow_log(keyed, 5)
     verdict = audit.verify(keyed.spoc)
     assert verdict.ok, verdict.problems
     result = run_cli(keyed, "healthcare", "audit", "verify")
@@ -66,7 +49,7 @@ def test_a_clean_chain_verifies(keyed: Hospital) -> None:
 def test_an_edited_row_with_every_hash_recomputed_is_caught(
     keyed: Hospital, forger_key: bytes
 ) -> None:
-    grow(keyed, 5)
+    grow_log(keyed, 5)
     with keyed.spoc.db.transaction() as session:
         session.execute(update(AccessEntry).where(AccessEntry.id == 3).values(agent_name="Nobody"))
     forge_all(keyed, forger_key)
@@ -77,7 +60,7 @@ def test_an_edited_row_with_every_hash_recomputed_is_caught(
 
 
 def test_rows_relabelled_as_unkeyed_with_sha256_recomputed_are_caught(keyed: Hospital) -> None:
-    grow(keyed, 4)
+    grow_log(keyed, 4)
     with keyed.spoc.db.transaction() as session:
         prev = audit.GENESIS
         for entry in session.scalars(select(AccessEntry).order_by(AccessEntry.id)):
@@ -88,7 +71,7 @@ def test_rows_relabelled_as_unkeyed_with_sha256_recomputed_are_caught(keyed: Hos
 
 
 def test_a_cut_tail_with_the_head_fixed_is_caught(keyed: Hospital) -> None:
-    grow(keyed, 6)
+    grow_log(keyed, 6)
     with keyed.spoc.db.transaction() as session:
         last = session.get(AccessEntry, 4)
         assert last is not None
@@ -105,7 +88,7 @@ def test_a_cut_tail_with_the_head_fixed_is_caught(keyed: Hospital) -> None:
 
 
 def test_an_altered_or_deleted_anchor_is_reported(keyed: Hospital) -> None:
-    grow(keyed, 2)
+    grow_log(keyed, 2)
     chain = audit.chain_of(keyed.spoc)
     with open(chain.anchor_path) as found:
         text = found.read()
@@ -117,7 +100,7 @@ def test_an_altered_or_deleted_anchor_is_reported(keyed: Hospital) -> None:
 
 
 def test_rows_from_before_the_key_are_an_epoch_the_keyed_rows_then_fix(keyed: Hospital) -> None:
-    grow(keyed, 3)
+    grow_log(keyed, 3)
     with keyed.spoc.db.transaction() as session:  # as the unkeyed version wrote them
         prev = audit.GENESIS
         for entry in session.scalars(select(AccessEntry).order_by(AccessEntry.id)):
@@ -126,7 +109,7 @@ def test_rows_from_before_the_key_are_an_epoch_the_keyed_rows_then_fix(keyed: Ho
         session.execute(update(ChainHead).values(last_hash=prev))
     audit.chain_of(keyed.spoc).forget_anchor()
     assert audit.verify(keyed.spoc).ok  # legacy only: nothing to anchor yet
-    grow(keyed, 2)  # the upgrade's first keyed rows link to the last legacy one
+    grow_log(keyed, 2)  # the upgrade's first keyed rows link to the last legacy one
     verdict = audit.verify(keyed.spoc)
     assert verdict.ok and verdict.rows == 5, verdict.problems
     with keyed.spoc.db.transaction() as session:  # now a legacy row cannot be rewritten
@@ -144,7 +127,7 @@ def test_rows_from_before_the_key_are_an_epoch_the_keyed_rows_then_fix(keyed: Ho
 
 
 def test_the_chain_key_is_not_the_secret_and_not_in_the_database(keyed: Hospital) -> None:
-    grow(keyed, 1)
+    grow_log(keyed, 1)
     key = audit.chain_of(keyed.spoc).key
     assert key != SECRET.encode()
     with keyed.spoc.db.reader() as session:

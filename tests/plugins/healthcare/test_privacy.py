@@ -17,7 +17,7 @@ from spoc.plugins.healthcare import audit
 from spoc.plugins.healthcare.models import AccessEntry
 from spoc.plugins.healthcare.records import advance_referral
 from tests.conftest import AppFactory, Inbox, csrf_token, login
-from tests.plugins.healthcare.conftest import BUSINESS, Hospital, make_hospital, run_cli
+from tests.plugins.healthcare.conftest import BUSINESS, Hospital, grow_log, make_hospital, run_cli
 
 SECRET = "Stage-4 melanoma biopsy"
 
@@ -92,23 +92,6 @@ def test_every_staff_read_is_logged_and_strangers_need_a_reason(
     # Other subjects' requests are not logged (the generic plugin's account).
     hospital.org.file()
     assert audit.verify(hospital.spoc).rows == 2
-
-
-def grow_log(hospital: Hospital, reads: int) -> None:
-    from spoc import StaffAccess
-
-    for n in range(reads):
-        audit.append(
-            hospital.spoc,
-            StaffAccess(
-                actor=hospital.org.actor(hospital.org.dana),
-                what="request",
-                channel="console",
-                own=True,
-                at=hospital.spoc.clock.now() + timedelta(seconds=n),
-                subject_id=hospital.patient.id,
-            ),
-        )
 
 
 def test_audit_verify_passes_on_an_intact_log(hospital: Hospital) -> None:
