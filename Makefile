@@ -25,6 +25,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy spoc/core spoc/plugins
+	$(BIN)/lint-imports --no-cache
 
 docs: $(STAMP)
 	$(BIN)/spoc docs hooks

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete
 
 from spoc import Actor, Role, StaffAccess, create_app
-from spoc.core.app import spoc_of
+from spoc.core.services import spoc_of
 from spoc.plugins.healthcare import audit
 from spoc.plugins.healthcare.models import AccessEntry, ChainHead
 

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from spoc import create_app
-from spoc.core.app import spoc_of
+from spoc.core.services import spoc_of
 
 
 def main() -> None:

@@ -37,8 +37,8 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import delete, func, select
 
 from spoc import FrozenClock, create_app
-from spoc.core.app import Spoc, spoc_of
-from spoc.core.models import OutboxMessage
+from spoc.core.domain.models import OutboxMessage
+from spoc.core.services import Spoc, spoc_of
 
 
 class Server:

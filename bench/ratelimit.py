@@ -19,7 +19,7 @@ from limits import parse
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from spoc.core.ratelimit_store import storage_uri
+from spoc.core.web.ratelimit_store import storage_uri
 
 
 def rate(storage: Storage, hits: int) -> float:

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from spoc import Actor, Role, create_app
-from spoc.core.app import spoc_of
+from spoc.core.services import spoc_of
 
 
 def percentile(samples: list[float], q: float) -> float:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 
 from spoc import FrozenClock, create_app
-from spoc.core.app import Spoc, spoc_of
+from spoc.core.services import Spoc, spoc_of
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 TABLES = (

@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from spoc import Actor, FrozenClock, Role, create_app
-from spoc.core.app import Spoc, spoc_of
+from spoc.core.services import Spoc, spoc_of
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 EVENTS_PER_SHIPMENT = 10

@@ -10,16 +10,16 @@ Anything not re-exported here may change without notice.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
 
-from spoc.core.access import AccessReasonRequired
-from spoc.core.app import Spoc, create_app, spoc_of
-from spoc.core.clock import Clock, FrozenClock, SystemClock
-from spoc.core.db import Database, JSONType, Model, UTCDateTime
-from spoc.core.demo import DemoContext
-from spoc.core.errors import (
+from spoc.core.domain.access import AccessReasonRequired
+from spoc.core.domain.demo import DemoContext
+from spoc.core.domain.models import Contact, Request, Subject
+from spoc.core.domain.outbox import NotificationChannel, Outgoing
+from spoc.core.kernel.clock import Clock, FrozenClock, SystemClock
+from spoc.core.kernel.errors import (
     ConflictError,
     IllegalTransition,
     NotFoundError,
@@ -29,11 +29,7 @@ from spoc.core.errors import (
     StartupError,
     ValidationFailed,
 )
-from spoc.core.forms import Phone
-from spoc.core.hookspecs import PROJECT
-from spoc.core.models import Contact, Request, Subject
-from spoc.core.outbox import NotificationChannel, Outgoing
-from spoc.core.types import (
+from spoc.core.kernel.types import (
     AccessRefused,
     Actor,
     ActorKind,
@@ -55,12 +51,29 @@ from spoc.core.types import (
     SubjectKind,
     Triage,
 )
+from spoc.core.kernel.version import VERSION
+from spoc.core.platform.hookspecs import PROJECT
+from spoc.core.services import Spoc, spoc_of
+from spoc.core.storage.db import Database, JSONType, Model, UTCDateTime
+from spoc.core.web.forms import Phone
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:
+    from spoc.core.app import create_app
+
+__version__ = VERSION
 F = TypeVar("F", bound=Callable[..., Any])
 
 hookimpl = pluggy.HookimplMarker(PROJECT)
 """Decorator marking a plugin function as a SPOC hook implementation."""
+
+
+def __getattr__(name: str) -> Any:
+    # The factory imports every web view; ``from spoc import hookimpl`` in a plugin should not.
+    if name == "create_app":
+        from spoc.core.app import create_app
+
+        return create_app
+    raise AttributeError(f"module 'spoc' has no attribute {name!r}")
 
 
 def console_agent(*roles: Role) -> Actor:
@@ -71,7 +84,7 @@ def console_agent(*roles: Role) -> Actor:
     """
     from flask import abort, redirect, request, url_for
 
-    from spoc.core.console.auth import actor, current_agent, must_enrol
+    from spoc.core.web.console.auth import actor, current_agent, must_enrol
 
     agent = current_agent()
     if agent is None:
@@ -95,14 +108,14 @@ def console_access(
     ``None`` to go on, or the break-glass form (a 403 response) to return instead; once a
     reason is given the agent is sent to ``next_url`` (default: this page — give a page to
     GET when this is a POST)."""
-    from spoc.core.console.access import guard
+    from spoc.core.web.console.access import guard
 
     return guard(what, request_obj=request, subject_id=subject_id, next_url=next_url)
 
 
 def signed_in_agent() -> Actor | None:
     """In a plugin's page: the console agent signed in on this browser, or ``None``."""
-    from spoc.core.console.auth import actor, current_agent
+    from spoc.core.web.console.auth import actor, current_agent
 
     return actor() if current_agent() is not None else None
 
@@ -110,7 +123,7 @@ def signed_in_agent() -> Actor | None:
 def signed_in_contact() -> Contact | None:
     """In a plugin's page: the stakeholder signed in by the portal's magic link (their email
     proven), or ``None``."""
-    from spoc.core.portal.views import signed_in_contact as contact
+    from spoc.core.web.portal.views import signed_in_contact as contact
 
     return contact()
 
@@ -138,14 +151,14 @@ def check_staff_access(
     """Report a staff read made by a plugin's own page or command to ``spoc_staff_access``.
 
     Raises :class:`AccessReasonRequired` when a plugin asks for a break-glass reason."""
-    from spoc.core.access import check_staff_access as check
+    from spoc.core.domain.access import check_staff_access as check
 
     check(spoc_of(), actor, what, channel, request=request, subject_id=subject_id, reason=reason)
 
 
 def api_agent() -> Actor:
     """In a plugin's API view: the staff member the bearer token acts as (401/403 otherwise)."""
-    from spoc.core.api.base import require_agent
+    from spoc.core.web.api.base import require_agent
 
     return require_agent()
 

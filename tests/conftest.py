@@ -24,9 +24,9 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from spoc import Actor, FrozenClock, Role, create_app
-from spoc.core.app import Spoc, spoc_of
-from spoc.core.models import Agent, Subject, Team
-from spoc.core.plugins import installed_entry_points
+from spoc.core.domain.models import Agent, Subject, Team
+from spoc.core.platform.plugins import installed_entry_points
+from spoc.core.services import Spoc, spoc_of
 
 PG_URL = os.environ.get("SPOC_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -214,7 +214,7 @@ import re  # noqa: E402
 
 from sqlalchemy import update  # noqa: E402
 
-from spoc.core.passwords import hash_password  # noqa: E402
+from spoc.core.kernel.passwords import hash_password  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
 _PASSWORD_HASH: list[str] = []

@@ -15,8 +15,8 @@ from typing import Any
 import click
 from flask import Flask
 
-from spoc.core.errors import SpocError, StartupError
-from spoc.core.types import Role
+from spoc.core.kernel.errors import SpocError, StartupError
+from spoc.core.kernel.types import Role
 
 
 def _build_app(**overrides: Any) -> Flask:
@@ -34,7 +34,7 @@ def _build_app(**overrides: Any) -> Flask:
 
 
 def _spoc(app: Flask) -> Any:
-    from spoc.core.app import spoc_of
+    from spoc.core.services import spoc_of
 
     return spoc_of(app)
 
@@ -123,7 +123,7 @@ def user_add(email: str, name: str, role: str, password: str) -> None:
 @click.argument("email")
 def user_unlock(email: str) -> None:
     """Forget failed sign-ins for EMAIL and lift any pause (audited, as the system)."""
-    from spoc.core.types import Actor
+    from spoc.core.kernel.types import Actor
 
     spoc = _ready_spoc()
     agent = _staff_account(spoc, email)
@@ -139,7 +139,7 @@ def user_unlock(email: str) -> None:
 def user_reset_two_factor(email: str) -> None:
     """Turn off EMAIL's two-factor and sign them out everywhere (audited, as the system): for
     the last admin who lost both phone and recovery codes."""
-    from spoc.core.types import Actor
+    from spoc.core.kernel.types import Actor
 
     spoc = _ready_spoc()
     agent = _staff_account(spoc, email)
@@ -193,7 +193,7 @@ def _serve(
                 "access_log_format",
                 '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" pid=%(p)s',
             )
-            self.cfg.set("logger_class", "spoc.core.serverlog.RedactingLogger")
+            self.cfg.set("logger_class", "spoc.core.web.serverlog.RedactingLogger")
             # Connections opened before the fork belong to the parent: the worker starts its
             # own pool (SQLAlchemy's advice for forking servers).
             self.cfg.set(
@@ -224,8 +224,8 @@ def serve(host: str, port: int, workers: int) -> None:
 @click.option("--no-serve", is_flag=True, help="Build the demo database and stop.")
 def demo(port: int, no_serve: bool) -> None:
     """Build a fresh demo database, print the demo logins, and serve on 127.0.0.1."""
-    from spoc.core.demo import seed
-    from spoc.core.settings import load_settings
+    from spoc.core.domain.demo import seed
+    from spoc.core.platform.settings import load_settings
 
     try:
         base = load_settings(env="demo")
@@ -252,7 +252,7 @@ def demo(port: int, no_serve: bool) -> None:
     import threading
     from datetime import timedelta
 
-    from spoc.core.sweep import run_forever
+    from spoc.core.domain.sweep import run_forever
 
     def start_worker() -> None:
         threading.Thread(
@@ -282,7 +282,7 @@ def worker(interval: float, passes: int | None) -> None:
     """Sweep and deliver notifications in a loop; safe to run on several machines at once."""
     from datetime import timedelta
 
-    from spoc.core.sweep import run_forever
+    from spoc.core.domain.sweep import run_forever
 
     spoc = _ready_spoc()
     click.echo(f"Worker started: a pass every {interval:g} s (Ctrl+C stops)")
@@ -299,7 +299,7 @@ def token() -> None:
 @click.option("--name", required=True, help="What the token is for, e.g. 'EHR integration'.")
 def token_create(agent_email: str, name: str) -> None:
     """Create a token that acts as the agent; the secret is shown once."""
-    from spoc.core.types import Actor
+    from spoc.core.kernel.types import Actor
 
     try:
         created, secret = _ready_spoc().tokens.create(Actor.system("cli"), agent_email, name)
@@ -313,7 +313,7 @@ def token_create(agent_email: str, name: str) -> None:
 @click.argument("token_id", type=int)
 def token_revoke(token_id: int) -> None:
     """Revoke a token at once."""
-    from spoc.core.types import Actor
+    from spoc.core.kernel.types import Actor
 
     try:
         _ready_spoc().tokens.revoke(Actor.system("cli"), token_id)
@@ -349,7 +349,7 @@ def outbox_dead(limit: int) -> None:
     """List dead-lettered messages, newest first."""
     from sqlalchemy import select
 
-    from spoc.core.models import OutboxMessage
+    from spoc.core.domain.models import OutboxMessage
 
     spoc = _ready_spoc()
     with spoc.db.reader() as session:
@@ -383,8 +383,8 @@ def docs() -> None:
 @click.option("--output", type=click.Path(path_type=Path), default=Path("docs/hooks.md"))
 @click.option("--check", is_flag=True, help="Fail if the file is not what would be generated.")
 def docs_hooks(output: Path, check: bool) -> None:
-    """Write the hook reference generated from spoc/core/hookspecs.py."""
-    from spoc.core.hookdoc import render_hook_reference
+    """Write the hook reference generated from spoc/core/platform/hookspecs.py."""
+    from spoc.core.platform.hookdoc import render_hook_reference
 
     text = render_hook_reference()
     if check:
@@ -403,7 +403,7 @@ def contact() -> None:
 
 
 def _contact_admin(spoc: Any, email: str) -> Any:
-    from spoc.core.types import Actor
+    from spoc.core.kernel.types import Actor
 
     agent = spoc.directory.agent_by_email(email)
     if agent is None or agent.role is not Role.ADMIN or not agent.active:

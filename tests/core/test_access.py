@@ -1,5 +1,5 @@
 """Who may change who is responsible for a private subject, and what one's own changes count
-for: the rules in ``spoc.core.access`` and the services that enforce them."""
+for: the rules in ``spoc.core.domain.access`` and the services that enforce them."""
 
 from __future__ import annotations
 
@@ -10,11 +10,16 @@ from flask import Flask
 from sqlalchemy import select
 
 from spoc import Actor
-from spoc.core.access import REASON_MIN, AccessReasonRequired, check_staff_access, clean_reason
-from spoc.core.audit import RECENT_SELF_CHANGE, AuditAction
-from spoc.core.clock import FrozenClock
-from spoc.core.errors import PermissionDenied, ValidationFailed
-from spoc.core.models import AdminAuditEntry, Request
+from spoc.core.domain.access import (
+    REASON_MIN,
+    AccessReasonRequired,
+    check_staff_access,
+    clean_reason,
+)
+from spoc.core.domain.audit import RECENT_SELF_CHANGE, AuditAction
+from spoc.core.domain.models import AdminAuditEntry, Request
+from spoc.core.kernel.clock import FrozenClock
+from spoc.core.kernel.errors import PermissionDenied, ValidationFailed
 from spoc.plugins.healthcare.models import AccessEntry
 from tests.conftest import AppFactory
 from tests.plugins.healthcare.conftest import Hospital

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from spoc import Role
-from spoc.core.audit import AuditAction, AuditFilter, audit_entries
-from spoc.core.errors import ValidationFailed
-from spoc.core.models import AdminAuditEntry
+from spoc.core.domain.audit import AuditAction, AuditFilter, audit_entries
+from spoc.core.domain.models import AdminAuditEntry
+from spoc.core.kernel.errors import ValidationFailed
 from tests.conftest import Org
 
 

@@ -28,8 +28,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from spoc import Actor, FrozenClock, create_app
-from spoc.core.app import Spoc, spoc_of
-from spoc.core.models import (
+from spoc.core.domain.models import (
     AdminAuditEntry,
     Agent,
     ApiToken,
@@ -39,6 +38,7 @@ from spoc.core.models import (
     Subject,
     SubjectDeputy,
 )
+from spoc.core.services import Spoc, spoc_of
 from tests.conftest import START, Org, build_org, login
 
 PRIVATE_MARK = "PRIVATE-MARK-5521-CLINICAL"

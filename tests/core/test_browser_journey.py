@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
 from spoc import create_app
-from spoc.core.app import spoc_of
+from spoc.core.services import spoc_of
 from tests.conftest import PASSWORD, build_org, give_password
 
 pytestmark = pytest.mark.slow

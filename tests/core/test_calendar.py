@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from spoc.core.calendar import BusinessCalendar, CalendarSpec
+from spoc.core.kernel.calendar import BusinessCalendar, CalendarSpec
 
 LONDON = ZoneInfo("Europe/London")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -91,7 +91,7 @@ def test_dst_change_keeps_wall_clock_hours(zone: ZoneInfo, day: date) -> None:
 
 
 def test_round_the_clock_across_spring_forward_is_real_time() -> None:
-    from spoc.core.sla import AlwaysOpen
+    from spoc.core.domain.sla import AlwaysOpen
 
     start = local(LONDON, 2026, 3, 29, 0, 30)
     due = AlwaysOpen().add(start, timedelta(hours=8))

@@ -9,12 +9,12 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from spoc import create_app
-from spoc.core.app import spoc_of
 from spoc.core.cli import main
-from spoc.core.models import Agent, Request
-from spoc.core.passwords import verify_password
-from spoc.core.plugins import installed_entry_points
-from spoc.core.types import Status
+from spoc.core.domain.models import Agent, Request
+from spoc.core.kernel.passwords import verify_password
+from spoc.core.kernel.types import Status
+from spoc.core.platform.plugins import installed_entry_points
+from spoc.core.services import spoc_of
 
 
 @pytest.fixture
@@ -179,8 +179,8 @@ def test_the_demo_serves_and_a_printed_login_signs_in(tmp_path: Path) -> None:
 
 
 def test_user_unlock_lifts_a_pause_and_is_audited(env: dict[str, str]) -> None:
-    from spoc.core.audit import AuditAction
-    from spoc.core.models import AdminAuditEntry
+    from spoc.core.domain.audit import AuditAction
+    from spoc.core.domain.models import AdminAuditEntry
 
     run(env, "db", "upgrade")
     run(env, "user", "add", "ada@example.org", "--name", "Ada", "--password", "a long password!")
@@ -204,9 +204,9 @@ def test_user_unlock_lifts_a_pause_and_is_audited(env: dict[str, str]) -> None:
 def test_user_reset_2fa_turns_two_factor_off_and_is_audited(env: dict[str, str]) -> None:
     import pyotp
 
-    from spoc.core.audit import AuditAction
-    from spoc.core.models import AdminAuditEntry
-    from spoc.core.types import Actor, Role
+    from spoc.core.domain.audit import AuditAction
+    from spoc.core.domain.models import AdminAuditEntry
+    from spoc.core.kernel.types import Actor, Role
 
     run(env, "db", "upgrade")
     run(env, "user", "add", "ada@example.org", "--name", "Ada", "--password", "a long password!")

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
-from spoc.core.app import spoc_of
-from spoc.core.forms import form_spec, validate_form
-from spoc.core.models import Contact, Request, TimelineEvent
-from spoc.core.plugins import ENTRY_POINT_GROUP, installed_entry_points
+from spoc.core.domain.models import Contact, Request, TimelineEvent
+from spoc.core.platform.plugins import ENTRY_POINT_GROUP, installed_entry_points
+from spoc.core.services import spoc_of
+from spoc.core.web.forms import form_spec, validate_form
 from tests.conftest import AppFactory, csrf_token
 from tests.core.fake_plugins.allkinds import Everything
 

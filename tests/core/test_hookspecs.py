@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from spoc.core import hookspecs
-from spoc.core.hookdoc import render_hook_reference
+from spoc.core.platform import hookspecs
+from spoc.core.platform.hookdoc import render_hook_reference
 
 ROOT = Path(__file__).resolve().parents[2]
 HOOKS = hookspecs.hook_names()

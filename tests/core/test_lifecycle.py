@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from spoc import Actor, IllegalTransition, PermissionDenied, Role, Status
-from spoc.core.lifecycle import allowed_targets, check_transition
+from spoc.core.domain.lifecycle import allowed_targets, check_transition
 
 AGENT = Actor.agent(1, Role.AGENT, "Dana")
 ADMIN = Actor.agent(2, Role.ADMIN, "Ada")

@@ -16,8 +16,8 @@ from hypothesis.stateful import (
 )
 
 from spoc import Actor, Priority, ServiceError, Status
-from spoc.core.lifecycle import find_transition
-from spoc.core.timeline import replay
+from spoc.core.domain.lifecycle import find_transition
+from spoc.core.domain.timeline import replay
 from tests.conftest import Org
 
 ACTORS = ("dana", "lee", "sam", "kim", "val", "ada", "requester", "system")

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import func, select
 
 from spoc import FrozenClock, Status
-from spoc.core.app import Spoc, spoc_of
-from spoc.core.models import OutboxMessage
-from spoc.core.outbox import Deliverer, enqueue
+from spoc.core.domain.models import OutboxMessage
+from spoc.core.domain.outbox import Deliverer, enqueue
+from spoc.core.services import Spoc, spoc_of
 from tests.conftest import AppFactory, Inbox, Org, build_org, csrf_token, free_port, login
 from tests.core.fake_plugins import pager
 from tests.core.test_plugins import with_fakes
@@ -304,7 +304,7 @@ def test_outbox_cli(make_app: AppFactory) -> None:
 def test_the_documented_table_states_every_rule() -> None:
     from pathlib import Path
 
-    from spoc.core.notifications import RULES
+    from spoc.core.domain.notifications import RULES
 
     table = (Path(__file__).resolve().parents[2] / "docs" / "notifications.md").read_text()
     rows = [line for line in table.splitlines() if line.startswith("| ")]

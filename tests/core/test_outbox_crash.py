@@ -17,8 +17,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from spoc.core.app import spoc_of
-from spoc.core.models import OutboxMessage
+from spoc.core.domain.models import OutboxMessage
+from spoc.core.services import spoc_of
 from tests.conftest import AppFactory, free_port
 
 MAILS, HOLD_AT = 30, 5

@@ -8,9 +8,9 @@ import re
 import pytest
 from sqlalchemy import inspect, text, update
 
-from spoc.core.app import spoc_of
-from spoc.core.db import UNREADABLE
-from spoc.core.models import OutboxMessage
+from spoc.core.domain.models import OutboxMessage
+from spoc.core.services import spoc_of
+from spoc.core.storage.db import UNREADABLE
 from tests.conftest import AppFactory, Inbox, csrf_token
 
 
@@ -82,7 +82,7 @@ def test_dev_mail_log_names_recipient_and_subject_only(
             "requester_email": "maria@example.com",
         },
     )
-    with caplog.at_level(logging.INFO, logger="spoc.core.outbox"):
+    with caplog.at_level(logging.INFO, logger="spoc.core.domain.outbox"):
         assert spoc.outbox.deliver_due().sent >= 1
     assert "mail to maria@example.com: [REQ-" in caplog.text
     assert "/track/" not in caplog.text
@@ -134,7 +134,7 @@ def test_the_server_access_log_shows_no_secret_link() -> None:
 
     from gunicorn.config import Config
 
-    from spoc.core.serverlog import RedactingLogger
+    from spoc.core.web.serverlog import RedactingLogger
 
     token = "Zx" * 21 + "Q"  # 43 URL-safe characters, like every link secret
     logger = RedactingLogger(Config())

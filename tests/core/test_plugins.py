@@ -8,9 +8,9 @@ import pytest
 from flask import Flask
 
 from spoc import Actor, PluginError, Priority, ValidationFailed, create_app
-from spoc.core.app import spoc_of
-from spoc.core.errors import DuplicateContributionError
-from spoc.core.plugins import ENTRY_POINT_GROUP, installed_entry_points
+from spoc.core.kernel.errors import DuplicateContributionError
+from spoc.core.platform.plugins import ENTRY_POINT_GROUP, installed_entry_points
+from spoc.core.services import spoc_of
 from tests.conftest import AppFactory, Org
 from tests.core.fake_plugins import tuning
 

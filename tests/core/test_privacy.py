@@ -9,10 +9,9 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from spoc import Actor
-from spoc.core.audit import AuditAction
 from spoc.core.cli import main
-from spoc.core.errors import PermissionDenied, ValidationFailed
-from spoc.core.models import (
+from spoc.core.domain.audit import AuditAction
+from spoc.core.domain.models import (
     AdminAuditEntry,
     Contact,
     Feedback,
@@ -22,7 +21,8 @@ from spoc.core.models import (
     Request,
     TrackingToken,
 )
-from spoc.core.types import Status
+from spoc.core.kernel.errors import PermissionDenied, ValidationFailed
+from spoc.core.kernel.types import Status
 from tests.conftest import Org
 
 SECRET = "my-private-diagnosis-7731"

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from spoc.core.ratelimit_store import SqliteStorage, storage_uri
+from spoc.core.web.ratelimit_store import SqliteStorage, storage_uri
 from tests.conftest import AppFactory, csrf_token
 
 SECRET = "a-long-random-secret-for-the-test-server-only"

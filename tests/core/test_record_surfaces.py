@@ -9,9 +9,9 @@ import pytest
 from flask import Flask
 
 from spoc import Actor, PermissionDenied, Priority
-from spoc.core.app import spoc_of
-from spoc.core.models import Escalation, Request
-from spoc.core.plugins import ENTRY_POINT_GROUP, installed_entry_points
+from spoc.core.domain.models import Escalation, Request
+from spoc.core.platform.plugins import ENTRY_POINT_GROUP, installed_entry_points
+from spoc.core.services import spoc_of
 from tests.conftest import AppFactory, Org, build_org, csrf_token, login
 from tests.core.fake_plugins import records
 

@@ -20,7 +20,7 @@ from spoc import (
     Status,
     ValidationFailed,
 )
-from spoc.core.models import Contact, Message, Request, TimelineEvent
+from spoc.core.domain.models import Contact, Message, Request, TimelineEvent
 from tests.conftest import Org
 
 
@@ -339,7 +339,7 @@ def test_request_and_tracking_link_are_created_together_or_not_at_all(
     def broken(*args: object) -> str:
         raise RuntimeError("disk full while issuing the token")
 
-    monkeypatch.setattr("spoc.core.links.add_tracking_token", broken)
+    monkeypatch.setattr("spoc.core.domain.links.add_tracking_token", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         org.spoc.requests.create_with_tracking_link(
             type_key="generic.question",
@@ -353,7 +353,7 @@ def test_write_observers_run_inside_the_transaction_and_keep_one_version_step(
     org: Org,
 ) -> None:
     """Observers (SLA clocks, the outbox) commit or roll back with their cause."""
-    from spoc.core.writes import WriteContext
+    from spoc.core.domain.writes import WriteContext
 
     seen: list[tuple[str, ...]] = []
 
@@ -382,7 +382,7 @@ def test_write_observers_run_inside_the_transaction_and_keep_one_version_step(
 def test_the_system_answers_at_once_and_resolves_like_staff(org: Org) -> None:
     """A plugin that knows the answer (a shipment's tracking) replies as the system: the
     requester is mailed, the first-response clock is met, and the request is resolved."""
-    from spoc.core.models import OutboxMessage, SlaClock
+    from spoc.core.domain.models import OutboxMessage, SlaClock
 
     rid = org.file()
     system = Actor.system("tracking")

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from spoc.core.app import spoc_of
+from spoc.core.services import spoc_of
 from tests.conftest import PASSWORD, AppFactory, build_org, give_password
 
 ALL_PLUGINS = ["generic", "healthcare", "projects", "events", "logistics"]

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from spoc import StartupError, create_app
-from spoc.core.settings import collect_plugin_sections, load_settings
+from spoc.core.platform.settings import collect_plugin_sections, load_settings
 
 
 def test_production_without_secret_key_stops_with_one_line(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,9 +9,9 @@ from flask import Flask
 from sqlalchemy import select
 
 from spoc import Actor, FrozenClock, Priority, Status
-from spoc.core.app import spoc_of
-from spoc.core.models import NO_DEADLINE, Request, SlaClock, SlaClockEvent
-from spoc.core.sla import describe
+from spoc.core.domain.models import NO_DEADLINE, Request, SlaClock, SlaClockEvent
+from spoc.core.domain.sla import describe
+from spoc.core.services import spoc_of
 from tests.conftest import START, AppFactory, Org, build_org
 
 H = timedelta(hours=1)

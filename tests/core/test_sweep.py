@@ -10,9 +10,9 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from spoc import Actor, FrozenClock, Status
-from spoc.core.app import spoc_of
 from spoc.core.cli import main
-from spoc.core.models import Escalation, EscalationTrigger, Request, Team
+from spoc.core.domain.models import Escalation, EscalationTrigger, Request, Team
+from spoc.core.services import spoc_of
 from tests.conftest import AppFactory, Inbox, Org, build_org
 from tests.core.test_plugins import with_fakes
 
@@ -257,7 +257,7 @@ def test_hook_keep_open_stops_automatic_closing_but_not_staff(
 def test_a_failing_plugin_check_is_reported_and_the_worker_still_delivers(
     make_app: AppFactory, clock: FrozenClock, inbox: tuple[Inbox, int]
 ) -> None:
-    from spoc.core.sweep import run_forever
+    from spoc.core.domain.sweep import run_forever
     from tests.core.fake_plugins import chores
 
     app = make_app(

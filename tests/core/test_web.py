@@ -30,9 +30,9 @@ from flask import Flask  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from spoc import Actor  # noqa: E402
-from spoc.core.app import spoc_of  # noqa: E402
-from spoc.core.models import Request  # noqa: E402
-from spoc.core.plugins import ENTRY_POINT_GROUP, installed_entry_points  # noqa: E402
+from spoc.core.domain.models import Request  # noqa: E402
+from spoc.core.platform.plugins import ENTRY_POINT_GROUP, installed_entry_points  # noqa: E402
+from spoc.core.services import spoc_of  # noqa: E402
 from tests.conftest import AppFactory, build_org, csrf_token, login  # noqa: E402
 
 HUGE = str(2**64)

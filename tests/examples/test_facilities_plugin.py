@@ -13,9 +13,9 @@ from flask import Flask
 from sqlalchemy import inspect, select
 
 from spoc import Actor, PluginError, Priority
-from spoc.core import migrate
-from spoc.core.app import Spoc, spoc_of
 from spoc.core.cli import main
+from spoc.core.services import Spoc, spoc_of
+from spoc.core.storage import migrate
 from spoc_facilities import FacilitiesSettings
 from spoc_facilities.models import WorkOrder
 from tests.conftest import AppFactory
@@ -167,7 +167,7 @@ def test_hook_cli_commands_appear_under_the_plugin_group(site: tuple[Spoc, int, 
 
 
 def test_a_plugin_gives_its_request_type_an_sla_policy(site: tuple[Spoc, int, int]) -> None:
-    from spoc.core.models import SlaClock
+    from spoc.core.domain.models import SlaClock
 
     spoc, building_id, _ = site
     rid = repair(spoc, building_id, summary="Sparks from a socket", hazard=True)

@@ -30,7 +30,9 @@ from spoc.plugins.projects.models import (
     Watch,
     Workstream,
 )
-from spoc.plugins.projects.structure import people, settings_of, workstreams
+from spoc.plugins.projects.periods import current_period, period_bounds
+from spoc.plugins.projects.queries import people, settings_of, workstreams
+from spoc.plugins.projects.rollup import refresh
 
 log = logging.getLogger(__name__)
 CATCH_UP = 60  # periods one call opens for a project that starts in the past
@@ -41,23 +43,6 @@ class _Moot(Exception):
 
 
 # --- periods ---------------------------------------------------------------------------------
-
-
-def period_bounds(cadence: Cadence, anchor: date, on: date) -> tuple[date, date, str]:
-    """The period of ``cadence`` that contains ``on``: (first day, last day, label)."""
-    if cadence is Cadence.MONTHLY:
-        start = on.replace(day=1)
-        end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-        return start, end, f"{start:%Y-%m}"
-    monday = on - timedelta(days=on.weekday())
-    if cadence is Cadence.FORTNIGHTLY:
-        base = anchor - timedelta(days=anchor.weekday())
-        monday = base + timedelta(days=14 * ((monday - base).days // 14))
-        end = monday + timedelta(days=13)
-    else:
-        end = monday + timedelta(days=6)
-    year, week, _ = monday.isocalendar()
-    return monday, end, f"{year}-W{week:02d}"
 
 
 def _business_days(spoc: Spoc, start: datetime, days: int) -> datetime:
@@ -93,8 +78,6 @@ def open_due_periods_of(spoc: Spoc, project_id: int) -> int:
 def open_next_period(spoc: Spoc, project_id: int) -> bool:
     """Open the project's next period if it has started: a row and the report request that
     carries the period's audit trail (owned by the manager, for the sponsor)."""
-    from spoc.plugins.projects.rollup import refresh
-
     today = spoc.requests.today()
     with spoc.db.reader() as session:
         project = session.get(Project, project_id)
@@ -150,21 +133,6 @@ def open_next_period(spoc: Spoc, project_id: int) -> bool:
         return False
     refresh(spoc, opened[0])
     return True
-
-
-def current_period(session: Session, project_id: int, now: datetime) -> Period | None:
-    """The period being reported on: the latest that has closed, else the first open one."""
-    closed = session.scalar(
-        select(Period)
-        .where(Period.project_id == project_id, Period.closes_at <= now)
-        .order_by(Period.starts_on.desc())
-        .limit(1)
-    )
-    if closed is not None:
-        return closed
-    return session.scalar(
-        select(Period).where(Period.project_id == project_id).order_by(Period.starts_on).limit(1)
-    )
 
 
 def due_period_label(spoc: Spoc, workstream_id: int) -> str | None:

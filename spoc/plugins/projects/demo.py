@@ -12,8 +12,9 @@ from spoc import DemoContext
 from spoc.plugins.projects.forms import Cadence
 from spoc.plugins.projects.keys import DECISION, RISK, UPDATE
 from spoc.plugins.projects.models import Period
+from spoc.plugins.projects.queries import settings_of
 from spoc.plugins.projects.reports import publish
-from spoc.plugins.projects.structure import add_portfolio, add_project, add_workstream, settings_of
+from spoc.plugins.projects.structure import add_portfolio, add_project, add_workstream
 
 PERIODS = 6
 # (project, manager, sponsor, [(workstream, lead, [overall per period, None = no update])])

@@ -38,7 +38,7 @@ from spoc.plugins.projects.models import (
     Watch,
     Workstream,
 )
-from spoc.plugins.projects.structure import project_id_of, require_manager, settings_of
+from spoc.plugins.projects.queries import project_id_of, require_manager, settings_of
 
 
 def on_filed(spoc: Spoc, request: Request, fields: BaseModel, session: Session) -> None:

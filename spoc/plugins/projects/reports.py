@@ -29,7 +29,7 @@ from spoc.plugins.projects.models import (
     Workstream,
     WorkstreamStatus,
 )
-from spoc.plugins.projects.structure import people, require_manager, settings_of
+from spoc.plugins.projects.queries import people, require_manager, settings_of
 
 SCHEMA_FILE = Path(__file__).parent / "schema" / "status-report.schema.json"
 SCHEMA_PATH = "/p/projects/schema/status-report.json"

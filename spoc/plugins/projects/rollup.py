@@ -29,7 +29,8 @@ from spoc.plugins.projects.models import (
     Watch,
     WorkstreamStatus,
 )
-from spoc.plugins.projects.structure import require_manager, settings_of, workstreams
+from spoc.plugins.projects.periods import current_period
+from spoc.plugins.projects.queries import require_manager, settings_of, workstreams
 
 JUSTIFICATION_MIN = 10
 PORTFOLIO_PROJECTS = 500  # projects read to roll a portfolio up (bounded)
@@ -138,8 +139,6 @@ def portfolio_rag(
 ) -> str | None:
     """The worst current RAG of the portfolio's projects (the manager's override counts: it
     is what the project reports)."""
-    from spoc.plugins.projects.cycle import current_period
-
     project_ids = list(
         session.scalars(
             select(Project.subject_id)

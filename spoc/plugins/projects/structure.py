@@ -12,19 +12,16 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from spoc import Actor, NotFoundError, PermissionDenied, Role, Spoc, Subject, ValidationFailed
+from spoc import Spoc, Subject, ValidationFailed
+from spoc.plugins.projects.cycle import open_due_periods_of
 from spoc.plugins.projects.forms import Cadence
 from spoc.plugins.projects.keys import PORTFOLIO, PROJECT, WORKSTREAM
 from spoc.plugins.projects.models import Person, Portfolio, Project, Workstream
-from spoc.plugins.projects.settings import ProjectsSettings
+from spoc.plugins.projects.periods import period_bounds
+from spoc.plugins.projects.queries import people, settings_of
 
 ROLES = ("sponsor", "steering", "stakeholder")
-
-
-def settings_of(spoc: Spoc) -> ProjectsSettings:
-    return spoc.plugin_settings("projects", ProjectsSettings)
 
 
 def _subject(
@@ -109,8 +106,6 @@ def add_project(
 ) -> Subject:
     """A project whose SPOC is its manager; ``sponsor`` is (name, email). Opens the reporting
     periods that have started."""
-    from spoc.plugins.projects.cycle import open_due_periods_of
-
     with spoc.db.reader() as session:
         if session.get(Portfolio, portfolio_id) is None:
             raise ValidationFailed("invalid project", {"portfolio_id": "no such portfolio"})
@@ -132,8 +127,6 @@ def add_project(
         attributes=attributes,
     )
     details = subject.attributes
-    from spoc.plugins.projects.cycle import period_bounds
-
     first, _, _ = period_bounds(Cadence(details["cadence"]), reporting_starts, reporting_starts)
     with spoc.db.transaction() as session:
         if session.get(Project, subject.id) is None:
@@ -219,55 +212,3 @@ def add_person(spoc: Spoc, project_id: int, role: str, name: str, email: str) ->
         )
         session.add(person)
     return person
-
-
-def people(session: Session, project_id: int, role: str | None = None) -> list[Person]:
-    query = select(Person).where(Person.project_id == project_id)
-    if role is not None:
-        query = query.where(Person.role == role)
-    return list(session.scalars(query.order_by(Person.role, Person.id).limit(100)))
-
-
-def project_id_of(session: Session, subject: Subject | None) -> int | None:
-    """The project a project or workstream subject belongs to."""
-    if subject is None:
-        return None
-    if subject.kind == PROJECT:
-        return subject.id
-    if subject.kind == WORKSTREAM:
-        row = session.get(Workstream, subject.id)
-        return row.project_id if row is not None else None
-    return None
-
-
-def workstreams(session: Session, project_id: int, limit: int) -> list[Workstream]:
-    return list(
-        session.scalars(
-            select(Workstream)
-            .where(Workstream.project_id == project_id)
-            .order_by(Workstream.subject_id)
-            .limit(limit)
-        )
-    )
-
-
-def may_manage(session: Session, actor: Actor, project_id: int) -> bool:
-    """Admins, and the project's manager (its SPOC) or a deputy."""
-    if actor.role is Role.ADMIN:
-        return True
-    if actor.role is not Role.AGENT:
-        return False
-    subject = session.get(Subject, project_id)
-    if subject is None:
-        return False
-    return actor.id == subject.spoc_agent_id or any(
-        d.agent_id == actor.id for d in subject.deputies
-    )
-
-
-def require_manager(spoc: Spoc, actor: Actor, project_id: int) -> None:
-    with spoc.db.reader() as session:
-        if session.get(Project, project_id) is None:
-            raise NotFoundError(f"no project {project_id}")
-        if not may_manage(session, actor, project_id):
-            raise PermissionDenied("only the project's manager, a deputy or an admin may do this")

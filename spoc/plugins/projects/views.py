@@ -23,7 +23,6 @@ from spoc import (
     spoc_of,
 )
 from spoc.plugins.projects import reports
-from spoc.plugins.projects.cycle import current_period
 from spoc.plugins.projects.forms import Rag
 from spoc.plugins.projects.keys import DECISION, PORTFOLIO, PROJECT, RISK, UPDATE
 from spoc.plugins.projects.models import (
@@ -39,9 +38,10 @@ from spoc.plugins.projects.models import (
     Workstream,
     WorkstreamStatus,
 )
+from spoc.plugins.projects.periods import current_period
+from spoc.plugins.projects.queries import may_manage, people, settings_of
 from spoc.plugins.projects.records import reassess_risk, record_decision
 from spoc.plugins.projects.rollup import override
-from spoc.plugins.projects.structure import may_manage, people, settings_of
 
 bp = Blueprint("pm", __name__, template_folder="templates")
 PAGE = 20

@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from spoc import Actor, Status
-from spoc.core.models import Contact, Request
+from spoc.core.domain.models import Contact, Request
 from tests.conftest import AppFactory, Org
 
 NEW = {

@@ -17,7 +17,7 @@ from schemathesis.checks import (
 )
 
 from spoc import Actor
-from spoc.core.app import spoc_of
+from spoc.core.services import spoc_of
 from tests.conftest import AppFactory, build_org
 
 EXAMPLES_PER_OPERATION = 100  # the CLI run in test_openapi.py does 25

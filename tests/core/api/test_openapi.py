@@ -16,8 +16,8 @@ from openapi_spec_validator import validate
 from werkzeug.serving import make_server
 
 from spoc import Actor, create_app
-from spoc.core.api.base import REGISTRY
-from spoc.core.app import spoc_of
+from spoc.core.services import spoc_of
+from spoc.core.web.api.base import REGISTRY
 from tests.conftest import TEST_CALENDARS, AppFactory, build_org
 
 

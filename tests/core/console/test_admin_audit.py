@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from flask import Flask
 
-from spoc.core.clock import FrozenClock
+from spoc.core.kernel.clock import FrozenClock
 from tests.conftest import Org, login
 
 

@@ -12,9 +12,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from spoc import FrozenClock
-from spoc.core.app import spoc_of
-from spoc.core.audit import AuditAction
-from spoc.core.models import AdminAuditEntry
+from spoc.core.domain.audit import AuditAction
+from spoc.core.domain.models import AdminAuditEntry
+from spoc.core.services import spoc_of
 from tests.conftest import PASSWORD, AppFactory, Inbox, Org, build_org, csrf_token, give_password
 
 NEW_PASSWORD = "a brand new long passphrase"

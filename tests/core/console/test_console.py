@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from spoc import Actor, FrozenClock, Priority, Status
-from spoc.core.app import spoc_of
+from spoc.core.services import spoc_of
 from tests.conftest import PASSWORD, AppFactory, Org, build_org, csrf_token, give_password, login
 
 
@@ -320,7 +320,7 @@ def test_subjects_list_detail_and_editing_people(web: tuple[Flask, Org]) -> None
     )
     assert code == 303
     with org.spoc.db.reader() as session:
-        from spoc.core.models import Subject
+        from spoc.core.domain.models import Subject
 
         subject = session.get(Subject, org.account.id)
         assert subject is not None
@@ -427,7 +427,7 @@ def test_only_admins_administer(web: tuple[Flask, Org]) -> None:
         == 303
     )
     with org.spoc.db.reader() as session:
-        from spoc.core.models import Agent, Team
+        from spoc.core.domain.models import Agent, Team
 
         dana = session.get(Agent, org.dana.id)
         assert dana is not None and (dana.role.value, dana.active) == ("viewer", False)

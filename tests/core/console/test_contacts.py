@@ -7,7 +7,7 @@ import json
 from flask import Flask
 from sqlalchemy import select
 
-from spoc.core.models import AdminAuditEntry, Contact
+from spoc.core.domain.models import AdminAuditEntry, Contact
 from tests.conftest import Org, csrf_token, login
 
 

@@ -33,9 +33,9 @@ from werkzeug.test import TestResponse
 from werkzeug.wrappers import Response
 
 from spoc import FrozenClock
-from spoc.core.app import spoc_of
-from spoc.core.audit import AuditAction
-from spoc.core.models import AdminAuditEntry, Agent
+from spoc.core.domain.audit import AuditAction
+from spoc.core.domain.models import AdminAuditEntry, Agent
+from spoc.core.services import spoc_of
 from tests.conftest import AppFactory, Org, build_org, csrf_token, free_port
 
 pytestmark = pytest.mark.slow

@@ -14,8 +14,8 @@ from sqlalchemy import select, text
 from werkzeug.test import TestResponse
 
 from spoc import FrozenClock
-from spoc.core.audit import AuditAction
-from spoc.core.models import AdminAuditEntry, Agent
+from spoc.core.domain.audit import AuditAction
+from spoc.core.domain.models import AdminAuditEntry, Agent
 from tests.conftest import PASSWORD, AppFactory, Org, build_org, csrf_token, give_password
 from tests.core.console.test_auth_accounts import sign_in, signed_in
 
@@ -230,7 +230,7 @@ def test_admin_without_two_factor_is_sent_to_enrolment_when_required(
     make_app: AppFactory, clock: FrozenClock
 ) -> None:
     app = make_app(require_2fa_for_admins=True)
-    from spoc.core.app import spoc_of
+    from spoc.core.services import spoc_of
 
     org = build_org(spoc_of(app))
     admin = signed_in(app, org, "ada")

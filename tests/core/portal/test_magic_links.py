@@ -8,8 +8,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from spoc.core.app import spoc_of
-from spoc.core.models import MagicLink, OutboxMessage
+from spoc.core.domain.models import MagicLink, OutboxMessage
+from spoc.core.services import spoc_of
 from tests.conftest import AppFactory, Inbox, csrf_token
 from tests.core.portal.test_portal import file_request
 

@@ -10,8 +10,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from spoc import Actor, FrozenClock, Status
-from spoc.core.app import spoc_of
-from spoc.core.models import Contact, Feedback, Request
+from spoc.core.domain.models import Contact, Feedback, Request
+from spoc.core.services import spoc_of
 from tests.conftest import AppFactory, Inbox, Org, build_org, csrf_token
 
 
@@ -91,7 +91,7 @@ def test_filing_creates_request_mails_the_link_and_shows_tracking(
 
 
 def test_tracking_token_is_stored_hashed(portal: Flask, people: Org) -> None:
-    from spoc.core.models import TrackingToken
+    from spoc.core.domain.models import TrackingToken
 
     _, location = file_request(portal.test_client())
     token = tracking_path(location).rsplit("/", 1)[-1]

@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 
 from spoc import Actor, Request, Spoc
-from spoc.core.app import spoc_of
+from spoc.core.services import spoc_of
 from spoc.plugins.events import program, vendors
 from spoc.plugins.events.models import Event, EventSession, Vendor
 from spoc.plugins.events.settings import EventsSettings

@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from spoc import Actor, FrozenClock, IllegalTransition, Priority, Status
-from spoc.core.models import SlaClock
+from spoc.core.domain.models import SlaClock
 from tests.conftest import AppFactory, login
 from tests.plugins.events.conftest import CLOSES, OPENS, PLUGINS, Expo, make_expo
 

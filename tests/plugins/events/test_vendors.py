@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from spoc import FrozenClock, Request
-from spoc.core.models import Escalation, Team
+from spoc.core.domain.models import Escalation, Team
 from spoc.plugins.events import vendors
 from spoc.plugins.events.models import Watch
 from tests.conftest import AppFactory, csrf_token

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 
 from spoc import Actor, Request, Spoc, StaffAccess, Subject
-from spoc.core.app import spoc_of
+from spoc.core.services import spoc_of
 from tests.conftest import AppFactory, Org, build_org
 
 PATIENT = "healthcare.patient"

@@ -305,7 +305,7 @@ def test_an_organisation_adds_its_own_education_articles(
 ) -> None:
     from pathlib import Path
 
-    from spoc.core.app import spoc_of
+    from spoc.core.services import spoc_of
 
     folder = Path(str(tmp_path)) / "articles"
     folder.mkdir()

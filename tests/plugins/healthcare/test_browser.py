@@ -15,12 +15,13 @@ from playwright.sync_api import Page, expect
 from werkzeug.serving import make_server
 
 from spoc import create_app
-from spoc.core.app import spoc_of
+from spoc.core.services import spoc_of
 from tests.conftest import PASSWORD, give_password
 from tests.core.test_browser_journey import accessible, browser_page
 from tests.plugins.healthcare.conftest import Hospital, make_hospital
 
 __all__ = ["browser_page"]
+pytestmark = pytest.mark.slow  # a real browser against a server
 
 
 @pytest.fixture(scope="module")

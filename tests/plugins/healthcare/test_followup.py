@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from flask import Flask
 
 from spoc import Actor
-from spoc.core.models import Escalation, SlaClock
+from spoc.core.domain.models import Escalation, SlaClock
 from tests.conftest import AppFactory
 from tests.plugins.healthcare.conftest import BUSINESS, Hospital, make_hospital, run_cli
 

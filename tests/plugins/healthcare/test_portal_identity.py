@@ -11,9 +11,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from spoc import Actor, Role
-from spoc.core.app import spoc_of
-from spoc.core.audit import AuditFilter, audit_entries
-from spoc.core.models import Request, TimelineEvent, Visibility
+from spoc.core.domain.audit import AuditFilter, audit_entries
+from spoc.core.domain.models import Request, TimelineEvent, Visibility
+from spoc.core.services import spoc_of
 from spoc.plugins.healthcare.models import Appointment, RequestAppointment
 from tests.conftest import AppFactory, Inbox, csrf_token
 from tests.plugins.healthcare.conftest import Hospital, make_hospital
@@ -222,8 +222,8 @@ def test_appointment_numbers_are_random_not_the_row_id(clinic: Hospital) -> None
 
 
 def test_demo_record_numbers_are_not_sequential(make_app: AppFactory) -> None:
-    from spoc.core.demo import seed
-    from spoc.core.models import Subject
+    from spoc.core.domain.demo import seed
+    from spoc.core.domain.models import Subject
 
     spoc = spoc_of(make_app(plugins=["generic", "healthcare"]))
     seed(spoc)

@@ -11,8 +11,8 @@ from datetime import timedelta
 from flask import Flask
 from sqlalchemy import delete, select, update
 
-from spoc.core.app import spoc_of
-from spoc.core.models import Contact, Escalation, Message, Subject
+from spoc.core.domain.models import Contact, Escalation, Message, Subject
+from spoc.core.services import spoc_of
 from spoc.plugins.healthcare import audit
 from spoc.plugins.healthcare.models import AccessEntry
 from spoc.plugins.healthcare.records import advance_referral
@@ -408,7 +408,7 @@ def test_the_request_list_api_shows_no_clinical_fields(
 
 
 def test_webhooks_about_patients_carry_no_detail(make_app: AppFactory) -> None:
-    from spoc.core.models import OutboxMessage
+    from spoc.core.domain.models import OutboxMessage
 
     app = make_app(
         plugins=["generic", "healthcare"],

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Flask
 from flask.testing import FlaskClient
 
-from spoc.core.models import Agent
+from spoc.core.domain.models import Agent
 from tests.conftest import csrf_token, login
 from tests.plugins.healthcare.conftest import Hospital
 

@@ -8,8 +8,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from spoc.core.audit import AuditAction
-from spoc.core.models import AdminAuditEntry, Message
+from spoc.core.domain.audit import AuditAction
+from spoc.core.domain.models import AdminAuditEntry, Message
 from spoc.plugins.healthcare.models import AccessEntry
 from tests.conftest import csrf_token, login
 from tests.plugins.healthcare.conftest import Hospital

@@ -6,8 +6,8 @@ import pytest
 from flask import Flask
 
 from spoc import Priority, ValidationFailed
-from spoc.core.app import spoc_of
-from spoc.core.models import Escalation
+from spoc.core.domain.models import Escalation
+from spoc.core.services import spoc_of
 from tests.conftest import AppFactory, csrf_token
 from tests.plugins.healthcare.conftest import Hospital, make_hospital
 
@@ -29,7 +29,7 @@ def assert_emergency(hospital: Hospital, request_id: int) -> None:
     (escalation,) = escalations(hospital, request_id)
     assert escalation.trigger == "plugin:healthcare:red_flag"
     with hospital.spoc.db.reader() as session:
-        from spoc.core.models import Team
+        from spoc.core.domain.models import Team
 
         assert session.get(Team, escalation.to_team_id).key == "clinical"  # type: ignore[union-attr]
     (notice,) = notices(hospital, request_id)

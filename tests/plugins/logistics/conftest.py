@@ -12,8 +12,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from spoc import Actor, FrozenClock, Role
-from spoc.core.app import Spoc, spoc_of
-from spoc.core.models import Agent, Escalation, Request, Subject, Team
+from spoc.core.domain.models import Agent, Escalation, Request, Subject, Team
+from spoc.core.services import Spoc, spoc_of
 from spoc.plugins.logistics.ingest import IngestReport, TrackingEventIn, ingest
 from spoc.plugins.logistics.models import Shipment
 from spoc.plugins.logistics.services import OrderIn, add_order

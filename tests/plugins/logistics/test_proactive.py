@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from spoc import Actor, ActorKind, FrozenClock, Priority, Status
-from spoc.core.models import Contact, OutboxMessage, SlaClock
+from spoc.core.domain.models import Contact, OutboxMessage, SlaClock
 from spoc.plugins.logistics.detect import detect
 from spoc.plugins.logistics.models import ShipmentException
 from tests.conftest import AppFactory

@@ -7,9 +7,9 @@ from flask import Flask
 from sqlalchemy import select
 
 from spoc import Actor, ActorKind, PermissionDenied, Priority, Status
-from spoc.core.app import spoc_of
-from spoc.core.demo import seed
-from spoc.core.models import SlaClock
+from spoc.core.domain.demo import seed
+from spoc.core.domain.models import SlaClock
+from spoc.core.services import spoc_of
 from spoc.plugins.logistics.models import AddressChange, Claim
 from spoc.plugins.logistics.services import address_history, change_address, verify_contact
 from spoc.plugins.logistics.tracking import account_tracking, public_tracking

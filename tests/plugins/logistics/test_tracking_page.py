@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from spoc import Actor
-from spoc.core.app import spoc_of
+from spoc.core.services import spoc_of
 from spoc.plugins.logistics.services import verify_contact
 from tests.conftest import AppFactory, FrozenClock, Inbox, csrf_token, login
 from tests.plugins.logistics.conftest import AIR, ROAD, H, Tower, make_tower

@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 
 from spoc import Actor, FrozenClock, Request, Spoc, Subject
-from spoc.core.app import spoc_of
+from spoc.core.services import spoc_of
 from tests.conftest import AppFactory, Org, build_org
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
@@ -132,14 +132,14 @@ def office(office_app: Flask, clock: FrozenClock) -> Office:
 
 
 def escalations(office: Office, request_id: int) -> list[Any]:
-    from spoc.core.models import Escalation
+    from spoc.core.domain.models import Escalation
 
     with office.spoc.db.reader() as session:
         return list(session.query(Escalation).filter_by(request_id=request_id).all())
 
 
 def mails_to(office: Office, address: str) -> list[Any]:
-    from spoc.core.models import OutboxMessage
+    from spoc.core.domain.models import OutboxMessage
 
     with office.spoc.db.reader() as session:
         return list(
@@ -151,7 +151,7 @@ def mails_to(office: Office, address: str) -> list[Any]:
 
 
 def team_key(office: Office, team_id: int) -> str:
-    from spoc.core.models import Team
+    from spoc.core.domain.models import Team
 
     with office.spoc.db.reader() as session:
         team = session.get(Team, team_id)

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import joinedload
 
-from spoc.core.models import Request
+from spoc.core.domain.models import Request
 from tests.plugins.projects.conftest import Office, escalations, mails_to, team_key
 
 # March closes at midnight London time on 1 April (BST: 23:00 UTC on 31 March).
@@ -147,7 +147,7 @@ def _chase_link(office: Office, address: str) -> str:
 
 
 def _live_links(office: Office, stream_id: int) -> int:
-    from spoc.core.models import SubjectIntakeLink
+    from spoc.core.domain.models import SubjectIntakeLink
 
     with office.spoc.db.reader() as session:
         return (

@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import func, select
 
-from spoc.core.app import spoc_of
-from spoc.core.demo import seed
+from spoc.core.domain.demo import seed
+from spoc.core.services import spoc_of
 from tests.conftest import AppFactory
 
 

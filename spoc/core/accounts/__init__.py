@@ -1,0 +1,1 @@
+"""Staff accounts: passwords, sessions, two-factor codes, API tokens and single sign-on."""

@@ -1,0 +1,286 @@
+"""Who is told what: a write observer that turns timeline events into outbox messages.
+
+The table below is the single statement of the rules (docs/notifications.md shows it too).
+Requesters never receive internal events; messages carry the minimum: what happened, the
+reference, the public reply text, where to follow it.
+
+Templates live in ``templates/mail/<name>.txt`` and ``.html``; a plugin overrides one by
+shipping a file of the same name in a ``templates/mail/`` folder of its package.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from spoc.core.domain.models import Agent, Contact, Request, TeamMember, TimelineEvent, Visibility
+from spoc.core.domain.outbox import enqueue, webhook_body
+from spoc.core.domain.writes import WriteContext
+from spoc.core.kernel.clock import Clock
+from spoc.core.kernel.types import ActorKind, Status
+from spoc.core.platform.settings import Settings
+
+if TYPE_CHECKING:
+    from spoc.core.platform.plugins import PluginHost
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+
+
+@dataclass(frozen=True)
+class Rule:
+    event: str
+    audience: str  # requester | owner | team
+    when: str
+    headline: str
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("created", "owner", "always", "New request for you"),
+    Rule("message", "requester", "a public reply by staff", "You have a reply"),
+    Rule(
+        "message",
+        "owner",
+        "a reply by the requester, or a note by someone other than the owner",
+        "New message",
+    ),
+    Rule(
+        "status_changed",
+        "requester",
+        "to waiting, resolved, closed or cancelled, by someone else",
+        "Your request is now: {label}",
+    ),
+    Rule("assigned", "owner", "reassigned after intake", "A request was assigned to you"),
+    Rule("escalated", "team", "always", "A request was escalated to your team"),
+    Rule("clock", "owner", "an SLA warning or breach", "{summary}"),
+    Rule(
+        "reminder",
+        "requester",
+        "waiting on the requester too long",
+        "We are still waiting for your reply",
+    ),
+)
+REQUESTER_STATUSES = {Status.WAITING, Status.RESOLVED, Status.CLOSED, Status.CANCELLED}
+
+
+def mail_environment(host: PluginHost) -> Environment:
+    """Plugin template folders first (by plugin name), then the core's."""
+    import importlib
+
+    folders = []
+    for name in sorted(host.enabled):
+        plugin = host.pm.get_plugin(name)
+        module = importlib.import_module(plugin.__name__) if plugin is not None else None
+        if module is not None and getattr(module, "__file__", None):
+            folder = Path(module.__file__).parent / "templates"  # type: ignore[arg-type]
+            if folder.is_dir():
+                folders.append(FileSystemLoader(str(folder)))
+    folders.append(FileSystemLoader(str(TEMPLATES)))
+    return Environment(
+        loader=ChoiceLoader(folders),
+        autoescape=select_autoescape(enabled_extensions=("html",), default=False),
+        keep_trailing_newline=True,
+    )
+
+
+WEBHOOK_WITHHELD = frozenset({"reason", "priority_reason", "routing_reason", "note"})
+
+
+class Notifier:
+    def __init__(self, settings: Settings, host: PluginHost, reference: Any, clock: Clock) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.env = mail_environment(host)
+        self.reference = reference
+        self.types = host.request_types
+        self.host_name = urlsplit(settings.base_url).hostname or "spoc.invalid"
+
+    # --- the observer -------------------------------------------------------------------
+
+    def __call__(self, write: WriteContext) -> None:
+        for event in write.events:
+            self._plan(write, event)
+
+    def _plan(self, write: WriteContext, event: TimelineEvent) -> None:
+        request, data = write.request, event.data
+        kind, by = event.kind, event.actor_kind
+        public = event.visibility is Visibility.PUBLIC
+        for url in self.settings.webhook_urls:
+            self._webhook(write, event, url)
+        if kind == "created":
+            self._staff(write, self._owners(write), "New request for you", event)
+        elif kind == "message":
+            body = event.message.body if event.message is not None else ""
+            if public and by in (ActorKind.AGENT, ActorKind.SYSTEM):
+                self._requester(write, "You have a reply", body)
+            elif by is ActorKind.REQUESTER or write.actor.id != request.owner_agent_id:
+                self._staff(write, self._owners(write), "New message", event, body)
+        elif kind == "status_changed":
+            target = Status(data["to"])
+            if target in REQUESTER_STATUSES and by is not ActorKind.REQUESTER:
+                label = self._label(request, target)
+                self._requester(write, f"Your request is now: {label}", data.get("reason") or "")
+        elif kind == "assigned" and write.events[0].kind != "created":
+            self._staff(write, self._owners(write), "A request was assigned to you", event)
+        elif kind == "escalated":
+            team_members = self._team(write, data["to_team_id"])
+            self._staff(
+                write,
+                team_members,
+                "A request was escalated to your team",
+                event,
+                data.get("reason", ""),
+            )
+        elif kind == "clock":
+            self._staff(write, self._owners(write), event.summary, event)
+        elif kind == "reminder":
+            self._requester(write, "We are still waiting for your reply", "")
+
+    # --- audiences ----------------------------------------------------------------------
+
+    def _owners(self, write: WriteContext) -> list[str]:
+        request, session = write.request, write.session
+        if request.owner_agent_id is not None:
+            agent = session.get(Agent, request.owner_agent_id)
+            return [agent.email] if agent is not None and agent.active else []
+        if request.owner_team_id is not None:
+            return self._team(write, request.owner_team_id)
+        return []
+
+    @staticmethod
+    def _team(write: WriteContext, team_id: int) -> list[str]:
+        rows = write.session.scalars(
+            select(Agent.email)
+            .join(TeamMember, TeamMember.agent_id == Agent.id)
+            .where(TeamMember.team_id == team_id, Agent.active.is_(True))
+            .order_by(Agent.email)
+        )
+        return list(rows)
+
+    def _label(self, request: Request, status: Status) -> str:
+        request_type = self.types.get(request.type_key)
+        return request_type.label_for(status) if request_type else status.value
+
+    # --- messages -----------------------------------------------------------------------
+
+    def _thread(self, request: Request, key: str) -> dict[str, str]:
+        root = f"<req-{request.id}@{self.host_name}>"
+        return {"Message-ID": f"<{key}@{self.host_name}>", "In-Reply-To": root, "References": root}
+
+    def mail(
+        self,
+        session: Session,
+        request: Request | None,
+        to: str,
+        subject: str,
+        template: str,
+        **context: Any,
+    ) -> None:
+        """Render ``mail/<template>.txt`` and ``.html`` and queue them in ``session``."""
+        key = f"ntf-{uuid.uuid4().hex}"
+        if request is not None:
+            subject = f"[{self.reference(request.id)}] {subject}"
+            context.setdefault("reference", self.reference(request.id))
+        text = self.env.get_template(f"mail/{template}.txt").render(**context)
+        html = self.env.get_template(f"mail/{template}.html").render(**context)
+        headers = {"Message-ID": f"<{key}@{self.host_name}>"}
+        if request is not None:
+            headers.update(self._thread(request, key))
+        enqueue(
+            session,
+            channel="email",
+            recipient=to,
+            subject=subject,
+            body_text=text,
+            body_html=html,
+            headers=headers,
+            request=request,
+            now=self.clock.now(),
+            key=key,
+        )
+
+    def _private(self, request: Request) -> bool:
+        request_type = self.types.get(request.type_key)
+        return request_type is not None and request_type.private
+
+    def _requester(self, write: WriteContext, headline: str, body: str) -> None:
+        contact = write.session.get(Contact, write.request.contact_id)
+        if contact is None:
+            return
+        if self._private(write.request):
+            # Health and other special-category requests: that there is news, never what.
+            headline, body = "There is an update on your request", ""
+        self.mail(
+            write.session,
+            write.request,
+            contact.email,
+            headline,
+            "requester_update",
+            name=contact.name,
+            headline=headline,
+            body=body,
+            my_requests_url=f"{self.settings.base_url.rstrip('/')}/my-requests",
+        )
+
+    def _staff(
+        self,
+        write: WriteContext,
+        recipients: Iterable[str],
+        headline: str,
+        event: TimelineEvent,
+        body: str = "",
+    ) -> None:
+        request = write.request
+        skip = (
+            {a.email for a in [write.session.get(Agent, write.actor.id)] if a}
+            if write.actor.kind is ActorKind.AGENT
+            else set()
+        )
+        private = self._private(request)
+        for email in sorted(set(recipients) - skip):
+            self.mail(
+                write.session,
+                request,
+                email,
+                headline,
+                "staff_update",
+                headline=headline,
+                summary="(details in the console)" if private else request.summary,
+                priority=request.priority.value,
+                body="" if private else body,
+                console_url=f"{self.settings.base_url.rstrip('/')}/console/requests/{request.id}",
+            )
+
+    def _webhook(self, write: WriteContext, event: TimelineEvent, url: str) -> None:
+        request = write.request
+        payload = {
+            "event": event.kind,
+            "visibility": event.visibility.value,
+            "request": {
+                "id": request.id,
+                "type": request.type_key,
+                "status": request.status.value,
+                "priority": request.priority.value,
+            },
+            "at": event.at.isoformat(),
+            # Receivers get what happened, never what was said: no reasons; for private types
+            # (health, special-category data) and plugins' own events, only the kind of event.
+            "data": {}
+            if self._private(request) or "." in event.kind
+            else {k: v for k, v in event.data.items() if k not in WEBHOOK_WITHHELD},
+        }
+        enqueue(
+            write.session,
+            channel="webhook",
+            recipient=url,
+            body_text=webhook_body(payload),
+            request=request,
+            now=write.now,
+        )

@@ -1,0 +1,299 @@
+"""The sweep: act on clocks that are due — warn, breach, escalate, close — exactly once.
+
+One pass reads the ids of requests whose indexed ``next_due_at`` has come (oldest first, in
+batches), then handles each in its own short transaction that locks the row: on PostgreSQL with
+``FOR UPDATE SKIP LOCKED`` so several workers on several machines share the work without
+waiting on each other, on SQLite under its single write lock. Inside the lock the request is
+re-checked, so a request another worker already handled is left alone; warnings and breaches
+are unique per clock, automatic triggers unique per request. The cost of a pass follows the
+number of due requests, not the number of open ones.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, cast
+
+from sqlalchemy import select
+
+from spoc.core.domain.models import EscalationTrigger, Request, SlaClock, SlaClockEvent, Visibility
+from spoc.core.domain.sla import (
+    AUTO_CLOSE,
+    ESCALATION,
+    FIRST_RESPONSE,
+    LABELS,
+    MET,
+    RESOLUTION,
+    RUNNING,
+    WAITING_CLOSE,
+    WAITING_REMINDER,
+)
+from spoc.core.domain.writes import RowLocked, WriteContext
+from spoc.core.kernel.types import Actor, EscalationCheck, Status
+
+if TYPE_CHECKING:
+    from spoc.core.services import Spoc
+
+SWEEPER = Actor.system("SLA sweep")
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SweepReport:
+    due: int = 0
+    warned: int = 0
+    breached: int = 0
+    escalated: int = 0
+    closed: int = 0
+    reminded: int = 0
+    skipped: int = 0
+    plugin_triggers: int = 0
+    plugin_tasks: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (
+            f"due {self.due}, warned {self.warned}, breached {self.breached}, "
+            f"escalated {self.escalated}, closed {self.closed}, reminded {self.reminded}, "
+            f"skipped (held by another worker) {self.skipped}, "
+            f"plugin triggers {self.plugin_triggers}, plugin tasks {self.plugin_tasks}"
+        )
+
+
+class Sweeper:
+    def __init__(self, spoc: Spoc) -> None:
+        self.spoc = spoc
+        self.service = spoc.escalations
+
+    def run_once(self, limit: int | None = None) -> SweepReport:
+        report = SweepReport()
+        now = self.spoc.clock.now()
+        batch = limit or self.spoc.settings.sweep_batch
+        self._plugin_tasks(now, batch, report)
+        with self.spoc.db.reader() as session:
+            due = list(
+                session.scalars(
+                    select(Request.id)
+                    .where(Request.next_due_at <= now)
+                    .order_by(Request.next_due_at)
+                    .limit(batch)
+                )
+            )
+        report.due = len(due)
+        for request_id in due:
+            try:
+                with self.service._changing(request_id, SWEEPER, None, skip_locked=True) as write:
+                    self._handle(write, now, report)
+            except RowLocked:
+                report.skipped += 1
+        self._plugin_checks(now, batch, report)
+        return report
+
+    def _plugin_checks(self, now: datetime, batch: int, report: SweepReport) -> None:
+        """Each plugin's checks, and each check, fail alone: one broken check (a plugin bug,
+        a request deleted meanwhile) is logged and reported, and the rest still escalate."""
+        caller = self.spoc.host.pm.hook.spoc_escalation_checks
+        for impl in sorted(caller.get_hookimpls(), key=lambda i: i.plugin_name):
+            plugin = impl.plugin_name
+            args = {"spoc": self.spoc, "now": now, "limit": batch}
+            try:
+                answer = impl.function(**{name: args[name] for name in impl.argnames})
+                checks = cast("Sequence[EscalationCheck]", answer or ())
+            except Exception as exc:
+                log.exception("plugin %r failed in spoc_escalation_checks", plugin)
+                report.errors.append(f"{plugin}: {type(exc).__name__}: {exc}")
+                continue
+            for check in checks:
+                try:
+                    self._plugin_trigger(plugin, check, report)
+                except Exception as exc:
+                    log.exception("plugin %r: check for request %s failed", plugin, check)
+                    report.errors.append(
+                        f"{plugin}: request {check.request_id}: {type(exc).__name__}: {exc}"
+                    )
+
+    # --- clocks ------------------------------------------------------------------------
+
+    def _handle(self, write: WriteContext, now: datetime, report: SweepReport) -> None:
+        request = write.request
+        if request.next_due_at is None or request.next_due_at > now:
+            return  # another worker got here first
+        clocks = list(
+            write.session.scalars(
+                select(SlaClock).where(SlaClock.request_id == request.id, SlaClock.state == RUNNING)
+            )
+        )
+        engine = self.spoc.sla
+        for clock in clocks:
+            label = LABELS[clock.kind]
+            if clock.warn_at is not None and clock.warned_at is None and clock.warn_at <= now:
+                clock.warned_at = now
+                write.session.add(
+                    SlaClockEvent(clock=clock, kind="warned", at=now, due_at=clock.due_at)
+                )
+                write.record(
+                    "clock",
+                    f"{label} due {self._when(clock.due_at)}: warning",
+                    {"clock": clock.kind, "event": "warned", "due_at": clock.due_at.isoformat()},
+                    visibility=Visibility.INTERNAL,
+                )
+                report.warned += 1
+            if clock.breached_at is None and clock.due_at <= now:
+                clock.breached_at = now
+                write.session.add(
+                    SlaClockEvent(clock=clock, kind="breached", at=now, due_at=clock.due_at)
+                )
+                self._breached(write, clock, report)
+        # The observer recomputes next_due_at; also when nothing else was recorded.
+        if not write.events:
+            engine.refresh(request, clocks)
+
+    def _breached(self, write: WriteContext, clock: SlaClock, report: SweepReport) -> None:
+        settings, requests = self.spoc.settings, self.spoc.requests
+        if clock.kind in (FIRST_RESPONSE, RESOLUTION, ESCALATION):
+            report.breached += 1
+            write.record(
+                "clock",
+                f"{LABELS[clock.kind]} overdue since {self._when(clock.due_at)}",
+                {"clock": clock.kind, "event": "breached", "due_at": clock.due_at.isoformat()},
+                visibility=Visibility.INTERNAL,
+            )
+        if clock.kind == RESOLUTION:
+            request_type = self.spoc.host.request_types.get(write.request.type_key)
+            team = (
+                request_type.specialist_team if request_type else None
+            ) or settings.sla_specialist_team
+            level_teams = {1: team, 2: settings.sla_authority_team}
+            target = level_teams.get(write.request.escalation_level + 1)
+            if target and self._once(write, "sla:resolution"):
+                self._escalate(
+                    write, target, "resolution target breached", "sla:resolution", report
+                )
+        elif clock.kind == ESCALATION:
+            trigger = f"sla:ola:{clock.escalation_id}"
+            if write.request.escalation_level < 2 and self._once(write, trigger):
+                self._escalate(
+                    write,
+                    settings.sla_authority_team,
+                    "the escalation was not answered in time",
+                    trigger,
+                    report,
+                )
+        elif clock.kind in (AUTO_CLOSE, WAITING_CLOSE) and (
+            held := requests.kept_open(write.session, write.request)
+        ):
+            self._end(write, clock)
+            write.record(
+                "clock",
+                f"Not closed automatically: {held}",
+                {"clock": clock.kind, "event": "kept_open"},
+                visibility=Visibility.INTERNAL,
+            )
+        elif clock.kind == AUTO_CLOSE:
+            self._end(write, clock)
+            requests._set_status(
+                write,
+                Status.CLOSED,
+                f"closed automatically {settings.auto_close_days} days after resolution",
+            )
+            report.closed += 1
+        elif clock.kind == WAITING_REMINDER:
+            self._end(write, clock)
+            write.record(
+                "reminder",
+                "We are still waiting for your reply",
+                {"days_waiting": settings.waiting_reminder_days},
+            )
+            self.spoc.sla.start_waiting_close(write)
+            report.reminded += 1
+        elif clock.kind == WAITING_CLOSE:
+            self._end(write, clock)
+            requests._set_status(write, Status.CLOSED, "closed: no reply from the requester")
+            report.closed += 1
+
+    def _end(self, write: WriteContext, clock: SlaClock) -> None:
+        clock.state, clock.ended_at = MET, write.now
+        write.session.add(
+            SlaClockEvent(clock=clock, kind="met", at=write.now, reason="done by the sweep")
+        )
+
+    def _once(self, write: WriteContext, trigger: str) -> bool:
+        """Record that ``trigger`` fired for this request; False if it already had."""
+        session = write.session
+        exists = session.get(EscalationTrigger, (write.request.id, trigger))
+        if exists is not None:
+            return False
+        session.add(
+            EscalationTrigger(request_id=write.request.id, trigger=trigger, fired_at=write.now)
+        )
+        return True
+
+    def _escalate(
+        self, write: WriteContext, team_key: str, reason: str, trigger: str, report: SweepReport
+    ) -> None:
+        team = self.service.team_by_key(write.session, team_key, create=True)
+        assert team is not None
+        self.service.open_escalation(write, team, reason, trigger)
+        report.escalated += 1
+
+    def _when(self, instant: datetime) -> str:
+        return instant.astimezone(self.spoc.settings.tz).strftime("%a %d %b %H:%M")
+
+    # --- plugin triggers -----------------------------------------------------------------
+
+    def _plugin_tasks(self, now: datetime, batch: int, report: SweepReport) -> None:
+        """Plugins' own periodic work (open a request for a shipment that went quiet). One
+        failing plugin is logged and reported; the pass goes on."""
+        caller = self.spoc.host.pm.hook.spoc_sweep_tasks
+        for impl in sorted(caller.get_hookimpls(), key=lambda i: i.plugin_name):
+            args = {"spoc": self.spoc, "now": now, "limit": batch}
+            try:
+                done = impl.function(**{name: args[name] for name in impl.argnames})
+            except Exception as exc:
+                log.exception("plugin %r failed in spoc_sweep_tasks", impl.plugin_name)
+                report.errors.append(f"{impl.plugin_name}: {type(exc).__name__}: {exc}")
+                continue
+            report.plugin_tasks += done if isinstance(done, int) else 0
+
+    def _plugin_trigger(self, plugin: str, check: EscalationCheck, report: SweepReport) -> None:
+        trigger = f"plugin:{plugin}:{check.cause}"
+        try:
+            with self.service._changing(check.request_id, SWEEPER, None, skip_locked=True) as write:
+                if check.settle is not None:
+                    check.settle(write.session)
+                if write.request.status.is_final or write.request.escalation_level >= 2:
+                    return
+                if not self._once(write, trigger):
+                    return
+                self._escalate(write, check.team_key, check.reason, trigger, report)
+                report.plugin_triggers += 1
+        except RowLocked:
+            report.skipped += 1
+
+
+def run_forever(spoc: Spoc, interval: timedelta, passes: int | None = None) -> None:
+    """``spoc worker``: sweep (and deliver notifications, housekeeping) in a loop."""
+    import time
+
+    sweeper = Sweeper(spoc)
+    done = 0
+    while passes is None or done < passes:
+        # A failing pass (the database away for a moment, a plugin bug) is logged and retried
+        # on the next one; sweeping and delivering never block each other.
+        more = False
+        try:
+            more = sweeper.run_once().due >= spoc.settings.sweep_batch
+        except Exception:
+            log.exception("sweep pass failed; the next pass retries")
+        try:
+            spoc.outbox.deliver_due()
+        except Exception:
+            log.exception("delivery pass failed; the next pass retries")
+        done += 1
+        if passes is not None and done >= passes:
+            break
+        if not more:  # a full batch means more is waiting
+            time.sleep(interval.total_seconds())

@@ -1,0 +1,270 @@
+"""The one write path for requests: a transaction, a version check, timeline events, hooks.
+
+Every service call that changes a request goes through :meth:`ServiceBase._changing`:
+
+* the request row is read and the caller's ``expected_version`` checked;
+* the change and its timeline events are written in one transaction;
+* the UPDATE carries ``WHERE version = <read>`` (SQLAlchemy's version counter), so of two
+  concurrent writers one wins and the other gets :class:`ConflictError` with nothing written;
+* after commit, plugins hear about each event through ``spoc_request_event``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
+
+from spoc.core.domain.models import (
+    Escalation,
+    Message,
+    Request,
+    Team,
+    TeamMember,
+    TimelineEvent,
+    Visibility,
+)
+from spoc.core.kernel.clock import Clock
+from spoc.core.kernel.errors import ConflictError, NotFoundError, PermissionDenied
+from spoc.core.kernel.types import MAX_RECORD_ID, Actor, ActorKind, RequestEvent, Role
+from spoc.core.platform.plugins import PluginHost
+from spoc.core.platform.settings import Settings
+from spoc.core.storage.db import Database
+
+WriteObserver = Callable[["WriteContext"], None]
+"""Called inside every write transaction, after the change and its timeline events, before
+commit. SLA clocks and the notification outbox hang off this, so whatever they write commits
+(or rolls back) together with its cause."""
+
+
+@dataclass
+class ServiceDeps:
+    db: Database
+    host: PluginHost
+    settings: Settings
+    clock: Clock
+    # The app's Spoc extension, handed to after-commit hooks so plugins can reach services.
+    owner: Any = None
+    observers: list[WriteObserver] = field(default_factory=list)
+    # Run after the write's flush (ids known), before commit; may only add rows (the outbox).
+    late_observers: list[WriteObserver] = field(default_factory=list)
+
+
+class WriteContext:
+    """What one write transaction sees, and the timeline events it appends."""
+
+    def __init__(
+        self, session: Session, request: Request, actor: Actor, now: datetime, next_seq: int
+    ) -> None:
+        self.session = session
+        self.request = request
+        self.actor = actor
+        self.now = now
+        self._next_seq = next_seq
+        self.events: list[TimelineEvent] = []
+
+    def record(
+        self,
+        kind: str,
+        summary: str,
+        data: dict[str, Any] | None = None,
+        *,
+        visibility: Visibility = Visibility.PUBLIC,
+        message: Message | None = None,
+    ) -> TimelineEvent:
+        event = TimelineEvent(
+            request=self.request,
+            seq=self._next_seq,
+            kind=kind,
+            visibility=visibility,
+            actor_kind=self.actor.kind,
+            actor_id=self.actor.id,
+            actor_name=self.actor.name or self.actor.kind.value,
+            summary=summary[:500],
+            data=data or {},
+            message=message,
+            at=self.now,
+        )
+        self._next_seq += 1
+        self.session.add(event)
+        self.events.append(event)
+        return event
+
+
+class RowLocked(Exception):
+    """Another worker holds this request right now (PostgreSQL SKIP LOCKED)."""
+
+
+class ServiceBase:
+    def __init__(self, deps: ServiceDeps) -> None:
+        self.deps = deps
+        self.db = deps.db
+        self.host = deps.host
+        self.settings = deps.settings
+        self.clock = deps.clock
+
+    # --- identity and visibility ---------------------------------------------------------
+
+    def reference(self, request_id: int) -> str:
+        return f"{self.settings.reference_prefix}-{request_id:05d}"
+
+    def parse_reference(self, reference: str) -> int | None:
+        prefix, _, number = reference.strip().upper().partition("-")
+        if prefix != self.settings.reference_prefix or not number.isascii():
+            return None
+        if not number.isdigit() or len(number) > 10 or int(number) > MAX_RECORD_ID:
+            return None  # no request has such a number: a bigger one is no row's id
+        return int(number)
+
+    def today(self) -> date:
+        return self.clock.now().astimezone(self.settings.tz).date()
+
+    def can_see(self, session: Session, request: Request, actor: Actor) -> bool:
+        if actor.kind is ActorKind.SYSTEM:
+            return True
+        if actor.kind is ActorKind.REQUESTER:
+            return request.contact_id == actor.id
+        if actor.role is not Role.SPECIALIST:
+            return True
+        if request.owner_agent_id == actor.id:
+            return True
+        return bool(
+            session.scalar(
+                select(
+                    exists().where(
+                        Escalation.request_id == request.id,
+                        Escalation.to_team_id == TeamMember.team_id,
+                        TeamMember.agent_id == actor.id,
+                    )
+                )
+            )
+        )
+
+    def load_visible(self, session: Session, request_id: int, actor: Actor) -> Request:
+        request = session.get(Request, request_id)
+        # Invisible and missing look the same, so references cannot be probed.
+        if request is None or not self.can_see(session, request, actor):
+            raise NotFoundError(f"{self.reference(request_id)} not found")
+        return request
+
+    @staticmethod
+    def require_staff(actor: Actor, action: str, roles: tuple[Role, ...]) -> None:
+        if actor.kind is ActorKind.SYSTEM:
+            return
+        if actor.kind is not ActorKind.AGENT or actor.role not in roles:
+            who = actor.role_name
+            raise PermissionDenied(f"a {who} may not {action}")
+
+    @staticmethod
+    def team_by_key(session: Session, key: str, *, create: bool = False) -> Team | None:
+        team = session.scalar(select(Team).where(Team.key == key))
+        if team is not None or not create:
+            return team
+        # The desk team must always exist: a request is never left without an owner. Two
+        # intakes may race to create it; the savepoint lets the loser read the winner's row.
+        try:
+            with session.begin_nested():
+                team = Team(key=key, name=f"{key.replace('_', ' ').title()} team", description="")
+                session.add(team)
+        except IntegrityError:
+            team = session.scalar(select(Team).where(Team.key == key))
+        return team
+
+    # --- the write path ------------------------------------------------------------------
+
+    @contextmanager
+    def _changing(
+        self,
+        request_id: int,
+        actor: Actor,
+        expected_version: int | None,
+        *,
+        skip_locked: bool = False,
+    ) -> Iterator[WriteContext]:
+        reference = self.reference(request_id)
+        read_version: int | None = None
+        try:
+            with self.db.transaction() as session:
+                if skip_locked:
+                    # The sweep: on PostgreSQL another worker holding this row means it is
+                    # being handled; SQLite's write lock already serialises writers.
+                    locked = session.scalar(
+                        select(Request)
+                        .where(Request.id == request_id)
+                        .with_for_update(skip_locked=True)
+                    )
+                    if locked is None:
+                        raise RowLocked(reference)
+                request = self.load_visible(session, request_id, actor)
+                read_version = request.version
+                if expected_version is not None and request.version != expected_version:
+                    raise ConflictError(reference, request.version)
+                last = session.scalar(
+                    select(func.max(TimelineEvent.seq)).where(
+                        TimelineEvent.request_id == request_id
+                    )
+                )
+                write = WriteContext(session, request, actor, self.clock.now(), (last or 0) + 1)
+                # No autoflush while the change is being made: a query half-way must not
+                # write the request row early, or its version would move twice.
+                with session.no_autoflush:
+                    yield write
+                    if write.events:
+                        self.observe(write)
+                if write.events:
+                    # Every write bumps the version, even when only the timeline grew and the
+                    # clock shows the same instant: flag_modified forces the versioned UPDATE.
+                    request.updated_at = write.now
+                    flag_modified(request, "updated_at")
+                    session.flush()
+                    self.observe_late(write)
+        except StaleDataError:
+            raise ConflictError(reference, self._current_version(request_id)) from None
+        except IntegrityError:
+            current = self._current_version(request_id)
+            if read_version is not None and current != read_version:
+                raise ConflictError(reference, current) from None
+            raise
+        self.emit(write.request, write.events, actor)
+
+    def observe(self, write: WriteContext) -> None:
+        """Run the write observers. They see unflushed objects and must not flush: the request
+        row is written once per call, so its version moves by exactly one."""
+        if write.events:
+            for observer in self.deps.observers:
+                observer(write)
+
+    def observe_late(self, write: WriteContext) -> None:
+        for observer in self.deps.late_observers:
+            observer(write)
+
+    def _current_version(self, request_id: int) -> int | None:
+        with self.db.reader() as session:
+            return session.scalar(select(Request.version).where(Request.id == request_id))
+
+    def emit(self, request: Request, events: list[TimelineEvent], actor: Actor) -> None:
+        for event in events:
+            self.host.notify(
+                "spoc_request_event",
+                spoc=self.deps.owner,
+                event=RequestEvent(
+                    kind=event.kind,
+                    request_id=request.id,
+                    reference=self.reference(request.id),
+                    type_key=request.type_key,
+                    status=request.status,
+                    priority=request.priority,
+                    version=request.version,
+                    actor=actor,
+                    at=event.at,
+                    data=dict(event.data),
+                ),
+            )

@@ -1,0 +1,1 @@
+"""Settings and plugin loading: the hook specifications, the plugin host and its registries."""

@@ -1,0 +1,220 @@
+"""Discovering, loading and calling plugins.
+
+Plugins are found through the ``spoc.plugins`` entry-point group — the bundled ones too, so
+they get no privileges a third-party plugin would not. Installed is not enabled: settings
+name the enabled plugins. Every failure at load time stops start-up with a
+:class:`~spoc.core.kernel.errors.PluginError` naming the plugin and the cause.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
+from typing import Any
+
+import click
+import pluggy
+from pydantic import BaseModel, ValidationError
+
+from spoc.core.kernel.errors import DuplicateContributionError, PluginError
+from spoc.core.kernel.types import KnowledgeArticle, RequestType, SubjectKind
+from spoc.core.platform import hookspecs
+from spoc.core.platform.registry import Registry
+from spoc.core.platform.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "spoc.plugins"
+BUNDLED_DISTRIBUTION = "spoc"
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    name: str
+    module: str
+    distribution: str
+    version: str
+    bundled: bool
+    enabled: bool
+    hooks: tuple[str, ...] = ()
+
+
+def installed_entry_points() -> list[EntryPoint]:
+    return sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+
+
+def _distribution(ep: EntryPoint) -> tuple[str, str]:
+    dist = ep.dist
+    if dist is None:
+        return "unknown", "unknown"
+    return dist.name, dist.version
+
+
+@dataclass
+class PluginHost:
+    """The plugin manager and everything the enabled plugins contributed."""
+
+    pm: pluggy.PluginManager
+    plugins: list[PluginInfo]
+    request_types: Registry[RequestType] = field(
+        default_factory=lambda: Registry("request type", lambda t: t.key, lambda t: t.order)
+    )
+    subject_kinds: Registry[SubjectKind] = field(
+        default_factory=lambda: Registry("subject kind", lambda k: k.key, lambda k: k.order)
+    )
+    articles: Registry[KnowledgeArticle] = field(
+        default_factory=lambda: Registry("knowledge article", lambda a: a.key, lambda a: a.order)
+    )
+    settings_sections: dict[str, BaseModel] = field(default_factory=dict)
+    migration_dirs: dict[str, Path] = field(default_factory=dict)
+    cli_commands: list[tuple[str, click.Command]] = field(default_factory=list)
+
+    @property
+    def enabled(self) -> list[str]:
+        return [p.name for p in self.plugins if p.enabled]
+
+    def call_each(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call ``hook`` on every enabled plugin, in plugin-name order; keep non-None answers.
+
+        Unlike a plain pluggy call, each answer is paired with the plugin that gave it, so
+        registries can name both plugins of a duplicate and the timeline can say who decided.
+        """
+        caller = getattr(self.pm.hook, hook)
+        answers: list[tuple[str, Any]] = []
+        for impl in sorted(caller.get_hookimpls(), key=lambda i: i.plugin_name):
+            args = {name: kwargs[name] for name in impl.argnames}
+            result = impl.function(**args)
+            if result is not None:
+                answers.append((impl.plugin_name, result))
+        return answers
+
+    def notify(self, hook: str, **kwargs: Any) -> None:
+        """Call ``hook`` on every plugin; a failing plugin is logged by name, others still run."""
+        caller = getattr(self.pm.hook, hook)
+        for impl in sorted(caller.get_hookimpls(), key=lambda i: i.plugin_name):
+            try:
+                impl.function(**{name: kwargs[name] for name in impl.argnames})
+            except Exception:
+                log.exception("plugin %r failed in %s", impl.plugin_name, hook)
+
+
+def load_plugins(settings: Settings, available: Iterable[EntryPoint] | None = None) -> PluginHost:
+    """Load the enabled plugins and collect their contributions. Raises :class:`PluginError`."""
+    installed: dict[str, EntryPoint] = {}
+    for ep in available if available is not None else installed_entry_points():
+        if ep.name in installed:
+            first, second = _distribution(installed[ep.name])[0], _distribution(ep)[0]
+            raise PluginError(
+                ep.name, f"installed twice, by distributions {first!r} and {second!r}"
+            )
+        installed[ep.name] = ep
+
+    bundled = {n for n, ep in installed.items() if _distribution(ep)[0] == BUNDLED_DISTRIBUTION}
+    wanted = settings.plugins if settings.plugins is not None else sorted(bundled)
+    for name in wanted:
+        if name not in installed:
+            raise PluginError(
+                name,
+                "is enabled in SPOC_PLUGINS but not installed "
+                f"(installed: {', '.join(sorted(installed)) or 'none'})",
+            )
+
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    enabled = set(wanted)
+    for name in sorted(enabled):
+        ep = installed[name]
+        try:
+            module = ep.load()
+        except Exception as exc:
+            raise PluginError(
+                name, f"failed to import {ep.value!r}: {type(exc).__name__}: {exc}"
+            ) from exc
+        try:
+            pm.register(module, name=name)
+        except (ValueError, pluggy.PluginValidationError) as exc:
+            raise PluginError(name, str(exc)) from exc
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        name = pm.get_name(exc.plugin) or "unknown"
+        callers = pm.get_hookcallers(exc.plugin) or []
+        unknown = sorted(c.name for c in callers if not c.has_spec()) or ["?"]
+        raise PluginError(name, f"implements unknown hook {', '.join(unknown)}") from exc
+
+    infos = []
+    for name, ep in sorted(installed.items()):
+        dist, version = _distribution(ep)
+        plugin = pm.get_plugin(name)
+        hooks = (
+            tuple(sorted(c.name for c in pm.get_hookcallers(plugin) or []))
+            if plugin is not None
+            else ()
+        )
+        infos.append(
+            PluginInfo(name, ep.value, dist, version, name in bundled, name in enabled, hooks)
+        )
+
+    host = PluginHost(pm=pm, plugins=infos)
+    _collect(host, settings)
+    return host
+
+
+def _collect(host: PluginHost, settings: Settings) -> None:
+    for plugin, model in host.call_each("spoc_settings_model"):
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            raise PluginError(plugin, "spoc_settings_model must return a pydantic model class")
+        try:
+            host.settings_sections[plugin] = model.model_validate(
+                settings.plugin_settings.get(plugin, {})
+            )
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"SPOC_{plugin.upper()}__{'__'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+                for e in exc.errors()
+            )
+            raise PluginError(plugin, f"invalid settings: {problems}") from None
+
+    sections = host.settings_sections
+    _fill(host, "spoc_request_types", host.request_types, RequestType, settings_sections=sections)
+    _fill(host, "spoc_subject_kinds", host.subject_kinds, SubjectKind)
+    _fill(
+        host,
+        "spoc_knowledge_articles",
+        host.articles,
+        KnowledgeArticle,
+        settings_sections=sections,
+    )
+
+    for plugin, folder in host.call_each("spoc_migrations"):
+        path = Path(folder)
+        if not path.is_dir():
+            raise PluginError(plugin, f"migrations folder {path} does not exist")
+        host.migration_dirs[plugin] = path
+
+    seen: dict[str, str] = {}
+    for plugin, commands in host.call_each("spoc_cli_commands"):
+        for command in commands:
+            if not isinstance(command, click.Command) or not command.name:
+                raise PluginError(plugin, "spoc_cli_commands must return named click commands")
+            if command.name in seen:
+                raise DuplicateContributionError(
+                    "CLI command", command.name, seen[command.name], plugin
+                )
+            seen[command.name] = plugin
+            host.cli_commands.append((plugin, command))
+
+
+def _fill(host: PluginHost, hook: str, registry: Registry[Any], kind: type, **kwargs: Any) -> None:
+    for plugin, items in host.call_each(hook, **kwargs):
+        if not isinstance(items, Sequence | tuple | list):
+            raise PluginError(plugin, f"{hook} must return a list of {kind.__name__}")
+        for item in items:
+            if not isinstance(item, kind):
+                raise PluginError(
+                    plugin, f"{hook} returned {type(item).__name__}, expected {kind.__name__}"
+                )
+            registry.add(item, plugin)

@@ -1,0 +1,146 @@
+"""The services one SPOC app owns, built once per app and kept in ``app.extensions["spoc"]``.
+
+Plugins receive this object as ``spoc`` in their hooks; in a request, :func:`spoc_of` finds it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from flask import Flask, current_app
+from pydantic import BaseModel
+
+from spoc.core.accounts.auth import AuthService
+from spoc.core.accounts.oidc import OidcClient
+from spoc.core.accounts.tokens import TokenService
+from spoc.core.accounts.two_factor import SEAL_LABEL as TWO_FACTOR_LABEL
+from spoc.core.accounts.two_factor import TwoFactorService
+from spoc.core.domain.directory import DirectoryService
+from spoc.core.domain.escalation import EscalationService
+from spoc.core.domain.links import LinkService
+from spoc.core.domain.notifications import Notifier
+from spoc.core.domain.outbox import Deliverer
+from spoc.core.domain.privacy import ContactPrivacyService
+from spoc.core.domain.requests import RequestService
+from spoc.core.domain.sla import SlaEngine, build_calendars
+from spoc.core.domain.writes import ServiceDeps
+from spoc.core.kernel.clock import Clock
+from spoc.core.kernel.errors import PluginError
+from spoc.core.platform.plugins import PluginHost
+from spoc.core.platform.settings import Settings
+from spoc.core.storage import migrate
+from spoc.core.storage.db import Database
+from spoc.core.storage.keys import Keys, Sealer
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from spoc.core.domain.models import Request
+    from spoc.core.domain.sweep import SweepReport
+    from spoc.core.kernel.types import SlaPolicy
+
+EXTENSION = "spoc"
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class Spoc:
+    """Everything the core owns for one app: settings, plugins, database, clock, services."""
+
+    settings: Settings
+    host: PluginHost
+    db: Database
+    clock: Clock
+    instance_path: Path = field(default_factory=lambda: Path("instance"))
+    keys: Keys = field(init=False)
+    # Per-app objects of plugins, by plugin name (never module globals: one app per test).
+    state: dict[str, Any] = field(default_factory=dict)
+    requests: RequestService = field(init=False)
+    escalations: EscalationService = field(init=False)
+    directory: DirectoryService = field(init=False)
+    privacy: ContactPrivacyService = field(init=False)
+    links: LinkService = field(init=False)
+    auth: AuthService = field(init=False)
+    tokens: TokenService = field(init=False)
+    two_factor: TwoFactorService = field(init=False)
+    oidc: OidcClient | None = field(init=False)  # single sign-on, when configured
+    sla: SlaEngine = field(init=False)
+    outbox: Deliverer = field(init=False)
+    notifier: Notifier = field(init=False)
+    schema_checked: bool = False
+
+    def __post_init__(self) -> None:
+        self.keys = Keys(self.settings)
+        self.sla = SlaEngine(self.settings, build_calendars(self.settings), self.host.request_types)
+        deps = ServiceDeps(self.db, self.host, self.settings, self.clock, owner=self)
+        self.sla.choose = self._sla_policy
+        deps.observers.append(self.sla)
+        self.requests = RequestService(deps)
+        self.escalations = EscalationService(deps)
+        self.directory = DirectoryService(deps)
+        self.privacy = ContactPrivacyService(deps)
+        self.links = LinkService(deps)
+        self.auth = AuthService(deps)
+        self.tokens = TokenService(deps)
+        self.two_factor = TwoFactorService(
+            deps, Sealer(self.keys.derive(TWO_FACTOR_LABEL)), self.auth
+        )
+        self.oidc = OidcClient(self.settings, self.clock) if self.settings.oidc_issuer else None
+        self.notifier = Notifier(self.settings, self.host, self.requests.reference, self.clock)
+        deps.late_observers.append(self.notifier)
+        self.outbox = Deliverer(self)
+
+    def _sla_policy(
+        self, session: Session, request: Request, policy: SlaPolicy, at: datetime
+    ) -> SlaPolicy:
+        """``spoc_sla_policy``: the first plugin (by name) that answers chooses."""
+        for plugin, chosen in self.host.call_each(
+            "spoc_sla_policy", request=request, policy=policy, at=at, session=session, spoc=self
+        ):
+            from spoc.core.kernel.types import SlaPolicy
+
+            if not isinstance(chosen, SlaPolicy):
+                raise PluginError(
+                    plugin, f"spoc_sla_policy returned {type(chosen).__name__}, expected SlaPolicy"
+                )
+            return chosen
+        return policy
+
+    def plugin_settings(self, plugin: str, model: type[M]) -> M:
+        """The validated settings section of ``plugin`` (see ``spoc_settings_model``)."""
+        section = self.host.settings_sections.get(plugin)
+        if not isinstance(section, model):
+            raise LookupError(f"plugin {plugin!r} has no settings section of type {model.__name__}")
+        return section
+
+    def business_add(
+        self, start: datetime, duration: timedelta, calendar: str = "default"
+    ) -> datetime:
+        """``start`` plus ``duration`` of business time on a named calendar (SPOC_CALENDARS)."""
+        return self.sla.calendar(calendar).add(start, duration)
+
+    def sweep(self, limit: int | None = None) -> SweepReport:
+        """One pass of the sweep (see :mod:`spoc.core.domain.sweep`)."""
+        from spoc.core.domain.sweep import Sweeper
+
+        return Sweeper(self).run_once(limit)
+
+    def upgrade_database(self) -> None:
+        migrate.upgrade(self.db, self.host)
+        # Rows written before bodies were sealed: the schema is the same, the data is not.
+        self.outbox.seal_stored_bodies()
+        self.schema_checked = True
+
+    def check_database(self) -> None:
+        migrate.check_up_to_date(self.db, self.host)
+        self.schema_checked = True
+
+
+def spoc_of(app: Flask | None = None) -> Spoc:
+    """The :class:`Spoc` of ``app`` (default: the app handling this request)."""
+    ext = (app or current_app).extensions[EXTENSION]
+    assert isinstance(ext, Spoc)
+    return ext

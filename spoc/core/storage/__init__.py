@@ -1,0 +1,1 @@
+"""Storage: the database, sealed columns and their keys, and the per-plugin migrations."""

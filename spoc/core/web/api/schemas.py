@@ -1,0 +1,222 @@
+"""Request and response bodies of the API: the OpenAPI schemas are generated from these."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from spoc.core.kernel.types import Priority, Status
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RequesterIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr
+
+
+class RequestCreate(Strict):
+    type: str = Field(min_length=3, max_length=100, description="A request type key")
+    fields: dict[str, Any] = Field(description="Validated by the request type's JSON Schema")
+    requester: RequesterIn
+    subject_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+
+
+class TransitionIn(Strict):
+    to: Status
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class MessageIn(Strict):
+    body: str = Field(min_length=1, max_length=20_000)
+    internal: bool = False
+
+
+class EscalationIn(Strict):
+    team: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=2000)
+    answer_within_hours: float | None = Field(default=None, gt=0, le=720)
+
+
+class HandBackIn(Strict):
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class RequestOut(BaseModel):
+    reference: str
+    type: str
+    summary: str
+    status: Status
+    priority: Priority
+    fields: dict[str, Any]
+    subject_id: int | None
+    owner_agent_id: int | None
+    owner_team_id: int | None
+    escalation_level: int
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    deadline_at: datetime | None
+
+
+class RequestPage(BaseModel):
+    items: list[RequestOut]
+    next_cursor: str | None
+
+
+class RequestQuery(Strict):
+    status: Status | None = None
+    type: str | None = Field(default=None, max_length=100)
+    priority: Priority | None = None
+    subject_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    owner_agent_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    cursor: str | None = Field(default=None, max_length=200)
+    limit: int = Field(default=25, ge=1, le=100)
+
+
+class PageQuery(Strict):
+    cursor: int | None = Field(
+        default=None, ge=0, le=2**31 - 1, description="The last id of the previous page"
+    )
+    limit: int = Field(default=25, ge=1, le=100)
+
+
+class TimelineEventOut(BaseModel):
+    seq: int
+    kind: str
+    visibility: Literal["public", "internal"]
+    summary: str
+    actor: str
+    at: datetime
+    message: str | None
+    data: dict[str, Any]
+
+
+class ExportOut(BaseModel):
+    key: str
+    title: str
+    media_type: str
+    filename: str
+    href: str = Field(description="GET it with the same token")
+
+
+class ExportList(BaseModel):
+    items: list[ExportOut]
+
+
+class TimelineOut(BaseModel):
+    items: list[TimelineEventOut]
+
+
+class ContactOut(BaseModel):
+    id: int
+    name: str
+    email: str | None  # None in a list whose reader may not see this contact
+    language: str
+
+
+class ContactPage(BaseModel):
+    items: list[ContactOut]
+    next_cursor: int | None
+
+
+class PersonOut(BaseModel):
+    id: int
+    name: str
+
+
+class SubjectOut(BaseModel):
+    id: int
+    kind: str
+    name: str
+    external_ref: str | None
+    spoc: PersonOut | None
+    deputies: list[PersonOut]
+
+
+class SubjectPage(BaseModel):
+    items: list[SubjectOut]
+    next_cursor: int | None
+
+
+class RequestTypeOut(BaseModel):
+    key: str
+    title: str
+    description: str
+    group: str
+    subject_kinds: list[str]
+    fields_schema: dict[str, Any] = Field(description="JSON Schema of the type's fields")
+
+
+class RequestTypeList(BaseModel):
+    items: list[RequestTypeOut]
+
+
+class TeamOut(BaseModel):
+    id: int
+    key: str
+    name: str
+    member_ids: list[int]
+
+
+class TeamList(BaseModel):
+    items: list[TeamOut]
+
+
+class AgentOut(BaseModel):
+    id: int
+    name: str
+    email: str
+    role: str
+    active: bool
+
+
+class AgentPage(BaseModel):
+    items: list[AgentOut]
+    next_cursor: int | None
+
+
+class EscalationOut(BaseModel):
+    id: int
+    level: int
+    team_id: int | None
+    reason: str
+    trigger: str
+    opened_at: datetime
+    handed_back_at: datetime | None
+
+
+class AuditQuery(Strict):
+    action: str | None = Field(default=None, max_length=64, description="One action")
+    actor_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    target_kind: str | None = Field(default=None, max_length=32)
+    target_id: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    since: datetime | None = Field(default=None, description="At or after (ISO 8601)")
+    until: datetime | None = Field(default=None, description="Before (ISO 8601)")
+    cursor: int | None = Field(
+        default=None, ge=0, le=2**53, description="The last id of the previous page (newest first)"
+    )
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    at: datetime
+    actor_kind: str
+    actor_id: int | None
+    actor_name: str
+    action: str
+    target_kind: str
+    target_id: int | None
+    summary: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntryOut]
+    next_cursor: int | None

@@ -1,0 +1,25 @@
+"""The agent console: queues, request detail, subjects, absences, administration."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from spoc.core.web.console import access as access
+from spoc.core.web.console import admin as admin
+from spoc.core.web.console import audit as audit
+from spoc.core.web.console import contacts as contacts
+from spoc.core.web.console import queues as queues
+from spoc.core.web.console import requests as requests
+from spoc.core.web.console import sso as sso
+from spoc.core.web.console import subjects as subjects
+from spoc.core.web.console.auth import bp
+from spoc.core.web.ratelimit import limit_by_setting
+
+__all__ = ["bp", "init_app"]
+
+
+def init_app(app: Flask) -> None:
+    """Register the console under ``/console``; sign-in is limited by ``SPOC_LOGIN_LIMIT``."""
+    app.register_blueprint(bp)
+    for endpoint in ("console.login_submit", "console.login_code_submit"):
+        limit_by_setting(app, endpoint, "login_limit")

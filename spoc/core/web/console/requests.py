@@ -1,0 +1,241 @@
+"""The console's request page and every action an agent takes on it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from markupsafe import Markup, escape
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from spoc.core.domain.directory import spoc_capable_agents
+from spoc.core.domain.lifecycle import allowed_targets
+from spoc.core.domain.models import (
+    Agent,
+    Contact,
+    Escalation,
+    Request,
+    SlaClock,
+    SlaClockEvent,
+    Subject,
+    Team,
+    Visibility,
+)
+from spoc.core.domain.sla import HOUSEKEEPING, describe
+from spoc.core.kernel.errors import ConflictError, NotFoundError, ServiceError, ValidationFailed
+from spoc.core.kernel.types import ConsolePanel, Priority, Role, Status
+from spoc.core.services import spoc_of
+from spoc.core.web.console.access import guard
+from spoc.core.web.console.auth import EVERYONE, actor, bp, current_agent, role_required
+from spoc.core.web.exports import exports_for
+from spoc.core.web.webinput import bounded_int
+
+MAX_ANSWER_HOURS = 720  # as the API allows (EscalateIn)
+
+
+def _load(request_id: int) -> Request:
+    try:
+        return spoc_of().requests.get(request_id, actor())
+    except NotFoundError:
+        abort(404)
+
+
+def _panels(found: Request) -> list[tuple[str, Markup]]:
+    panels: list[ConsolePanel] = []
+    for _, answer in spoc_of().host.call_each("spoc_console_panels", request=found, spoc=spoc_of()):
+        panels.extend(answer)
+    ordered = sorted(panels, key=lambda p: (p.order, p.title))
+    return [(p.title, p.body if isinstance(p.body, Markup) else escape(p.body)) for p in ordered]
+
+
+@bp.get("/requests/<int:request_id>")
+@role_required(*EVERYONE)
+def request_detail(request_id: int) -> str | Response:
+    spoc = spoc_of()
+    found = _load(request_id)
+    if (refused := guard("request", request_obj=found)) is not None:
+        return refused
+    me = actor()
+    events = spoc.requests.timeline(request_id, me)
+    request_type = spoc.host.request_types.get(found.type_key)
+    with spoc.db.reader() as db:
+        contact = db.get(Contact, found.contact_id)
+        subject = db.get(Subject, found.subject_id) if found.subject_id else None
+        subject_people: list[tuple[str, Agent]] = []
+        if subject is not None:
+            if subject.spoc is not None:
+                subject_people.append(("SPOC", subject.spoc))
+            subject_people += [(f"Deputy {d.position}", d.agent) for d in subject.deputies]
+        owner = db.get(Agent, found.owner_agent_id) if found.owner_agent_id else None
+        owner_team = db.get(Team, found.owner_team_id) if found.owner_team_id else None
+        escalations = list(
+            db.scalars(
+                select(Escalation)
+                .where(Escalation.request_id == request_id)
+                .order_by(Escalation.id)
+            )
+        )
+        teams = {t.id: t for t in db.scalars(select(Team).order_by(Team.name))}
+        request_clocks = list(
+            db.scalars(
+                select(SlaClock).where(SlaClock.request_id == request_id).order_by(SlaClock.id)
+            )
+        )
+        clock_events = list(
+            db.scalars(
+                select(SlaClockEvent)
+                .where(SlaClockEvent.clock_id.in_([c.id for c in request_clocks]))
+                .order_by(SlaClockEvent.id)
+            )
+        )
+        clock_lines = [
+            (
+                describe(c, [e for e in clock_events if e.clock_id == c.id], spoc.settings.tz),
+                c.breached_at is not None and c.state in ("running", "paused"),
+            )
+            for c in request_clocks
+            if c.kind not in HOUSEKEEPING
+        ]
+        assignable = spoc_capable_agents(db)
+    agent = current_agent()
+    assert agent is not None
+    field_labels = {}
+    if request_type is not None:
+        from spoc.core.web.forms import form_spec
+
+        field_labels = {f.name: f.label for f in form_spec(request_type.fields_model).fields}
+    return render_template(
+        "console/request.html",
+        req=found,
+        reference=spoc.requests.reference(request_id),
+        request_type=request_type,
+        field_labels=field_labels,
+        contact=contact,
+        subject=subject,
+        subject_people=subject_people,
+        owner=owner,
+        owner_team=owner_team,
+        events=events,
+        escalations=escalations,
+        open_escalation=next((e for e in reversed(escalations) if e.handed_back_at is None), None),
+        teams=teams,
+        assignable=assignable,
+        targets=allowed_targets(found.status, me),
+        can_act=agent.role in (Role.ADMIN, Role.AGENT),
+        can_note=agent.role is not Role.VIEWER,
+        priorities=list(Priority),
+        panels=_panels(found),
+        exports=exports_for(spoc, found),
+        articles=[a for a in spoc.host.articles if found.type_key in a.request_types][:10],
+        base_url=spoc.settings.base_url.rstrip("/"),
+        clock_lines=clock_lines,
+        internal=Visibility.INTERNAL,
+    )
+
+
+ACTIONS = {"reply", "note", "status", "assign", "link", "escalate", "hand_back", "priority"}
+
+
+@bp.post("/requests/<int:request_id>/<action>")
+@role_required(Role.ADMIN, Role.AGENT, Role.SPECIALIST)
+def request_action(request_id: int, action: str) -> Response:
+    if action not in ACTIONS:
+        abort(404)
+    spoc = spoc_of()
+    me = actor()
+    # A change is a read: the same guard as the page, reported as what it was; a refused
+    # reader changes nothing and gets the break-glass form, which comes back to the page.
+    found = _load(request_id)
+    detail = url_for("console.request_detail", request_id=request_id)
+    if (refused := guard(f"change:{action}", request_obj=found, next_url=detail)) is not None:
+        return refused
+    form = request.form
+    version = form.get("version", type=int)
+    requests, escalations = spoc.requests, spoc.escalations
+    try:
+        if action in ("reply", "note"):
+            requests.post_message(
+                request_id,
+                me,
+                form.get("body", ""),
+                internal=action == "note",
+                expected_version=version,
+            )
+            flash("Reply sent." if action == "reply" else "Note added.", "success")
+        elif action == "status":
+            try:
+                target = Status(form.get("target", ""))
+            except ValueError:
+                raise ValidationFailed("choose a status", {"target": "unknown status"}) from None
+            requests.transition(
+                request_id, target, me, expected_version=version, reason=form.get("reason") or None
+            )
+            flash(f"Status changed to {target.value}.", "success")
+        elif action == "assign":
+            requests.assign(
+                request_id,
+                me,
+                agent_id=form.get("agent_id", type=int),
+                expected_version=version,
+                reason=form.get("reason") or None,
+            )
+            flash("Reassigned.", "success")
+        elif action == "link":
+            subject_id = _subject_from(form.get("subject", ""))
+            requests.link_subject(request_id, me, subject_id, expected_version=version)
+            flash("Linked to the subject; its acting SPOC now owns the request.", "success")
+        elif action == "escalate":
+            hours = form.get("answer_within_hours", type=float)  # finite (webinput)
+            if hours is not None and not 0 < hours <= MAX_ANSWER_HOURS:
+                raise ValidationFailed(
+                    "the answer time is out of range",
+                    {"answer_within_hours": f"between 0 and {MAX_ANSWER_HOURS} hours"},
+                )
+            escalations.escalate(
+                request_id,
+                me,
+                team_key=form.get("team", ""),
+                reason=form.get("reason", ""),
+                answer_within=timedelta(hours=hours) if hours else None,
+                expected_version=version,
+            )
+            flash("Escalated.", "success")
+        elif action == "hand_back":
+            escalations.hand_back(
+                request_id, me, note=form.get("note") or None, expected_version=version
+            )
+            flash("Handed back to the SPOC.", "success")
+        else:
+            requests.change_priority(
+                request_id,
+                me,
+                form.get("priority", ""),
+                reason=form.get("reason", ""),
+                expected_version=version,
+            )
+            flash("Priority changed.", "success")
+    except NotFoundError:
+        abort(404)
+    except ConflictError:
+        flash(
+            "Someone else changed this request while you were reading it. Check and retry.", "error"
+        )
+    except ValueError as exc:
+        flash(f"Not changed: {exc}", "error")
+    except ServiceError as exc:
+        flash(f"Not changed: {exc}", "error")
+    return redirect(url_for("console.request_detail", request_id=request_id), code=303)
+
+
+def _subject_from(text: str) -> int:
+    text = text.strip()
+    if text.startswith("#") and text[1:].isdigit():
+        return bounded_int(text[1:], "subject")
+    with spoc_of().db.reader() as db:
+        found = list(db.scalars(select(Subject.id).where(Subject.external_ref == text).limit(2)))
+    if len(found) != 1:
+        raise ValidationFailed(
+            "unknown subject", {"subject": f"no single subject with reference {text!r}"}
+        )
+    return found[0]

@@ -1,0 +1,392 @@
+"""Portal pages: catalogue, generated forms, confirmation, tracking, "all my requests".
+
+A requester is identified only by a secret: the tracking token of one request, or a magic
+link that signs them in to the list of their own requests for a short while.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from spoc.core.domain.links import MagicLinkState
+from spoc.core.domain.models import Contact, Request, Subject
+from spoc.core.domain.requests import ContactDetails, subject_info, validation_errors
+from spoc.core.kernel.errors import ServiceError, ValidationFailed
+from spoc.core.kernel.types import RequestType
+from spoc.core.services import Spoc, spoc_of
+from spoc.core.web.exports import export_response, find_export
+from spoc.core.web.forms import FormSpec, validate_form
+from spoc.core.web.portal.tracking import render_tracking, requester_action, requester_of
+
+bp = Blueprint("portal", __name__)
+
+HONEYPOT = "website"  # humans never see it; bots fill it
+MY_REQUESTS_PAGE = 20
+CONTACT_SESSION_HOURS = 2
+
+
+def _spoc() -> Spoc:
+    return spoc_of()
+
+
+def _intake_subject(token: str | None) -> Subject | None:
+    return _spoc().links.subject_for_intake(token) if token else None
+
+
+def _types_for(subject: Subject | None) -> list[RequestType]:
+    types = list(_spoc().host.request_types)
+    if subject is None:
+        return types
+    return [t for t in types if not t.subject_kinds or subject.kind in t.subject_kinds]
+
+
+@bp.get("/")
+def catalogue() -> str:
+    return _catalogue(None, None)
+
+
+@bp.get("/s/<token>")
+def intake(token: str) -> str:
+    subject = _intake_subject(token)
+    if subject is None:
+        abort(404)
+    return _catalogue(subject, token)
+
+
+def _catalogue(subject: Subject | None, intake_token: str | None) -> str:
+    spoc = _spoc()
+    query = request.args.get("q", "").strip()[:100]
+    types = _types_for(subject)
+    articles = list(spoc.host.articles)
+    if query:
+        words = query.lower().split()
+        types = [t for t in types if all(w in f"{t.title} {t.description}".lower() for w in words)]
+        articles = [a for a in articles if a.matches(query)]
+    groups: dict[str, list[RequestType]] = {}
+    for request_type in sorted(types, key=lambda t: (t.group, t.order, t.key)):
+        groups.setdefault(request_type.group, []).append(request_type)
+    return render_template(
+        "portal/catalogue.html",
+        groups=list(groups.items()),
+        articles=articles[:8],
+        query=query,
+        subject=subject,
+        intake=intake_token,
+    )
+
+
+@bp.get("/help/<key>")
+def article(key: str) -> str:
+    item = _spoc().host.articles.get(key)
+    if item is None:
+        abort(404)
+    related = [t for k in item.request_types if (t := _spoc().host.request_types.get(k))]
+    paragraphs = [p.strip() for p in item.body.split("\n\n") if p.strip()]
+    return render_template(
+        "portal/article.html", article=item, paragraphs=paragraphs, related=related
+    )
+
+
+def _request_type_or_404(key: str) -> RequestType:
+    request_type = _spoc().host.request_types.get(key)
+    if request_type is None:
+        abort(404)
+    return request_type
+
+
+def _render_form(
+    request_type: RequestType,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    from spoc.core.web.forms import form_spec
+
+    intake_token = request.values.get("intake") or None
+    subject = _intake_subject(intake_token)
+    related = [a for a in _spoc().host.articles if request_type.key in a.request_types]
+    spec = form_spec(request_type.fields_model)
+    if values is None:
+        values = _form_defaults(request_type, subject, spec)
+    return (
+        render_template(
+            "portal/form.html",
+            request_type=request_type,
+            spec=spec,
+            values=values,
+            errors=errors or {},
+            subject=subject,
+            intake=intake_token if subject else None,
+            articles=related,
+        ),
+        status,
+    )
+
+
+def _form_defaults(
+    request_type: RequestType, subject: Subject | None, spec: FormSpec
+) -> dict[str, Any]:
+    """What plugins pre-fill (``spoc_form_defaults``): only the form's own fields, as text."""
+    spoc = _spoc()
+    values: dict[str, Any] = {}
+    answers = spoc.host.call_each(
+        "spoc_form_defaults", request_type=request_type, subject=subject_info(subject), spoc=spoc
+    )
+    for _, defaults in answers:
+        for name, value in defaults.items():
+            if spec.by_name(name) is not None and value is not None:
+                values.setdefault(name, value if isinstance(value, list) else str(value))
+    return values
+
+
+@bp.get("/new/<key>")
+def new_request(key: str) -> tuple[str, int]:
+    return _render_form(_request_type_or_404(key))
+
+
+@bp.post("/new/<key>")
+def submit_request(key: str) -> Response | tuple[str, int]:
+    spoc = _spoc()
+    request_type = _request_type_or_404(key)
+    form = request.form
+    if form.get(HONEYPOT):
+        # Looks accepted to a bot, creates nothing.
+        return _render_form(
+            request_type, errors={"__all__": "Your request could not be sent."}, status=400
+        )
+    fields, values, errors = validate_form(request_type.fields_model, form)
+    requester_values = {
+        "name": form.get("requester_name", "").strip(),
+        "email": form.get("requester_email", "").strip(),
+    }
+    values.update({f"requester_{k}": v for k, v in requester_values.items()})
+    values["reference"] = form.get("reference", "").strip()
+    about_you: dict[str, str] = {}
+    details: ContactDetails | None = None
+    try:
+        details = ContactDetails.model_validate(requester_values)
+    except ValidationError as exc:
+        for path, message in validation_errors(exc, "requester").items():
+            key = path.replace(".", "_")
+            blank = not requester_values.get(key.removeprefix("requester_"))
+            about_you.setdefault(key, "This field is required" if blank else message)
+    subject = _intake_subject(form.get("intake") or None)
+    subject_id = subject.id if subject else None
+    claimed: str | None = None
+    if subject is None and values["reference"]:
+        try:
+            subject_id = spoc.requests.resolve_subject_reference(
+                values["reference"],
+                request_type,
+                proven_contact_id=_proven_contact_id(requester_values["email"]),
+            )
+        except ValidationFailed as exc:
+            about_you["reference"] = exc.errors.get("reference", str(exc))
+        if subject_id is None:
+            # Not proof: filed without the record, the same answer whether it exists or not.
+            claimed = values["reference"]
+    # In page order: about you first, then the request's own fields.
+    errors = {**about_you, **errors}
+    if errors or fields is None or details is None:
+        return _render_form(request_type, values=values, errors=errors, status=422)
+
+    def confirm(session: Session, created: Request, token: str) -> None:
+        # Queued in the request's own transaction: the link is never lost.
+        link = spoc.settings.base_url.rstrip("/") + url_for("portal.track", token=token)
+        spoc.notifier.mail(
+            session,
+            created,
+            details.email,
+            "We have your request",
+            "received",
+            name=details.name,
+            link=link,
+        )
+
+    try:
+        _, token = spoc.requests.create_with_tracking_link(
+            type_key=request_type.key,
+            fields=fields.model_dump(mode="json"),
+            requester=details,
+            subject_id=subject_id,
+            on_issued=confirm,
+            claimed_reference=claimed,
+        )
+    except ValidationFailed as exc:
+        mapped = {k.split(".", 1)[-1]: v for k, v in exc.errors.items()}
+        return _render_form(
+            request_type, values=values, errors=mapped or {"__all__": str(exc)}, status=422
+        )
+    return redirect(url_for("portal.track", token=token, new=1), code=303)
+
+
+def _proven_contact_id(typed_email: str) -> int | None:
+    """The contact signed in by magic link, if this request is filed with their address."""
+    contact = signed_in_contact()
+    if contact is None or contact.email != typed_email.strip().lower():
+        return None
+    return contact.id
+
+
+@bp.get("/track/<token>")
+def track(token: str) -> str:
+    request_id = _spoc().links.request_for_tracking_token(token)
+    if request_id is None:
+        abort(404)
+    return render_tracking(request_id, token=token, just_filed=request.args.get("new") == "1")
+
+
+@bp.post("/track/<token>/<action>")
+def track_action(token: str, action: str) -> Response:
+    request_id = _spoc().links.request_for_tracking_token(token)
+    if request_id is None:
+        abort(404)
+    requester_action(request_id, action)
+    return redirect(url_for("portal.track", token=token), code=303)
+
+
+@bp.get("/track/<token>/exports/<key>")
+def track_export(token: str, key: str) -> Response:
+    request_id = _spoc().links.request_for_tracking_token(token)
+    if request_id is None:
+        abort(404)
+    return _export(request_id, key)
+
+
+def _export(request_id: int, key: str, contact_id: int | None = None) -> Response:
+    found, _ = requester_of(request_id, contact_id)
+    export = find_export(_spoc(), found, key, requester=True)
+    if export is None:
+        abort(404)
+    return export_response(export)
+
+
+# --- all my requests ---------------------------------------------------------------------
+
+
+@bp.get("/my-requests")
+def my_requests_form() -> str:
+    return render_template("portal/my_requests_form.html", sent=False, errors={}, email="")
+
+
+@bp.post("/my-requests")
+def send_my_requests_link() -> tuple[str, int]:
+    spoc = _spoc()
+    email = request.form.get("email", "").strip()
+    if request.form.get(HONEYPOT):
+        return render_template("portal/my_requests_form.html", sent=True, errors={}, email=""), 200
+    try:
+        ContactDetails.model_validate({"name": "x", "email": email})
+    except Exception:
+        errors = {"email": "Enter an email address like name@example.com"}
+        return render_template(
+            "portal/my_requests_form.html", sent=False, errors=errors, email=email
+        ), 422
+
+    spoc.links.request_magic_link(email)
+    # The same answer whether or not we know the address: no probing who filed requests.
+    return render_template("portal/my_requests_form.html", sent=True, errors={}, email=""), 200
+
+
+@bp.get("/my/<token>")
+def magic(token: str) -> Response:
+    contact = _spoc().links.use_magic_link(token)
+    if contact is MagicLinkState.USED:
+        flash(
+            "That link was used already: each link signs in once. Ask for a new one below.", "error"
+        )
+        return redirect(url_for("portal.my_requests_form"), code=303)
+    if not isinstance(contact, Contact):
+        flash("That link has expired. Ask for a new one below.", "error")
+        return redirect(url_for("portal.my_requests_form"), code=303)
+    session["contact_id"] = contact.id
+    session["contact_until"] = (
+        _spoc().clock.now() + timedelta(hours=CONTACT_SESSION_HOURS)
+    ).isoformat()
+    return redirect(url_for("portal.my_requests"), code=303)
+
+
+def signed_in_contact() -> Contact | None:
+    from datetime import datetime
+
+    contact_id, until = session.get("contact_id"), session.get("contact_until")
+    if not contact_id or not until or datetime.fromisoformat(until) <= _spoc().clock.now():
+        return None
+    with _spoc().db.reader() as db:
+        return db.get(Contact, contact_id)
+
+
+@bp.get("/my")
+def my_requests() -> Response | str:
+    contact = signed_in_contact()
+    if contact is None:
+        return redirect(url_for("portal.my_requests_form"), code=303)
+    before = request.args.get("before", type=int)
+    query = select(Request).where(Request.contact_id == contact.id)
+    if before:
+        query = query.where(Request.id < before)
+    with _spoc().db.reader() as db:
+        rows = list(db.scalars(query.order_by(Request.id.desc()).limit(MY_REQUESTS_PAGE + 1)))
+    more = len(rows) > MY_REQUESTS_PAGE
+    rows = rows[:MY_REQUESTS_PAGE]
+    return render_template(
+        "portal/my_requests.html",
+        contact=contact,
+        rows=rows,
+        next_before=rows[-1].id if more else None,
+    )
+
+
+@bp.get("/my/requests/<int:request_id>")
+def my_request(request_id: int) -> str:
+    contact = signed_in_contact()
+    if contact is None:
+        abort(404)
+    return render_tracking(request_id, contact_id=contact.id)
+
+
+@bp.get("/my/requests/<int:request_id>/exports/<key>")
+def my_request_export(request_id: int, key: str) -> Response:
+    contact = signed_in_contact()
+    if contact is None:
+        abort(404)
+    return _export(request_id, key, contact.id)
+
+
+@bp.post("/my/requests/<int:request_id>/<action>")
+def my_request_action(request_id: int, action: str) -> Response:
+    contact = signed_in_contact()
+    if contact is None:
+        abort(404)
+    requester_action(request_id, action, contact_id=contact.id)
+    return redirect(url_for("portal.my_request", request_id=request_id), code=303)
+
+
+@bp.errorhandler(ServiceError)
+def _service_error(exc: ServiceError) -> tuple[str, int]:
+    return render_template("portal/error.html", message=str(exc)), 409
+
+
+RATE_LIMITED = {
+    "portal.submit_request": "portal_submit_limit",
+    "portal.track_action": "portal_action_limit",
+    "portal.my_request_action": "portal_action_limit",
+    "portal.send_my_requests_link": "portal_magic_link_limit",
+}

@@ -1,0 +1,162 @@
+"""The architecture holds: no import cycle anywhere in ``spoc`` (imports made inside functions
+count), and the import-linter contracts in pyproject.toml refuse what they promise to refuse."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import grimp
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+
+
+def import_cycles(package: str) -> list[list[str]]:
+    """Each group of modules of ``package`` that import one another, through any import
+    statement (a function-local one included; ``if TYPE_CHECKING:`` imports are annotations
+    only and do not count). Tarjan's strongly connected components, without recursion.
+
+    A module importing a name from a package that contains it (``from spoc.plugins.events
+    import settings_of`` inside ``spoc.plugins.events.views``) is no cycle: Python has imported
+    that package before the module in any case."""
+    graph = grimp.build_graph(package, exclude_type_checking_imports=True)
+    edges = {
+        m: sorted(
+            d for d in graph.find_modules_directly_imported_by(m) if not m.startswith(d + ".")
+        )
+        for m in graph.modules
+    }
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: list[list[str]] = []
+    for start in sorted(edges):
+        if start in index:
+            continue
+        work = [(start, 0)]
+        while work:
+            module, next_edge = work.pop()
+            if next_edge == 0:
+                index[module] = low[module] = len(index)
+                stack.append(module)
+                on_stack.add(module)
+            targets = edges[module]
+            if next_edge < len(targets):
+                work.append((module, next_edge + 1))
+                target = targets[next_edge]
+                if target not in index:
+                    work.append((target, 0))
+                elif target in on_stack:
+                    low[module] = min(low[module], index[target])
+                continue
+            if low[module] == index[module]:
+                group = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    group.append(member)
+                    if member == module:
+                        break
+                if len(group) > 1:
+                    groups.append(sorted(group))
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[module])
+    return sorted(groups, key=len, reverse=True)
+
+
+def _copy_of_spoc(tmp_path: Path) -> Path:
+    shutil.copytree(ROOT / "spoc", tmp_path / "spoc", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    return tmp_path
+
+
+def _run(tree: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(tree), str(ROOT / "examples" / "spoc-facilities")]),
+    }
+    return subprocess.run(args, cwd=tree, env=env, capture_output=True, text=True, check=False)
+
+
+def _plant(path: Path, code: str) -> None:
+    path.write_text(path.read_text() + "\n\n" + textwrap.dedent(code))
+
+
+def _cycles_in(tree: Path) -> str:
+    script = (
+        "import grimp, json\n"
+        + inspect.getsource(import_cycles)
+        + "print(json.dumps(import_cycles('spoc')))\n"
+    )
+    done = _run(tree, sys.executable, "-c", script)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_spoc_has_no_import_cycle_even_counting_function_local_imports() -> None:
+    assert import_cycles("spoc") == []
+
+
+def test_a_cycle_made_by_a_function_local_import_is_found(tmp_path: Path) -> None:
+    tree = _copy_of_spoc(tmp_path)
+    _plant(
+        tree / "spoc" / "core" / "kernel" / "errors.py",
+        """
+        def _planted() -> object:
+            from spoc.core.domain import models
+
+            return models
+        """,
+    )
+    found = _cycles_in(tree)
+    assert "spoc.core.kernel.errors" in found
+    assert "spoc.core.domain.models" in found
+
+
+@pytest.mark.parametrize(
+    ("planted_in", "code", "contract"),
+    [
+        (
+            "spoc/plugins/generic/__init__.py",
+            "from spoc.core.domain.models import Request as _Request\n",
+            "Plugins and examples import the public API `spoc`, never `spoc.core`",
+        ),
+        (
+            "spoc/plugins/events/__init__.py",
+            "def _planted() -> object:\n    import spoc.plugins.logistics\n\n"
+            "    return spoc.plugins.logistics\n",
+            "No plugin imports another",
+        ),
+        (
+            "spoc/core/domain/sla.py",
+            "def _planted() -> object:\n    from spoc.core.web import pages\n\n    return pages\n",
+            "The core's layers: each imports only the layers below it",
+        ),
+        (
+            "spoc/core/domain/lifecycle.py",
+            "import flask as _flask\n",
+            "Below the web layer nothing imports Flask",
+        ),
+    ],
+    ids=["plugin-imports-core", "plugin-imports-plugin", "domain-imports-web", "domain-flask"],
+)
+def test_import_linter_refuses_a_broken_contract(
+    tmp_path: Path, planted_in: str, code: str, contract: str
+) -> None:
+    tree = _copy_of_spoc(tmp_path)
+    untouched = _run(tree, str(LINT_IMPORTS), "--no-cache")
+    assert untouched.returncode == 0, untouched.stdout
+    _plant(tree / planted_in, code)
+    broken = _run(tree, str(LINT_IMPORTS), "--no-cache")
+    assert broken.returncode == 1, broken.stdout
+    assert f"{contract}" in broken.stdout
+    assert "BROKEN" in broken.stdout
