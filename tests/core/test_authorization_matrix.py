@@ -515,7 +515,7 @@ for who in STAFF:
         lambda w: "/console/admin/contacts/export",
         lambda w: {"email": PATIENT_EMAIL, "reason": "Subject access request"},
     )
-    if who != "admin":  # an admin's erasure is tested in tests/core/console/test_contacts.py
+    if who != "admin":  # an admin's erasure is tested in tests/core/web/console/test_contacts.py
         case(
             who,
             "console",

@@ -17,7 +17,7 @@ from spoc import FrozenClock
 from spoc.core.domain.audit import AuditAction
 from spoc.core.domain.models import AdminAuditEntry, Agent
 from tests.conftest import PASSWORD, AppFactory, Org, build_org, csrf_token, give_password
-from tests.core.console.test_auth_accounts import sign_in, signed_in
+from tests.core.web.console.test_auth_accounts import sign_in, signed_in
 
 
 def post(

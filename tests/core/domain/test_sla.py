@@ -168,7 +168,7 @@ def test_hook_sla_policy_lets_a_plugin_choose_minutes_for_one_request(
     make_app: AppFactory, clock: FrozenClock
 ) -> None:
     from tests.core.fake_plugins import rush
-    from tests.core.test_plugins import with_fakes
+    from tests.core.platform.test_plugins import with_fakes
 
     app = make_app(plugins=["generic", "rush"], plugin_entry_points=with_fakes("rush"))
     org = build_org(spoc_of(app))

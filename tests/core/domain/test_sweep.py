@@ -14,7 +14,7 @@ from spoc.core.cli import main
 from spoc.core.domain.models import Escalation, EscalationTrigger, Request, Team
 from spoc.core.services import spoc_of
 from tests.conftest import AppFactory, Inbox, Org, build_org
-from tests.core.test_plugins import with_fakes
+from tests.core.platform.test_plugins import with_fakes
 
 H = timedelta(hours=1)
 

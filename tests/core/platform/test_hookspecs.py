@@ -11,7 +11,7 @@ import pytest
 from spoc.core.platform import hookspecs
 from spoc.core.platform.hookdoc import render_hook_reference
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 HOOKS = hookspecs.hook_names()
 
 

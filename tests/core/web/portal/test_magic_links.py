@@ -11,7 +11,7 @@ from sqlalchemy import select
 from spoc.core.domain.models import MagicLink, OutboxMessage
 from spoc.core.services import spoc_of
 from tests.conftest import AppFactory, Inbox, csrf_token
-from tests.core.portal.test_portal import file_request
+from tests.core.web.portal.test_portal import file_request
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from spoc.core.domain.outbox import Deliverer, enqueue
 from spoc.core.services import Spoc, spoc_of
 from tests.conftest import AppFactory, Inbox, Org, build_org, csrf_token, free_port, login
 from tests.core.fake_plugins import pager
-from tests.core.test_plugins import with_fakes
+from tests.core.platform.test_plugins import with_fakes
 
 SECRET = "webhook-test-secret"
 
@@ -306,7 +306,7 @@ def test_the_documented_table_states_every_rule() -> None:
 
     from spoc.core.domain.notifications import RULES
 
-    table = (Path(__file__).resolve().parents[2] / "docs" / "notifications.md").read_text()
+    table = (Path(__file__).resolve().parents[3] / "docs" / "notifications.md").read_text()
     rows = [line for line in table.splitlines() if line.startswith("| ")]
     for rule in RULES:
         assert any(
