@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from spoc import create_app
-from spoc.core.domain.models import Model
 from spoc.core.kernel.errors import DatabaseNotReadyError
 from spoc.core.services import spoc_of
+from spoc.core.storage.db import Model
 
 
 def test_app_refuses_to_serve_a_database_that_is_behind(tmp_path: Path) -> None:

@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from flask import Flask
 
-from spoc.core.domain.models import Model
 from spoc.core.services import spoc_of
+from spoc.core.storage.db import Model
 
 
 def test_the_migrations_match_the_models(expo_app: Flask) -> None:

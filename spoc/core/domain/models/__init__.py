@@ -1,0 +1,60 @@
+"""Core tables. Plugins keep their own tables (``<plugin>_...``) and never alter these.
+
+One module per area; import the tables from here."""
+
+from spoc.core.domain.models.accounts import (
+    AgentRecoveryCode,
+    AgentSession,
+    AgentTwoFactor,
+    ApiToken,
+    IdempotencyRecord,
+    LoginThrottle,
+    PasswordReset,
+)
+from spoc.core.domain.models.audit import AdminAuditEntry
+from spoc.core.domain.models.columns import NO_DEADLINE, Visibility
+from spoc.core.domain.models.links import MagicLink, SubjectIntakeLink, TrackingToken
+from spoc.core.domain.models.outbox import OutboxMessage
+from spoc.core.domain.models.people import (
+    Absence,
+    Agent,
+    Contact,
+    Subject,
+    SubjectDeputy,
+    Team,
+    TeamMember,
+)
+from spoc.core.domain.models.requests import Escalation, Feedback, Message, Request, TimelineEvent
+from spoc.core.domain.models.sla import EscalationTrigger, SlaClock, SlaClockEvent
+
+__all__ = [
+    "NO_DEADLINE",
+    "Absence",
+    "AdminAuditEntry",
+    "Agent",
+    "AgentRecoveryCode",
+    "AgentSession",
+    "AgentTwoFactor",
+    "ApiToken",
+    "Contact",
+    "Escalation",
+    "EscalationTrigger",
+    "Feedback",
+    "IdempotencyRecord",
+    "LoginThrottle",
+    "MagicLink",
+    "Message",
+    "OutboxMessage",
+    "PasswordReset",
+    "Request",
+    "SlaClock",
+    "SlaClockEvent",
+    "Subject",
+    "SubjectDeputy",
+    "SubjectIntakeLink",
+    "Team",
+    "TeamMember",
+    "TimelineEvent",
+    "TrackingToken",
+    "Visibility",
+]
