@@ -20,7 +20,7 @@ class Mailbox:
 
     async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
         raw = envelope.content  # type: ignore[attr-defined]
-        self.messages.append(message_from_bytes(raw, policy=email.policy.default))  # type: ignore[arg-type]
+        self.messages.append(message_from_bytes(raw, policy=email.policy.default))
         return "250 Message accepted for delivery"
 
     def link(self, index: int = -1) -> str:

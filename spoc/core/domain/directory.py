@@ -105,10 +105,13 @@ class DirectoryService(ServiceBase):
         return found is not None
 
     def agent_by_email(self, email: str) -> Agent | None:
+        """The staff account with this email address (any case), or ``None``."""
         with self.db.reader() as session:
             return session.scalar(select(Agent).where(Agent.email == email.strip().lower()))
 
     def add_team(self, *, key: str, name: str, members: Sequence[int] = ()) -> Team:
+        """A new team; plugin settings name teams by ``key``. ``ValidationFailed`` when the key is
+        taken."""
         with self.db.transaction() as session:
             if self.team_by_key(session, key) is not None:
                 raise ValidationFailed("invalid team", {"key": f"team {key!r} already exists"})
@@ -129,6 +132,9 @@ class DirectoryService(ServiceBase):
         external_ref: str | None = None,
         attributes: dict[str, Any] | None = None,
     ) -> Subject:
+        """A new subject of ``kind`` (offered by an enabled plugin) with its SPOC and ordered
+        deputies; ``attributes`` are checked against the kind's model. ``ValidationFailed`` names
+        the field that is wrong."""
         if kind not in self.host.subject_kinds:
             raise ValidationFailed(
                 "invalid subject",
@@ -269,6 +275,9 @@ class DirectoryService(ServiceBase):
         return len(batch)
 
     def add_absence(self, agent_id: int, starts_on: date, ends_on: date, note: str = "") -> Absence:
+        """Record that the agent is away from ``starts_on`` to ``ends_on`` (inclusive): routing goes
+        to a deputy meanwhile. Not audited; a person's change goes through
+        :meth:`record_absence`."""
         if ends_on < starts_on:
             raise ValidationFailed("invalid absence", {"ends_on": "ends before it starts"})
         with self.db.transaction() as session:
@@ -346,6 +355,8 @@ class DirectoryService(ServiceBase):
         role: Role | str | None = None,
         active: bool | None = None,
     ) -> Agent:
+        """Change an agent's role or whether they are active (admins only), audited; an admin cannot
+        demote or deactivate themself."""
         self.require_staff(actor, "administer agents", (Role.ADMIN,))
         with self.db.transaction() as session:
             agent = session.get(Agent, agent_id)
@@ -381,6 +392,8 @@ class DirectoryService(ServiceBase):
         return agent
 
     def set_team_members(self, actor: Actor, team_id: int, agent_ids: Sequence[int]) -> Team:
+        """Replace the team's members (admins only), audited; ``ValidationFailed`` for an unknown
+        agent."""
         self.require_staff(actor, "administer teams", (Role.ADMIN,))
         with self.db.transaction() as session:
             team = session.get(Team, team_id)
@@ -412,6 +425,8 @@ class DirectoryService(ServiceBase):
     def record_absence(
         self, actor: Actor, agent_id: int, starts_on: date, ends_on: date, note: str = ""
     ) -> Absence:
+        """An absence entered by a person (the agent themself or an admin), audited;
+        ``PermissionDenied`` for anyone else."""
         self._may_edit_absences(actor, agent_id)
         if ends_on < starts_on:
             raise ValidationFailed("invalid absence", {"ends_on": "ends before it starts"})
@@ -434,6 +449,8 @@ class DirectoryService(ServiceBase):
         return absence
 
     def remove_absence(self, actor: Actor, absence_id: int) -> None:
+        """Delete an absence, audited; ``NotFoundError`` when there is none, ``PermissionDenied`` as
+        :meth:`record_absence`."""
         with self.db.transaction() as session:
             absence = session.get(Absence, absence_id)
             if absence is None:

@@ -130,6 +130,8 @@ class RequestService(ServiceBase):
     # --- reading -------------------------------------------------------------------------
 
     def get(self, request_id: int, actor: Actor) -> Request:
+        """The request, if ``actor`` may see it; ``NotFoundError`` otherwise (missing and invisible
+        look the same, so references cannot be probed)."""
         with self.db.reader() as session:
             return self.load_visible(session, request_id, actor)
 
@@ -150,6 +152,8 @@ class RequestService(ServiceBase):
             return events
 
     def request_type(self, type_key: str) -> RequestType:
+        """The enabled request type ``type_key``; ``ValidationFailed`` when no enabled plugin offers
+        it."""
         request_type = self.host.request_types.get(type_key)
         if request_type is None:
             raise ValidationFailed(
@@ -158,6 +162,8 @@ class RequestService(ServiceBase):
         return request_type
 
     def is_private_subject_kind(self, kind: str) -> bool:
+        """Whether subjects of ``kind`` are private (their requests hidden from the portal's public
+        lists)."""
         found = self.host.subject_kinds.get(kind)
         return found is not None and found.private
 
@@ -539,6 +545,9 @@ class RequestService(ServiceBase):
         expected_version: int | None = None,
         reason: str | None = None,
     ) -> Request:
+        """Move the request to status ``target`` by the lifecycle's rules for ``actor``'s role;
+        ``IllegalTransition`` when the move is not allowed, ``ConflictError`` when
+        ``expected_version`` is stale. ``reason`` is recorded on the timeline."""
         target = Status(target)
         with self._changing(request_id, actor, expected_version) as write:
             self._set_status(write, target, reason)
@@ -743,6 +752,9 @@ class RequestService(ServiceBase):
         expected_version: int | None = None,
         reason: str | None = None,
     ) -> Request:
+        """Give the request to an agent (``agent_id``) or a team (``team_key``), exactly one; staff
+        only. ``expected_version`` refuses a stale write with ``ConflictError``;
+        ``NotFoundError`` when the actor cannot see the request."""
         if (agent_id is None) == (team_key is None):
             raise ValidationFailed("assign to an agent or a team", {"owner": "choose exactly one"})
         with self._changing(request_id, actor, expected_version) as write:
@@ -813,6 +825,8 @@ class RequestService(ServiceBase):
         reason: str,
         expected_version: int | None = None,
     ) -> Request:
+        """Set the request's priority, saying why (``reason`` is required and recorded on the
+        timeline); staff only. The SLA clocks follow the new priority."""
         target = Priority(priority)
         if not reason.strip():
             raise ValidationFailed("say why the priority changes", {"reason": "required"})
@@ -901,6 +915,9 @@ class RequestService(ServiceBase):
     def give_feedback(
         self, request_id: int, actor: Actor, rating: int, comment: str = ""
     ) -> Request:
+        """The requester's rating (1 to 5) and comment on a resolved or closed request, once;
+        ``PermissionDenied`` for anyone but the requester, ``IllegalTransition`` before it is
+        resolved."""
         if actor.kind is not ActorKind.REQUESTER:
             raise PermissionDenied("only the requester rates a request")
         if not 1 <= rating <= 5:
@@ -925,6 +942,8 @@ class RequestService(ServiceBase):
         return write.request
 
     def find_by_reference(self, reference: str, actor: Actor) -> Request:
+        """The request a reference such as ``SPOC-00042`` names, as :meth:`get` does;
+        ``NotFoundError`` when it is not a reference or the actor cannot see it."""
         request_id = self.parse_reference(reference)
         if request_id is None:
             raise NotFoundError(f"{reference!r} is not a request reference")
