@@ -85,6 +85,46 @@ def spoc_app_settings() -> dict[str, Any]:
     return {}
 
 
+class AppMaker:
+    """``make_app(**settings)``: an app on this test's database and clock. Keyword arguments
+    override ``spoc_app_settings``, which override the kit's defaults (``test_settings``)."""
+
+    def __init__(
+        self,
+        request: pytest.FixtureRequest,
+        database_url: str,
+        clock: FrozenClock,
+        instance_path: Path,
+        app_settings: dict[str, Any],
+    ) -> None:
+        self.request = request
+        self.database_url = database_url
+        self.clock = clock
+        self.instance_path = instance_path
+        self.app_settings = app_settings
+        self.apps: list[Flask] = []
+
+    def __call__(self, **overrides: Any) -> Flask:
+        settings = test_settings(self.database_url, self.instance_path)
+        settings.update(self.app_settings)
+        if "mail" in self.request.fixturenames and "smtp_host" not in {**settings, **overrides}:
+            mailbox: Mailbox = self.request.getfixturevalue("mail")
+            settings.update(smtp_host="127.0.0.1", smtp_port=mailbox.port)
+        settings.update(overrides)
+        app = create_app(clock=self.clock, **settings)
+        app.config["TESTING"] = True
+        self.apps.append(app)
+        return app
+
+    def latest(self) -> Flask:
+        """The app made last in this test (one with no overrides if none was made yet)."""
+        return self.apps[-1] if self.apps else self()
+
+    def close(self) -> None:
+        for app in self.apps:
+            spoc_of(app).db.dispose()
+
+
 @pytest.fixture
 def make_app(
     request: pytest.FixtureRequest,
@@ -92,26 +132,12 @@ def make_app(
     clock: FrozenClock,
     tmp_path: Path,
     spoc_app_settings: dict[str, Any],
-) -> Iterator[AppFactory]:
+) -> Iterator[AppMaker]:
     """``make_app(**settings)``: an app on this test's database and clock; keyword arguments
     override ``spoc_app_settings`` and the defaults (see :func:`spoc.testing.test_settings`)."""
-    apps: list[Flask] = []
-
-    def factory(**overrides: Any) -> Flask:
-        settings = test_settings(database_url, tmp_path / "instance")
-        settings.update(spoc_app_settings)
-        if "mail" in request.fixturenames and "smtp_host" not in {**settings, **overrides}:
-            mailbox: Mailbox = request.getfixturevalue("mail")
-            settings.update(smtp_host="127.0.0.1", smtp_port=mailbox.port)
-        settings.update(overrides)
-        app = create_app(clock=clock, **settings)
-        app.config["TESTING"] = True
-        apps.append(app)
-        return app
-
-    yield factory
-    for app in apps:
-        spoc_of(app).db.dispose()
+    maker = AppMaker(request, database_url, clock, tmp_path / "instance", spoc_app_settings)
+    yield maker
+    maker.close()
 
 
 @pytest.fixture
@@ -194,11 +220,12 @@ def run_sweep(spoc: Spoc, clock: FrozenClock) -> Callable[..., SweepReport]:
 
 
 @pytest.fixture
-def spoc_cli(spoc: Spoc) -> Callable[..., Result]:
+def spoc_cli(make_app: AppMaker) -> Callable[..., Result]:
     """``spoc_cli("facilities", "work-orders")``: the ``spoc`` command as an operator runs it,
-    on this test's database, with this test's plugins enabled."""
+    with the settings of the test's latest app (its database, plugins, instance folder)."""
 
     def invoke(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
+        spoc = spoc_of(make_app.latest())
         return run_cli(spoc, *args, input=input, env=env, runner=CliRunner())
 
     return invoke
