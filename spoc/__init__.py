@@ -16,7 +16,7 @@ import pluggy
 
 from spoc.core.domain.access import AccessReasonRequired
 from spoc.core.domain.demo import DemoContext
-from spoc.core.domain.models import Contact, Request, Subject
+from spoc.core.domain.models import Contact, Request, Subject, Watch
 from spoc.core.domain.outbox import NotificationChannel, Outgoing
 from spoc.core.kernel.clock import Clock, FrozenClock, SystemClock
 from spoc.core.kernel.errors import (
@@ -208,6 +208,7 @@ __all__ = [
     "Triage",
     "UTCDateTime",
     "ValidationFailed",
+    "Watch",
     "__version__",
     "api_agent",
     "check_staff_access",

@@ -26,6 +26,7 @@ from spoc.core.domain.outbox import Deliverer
 from spoc.core.domain.privacy import ContactPrivacyService
 from spoc.core.domain.requests import RequestService
 from spoc.core.domain.sla import SlaEngine, build_calendars
+from spoc.core.domain.watches import WatchService
 from spoc.core.domain.writes import ServiceDeps
 from spoc.core.kernel.clock import Clock
 from spoc.core.kernel.errors import PluginError
@@ -63,6 +64,7 @@ class Spoc:
     directory: DirectoryService = field(init=False)
     privacy: ContactPrivacyService = field(init=False)
     links: LinkService = field(init=False)
+    watches: WatchService = field(init=False)
     auth: AuthService = field(init=False)
     tokens: TokenService = field(init=False)
     two_factor: TwoFactorService = field(init=False)
@@ -83,6 +85,7 @@ class Spoc:
         self.directory = DirectoryService(deps)
         self.privacy = ContactPrivacyService(deps)
         self.links = LinkService(deps)
+        self.watches = WatchService(self.host, self.clock)
         self.auth = AuthService(deps)
         self.tokens = TokenService(deps)
         self.two_factor = TwoFactorService(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, cast
@@ -31,6 +32,7 @@ from spoc.core.domain.sla import (
     WAITING_CLOSE,
     WAITING_REMINDER,
 )
+from spoc.core.domain.watches import fire_due_watches
 from spoc.core.domain.writes import RowLocked, WriteContext
 from spoc.core.kernel.types import Actor, EscalationCheck, Status
 
@@ -52,6 +54,7 @@ class SweepReport:
     skipped: int = 0
     plugin_triggers: int = 0
     plugin_tasks: int = 0
+    watches: int = 0
     errors: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
@@ -89,8 +92,27 @@ class Sweeper:
                     self._handle(write, now, report)
             except RowLocked:
                 report.skipped += 1
+        self._watches(now, batch, report)
         self._plugin_checks(now, batch, report)
         return report
+
+    def _watches(self, now: datetime, batch: int, report: SweepReport) -> None:
+        def escalate_once(write: WriteContext, team_key: str, reason: str, trigger: str) -> bool:
+            if not self._once(write, trigger):
+                return False
+            self._escalate(write, team_key, reason, trigger, report)
+            return True
+
+        def lock(request_id: int) -> AbstractContextManager[WriteContext]:
+            return self.service._changing(request_id, SWEEPER, None, skip_locked=True)
+
+        done = fire_due_watches(
+            self.spoc.db, self.spoc.host, self.spoc, now, batch, lock, escalate_once
+        )
+        report.watches += done.fired
+        report.plugin_triggers += done.escalated
+        report.skipped += done.skipped
+        report.errors.extend(done.errors)
 
     def _plugin_checks(self, now: datetime, batch: int, report: SweepReport) -> None:
         """Each plugin's checks, and each check, fail alone: one broken check (a plugin bug,
