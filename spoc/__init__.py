@@ -17,7 +17,7 @@ import pluggy
 from spoc.core.domain.access import AccessReasonRequired
 from spoc.core.domain.access import check_staff_access as _check_staff_access
 from spoc.core.domain.demo import DemoContext
-from spoc.core.domain.models import Contact, Request, Subject
+from spoc.core.domain.models import Contact, Request, Subject, Watch
 from spoc.core.domain.outbox import NotificationChannel, Outgoing
 from spoc.core.kernel.clock import Clock, FrozenClock, SystemClock
 from spoc.core.kernel.errors import (
@@ -213,6 +213,7 @@ __all__ = [
     "Triage",
     "UTCDateTime",
     "ValidationFailed",
+    "Watch",
     "__version__",
     "api_agent",
     "check_staff_access",

@@ -30,6 +30,7 @@ from spoc.core.domain.privacy import ContactPrivacyService
 from spoc.core.domain.requests import RequestService
 from spoc.core.domain.sla import SlaEngine, build_calendars
 from spoc.core.domain.sweep import Sweeper, SweepReport
+from spoc.core.domain.watches import WatchService
 from spoc.core.domain.writes import ServiceDeps, request_reference
 from spoc.core.kernel.clock import Clock
 from spoc.core.platform import hookspecs
@@ -65,6 +66,7 @@ class Spoc:
     directory: DirectoryService = field(init=False)
     privacy: ContactPrivacyService = field(init=False)
     links: LinkService = field(init=False)
+    watches: WatchService = field(init=False)
     auth: AuthService = field(init=False)
     tokens: TokenService = field(init=False)
     two_factor: TwoFactorService = field(init=False)
@@ -99,6 +101,7 @@ class Spoc:
         self.directory = DirectoryService(deps)
         self.privacy = ContactPrivacyService(deps)
         self.links = LinkService(deps)
+        self.watches = WatchService(self.host, self.clock)
         self.auth = AuthService(deps)
         self.tokens = TokenService(deps)
         self.two_factor = TwoFactorService(

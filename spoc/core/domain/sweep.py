@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -33,19 +32,16 @@ from spoc.core.domain.sla import (
     WAITING_REMINDER,
     SlaEngine,
 )
-from spoc.core.domain.writes import RowLocked, WriteContext
+from spoc.core.domain.watches import fire_due_watches
+from spoc.core.domain.writes import SWEEPER, RowLocked, WriteContext
 from spoc.core.kernel.clock import Clock
-from spoc.core.kernel.types import Actor, EscalationCheck, RequestType, Status
+from spoc.core.kernel.types import EscalationCheck, RequestType, Status
 from spoc.core.platform import hookspecs
 from spoc.core.platform.dispatch import Hooks
 from spoc.core.platform.registry import Registry
 from spoc.core.platform.settings import Settings
 from spoc.core.storage.db import Database
 
-if TYPE_CHECKING:
-    pass
-
-SWEEPER = Actor.system("SLA sweep")
 log = logging.getLogger(__name__)
 
 
@@ -60,6 +56,7 @@ class SweepReport:
     skipped: int = 0
     plugin_triggers: int = 0
     plugin_tasks: int = 0
+    watches: int = 0
     errors: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
@@ -115,8 +112,16 @@ class Sweeper:
                     self._handle(write, now, report)
             except RowLocked:
                 report.skipped += 1
+        self._watches(now, batch, report)
         self._plugin_checks(now, batch, report)
         return report
+
+    def _watches(self, now: datetime, batch: int, report: SweepReport) -> None:
+        done = fire_due_watches(self.db, self.hooks, self.requests, self.escalations, now, batch)
+        report.watches += done.fired
+        report.plugin_triggers += done.escalated
+        report.skipped += done.skipped
+        report.errors.extend(done.errors)
 
     def _plugin_checks(self, now: datetime, batch: int, report: SweepReport) -> None:
         """Each plugin's checks, and each check, fail alone: one broken check (a plugin bug,

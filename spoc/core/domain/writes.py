@@ -115,6 +115,10 @@ class WriteContext:
         return event
 
 
+SWEEPER = Actor.system("SLA sweep")
+"""Who the sweep's writes are by: clocks, watches and plugin checks."""
+
+
 class RowLocked(Exception):
     """Another worker holds this request right now (PostgreSQL SKIP LOCKED)."""
 

@@ -98,6 +98,16 @@ class Dispatcher:
             pass
         return failures
 
+    def ask(
+        self, plugin: str, spec: Callable[P, R | None], *args: P.args, **kwargs: P.kwargs
+    ) -> R | None:
+        """Only ``plugin``'s answer (a hook addressed to one plugin, as a watch's cause names
+        its plugin); ``None`` if it does not implement the hook."""
+        assert not args, "hooks take keyword arguments only"
+        answers = self._answers(spec, kwargs, isolate=False, only=plugin)
+        found = next(iter(answers), None)
+        return found.value if found is not None else None
+
     def implemented(self, spec: Callable[..., Any]) -> bool:
         """Whether any enabled plugin implements the hook (to skip work nobody listens to)."""
         return bool(self._caller(spec).get_hookimpls())
@@ -121,10 +131,13 @@ class Dispatcher:
         *,
         isolate: bool,
         failures: list[Failure] | None = None,
+        only: str | None = None,
     ) -> Iterator[Answer[Any]]:
         name = spec.__name__
         given = dict(kwargs)
         for impl in sorted(self._caller(spec).get_hookimpls(), key=lambda i: i.plugin_name):
+            if only is not None and impl.plugin_name != only:
+                continue
             try:
                 result = impl.function(**{arg: given[arg] for arg in impl.argnames})
                 if result is None:

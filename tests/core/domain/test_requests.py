@@ -339,7 +339,7 @@ def test_request_and_tracking_link_are_created_together_or_not_at_all(
     def broken(*args: object) -> str:
         raise RuntimeError("disk full while issuing the token")
 
-    monkeypatch.setattr("spoc.core.domain.links.add_tracking_token", broken)
+    monkeypatch.setattr("spoc.core.domain.requests.intake.add_tracking_token", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         org.spoc.requests.create_with_tracking_link(
             type_key="generic.question",
