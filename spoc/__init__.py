@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pluggy
 
 from spoc.core.domain.access import AccessReasonRequired
+from spoc.core.domain.access import check_staff_access as _check_staff_access
 from spoc.core.domain.demo import DemoContext
-from spoc.core.domain.models import Contact, Request, Subject
+from spoc.core.domain.models import Contact, Request, Subject, Watch
 from spoc.core.domain.outbox import NotificationChannel, Outgoing
 from spoc.core.kernel.clock import Clock, FrozenClock, SystemClock
 from spoc.core.kernel.deprecation import SpocDeprecationWarning, deprecated, warn_deprecated
@@ -25,6 +26,7 @@ from spoc.core.kernel.errors import (
     IllegalTransition,
     NotFoundError,
     PermissionDenied,
+    PluginContractError,
     PluginError,
     ServiceError,
     StartupError,
@@ -83,6 +85,8 @@ def console_agent(*roles: Role) -> Actor:
     Aborts with a redirect to the sign-in page when nobody is signed in, and with 403 when the
     agent's role is not among ``roles``.
     """
+    # The web helpers below import their views only when called, so that a plugin's
+    # ``from spoc import hookimpl`` loads no Flask view (and no import cycle through them).
     from flask import abort, redirect, request, url_for
 
     from spoc.core.web.console.auth import actor, current_agent, must_enrol
@@ -152,9 +156,9 @@ def check_staff_access(
     """Report a staff read made by a plugin's own page or command to ``spoc_staff_access``.
 
     Raises :class:`AccessReasonRequired` when a plugin asks for a break-glass reason."""
-    from spoc.core.domain.access import check_staff_access as check
-
-    check(spoc_of(), actor, what, channel, request=request, subject_id=subject_id, reason=reason)
+    _check_staff_access(
+        spoc_of(), actor, what, channel, request=request, subject_id=subject_id, reason=reason
+    )
 
 
 def api_agent() -> Actor:
@@ -188,6 +192,7 @@ __all__ = [
     "Outgoing",
     "PermissionDenied",
     "Phone",
+    "PluginContractError",
     "PluginError",
     "Priority",
     "RecordId",
@@ -210,6 +215,7 @@ __all__ = [
     "Triage",
     "UTCDateTime",
     "ValidationFailed",
+    "Watch",
     "__version__",
     "api_agent",
     "check_staff_access",

@@ -160,3 +160,15 @@ def test_import_linter_refuses_a_broken_contract(
     assert broken.returncode == 1, broken.stdout
     assert f"{contract}" in broken.stdout
     assert "BROKEN" in broken.stdout
+
+
+def test_importing_the_plugin_api_loads_no_web_view_and_not_the_factory() -> None:
+    probe = (
+        "import sys, spoc\n"
+        "from spoc import hookimpl\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('spoc.core.web.', 'spoc.core.app'))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "['spoc.core.web.forms']"  # field types only (spoc.Phone)

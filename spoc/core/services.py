@@ -5,8 +5,11 @@ Plugins receive this object as ``spoc`` in their hooks; in a request, :func:`spo
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -26,9 +29,12 @@ from spoc.core.domain.outbox import Deliverer
 from spoc.core.domain.privacy import ContactPrivacyService
 from spoc.core.domain.requests import RequestService
 from spoc.core.domain.sla import SlaEngine, build_calendars
-from spoc.core.domain.writes import ServiceDeps
+from spoc.core.domain.sweep import Sweeper, SweepReport
+from spoc.core.domain.watches import WatchService
+from spoc.core.domain.writes import ServiceDeps, request_reference
 from spoc.core.kernel.clock import Clock
-from spoc.core.kernel.errors import PluginError
+from spoc.core.platform import hookspecs
+from spoc.core.platform.dispatch import Hooks
 from spoc.core.platform.plugins import PluginHost
 from spoc.core.platform.settings import Settings
 from spoc.core.storage import migrate
@@ -36,13 +42,10 @@ from spoc.core.storage.db import Database
 from spoc.core.storage.keys import Keys, Sealer
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-    from spoc.core.domain.models import Request
-    from spoc.core.domain.sweep import SweepReport
-    from spoc.core.kernel.types import SlaPolicy
+    pass
 
 EXTENSION = "spoc"
+log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -63,6 +66,7 @@ class Spoc:
     directory: DirectoryService = field(init=False)
     privacy: ContactPrivacyService = field(init=False)
     links: LinkService = field(init=False)
+    watches: WatchService = field(init=False)
     auth: AuthService = field(init=False)
     tokens: TokenService = field(init=False)
     two_factor: TwoFactorService = field(init=False)
@@ -70,44 +74,41 @@ class Spoc:
     sla: SlaEngine = field(init=False)
     outbox: Deliverer = field(init=False)
     notifier: Notifier = field(init=False)
+    hooks: Hooks = field(init=False)
     schema_checked: bool = False
 
     def __post_init__(self) -> None:
+        # Built bottom-up: each service receives the collaborators it uses, by name.
         self.keys = Keys(self.settings)
-        self.sla = SlaEngine(self.settings, build_calendars(self.settings), self.host.request_types)
-        deps = ServiceDeps(self.db, self.host, self.settings, self.clock, owner=self)
-        self.sla.choose = self._sla_policy
-        deps.observers.append(self.sla)
-        self.requests = RequestService(deps)
+        self.hooks = Hooks(self.host.pm, self)
+        self.sla = SlaEngine(
+            self.settings, build_calendars(self.settings), self.host.request_types, self.hooks
+        )
+        self.notifier = Notifier(
+            self.settings, self.host, partial(request_reference, self.settings), self.clock
+        )
+        deps = ServiceDeps(
+            self.db,
+            self.hooks,
+            self.host,
+            self.settings,
+            self.clock,
+            observers=(self.sla,),
+            late_observers=(self.notifier,),
+        )
         self.escalations = EscalationService(deps)
+        self.requests = RequestService(deps, escalations=self.escalations)
         self.directory = DirectoryService(deps)
         self.privacy = ContactPrivacyService(deps)
         self.links = LinkService(deps)
+        self.watches = WatchService(self.host, self.clock)
         self.auth = AuthService(deps)
         self.tokens = TokenService(deps)
         self.two_factor = TwoFactorService(
             deps, Sealer(self.keys.derive(TWO_FACTOR_LABEL)), self.auth
         )
         self.oidc = OidcClient(self.settings, self.clock) if self.settings.oidc_issuer else None
-        self.notifier = Notifier(self.settings, self.host, self.requests.reference, self.clock)
-        deps.late_observers.append(self.notifier)
-        self.outbox = Deliverer(self)
-
-    def _sla_policy(
-        self, session: Session, request: Request, policy: SlaPolicy, at: datetime
-    ) -> SlaPolicy:
-        """``spoc_sla_policy``: the first plugin (by name) that answers chooses."""
-        for plugin, chosen in self.host.call_each(
-            "spoc_sla_policy", request=request, policy=policy, at=at, session=session, spoc=self
-        ):
-            from spoc.core.kernel.types import SlaPolicy
-
-            if not isinstance(chosen, SlaPolicy):
-                raise PluginError(
-                    plugin, f"spoc_sla_policy returned {type(chosen).__name__}, expected SlaPolicy"
-                )
-            return chosen
-        return policy
+        self.outbox = self.deliverer()
 
     def plugin_settings(self, plugin: str, model: type[M]) -> M:
         """The validated settings section of ``plugin`` (see ``spoc_settings_model``)."""
@@ -122,11 +123,33 @@ class Spoc:
         """``start`` plus ``duration`` of business time on a named calendar (SPOC_CALENDARS)."""
         return self.sla.calendar(calendar).add(start, duration)
 
+    def deliverer(self) -> Deliverer:
+        """A delivery worker for the outbox (``spoc.outbox`` is this app's)."""
+        return Deliverer(
+            self.db,
+            self.settings,
+            self.clock,
+            self.links.issue_magic_link,
+            self.notifier.env,
+            self.hooks.each(hookspecs.spoc_notification_channels),
+        )
+
+    def sweeper(self) -> Sweeper:
+        """A sweep worker (``spoc.sweep()`` runs one pass)."""
+        return Sweeper(
+            self.db,
+            self.settings,
+            self.clock,
+            self.hooks,
+            self.requests,
+            self.escalations,
+            self.sla,
+            self.host.request_types,
+        )
+
     def sweep(self, limit: int | None = None) -> SweepReport:
         """One pass of the sweep (see :mod:`spoc.core.domain.sweep`)."""
-        from spoc.core.domain.sweep import Sweeper
-
-        return Sweeper(self).run_once(limit)
+        return self.sweeper().run_once(limit)
 
     def upgrade_database(self) -> None:
         """Bring the database to the latest schema: the core's history first, then each enabled
@@ -148,3 +171,26 @@ def spoc_of(app: Flask | None = None) -> Spoc:
     ext = (app or current_app).extensions[EXTENSION]
     assert isinstance(ext, Spoc)
     return ext
+
+
+def run_forever(spoc: Spoc, interval: timedelta, passes: int | None = None) -> None:
+    """``spoc worker``: sweep (and deliver notifications, housekeeping) in a loop."""
+    sweeper = spoc.sweeper()
+    done = 0
+    while passes is None or done < passes:
+        # A failing pass (the database away for a moment, a plugin bug) is logged and retried
+        # on the next one; sweeping and delivering never block each other.
+        more = False
+        try:
+            more = sweeper.run_once().due >= spoc.settings.sweep_batch
+        except Exception:
+            log.exception("sweep pass failed; the next pass retries")
+        try:
+            spoc.outbox.deliver_due()
+        except Exception:
+            log.exception("delivery pass failed; the next pass retries")
+        done += 1
+        if passes is not None and done >= passes:
+            break
+        if not more:  # a full batch means more is waiting
+            time.sleep(interval.total_seconds())

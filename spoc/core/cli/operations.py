@@ -127,7 +127,7 @@ def demo(port: int, no_serve: bool) -> None:
     import threading
     from datetime import timedelta
 
-    from spoc.core.domain.sweep import run_forever
+    from spoc.core.services import run_forever
 
     def start_worker() -> None:
         threading.Thread(
@@ -157,7 +157,7 @@ def worker(interval: float, passes: int | None) -> None:
     """Sweep and deliver notifications in a loop; safe to run on several machines at once."""
     from datetime import timedelta
 
-    from spoc.core.domain.sweep import run_forever
+    from spoc.core.services import run_forever
 
     spoc = ready_spoc()
     click.echo(f"Worker started: a pass every {interval:g} s (Ctrl+C stops)")

@@ -26,6 +26,7 @@ from spoc.core.services import Spoc
 
 INTERNAL = {
     "host": "plugin loading; a plugin gets what it contributes through its hooks",
+    "hooks": "the typed dispatcher through which the core calls plugins' hooks",
     "settings": "the core's settings; a plugin reads its own with ``spoc.plugin_settings``",
     "state": "a plugin's per-app objects, a plain dict keyed by plugin name",
 }
@@ -39,6 +40,9 @@ NOT_FOR_PLUGINS = {
     "ServiceBase.observe_late": "how a write reaches its after-commit observers",
     "ServiceBase.require_staff": "the services' own role check",
     "ServiceBase.team_by_key": "a session-level lookup inside a write",
+    "RequestReads.subject_for": "a session-level check inside intake",
+    "RequestStatus.set_status": "the one writer of a request's status, inside a write",
+    "RequestStatus.set_priority": "the one writer of a request's priority, inside a write",
     "AuthService.clear_failures": "part of console sign-in, inside its transaction",
     "SlaEngine.start_waiting_close": "called by the lifecycle inside a status change",
 }

@@ -24,7 +24,8 @@ from spoc.core.domain.models import (
     TeamMember,
 )
 from spoc.core.kernel.errors import ServiceError, ValidationFailed
-from spoc.core.kernel.types import AccessRefused, Actor, ActorKind, Role, StaffAccess
+from spoc.core.kernel.types import Actor, ActorKind, Role, StaffAccess
+from spoc.core.platform import hookspecs
 
 if TYPE_CHECKING:
     from spoc.core.platform.plugins import PluginHost
@@ -148,7 +149,7 @@ def check_staff_access(
     trail once per reason and record within ``BREAK_GLASS_WINDOW``."""
     if actor.kind is not ActorKind.AGENT or actor.id is None:
         return
-    if not spoc.host.pm.hook.spoc_staff_access.get_hookimpls():
+    if not spoc.hooks.implemented(hookspecs.spoc_staff_access):
         return  # nobody listens: skip the responsibility queries
     subject_id = request.subject_id if request is not None else subject_id
     given = clean_reason(reason)
@@ -174,8 +175,7 @@ def check_staff_access(
     )
     refusals = [
         answer
-        for _, answer in spoc.host.call_each("spoc_staff_access", access=access, spoc=spoc)
-        if isinstance(answer, AccessRefused)
+        for _, answer in spoc.hooks.each(hookspecs.spoc_staff_access, access=access, spoc=spoc)
     ]
     if refusals:
         raise AccessReasonRequired(" ".join(r.message for r in refusals))

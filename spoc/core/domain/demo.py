@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from spoc.core.domain.models import Agent, Subject, Team
 from spoc.core.kernel.types import Actor, Role
+from spoc.core.platform import hookspecs
 
 if TYPE_CHECKING:
     from spoc.core.domain.escalation import EscalationService
@@ -104,5 +105,5 @@ def seed(spoc: Spoc) -> DemoContext:
         demo.today + timedelta(days=6),
         "Annual leave",
     )
-    spoc.host.call_each("spoc_demo_data", demo=demo)
+    spoc.hooks.notify(hookspecs.spoc_demo_data, demo=demo)
     return demo

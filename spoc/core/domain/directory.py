@@ -16,19 +16,16 @@ from sqlalchemy.orm import Session
 
 from spoc.core.domain.access import may_change_people, private_subject_kind
 from spoc.core.domain.audit import AuditAction, record_admin_change
+from spoc.core.domain.erasure import strip_requests
 from spoc.core.domain.models import (
     Absence,
     Agent,
     Contact,
-    Message,
-    OutboxMessage,
     Request,
     Subject,
     SubjectDeputy,
     Team,
     TeamMember,
-    TimelineEvent,
-    TrackingToken,
 )
 from spoc.core.domain.requests import subject_info, validation_errors
 from spoc.core.domain.writes import ServiceBase
@@ -110,8 +107,7 @@ class DirectoryService(ServiceBase):
             return session.scalar(select(Agent).where(Agent.email == email.strip().lower()))
 
     def add_team(self, *, key: str, name: str, members: Sequence[int] = ()) -> Team:
-        """A new team; plugin settings name teams by ``key``. ``ValidationFailed`` when the key is
-        taken."""
+        """A new team; plugin settings name teams by ``key`` (which must be free)."""
         with self.db.transaction() as session:
             if self.team_by_key(session, key) is not None:
                 raise ValidationFailed("invalid team", {"key": f"team {key!r} already exists"})
@@ -132,9 +128,7 @@ class DirectoryService(ServiceBase):
         external_ref: str | None = None,
         attributes: dict[str, Any] | None = None,
     ) -> Subject:
-        """A new subject of ``kind`` (offered by an enabled plugin) with its SPOC and ordered
-        deputies; ``attributes`` are checked against the kind's model. ``ValidationFailed`` names
-        the field that is wrong."""
+        """A new subject of an enabled ``kind``, its SPOC and ordered deputies."""
         if kind not in self.host.subject_kinds:
             raise ValidationFailed(
                 "invalid subject",
@@ -275,9 +269,7 @@ class DirectoryService(ServiceBase):
         return len(batch)
 
     def add_absence(self, agent_id: int, starts_on: date, ends_on: date, note: str = "") -> Absence:
-        """Record that the agent is away from ``starts_on`` to ``ends_on`` (inclusive): routing goes
-        to a deputy meanwhile. Not audited; a person's change goes through
-        :meth:`record_absence`."""
+        """The agent is away ``starts_on``..``ends_on``: routing goes to a deputy."""
         if ends_on < starts_on:
             raise ValidationFailed("invalid absence", {"ends_on": "ends before it starts"})
         with self.db.transaction() as session:
@@ -355,8 +347,7 @@ class DirectoryService(ServiceBase):
         role: Role | str | None = None,
         active: bool | None = None,
     ) -> Agent:
-        """Change an agent's role or whether they are active (admins only), audited; an admin cannot
-        demote or deactivate themself."""
+        """Change an agent's role or activity (admins only, never their own), audited."""
         self.require_staff(actor, "administer agents", (Role.ADMIN,))
         with self.db.transaction() as session:
             agent = session.get(Agent, agent_id)
@@ -392,8 +383,7 @@ class DirectoryService(ServiceBase):
         return agent
 
     def set_team_members(self, actor: Actor, team_id: int, agent_ids: Sequence[int]) -> Team:
-        """Replace the team's members (admins only), audited; ``ValidationFailed`` for an unknown
-        agent."""
+        """Replace the team's members (admins only), audited."""
         self.require_staff(actor, "administer teams", (Role.ADMIN,))
         with self.db.transaction() as session:
             team = session.get(Team, team_id)
@@ -425,8 +415,7 @@ class DirectoryService(ServiceBase):
     def record_absence(
         self, actor: Actor, agent_id: int, starts_on: date, ends_on: date, note: str = ""
     ) -> Absence:
-        """An absence entered by a person (the agent themself or an admin), audited;
-        ``PermissionDenied`` for anyone else."""
+        """An absence entered by the agent or an admin, audited."""
         self._may_edit_absences(actor, agent_id)
         if ends_on < starts_on:
             raise ValidationFailed("invalid absence", {"ends_on": "ends before it starts"})
@@ -449,8 +438,7 @@ class DirectoryService(ServiceBase):
         return absence
 
     def remove_absence(self, actor: Actor, absence_id: int) -> None:
-        """Delete an absence, audited; ``NotFoundError`` when there is none, ``PermissionDenied`` as
-        :meth:`record_absence`."""
+        """Delete an absence (the agent or an admin), audited."""
         with self.db.transaction() as session:
             absence = session.get(Absence, absence_id)
             if absence is None:
@@ -482,25 +470,6 @@ def _absence_json(absence: Absence) -> dict[str, Any]:
         "ends_on": absence.ends_on.isoformat(),
         "note": absence.note,
     }
-
-
-def strip_requests(session: Session, batch: Sequence[Request]) -> None:
-    ids = [r.id for r in batch]
-    for request in batch:
-        request.fields = {}
-        request.summary = "Anonymised request"
-    session.execute(update(Message).where(Message.request_id.in_(ids)).values(body="[removed]"))
-    session.execute(
-        update(TimelineEvent)
-        .where(TimelineEvent.request_id.in_(ids))
-        .values(summary=TimelineEvent.kind, actor_name="[removed]", data={})
-    )
-    session.execute(delete(TrackingToken).where(TrackingToken.request_id.in_(ids)))
-    session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.request_id.in_(ids))
-        .values(recipient="[removed]", subject="", body_text="", body_html=None)
-    )
 
 
 def spoc_capable_agents(session: Session, limit: int = 200) -> list[Agent]:

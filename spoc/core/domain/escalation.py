@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import exists, select
 
-from spoc.core.domain.models import Escalation, Team, TeamMember, Visibility
+from spoc.core.domain.models import Escalation, EscalationTrigger, Team, TeamMember, Visibility
 from spoc.core.domain.writes import ServiceBase, WriteContext
 from spoc.core.kernel.errors import IllegalTransition, PermissionDenied, ValidationFailed
 from spoc.core.kernel.types import Actor, ActorKind, Role
@@ -41,7 +41,7 @@ class EscalationService(ServiceBase):
             raise PermissionDenied("only the system escalates with an automatic trigger")
         if answer_within is not None and answer_within <= timedelta(0):
             raise ValidationFailed("cannot escalate", {"answer_within": "must be positive"})
-        with self._changing(request_id, actor, expected_version) as write:
+        with self.changing(request_id, actor, expected_version) as write:
             self.require_staff(actor, "escalate requests", (Role.ADMIN, Role.AGENT))
             # An automatic escalation is never lost for want of a team: it is created, empty,
             # as the sweep does; staff choose among existing teams.
@@ -51,6 +51,25 @@ class EscalationService(ServiceBase):
                 raise ValidationFailed("cannot escalate", {"team": f"no team {team_key!r}"})
             escalation = self.open_escalation(write, team, reason, trigger, answer_within)
         return escalation
+
+    def escalate_once(
+        self, write: WriteContext, team_key: str, reason: str, trigger: str
+    ) -> Escalation | None:
+        """Inside an ongoing write, escalate to ``team_key`` unless ``trigger`` already fired
+        for this request (or the request is final or at the top level): an automatic cause —
+        a breached clock, a plugin's check or verdict — escalates a request once, ever.
+        The team is created, empty, if it does not exist, so the escalation is never lost."""
+        request = write.request
+        if request.status.is_final or request.escalation_level >= MAX_LEVEL:
+            return None
+        if write.session.get(EscalationTrigger, (request.id, trigger)) is not None:
+            return None
+        write.session.add(
+            EscalationTrigger(request_id=request.id, trigger=trigger, fired_at=write.now)
+        )
+        team = self.team_by_key(write.session, team_key, create=True)
+        assert team is not None
+        return self.open_escalation(write, team, reason, trigger)
 
     def open_escalation(
         self,
@@ -82,6 +101,7 @@ class EscalationService(ServiceBase):
         write.session.add(escalation)
         write.session.flush()  # for its id; the request row itself is not dirty yet
         request.escalation_level = level
+        write.answer_within[escalation.id] = ola
         write.record(
             "escalated",
             f"Escalated to {team.name} (level {level}, {LEVEL_NAMES[level]}): {reason.strip()}",
@@ -91,7 +111,6 @@ class EscalationService(ServiceBase):
                 "to_team_id": team.id,
                 "reason": reason.strip(),
                 "trigger": trigger,
-                "ola_seconds": int(ola.total_seconds()),
             },
             visibility=Visibility.INTERNAL,
         )
@@ -106,7 +125,7 @@ class EscalationService(ServiceBase):
         expected_version: int | None = None,
     ) -> Escalation:
         """Close the highest open escalation; the request drops to the next open level."""
-        with self._changing(request_id, actor, expected_version) as write:
+        with self.changing(request_id, actor, expected_version) as write:
             if actor.kind is ActorKind.REQUESTER or actor.role is Role.VIEWER:
                 raise PermissionDenied(f"a {actor.role_name} may not hand back escalations")
             open_ones = list(

@@ -10,6 +10,7 @@ shipping a file of the same name in a ``templates/mail/`` folder of its package.
 
 from __future__ import annotations
 
+import importlib
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -72,8 +73,6 @@ REQUESTER_STATUSES = {Status.WAITING, Status.RESOLVED, Status.CLOSED, Status.CAN
 
 def mail_environment(host: PluginHost) -> Environment:
     """Plugin template folders first (by plugin name), then the core's."""
-    import importlib
-
     folders = []
     for name in sorted(host.enabled):
         plugin = host.pm.get_plugin(name)

@@ -24,22 +24,22 @@ import logging
 import smtplib
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
+from jinja2 import Environment
 from sqlalchemy import Text, or_, select, type_coerce, update
 from sqlalchemy.orm import Session
 
-from spoc.core.domain.models import OutboxMessage
-from spoc.core.storage.db import UNREADABLE
+from spoc.core.domain.models import Contact, OutboxMessage
+from spoc.core.kernel.clock import Clock
+from spoc.core.platform.settings import Settings
+from spoc.core.storage.db import UNREADABLE, Database
 from spoc.core.storage.keys import SEALED
-
-if TYPE_CHECKING:
-    from spoc.core.services import Spoc
 
 PENDING, SENDING, SENT, DEAD = "pending", "sending", "sent", "dead"
 MAGIC_LINK_CHANNEL = "magic_link"
@@ -124,15 +124,29 @@ class DeliveryReport:
 
 
 class Deliverer:
-    def __init__(self, spoc: Spoc) -> None:
-        self.spoc = spoc
+    """Delivers the outbox: claims due messages and sends them through their channel."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        clock: Clock,
+        issue_magic_link: Callable[[str], tuple[Contact, str] | None],
+        mail_templates: Environment,
+        plugin_channels: Sequence[tuple[str, Sequence[NotificationChannel]]],
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self.issue_magic_link = issue_magic_link  # made at delivery, so no row holds it
+        self.mail_templates = mail_templates
         self._local = threading.local()
         self.channels: dict[str, Callable[[Outgoing], None]] = {
             "email": self._send_email,
             "webhook": self._send_webhook,
             MAGIC_LINK_CHANNEL: self._send_magic_link,
         }
-        for plugin, channels in spoc.host.call_each("spoc_notification_channels"):
+        for plugin, channels in plugin_channels:
             for channel in channels:
                 if channel.name in self.channels:
                     raise ValueError(f"plugin {plugin!r}: channel {channel.name!r} exists already")
@@ -146,14 +160,14 @@ class Deliverer:
         One at a time, so a worker that dies holds one message, not a batch: the rest stay
         claimable by any other worker at once.
         """
-        with self.spoc.db.transaction() as session:
+        with self.db.transaction() as session:
             return self._claim(session, report or DeliveryReport(), leases_first=True)
 
     def _claim(
         self, session: Session, report: DeliveryReport, *, leases_first: bool
     ) -> Outgoing | None:
-        now = self.spoc.clock.now()
-        lease = timedelta(seconds=self.spoc.settings.outbox_lease_seconds)
+        now = self.clock.now()
+        lease = timedelta(seconds=self.settings.outbox_lease_seconds)
         # Expired leases (a dead worker's message) are rare: looked for at the start of a
         # pass, and whenever nothing is pending.
         expired = (OutboxMessage.status == SENDING, OutboxMessage.claimed_until < now)
@@ -223,7 +237,7 @@ class Deliverer:
             while message is not None:
                 report.claimed += 1
                 error = self._send(message)
-                with self.spoc.db.transaction() as session:
+                with self.db.transaction() as session:
                     self._record(session, message, error, report)
                     message = (
                         self._claim(session, report, leases_first=False)
@@ -249,7 +263,7 @@ class Deliverer:
     def _record(
         self, session: Session, message: Outgoing, error: str | None, report: DeliveryReport
     ) -> None:
-        now = self.spoc.clock.now()
+        now = self.clock.now()
         if error is None:
             session.execute(
                 update(OutboxMessage)
@@ -262,7 +276,7 @@ class Deliverer:
         row = session.get(OutboxMessage, message.id, with_for_update=True)
         if row is None or row.status != SENDING:
             return
-        settings = self.spoc.settings
+        settings = self.settings
         row.last_error, row.claimed_until = error[:2000], None
         if row.attempts >= settings.outbox_max_attempts:
             row.status = DEAD
@@ -282,7 +296,7 @@ class Deliverer:
         raw_html = type_coerce(OutboxMessage.body_html, Text)
         sealed, after = 0, 0
         while True:
-            with self.spoc.db.transaction() as session:
+            with self.db.transaction() as session:
                 rows = session.execute(
                     select(OutboxMessage.id, OutboxMessage.body_text, OutboxMessage.body_html)
                     .where(
@@ -307,12 +321,12 @@ class Deliverer:
 
     def retry(self, message_id: int) -> bool:
         """An admin sends a dead message again (attempts start over)."""
-        with self.spoc.db.transaction() as session:
+        with self.db.transaction() as session:
             row = session.get(OutboxMessage, message_id)
             if row is None or row.status != DEAD:
                 return False
             row.status, row.attempts = PENDING, 0
-            row.next_attempt_at, row.last_error = self.spoc.clock.now(), None
+            row.next_attempt_at, row.last_error = self.clock.now(), None
             return True
 
     # --- channels ---------------------------------------------------------------------
@@ -323,7 +337,7 @@ class Deliverer:
         smtp: smtplib.SMTP | None = getattr(self._local, "smtp", None)
         if smtp is not None:
             return smtp
-        settings = self.spoc.settings
+        settings = self.settings
         assert settings.smtp_host is not None
         smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10)
         try:
@@ -348,7 +362,7 @@ class Deliverer:
             smtp.close()
 
     def _send_email(self, message: Outgoing) -> None:
-        settings = self.spoc.settings
+        settings = self.settings
         if not settings.smtp_host:
             if not settings.is_development:
                 raise DeliveryError("no SMTP server is configured (set SPOC_SMTP_HOST)")
@@ -369,14 +383,14 @@ class Deliverer:
     def _send_magic_link(self, message: Outgoing) -> None:
         """ "Email me a link to my requests", queued alike for every address: only here is it
         decided whether anyone has the address, and the link made (so no row holds it)."""
-        issued = self.spoc.links.issue_magic_link(message.recipient)
+        issued = self.issue_magic_link(message.recipient)
         if issued is None:
             return  # nobody has that address: nothing to send, the row just counts as done
         contact, token = issued
-        link = self.spoc.settings.base_url.rstrip("/") + MAGIC_LINK_PATH + token
-        env = self.spoc.notifier.env
+        link = self.settings.base_url.rstrip("/") + MAGIC_LINK_PATH + token
+        env = self.mail_templates
         context = {"name": contact.name, "link": link}
-        host = urlsplit(self.spoc.settings.base_url).hostname or "spoc.invalid"
+        host = urlsplit(self.settings.base_url).hostname or "spoc.invalid"
         self._send_email(
             replace(
                 message,
@@ -388,11 +402,11 @@ class Deliverer:
         )
 
     def _send_webhook(self, message: Outgoing) -> None:
-        secret = self.spoc.settings.webhook_secret
+        secret = self.settings.webhook_secret
         if secret is None:
             raise DeliveryError("SPOC_WEBHOOK_SECRET is not set")
         body = message.body_text.encode("utf-8")
-        timestamp = str(int(self.spoc.clock.now().timestamp()))
+        timestamp = str(int(self.clock.now().timestamp()))
         signature = sign(secret.get_secret_value(), timestamp, body)
         headers = {
             "Content-Type": "application/json",

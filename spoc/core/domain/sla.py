@@ -13,7 +13,7 @@ the same transaction, and keeps ``requests.next_due_at`` (when the sweep must lo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -25,7 +25,10 @@ from sqlalchemy.orm import Session
 from spoc.core.domain.models import NO_DEADLINE, Request, SlaClock, SlaClockEvent, TimelineEvent
 from spoc.core.domain.writes import WriteContext
 from spoc.core.kernel.errors import StartupError
-from spoc.core.kernel.types import ActorKind, Priority, SlaPolicy, Status
+from spoc.core.kernel.types import ActorKind, Priority, RequestType, SlaPolicy, Status
+from spoc.core.platform import hookspecs
+from spoc.core.platform.dispatch import Hooks
+from spoc.core.platform.registry import Registry
 from spoc.core.platform.settings import Settings
 
 FIRST_RESPONSE = "first_response"
@@ -87,6 +90,8 @@ def build_calendars(settings: Settings) -> dict[str, Calendar]:
             calendars[name] = AlwaysOpen()  # a round-the-clock desk needs no calendar rules
             del specs[name]
     if specs:
+        # Imported here to keep start-up light: holiday rules load only when a business
+        # calendar is configured.
         from spoc.core.kernel.calendar import BusinessCalendar, CalendarSpec
 
         for name, raw in specs.items():
@@ -106,12 +111,17 @@ def default_calendar_spec(settings: Settings) -> dict[str, Any]:
 
 
 class SlaEngine:
-    def __init__(self, settings: Settings, calendars: Mapping[str, Calendar], types: Any) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        calendars: Mapping[str, Calendar],
+        types: Registry[RequestType],
+        hooks: Hooks,
+    ) -> None:
         self.settings = settings
         self.calendars = calendars
-        self.types = types  # the request type registry
-        # Set by the app: asks plugins (``spoc_sla_policy``) for a request's policy.
-        self.choose: Callable[[Session, Request, SlaPolicy, datetime], SlaPolicy] | None = None
+        self.types = types
+        self.hooks = hooks  # ``spoc_sla_policy`` may choose a request's policy
         self.overrides: dict[str, PolicyOverride] = {}
         for key, raw in settings.sla_overrides.items():
             try:
@@ -143,9 +153,17 @@ class SlaEngine:
         """The policy for ``request``'s clocks starting at ``at``: the request type's, unless a
         plugin chooses another for this request (``spoc_sla_policy``, e.g. event-day minutes)."""
         policy = self.policy_for(request.type_key)
-        if self.choose is None:
+        answer = self.hooks.first(
+            hookspecs.spoc_sla_policy,
+            request=request,
+            policy=policy,
+            at=at,
+            session=session,
+            spoc=self.hooks.spoc,
+        )
+        if answer is None:
             return policy
-        chosen = self.choose(session, request, policy, at)
+        chosen = answer.value
         if chosen.calendar not in self.calendars:
             raise StartupError(
                 f"an SLA policy uses calendar {chosen.calendar!r}, which is not defined"
@@ -180,8 +198,8 @@ class SlaEngine:
     ) -> None:
         request, data = write.request, event.data
         if event.kind == "created":
-            since = data.get("clocks_from")
-            start = datetime.fromisoformat(since) if since else now
+            since = write.clocks_from
+            start = since or now
             policy = self.policy_for_request(write.session, request, start)
             for kind, targets in (
                 (FIRST_RESPONSE, policy.first_response),
@@ -207,11 +225,13 @@ class SlaEngine:
             self._on_status(write, clocks, Status(data["from"]), Status(data["to"]), now)
         elif event.kind == "priority_changed":
             self._retarget(write, clocks, Priority(data["to"]), now)
-        elif event.kind == "escalated" and data.get("ola_seconds"):
+        elif event.kind == "escalated" and (
+            answer_within := write.answer_within.get(int(data["escalation_id"]))
+        ):
             clock = self._start(
                 write,
                 ESCALATION,
-                timedelta(seconds=int(data["ola_seconds"])),
+                answer_within,
                 self.policy_for(request.type_key).calendar,
                 self.policy_for(request.type_key).warn_ratio,
                 f"escalated to level {data['level']}",

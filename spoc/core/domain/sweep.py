@@ -12,14 +12,14 @@ number of due requests, not the number of open ones.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, cast
+from datetime import datetime
 
 from sqlalchemy import select
 
-from spoc.core.domain.models import EscalationTrigger, Request, SlaClock, SlaClockEvent, Visibility
+from spoc.core.domain.escalation import MAX_LEVEL, EscalationService
+from spoc.core.domain.models import Request, SlaClock, SlaClockEvent, Visibility
+from spoc.core.domain.requests import RequestService
 from spoc.core.domain.sla import (
     AUTO_CLOSE,
     ESCALATION,
@@ -30,14 +30,18 @@ from spoc.core.domain.sla import (
     RUNNING,
     WAITING_CLOSE,
     WAITING_REMINDER,
+    SlaEngine,
 )
-from spoc.core.domain.writes import RowLocked, WriteContext
-from spoc.core.kernel.types import Actor, EscalationCheck, Status
+from spoc.core.domain.watches import fire_due_watches
+from spoc.core.domain.writes import SWEEPER, RowLocked, WriteContext
+from spoc.core.kernel.clock import Clock
+from spoc.core.kernel.types import EscalationCheck, RequestType, Status
+from spoc.core.platform import hookspecs
+from spoc.core.platform.dispatch import Hooks
+from spoc.core.platform.registry import Registry
+from spoc.core.platform.settings import Settings
+from spoc.core.storage.db import Database
 
-if TYPE_CHECKING:
-    from spoc.core.services import Spoc
-
-SWEEPER = Actor.system("SLA sweep")
 log = logging.getLogger(__name__)
 
 
@@ -52,6 +56,7 @@ class SweepReport:
     skipped: int = 0
     plugin_triggers: int = 0
     plugin_tasks: int = 0
+    watches: int = 0
     errors: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
@@ -64,16 +69,34 @@ class SweepReport:
 
 
 class Sweeper:
-    def __init__(self, spoc: Spoc) -> None:
-        self.spoc = spoc
-        self.service = spoc.escalations
+    """One pass over what is due: SLA clocks, plugins' periodic tasks and escalation checks."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        clock: Clock,
+        hooks: Hooks,
+        requests: RequestService,
+        escalations: EscalationService,
+        sla: SlaEngine,
+        request_types: Registry[RequestType],
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self.hooks = hooks
+        self.requests = requests
+        self.escalations = escalations
+        self.sla = sla
+        self.request_types = request_types
 
     def run_once(self, limit: int | None = None) -> SweepReport:
         report = SweepReport()
-        now = self.spoc.clock.now()
-        batch = limit or self.spoc.settings.sweep_batch
+        now = self.clock.now()
+        batch = limit or self.settings.sweep_batch
         self._plugin_tasks(now, batch, report)
-        with self.spoc.db.reader() as session:
+        with self.db.reader() as session:
             due = list(
                 session.scalars(
                     select(Request.id)
@@ -85,27 +108,29 @@ class Sweeper:
         report.due = len(due)
         for request_id in due:
             try:
-                with self.service._changing(request_id, SWEEPER, None, skip_locked=True) as write:
+                with self.requests.changing(request_id, SWEEPER, None, skip_locked=True) as write:
                     self._handle(write, now, report)
             except RowLocked:
                 report.skipped += 1
+        self._watches(now, batch, report)
         self._plugin_checks(now, batch, report)
         return report
+
+    def _watches(self, now: datetime, batch: int, report: SweepReport) -> None:
+        done = fire_due_watches(self.db, self.hooks, self.requests, self.escalations, now, batch)
+        report.watches += done.fired
+        report.plugin_triggers += done.escalated
+        report.skipped += done.skipped
+        report.errors.extend(done.errors)
 
     def _plugin_checks(self, now: datetime, batch: int, report: SweepReport) -> None:
         """Each plugin's checks, and each check, fail alone: one broken check (a plugin bug,
         a request deleted meanwhile) is logged and reported, and the rest still escalate."""
-        caller = self.spoc.host.pm.hook.spoc_escalation_checks
-        for impl in sorted(caller.get_hookimpls(), key=lambda i: i.plugin_name):
-            plugin = impl.plugin_name
-            args = {"spoc": self.spoc, "now": now, "limit": batch}
-            try:
-                answer = impl.function(**{name: args[name] for name in impl.argnames})
-                checks = cast("Sequence[EscalationCheck]", answer or ())
-            except Exception as exc:
-                log.exception("plugin %r failed in spoc_escalation_checks", plugin)
-                report.errors.append(f"{plugin}: {type(exc).__name__}: {exc}")
-                continue
+        answers, failures = self.hooks.each_isolated(
+            hookspecs.spoc_escalation_checks, spoc=self.hooks.spoc, now=now, limit=batch
+        )
+        report.errors.extend(str(failure) for failure in failures)
+        for plugin, checks in answers:
             for check in checks:
                 try:
                     self._plugin_trigger(plugin, check, report)
@@ -126,7 +151,7 @@ class Sweeper:
                 select(SlaClock).where(SlaClock.request_id == request.id, SlaClock.state == RUNNING)
             )
         )
-        engine = self.spoc.sla
+        engine = self.sla
         for clock in clocks:
             label = LABELS[clock.kind]
             if clock.warn_at is not None and clock.warned_at is None and clock.warn_at <= now:
@@ -152,7 +177,7 @@ class Sweeper:
             engine.refresh(request, clocks)
 
     def _breached(self, write: WriteContext, clock: SlaClock, report: SweepReport) -> None:
-        settings, requests = self.spoc.settings, self.spoc.requests
+        settings, requests = self.settings, self.requests
         if clock.kind in (FIRST_RESPONSE, RESOLUTION, ESCALATION):
             report.breached += 1
             write.record(
@@ -162,19 +187,19 @@ class Sweeper:
                 visibility=Visibility.INTERNAL,
             )
         if clock.kind == RESOLUTION:
-            request_type = self.spoc.host.request_types.get(write.request.type_key)
+            request_type = self.request_types.get(write.request.type_key)
             team = (
                 request_type.specialist_team if request_type else None
             ) or settings.sla_specialist_team
             level_teams = {1: team, 2: settings.sla_authority_team}
             target = level_teams.get(write.request.escalation_level + 1)
-            if target and self._once(write, "sla:resolution"):
+            if target:
                 self._escalate(
                     write, target, "resolution target breached", "sla:resolution", report
                 )
         elif clock.kind == ESCALATION:
             trigger = f"sla:ola:{clock.escalation_id}"
-            if write.request.escalation_level < 2 and self._once(write, trigger):
+            if write.request.escalation_level < MAX_LEVEL:
                 self._escalate(
                     write,
                     settings.sla_authority_team,
@@ -194,7 +219,7 @@ class Sweeper:
             )
         elif clock.kind == AUTO_CLOSE:
             self._end(write, clock)
-            requests._set_status(
+            requests.set_status(
                 write,
                 Status.CLOSED,
                 f"closed automatically {settings.auto_close_days} days after resolution",
@@ -207,11 +232,11 @@ class Sweeper:
                 "We are still waiting for your reply",
                 {"days_waiting": settings.waiting_reminder_days},
             )
-            self.spoc.sla.start_waiting_close(write)
+            self.sla.start_waiting_close(write)
             report.reminded += 1
         elif clock.kind == WAITING_CLOSE:
             self._end(write, clock)
-            requests._set_status(write, Status.CLOSED, "closed: no reply from the requester")
+            requests.set_status(write, Status.CLOSED, "closed: no reply from the requester")
             report.closed += 1
 
     def _end(self, write: WriteContext, clock: SlaClock) -> None:
@@ -220,80 +245,35 @@ class Sweeper:
             SlaClockEvent(clock=clock, kind="met", at=write.now, reason="done by the sweep")
         )
 
-    def _once(self, write: WriteContext, trigger: str) -> bool:
-        """Record that ``trigger`` fired for this request; False if it already had."""
-        session = write.session
-        exists = session.get(EscalationTrigger, (write.request.id, trigger))
-        if exists is not None:
-            return False
-        session.add(
-            EscalationTrigger(request_id=write.request.id, trigger=trigger, fired_at=write.now)
-        )
-        return True
-
     def _escalate(
         self, write: WriteContext, team_key: str, reason: str, trigger: str, report: SweepReport
-    ) -> None:
-        team = self.service.team_by_key(write.session, team_key, create=True)
-        assert team is not None
-        self.service.open_escalation(write, team, reason, trigger)
+    ) -> bool:
+        if self.escalations.escalate_once(write, team_key, reason, trigger) is None:
+            return False
         report.escalated += 1
+        return True
 
     def _when(self, instant: datetime) -> str:
-        return instant.astimezone(self.spoc.settings.tz).strftime("%a %d %b %H:%M")
+        return instant.astimezone(self.settings.tz).strftime("%a %d %b %H:%M")
 
     # --- plugin triggers -----------------------------------------------------------------
 
     def _plugin_tasks(self, now: datetime, batch: int, report: SweepReport) -> None:
         """Plugins' own periodic work (open a request for a shipment that went quiet). One
         failing plugin is logged and reported; the pass goes on."""
-        caller = self.spoc.host.pm.hook.spoc_sweep_tasks
-        for impl in sorted(caller.get_hookimpls(), key=lambda i: i.plugin_name):
-            args = {"spoc": self.spoc, "now": now, "limit": batch}
-            try:
-                done = impl.function(**{name: args[name] for name in impl.argnames})
-            except Exception as exc:
-                log.exception("plugin %r failed in spoc_sweep_tasks", impl.plugin_name)
-                report.errors.append(f"{impl.plugin_name}: {type(exc).__name__}: {exc}")
-                continue
-            report.plugin_tasks += done if isinstance(done, int) else 0
+        answers, failures = self.hooks.each_isolated(
+            hookspecs.spoc_sweep_tasks, spoc=self.hooks.spoc, now=now, limit=batch
+        )
+        report.errors.extend(str(failure) for failure in failures)
+        report.plugin_tasks += sum(done for _, done in answers)
 
     def _plugin_trigger(self, plugin: str, check: EscalationCheck, report: SweepReport) -> None:
         trigger = f"plugin:{plugin}:{check.cause}"
         try:
-            with self.service._changing(check.request_id, SWEEPER, None, skip_locked=True) as write:
+            with self.requests.changing(check.request_id, SWEEPER, None, skip_locked=True) as write:
                 if check.settle is not None:
                     check.settle(write.session)
-                if write.request.status.is_final or write.request.escalation_level >= 2:
-                    return
-                if not self._once(write, trigger):
-                    return
-                self._escalate(write, check.team_key, check.reason, trigger, report)
-                report.plugin_triggers += 1
+                if self._escalate(write, check.team_key, check.reason, trigger, report):
+                    report.plugin_triggers += 1
         except RowLocked:
             report.skipped += 1
-
-
-def run_forever(spoc: Spoc, interval: timedelta, passes: int | None = None) -> None:
-    """``spoc worker``: sweep (and deliver notifications, housekeeping) in a loop."""
-    import time
-
-    sweeper = Sweeper(spoc)
-    done = 0
-    while passes is None or done < passes:
-        # A failing pass (the database away for a moment, a plugin bug) is logged and retried
-        # on the next one; sweeping and delivering never block each other.
-        more = False
-        try:
-            more = sweeper.run_once().due >= spoc.settings.sweep_batch
-        except Exception:
-            log.exception("sweep pass failed; the next pass retries")
-        try:
-            spoc.outbox.deliver_due()
-        except Exception:
-            log.exception("delivery pass failed; the next pass retries")
-        done += 1
-        if passes is not None and done >= passes:
-            break
-        if not more:  # a full batch means more is waiting
-            time.sleep(interval.total_seconds())

@@ -1,6 +1,6 @@
 """The one write path for requests: a transaction, a version check, timeline events, hooks.
 
-Every service call that changes a request goes through :meth:`ServiceBase._changing`:
+Every service call that changes a request goes through :meth:`ServiceBase.changing`:
 
 * the request row is read and the caller's ``expected_version`` checked;
 * the change and its timeline events are written in one transaction;
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import exists, func, select
@@ -35,6 +35,8 @@ from spoc.core.domain.models import (
 from spoc.core.kernel.clock import Clock
 from spoc.core.kernel.errors import ConflictError, NotFoundError, PermissionDenied
 from spoc.core.kernel.types import MAX_RECORD_ID, Actor, ActorKind, RequestEvent, Role
+from spoc.core.platform import hookspecs
+from spoc.core.platform.dispatch import Hooks
 from spoc.core.platform.plugins import PluginHost
 from spoc.core.platform.settings import Settings
 from spoc.core.storage.db import Database
@@ -45,17 +47,26 @@ commit. SLA clocks and the notification outbox hang off this, so whatever they w
 (or rolls back) together with its cause."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class ServiceDeps:
+    """What every domain service is built with: storage, time, settings, the plugins'
+    registries and hook calls, and the observers of the write path. A service that needs
+    another service receives it by name in its own constructor."""
+
     db: Database
-    host: PluginHost
+    hooks: Hooks
+    host: PluginHost  # the registries: request types, subject kinds, articles
     settings: Settings
     clock: Clock
-    # The app's Spoc extension, handed to after-commit hooks so plugins can reach services.
-    owner: Any = None
-    observers: list[WriteObserver] = field(default_factory=list)
-    # Run after the write's flush (ids known), before commit; may only add rows (the outbox).
-    late_observers: list[WriteObserver] = field(default_factory=list)
+    # Inside every write, before commit: the SLA clocks.
+    observers: tuple[WriteObserver, ...] = ()
+    # After the write's flush (ids known), before commit; may only add rows (the outbox).
+    late_observers: tuple[WriteObserver, ...] = ()
+
+
+def request_reference(settings: Settings, request_id: int) -> str:
+    """The reference a person reads and types: ``REQ-00042``."""
+    return f"{settings.reference_prefix}-{request_id:05d}"
 
 
 class WriteContext:
@@ -70,6 +81,11 @@ class WriteContext:
         self.now = now
         self._next_seq = next_seq
         self.events: list[TimelineEvent] = []
+        # Typed inputs for the SLA clocks (never fished out of the timeline's data):
+        # when the request's clocks start, if not now (a need that arose earlier) ...
+        self.clocks_from: datetime | None = None
+        # ... and how long each escalation opened in this write has to be answered (its OLA).
+        self.answer_within: dict[int, timedelta] = {}
 
     def record(
         self,
@@ -99,6 +115,10 @@ class WriteContext:
         return event
 
 
+SWEEPER = Actor.system("SLA sweep")
+"""Who the sweep's writes are by: clocks, watches and plugin checks."""
+
+
 class RowLocked(Exception):
     """Another worker holds this request right now (PostgreSQL SKIP LOCKED)."""
 
@@ -110,13 +130,14 @@ class ServiceBase:
         self.host = deps.host
         self.settings = deps.settings
         self.clock = deps.clock
+        self.hooks = deps.hooks
 
     # --- identity and visibility ---------------------------------------------------------
 
     def reference(self, request_id: int) -> str:
         """The reference people see for a request id: the deployment's prefix and five digits
         (``SPOC-00042``)."""
-        return f"{self.settings.reference_prefix}-{request_id:05d}"
+        return request_reference(self.settings, request_id)
 
     def parse_reference(self, reference: str) -> int | None:
         """The request id in a reference such as ``SPOC-00042``, or ``None`` when it is not one of
@@ -186,7 +207,7 @@ class ServiceBase:
     # --- the write path ------------------------------------------------------------------
 
     @contextmanager
-    def _changing(
+    def changing(
         self,
         request_id: int,
         actor: Actor,
@@ -194,6 +215,8 @@ class ServiceBase:
         *,
         skip_locked: bool = False,
     ) -> Iterator[WriteContext]:
+        """The one write path for a request (see the module docstring). ``skip_locked`` is
+        for the sweep: :class:`RowLocked` when another worker holds the row."""
         reference = self.reference(request_id)
         read_version: int | None = None
         try:
@@ -257,9 +280,9 @@ class ServiceBase:
 
     def emit(self, request: Request, events: list[TimelineEvent], actor: Actor) -> None:
         for event in events:
-            self.host.notify(
-                "spoc_request_event",
-                spoc=self.deps.owner,
+            self.hooks.notify(
+                hookspecs.spoc_request_event,
+                spoc=self.hooks.spoc,
                 event=RequestEvent(
                     kind=event.kind,
                     request_id=request.id,

@@ -20,6 +20,17 @@ class PluginError(StartupError):
         super().__init__(f"plugin {plugin!r}: {cause}")
 
 
+class PluginContractError(PluginError):
+    """A plugin broke the contract of a hook: a wrong answer, or a pluggy feature SPOC does not
+    honour. Names the plugin and the hook."""
+
+    def __init__(self, plugin: str, hook: str, expected: str, got: str) -> None:
+        self.hook = hook
+        self.expected = expected
+        self.got = got
+        super().__init__(plugin, f"{hook} returned {got}, expected {expected}")
+
+
 class DuplicateContributionError(PluginError):
     """Two plugins contributed something under the same unique name."""
 

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from spoc.core.domain.demo import DemoContext
-    from spoc.core.domain.models import Request
+    from spoc.core.domain.models import Request, Watch
     from spoc.core.domain.outbox import NotificationChannel
     from spoc.core.kernel.types import (
         AccessRefused,
@@ -80,6 +80,7 @@ PHASES: dict[str, tuple[str, ...]] = {
     "The sweep: domain triggers": (
         "spoc_sweep_tasks",
         "spoc_escalation_checks",
+        "spoc_watch_due",
         "spoc_keep_open",
     ),
     "Console: what agents see": (
@@ -461,6 +462,33 @@ def spoc_escalation_checks(  # type: ignore[empty-body]
     Returns: a sequence of :class:`spoc.EscalationCheck` (may be empty).
 
     firstresult: no — every plugin's checks are processed.
+    """
+
+
+@hookspec
+def spoc_watch_due(watch: Watch, session: Session, spoc: Spoc, now: datetime) -> None:
+    """Act on one of the plugin's watches that has fallen due (see ``spoc.watches.arm``).
+
+    Called by the sweep for each due watch, only on the plugin that armed it (the namespace of
+    its cause), at most once per watch: inside the transaction that claims the watch — for a
+    request's watch, under the request's row lock — and that then escalates the request to
+    the watch's ``escalate_to`` (if set; once per request and cause, trigger
+    ``plugin:<cause>``) and settles it. Whatever the hook writes in ``session`` commits
+    together with the settling; if it raises, all of it rolls back, the error is reported in
+    the pass and the watch stays due for the next pass. Watches armed with ``escalate_to``
+    alone need no implementation. Do not open another transaction here, and keep the work
+    small and bounded (one watch, its own rows).
+
+    Arguments:
+        watch: the :class:`spoc.Watch` falling due (``cause``, ``request_id`` or
+            ``subject_id``, ``due_at``, ``reason``); do not settle it yourself.
+        session: the sweep's transaction, for the plugin's own rows.
+        spoc: the application's :class:`spoc.Spoc`.
+        now: the sweep's current instant (UTC, from the injected clock).
+
+    Returns: nothing; the answer is ignored.
+
+    firstresult: no — called on the owning plugin only.
     """
 
 

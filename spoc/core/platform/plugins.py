@@ -9,11 +9,10 @@ name the enabled plugins. Every failure at load time stops start-up with a
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import Any
 
 import click
 import pluggy
@@ -22,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from spoc.core.kernel.errors import DuplicateContributionError, PluginError
 from spoc.core.kernel.types import KnowledgeArticle, RequestType, SubjectKind
 from spoc.core.platform import hookspecs
+from spoc.core.platform.dispatch import Dispatcher
 from spoc.core.platform.registry import Registry
 from spoc.core.platform.settings import Settings
 
@@ -76,29 +76,10 @@ class PluginHost:
     def enabled(self) -> list[str]:
         return [p.name for p in self.plugins if p.enabled]
 
-    def call_each(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
-        """Call ``hook`` on every enabled plugin, in plugin-name order; keep non-None answers.
-
-        Unlike a plain pluggy call, each answer is paired with the plugin that gave it, so
-        registries can name both plugins of a duplicate and the timeline can say who decided.
-        """
-        caller = getattr(self.pm.hook, hook)
-        answers: list[tuple[str, Any]] = []
-        for impl in sorted(caller.get_hookimpls(), key=lambda i: i.plugin_name):
-            args = {name: kwargs[name] for name in impl.argnames}
-            result = impl.function(**args)
-            if result is not None:
-                answers.append((impl.plugin_name, result))
-        return answers
-
-    def notify(self, hook: str, **kwargs: Any) -> None:
-        """Call ``hook`` on every plugin; a failing plugin is logged by name, others still run."""
-        caller = getattr(self.pm.hook, hook)
-        for impl in sorted(caller.get_hookimpls(), key=lambda i: i.plugin_name):
-            try:
-                impl.function(**{name: kwargs[name] for name in impl.argnames})
-            except Exception:
-                log.exception("plugin %r failed in %s", impl.plugin_name, hook)
+    @property
+    def calls(self) -> Dispatcher:
+        """Typed hook calls for start-up work (the app's services use :class:`Hooks`)."""
+        return Dispatcher(self.pm)
 
 
 def load_plugins(settings: Settings, available: Iterable[EntryPoint] | None = None) -> PluginHost:
@@ -164,9 +145,8 @@ def load_plugins(settings: Settings, available: Iterable[EntryPoint] | None = No
 
 
 def _collect(host: PluginHost, settings: Settings) -> None:
-    for plugin, model in host.call_each("spoc_settings_model"):
-        if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            raise PluginError(plugin, "spoc_settings_model must return a pydantic model class")
+    calls = host.calls
+    for plugin, model in calls.each(hookspecs.spoc_settings_model):
         try:
             host.settings_sections[plugin] = model.model_validate(
                 settings.plugin_settings.get(plugin, {})
@@ -179,26 +159,28 @@ def _collect(host: PluginHost, settings: Settings) -> None:
             raise PluginError(plugin, f"invalid settings: {problems}") from None
 
     sections = host.settings_sections
-    _fill(host, "spoc_request_types", host.request_types, RequestType, settings_sections=sections)
-    _fill(host, "spoc_subject_kinds", host.subject_kinds, SubjectKind)
-    _fill(
-        host,
-        "spoc_knowledge_articles",
-        host.articles,
-        KnowledgeArticle,
-        settings_sections=sections,
-    )
+    for plugin, types in calls.each(hookspecs.spoc_request_types, settings_sections=sections):
+        for request_type in types:
+            host.request_types.add(request_type, plugin)
+    for plugin, kinds in calls.each(hookspecs.spoc_subject_kinds):
+        for kind in kinds:
+            host.subject_kinds.add(kind, plugin)
+    for plugin, articles in calls.each(
+        hookspecs.spoc_knowledge_articles, settings_sections=sections
+    ):
+        for article in articles:
+            host.articles.add(article, plugin)
 
-    for plugin, folder in host.call_each("spoc_migrations"):
+    for plugin, folder in calls.each(hookspecs.spoc_migrations):
         path = Path(folder)
         if not path.is_dir():
             raise PluginError(plugin, f"migrations folder {path} does not exist")
         host.migration_dirs[plugin] = path
 
     seen: dict[str, str] = {}
-    for plugin, commands in host.call_each("spoc_cli_commands"):
+    for plugin, commands in calls.each(hookspecs.spoc_cli_commands):
         for command in commands:
-            if not isinstance(command, click.Command) or not command.name:
+            if not command.name:
                 raise PluginError(plugin, "spoc_cli_commands must return named click commands")
             if command.name in seen:
                 raise DuplicateContributionError(
@@ -206,15 +188,3 @@ def _collect(host: PluginHost, settings: Settings) -> None:
                 )
             seen[command.name] = plugin
             host.cli_commands.append((plugin, command))
-
-
-def _fill(host: PluginHost, hook: str, registry: Registry[Any], kind: type, **kwargs: Any) -> None:
-    for plugin, items in host.call_each(hook, **kwargs):
-        if not isinstance(items, Sequence | tuple | list):
-            raise PluginError(plugin, f"{hook} must return a list of {kind.__name__}")
-        for item in items:
-            if not isinstance(item, kind):
-                raise PluginError(
-                    plugin, f"{hook} returned {type(item).__name__}, expected {kind.__name__}"
-                )
-            registry.add(item, plugin)

@@ -13,6 +13,7 @@ from flask import Response
 from spoc.core.domain.models import Request
 from spoc.core.kernel.errors import PluginError
 from spoc.core.kernel.types import Export
+from spoc.core.platform import hookspecs
 
 if TYPE_CHECKING:
     from spoc.core.services import Spoc
@@ -21,10 +22,10 @@ if TYPE_CHECKING:
 def exports_for(spoc: Spoc, request: Request, *, requester: bool = False) -> list[Export]:
     """Every export plugins offer for ``request`` (only those meant for requesters if asked)."""
     found: dict[str, tuple[str, Export]] = {}
-    for plugin, answer in spoc.host.call_each("spoc_request_exports", request=request, spoc=spoc):
+    for plugin, answer in spoc.hooks.each(
+        hookspecs.spoc_request_exports, request=request, spoc=spoc
+    ):
         for export in answer:
-            if not isinstance(export, Export):
-                raise PluginError(plugin, "spoc_request_exports must return spoc.Export items")
             if export.key in found:
                 raise PluginError(
                     plugin, f"export key {export.key!r} is also used by {found[export.key][0]}"

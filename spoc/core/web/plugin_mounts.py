@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, Flask
 from flask_wtf.csrf import CSRFProtect
 
-from spoc.core.kernel.errors import PluginError, ServiceError
+from spoc.core.kernel.errors import ServiceError
+from spoc.core.platform import hookspecs
 from spoc.core.services import Spoc
 from spoc.core.web.api.base import Operation, ProblemError, _problem, _service_error
 from spoc.core.web.ratelimit import limit_by_setting
@@ -19,10 +20,8 @@ def mount_plugins(app: Flask, spoc: Spoc, csrf: CSRFProtect) -> None:
 
 def _mount_plugin_blueprints(app: Flask, spoc: Spoc) -> None:
     """Each plugin's pages under /p/<plugin>/ (``spoc_blueprints``), CSRF-protected."""
-    for plugin, blueprints in spoc.host.call_each("spoc_blueprints"):
+    for plugin, blueprints in spoc.hooks.each(hookspecs.spoc_blueprints):
         for bp in blueprints:
-            if not isinstance(bp, Blueprint):
-                raise PluginError(plugin, "spoc_blueprints must return flask.Blueprint objects")
             suffix = bp.url_prefix or ""
             name = f"plugin_{plugin}_{bp.name}"
             app.register_blueprint(bp, url_prefix=f"/p/{plugin}{suffix}", name=name)
@@ -33,7 +32,7 @@ def _mount_plugin_blueprints(app: Flask, spoc: Spoc) -> None:
 def _mount_plugin_routes(app: Flask, spoc: Spoc, csrf: CSRFProtect) -> None:
     """Each plugin's API routes on a blueprint at /api/v1/<plugin>, in the OpenAPI document."""
     operations = app.extensions.setdefault("spoc.api_ops", [])
-    for plugin, routes in spoc.host.call_each("spoc_api_routes"):
+    for plugin, routes in spoc.hooks.each(hookspecs.spoc_api_routes):
         bp = Blueprint(f"api_{plugin}", f"spoc.plugin.{plugin}", url_prefix=f"/api/v1/{plugin}")
         bp.register_error_handler(ProblemError, _problem)
         bp.register_error_handler(ServiceError, _service_error)

@@ -24,7 +24,6 @@ from spoc import (
     ApiRoute,
     ConsolePanel,
     DemoContext,
-    EscalationCheck,
     Export,
     KnowledgeArticle,
     PluginError,
@@ -50,7 +49,6 @@ from spoc.plugins.healthcare.forms import (
     Urgency,
     texts,
 )
-from spoc.plugins.healthcare.models import Watch
 from spoc.plugins.healthcare.records import (
     APPOINTMENT,
     BILLING,
@@ -285,35 +283,6 @@ def spoc_triage_request(
 def spoc_request_filed(request: Request, fields: BaseModel, session: Session, spoc: Spoc) -> None:
     if request.type_key in TYPES:
         on_filed(spoc, settings_of(spoc), request, fields, session)
-
-
-# --- the sweep -------------------------------------------------------------------------------
-
-
-@hookimpl
-def spoc_escalation_checks(spoc: Spoc, now: object, limit: int) -> list[EscalationCheck]:
-    with spoc.db.reader() as session:
-        due = list(
-            session.scalars(
-                select(Watch)
-                .where(Watch.settled_at.is_(None), Watch.due_at <= now)
-                .order_by(Watch.due_at, Watch.id)
-                .limit(limit)
-            )
-        )
-    return [
-        EscalationCheck(w.request_id, w.cause, w.team_key, w.reason, settle=_settler(w.id, spoc))
-        for w in due
-    ]
-
-
-def _settler(watch_id: int, spoc: Spoc):  # type: ignore[no-untyped-def]
-    def settle(session: Session) -> None:
-        watch = session.get(Watch, watch_id)
-        if watch is not None and watch.settled_at is None:
-            watch.settled_at = spoc.clock.now()
-
-    return settle
 
 
 # --- staff reads -----------------------------------------------------------------------------

@@ -130,26 +130,6 @@ class Referral(Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class Watch(Model):
-    """A deadline the sweep watches (referral not accepted, prior authorisation pending).
-
-    Settled when the sweep has dealt with it or the awaited thing happened."""
-
-    __tablename__ = "healthcare_watches"
-    __table_args__ = (
-        UniqueConstraint("request_id", "cause"),
-        Index("ix_healthcare_watches_due", "settled_at", "due_at"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
-    cause: Mapped[str] = mapped_column(String(40))
-    team_key: Mapped[str] = mapped_column(String(64))
-    reason: Mapped[str] = mapped_column(String(300))
-    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
 class ContactAttempt(Model):
     """A navigator's call or message to a patient after discharge."""
 

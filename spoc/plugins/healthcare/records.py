@@ -38,7 +38,6 @@ from spoc.plugins.healthcare.models import (
     DischargeRecord,
     Referral,
     RequestAppointment,
-    Watch,
 )
 from spoc.plugins.healthcare.settings import HealthcareSettings
 
@@ -155,24 +154,22 @@ def on_filed(
         accept_within = timedelta(
             hours=settings.business_day_hours * settings.referral_accept_business_days
         )
-        session.add(
-            Watch(
-                request_id=request.id,
-                cause="referral_not_accepted",
-                team_key=settings.referrals_team,
-                reason=f"Referral not accepted within "
-                f"{settings.referral_accept_business_days} business days",
-                due_at=spoc.business_add(now, accept_within),
-            )
+        spoc.watches.arm(
+            session,
+            "healthcare:referral_not_accepted",
+            spoc.business_add(now, accept_within),
+            request_id=request.id,
+            escalate_to=settings.referrals_team,
+            reason=f"Referral not accepted within "
+            f"{settings.referral_accept_business_days} business days",
         )
-        session.add(
-            Watch(
-                request_id=request.id,
-                cause="referral_no_result",
-                team_key=settings.referrals_team,
-                reason=f"No referral result within {settings.referral_result_days} days",
-                due_at=now + timedelta(days=settings.referral_result_days),
-            )
+        spoc.watches.arm(
+            session,
+            "healthcare:referral_no_result",
+            now + timedelta(days=settings.referral_result_days),
+            request_id=request.id,
+            escalate_to=settings.referrals_team,
+            reason=f"No referral result within {settings.referral_result_days} days",
         )
     elif isinstance(fields, FollowUpForm) and request.subject_id is not None:
         session.add(
@@ -192,14 +189,13 @@ def on_filed(
             else timedelta(days=settings.prior_auth_standard_days)
         )
         kind = "urgent" if fields.prior_authorisation_urgent else "standard"
-        session.add(
-            Watch(
-                request_id=request.id,
-                cause="prior_authorisation",
-                team_key=settings.billing_team,
-                reason=f"Prior authorisation ({kind}) pending longer than allowed",
-                due_at=max(since + wait, now),
-            )
+        spoc.watches.arm(
+            session,
+            "healthcare:prior_authorisation",
+            max(since + wait, now),
+            request_id=request.id,
+            escalate_to=settings.billing_team,
+            reason=f"Prior authorisation ({kind}) pending longer than allowed",
         )
 
 
@@ -359,10 +355,10 @@ def advance_referral(spoc: Spoc, request_id: int, actor: Actor, status: str, not
         referral.status, referral.updated_at = status, now
         if status in ("accepted", "rejected", "cancelled"):
             referral.accepted_at = now if status == "accepted" else referral.accepted_at
-            _settle(session, request.id, "referral_not_accepted", now)
+            spoc.watches.settle(session, "healthcare:referral_not_accepted", request_id=request.id)
         if status in ("completed", "rejected", "cancelled"):
             referral.completed_at = now if status == "completed" else None
-            _settle(session, request.id, "referral_no_result", now)
+            spoc.watches.settle(session, "healthcare:referral_no_result", request_id=request.id)
 
     spoc.requests.record_event(
         request_id,
@@ -372,14 +368,6 @@ def advance_referral(spoc: Spoc, request_id: int, actor: Actor, status: str, not
         data={"status": status},
         apply=apply,
     )
-
-
-def _settle(session: Session, request_id: int, cause: str, now: datetime) -> None:
-    watch = session.scalar(
-        select(Watch).where(Watch.request_id == request_id, Watch.cause == cause)
-    )
-    if watch is not None and watch.settled_at is None:
-        watch.settled_at = now
 
 
 def record_attempt(

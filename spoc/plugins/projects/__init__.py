@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from spoc import (
     ConsolePanel,
     DemoContext,
-    EscalationCheck,
     Priority,
     Request,
     RequestEvent,
@@ -32,6 +31,7 @@ from spoc import (
     SubjectInfo,
     SubjectKind,
     Triage,
+    Watch,
     hookimpl,
 )
 from spoc.plugins.projects.forms import (
@@ -276,10 +276,10 @@ def spoc_sweep_tasks(spoc: Spoc, now: datetime, limit: int) -> int:
 
 
 @hookimpl
-def spoc_escalation_checks(spoc: Spoc, now: datetime, limit: int) -> list[EscalationCheck]:
-    from spoc.plugins.projects.cycle import escalation_checks
+def spoc_watch_due(watch: Watch, session: Session, now: datetime) -> None:
+    from spoc.plugins.projects.cycle import on_watch_due
 
-    return escalation_checks(spoc, now, limit)
+    on_watch_due(watch, session, now)
 
 
 @hookimpl

@@ -3,14 +3,14 @@
 Every step runs from the sweep (``spoc_sweep_tasks``), is bounded by the pass's limit, reads
 indexed ranges and is idempotent: a period or a chase is one row, unique per project and label
 or per workstream and period, written in the same transaction as the request it opens, so a
-second worker racing on it rolls back. Escalations go through watches the core sweep escalates
-once (``spoc_escalation_checks``).
+second worker racing on it rolls back. Escalations go through core watches (``spoc.watches``)
+the sweep escalates once; a steering watch also puts the risk on the agenda
+(:func:`on_watch_due`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -18,16 +18,23 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from spoc import ConflictError, EscalationCheck, Request, Spoc, Status, Subject
+from spoc import ConflictError, Request, Spoc, Status, Subject, Watch
 from spoc.plugins.projects.forms import Cadence
-from spoc.plugins.projects.keys import CHASE, REPORT, SYSTEM, system_filing
+from spoc.plugins.projects.keys import (
+    CHASE,
+    REPORT,
+    STEERING,
+    SYSTEM,
+    UPDATE_MISSING,
+    system_filing,
+)
 from spoc.plugins.projects.models import (
     AgendaItem,
     Chase,
     Period,
     Project,
+    Risk,
     StatusUpdate,
-    Watch,
     Workstream,
 )
 from spoc.plugins.projects.periods import current_period, period_bounds
@@ -240,15 +247,14 @@ def open_chase(spoc: Spoc, period: Period, stream: Workstream, label: str) -> in
                 remind_at=period.deadline_at,
             )
         )
-        session.add(
-            Watch(
-                request_id=request.id,
-                cause="update_missing",
-                team_key=stream.owner_team,
-                reason=f"No status update for {period.label} from {stream.lead_name} "
-                f"({label}); it was due {deadline}",
-                due_at=period.escalate_at,
-            )
+        spoc.watches.arm(
+            session,
+            UPDATE_MISSING,
+            period.escalate_at,
+            request_id=request.id,
+            escalate_to=stream.owner_team,
+            reason=f"No status update for {period.label} from {stream.lead_name} "
+            f"({label}); it was due {deadline}",
         )
         spoc.notifier.mail(
             session,
@@ -403,7 +409,9 @@ def end_links(spoc: Spoc, chase_id: int, workstream_id: int, now: datetime) -> N
         )
 
 
-def received(session: Session, workstream_id: int, period_id: int, now: datetime) -> int | None:
+def received(
+    spoc: Spoc, session: Session, workstream_id: int, period_id: int, now: datetime
+) -> int | None:
     """An update arrived (inside its intake transaction): stop the chase. Returns the chase
     request to resolve, if there was one."""
     chase = session.scalar(
@@ -412,61 +420,29 @@ def received(session: Session, workstream_id: int, period_id: int, now: datetime
     if chase is None or chase.received_at is not None:
         return None
     chase.received_at = now
-    settle_watch(session, chase.request_id, "update_missing", now)
+    spoc.watches.settle(session, UPDATE_MISSING, request_id=chase.request_id)
     return chase.request_id
 
 
-def settle_watch(session: Session, request_id: int, cause: str, now: datetime) -> None:
-    session.execute(
-        update(Watch)
-        .where(Watch.request_id == request_id, Watch.cause == cause, Watch.settled_at.is_(None))
-        .values(settled_at=now)
-    )
+# --- watches falling due ------------------------------------------------------------------------
 
 
-# --- escalation checks -----------------------------------------------------------------------
-
-
-def escalation_checks(spoc: Spoc, now: datetime, limit: int) -> list[EscalationCheck]:
-    with spoc.db.reader() as session:
-        due = list(
-            session.scalars(
-                select(Watch)
-                .where(Watch.settled_at.is_(None), Watch.due_at <= now)
-                .order_by(Watch.due_at, Watch.id)
-                .limit(limit)
+def on_watch_due(watch: Watch, session: Session, now: datetime) -> None:
+    """A steering watch puts the risk on the steering committee's agenda (once) as the sweep
+    escalates it; the other causes only escalate."""
+    if watch.cause != STEERING or watch.request_id is None:
+        return
+    request = session.get(Request, watch.request_id)
+    risk = session.scalar(select(Risk).where(Risk.request_id == watch.request_id))
+    if request is None or request.status.is_final or risk is None:
+        return
+    exists = session.scalar(select(AgendaItem.id).where(AgendaItem.request_id == watch.request_id))
+    if exists is None:
+        session.add(
+            AgendaItem(
+                project_id=risk.project_id,
+                request_id=watch.request_id,
+                added_at=now,
+                reason=watch.reason,
             )
         )
-    return [
-        EscalationCheck(w.request_id, w.cause, w.team_key, w.reason, settle=_settler(spoc, w.id))
-        for w in due
-    ]
-
-
-def _settler(spoc: Spoc, watch_id: int) -> Callable[[Session], None]:
-    def settle(session: Session) -> None:
-        watch = session.get(Watch, watch_id)
-        if watch is None or watch.settled_at is not None:
-            return
-        now = spoc.clock.now()
-        watch.settled_at = now
-        if watch.cause == "steering":
-            from spoc.plugins.projects.models import Risk
-
-            request = session.get(Request, watch.request_id)
-            risk = session.scalar(select(Risk).where(Risk.request_id == watch.request_id))
-            if request is not None and not request.status.is_final and risk is not None:
-                exists = session.scalar(
-                    select(AgendaItem.id).where(AgendaItem.request_id == watch.request_id)
-                )
-                if exists is None:
-                    session.add(
-                        AgendaItem(
-                            project_id=risk.project_id,
-                            request_id=watch.request_id,
-                            added_at=now,
-                            reason=watch.reason,
-                        )
-                    )
-
-    return settle

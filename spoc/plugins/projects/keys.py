@@ -22,6 +22,12 @@ QUESTION = "projects.question"
 REPORT = "projects.status_report"
 CHASE = "projects.update_due"
 
+# Watch causes (``spoc.watches``): each escalates its request once when it falls due.
+UPDATE_MISSING = "projects:update_missing"
+SPONSOR = "projects:sponsor"
+STEERING = "projects:steering"
+NEEDED_BY_PASSED = "projects:needed_by_passed"
+
 SYSTEM = Actor.system("project office")
 
 _system_filing: ContextVar[bool] = ContextVar("projects_system_filing", default=False)

@@ -172,7 +172,7 @@ class Milestone(Model):
 class Chase(Model):
     """A missing update being chased: requested (the chase request, whose mail carries an
     intake link to the workstream), reminded at the deadline, escalated one business day later
-    (a :class:`Watch`), received; then the workstream's intake links are revoked."""
+    (a core watch), received; then the workstream's intake links are revoked."""
 
     __tablename__ = "projects_chases"
     __table_args__ = (
@@ -195,25 +195,6 @@ class Chase(Model):
     # The chase ended (answered or closed) and the workstream's intake links were revoked —
     # or left to the workstream's last open chase.
     links_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class Watch(Model):
-    """A deadline the sweep watches and escalates once (missing update, sponsor, agenda,
-    decision overdue). Settled when dealt with or no longer needed."""
-
-    __tablename__ = "projects_watches"
-    __table_args__ = (
-        UniqueConstraint("request_id", "cause"),
-        Index("ix_projects_watches_due", "settled_at", "due_at"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
-    cause: Mapped[str] = mapped_column(String(40))
-    team_key: Mapped[str] = mapped_column(String(64))
-    reason: Mapped[str] = mapped_column(String(300))
-    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Risk(Model):

@@ -19,11 +19,13 @@ from spoc import (
     Subject,
     ValidationFailed,
 )
-from spoc.plugins.projects.cycle import end_links, received, settle_watch
+from spoc.plugins.projects.cycle import end_links, received
 from spoc.plugins.projects.forms import DecisionForm, RiskForm, StatusUpdateForm
 from spoc.plugins.projects.keys import (
     CHASE,
+    NEEDED_BY_PASSED,
     REPORT,
+    STEERING,
     SYSTEM,
     UPDATE,
     is_system_filing,
@@ -35,7 +37,6 @@ from spoc.plugins.projects.models import (
     Project,
     Risk,
     StatusUpdate,
-    Watch,
     Workstream,
 )
 from spoc.plugins.projects.queries import project_id_of, require_manager, settings_of
@@ -122,7 +123,7 @@ def _status_update(
         when = reported.actual or reported.forecast
         row.slip_days = max(0, (when - row.baseline).days) if when else 0
     period.rollup_stale = True
-    received(session, stream.subject_id, period.id, now)
+    received(spoc, session, stream.subject_id, period.id, now)
 
 
 def end_of_day(spoc: Spoc, day: object) -> datetime:
@@ -166,12 +167,8 @@ def arm_agenda_watch(
 
     assert isinstance(proximity, date)
     settings = settings_of(spoc)
-    existing = session.scalar(
-        select(Watch).where(Watch.request_id == request_id, Watch.cause == "steering")
-    )
     if score < settings.agenda_min_score:
-        if existing is not None and existing.settled_at is None:
-            session.delete(existing)
+        spoc.watches.disarm(session, STEERING, request_id=request_id)
         return
     window_opens = datetime.combine(
         proximity - timedelta(days=settings.agenda_proximity_days), time(0), tzinfo=spoc.settings.tz
@@ -180,18 +177,14 @@ def arm_agenda_watch(
         f"Risk score {score} (threshold {settings.agenda_min_score}) could materialise by "
         f"{proximity.isoformat()}: on the steering committee's agenda"
     )
-    if existing is None:
-        session.add(
-            Watch(
-                request_id=request_id,
-                cause="steering",
-                team_key=settings.steering_team,
-                reason=reason,
-                due_at=max(now, window_opens),
-            )
-        )
-    elif existing.settled_at is None:
-        existing.reason, existing.due_at = reason, max(now, window_opens)
+    spoc.watches.arm(
+        session,
+        STEERING,
+        max(now, window_opens),
+        request_id=request_id,
+        escalate_to=settings.steering_team,
+        reason=reason,
+    )
 
 
 def _decision(
@@ -210,15 +203,14 @@ def _decision(
     )
     project = session.get(Project, project_id)
     assert project is not None
-    session.add(
-        Watch(
-            request_id=request.id,
-            cause="needed_by_passed",
-            team_key=project.sponsor_team,
-            reason=f"{fields.kind.value.title()} needed by {fields.needed_by.isoformat()} is "
-            "still open",
-            due_at=end_of_day(spoc, fields.needed_by),
-        )
+    spoc.watches.arm(
+        session,
+        NEEDED_BY_PASSED,
+        end_of_day(spoc, fields.needed_by),
+        request_id=request.id,
+        escalate_to=project.sponsor_team,
+        reason=f"{fields.kind.value.title()} needed by {fields.needed_by.isoformat()} is "
+        "still open",
     )
 
 
@@ -293,7 +285,7 @@ def record_decision(spoc: Spoc, actor: Actor, request_id: int, outcome: str) -> 
         if row.decided_at is not None:
             raise IllegalTransition("already decided")
         row.outcome, row.decided_at, row.decided_by = text[:5000], now, actor.name or "staff"
-        settle_watch(session, request.id, "needed_by_passed", now)
+        spoc.watches.settle(session, NEEDED_BY_PASSED, request_id=request.id)
 
     spoc.requests.record_event(
         request_id,

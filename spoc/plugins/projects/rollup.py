@@ -20,13 +20,12 @@ from sqlalchemy.orm import Session
 
 from spoc import Actor, ConflictError, Request, Spoc, Subject, ValidationFailed
 from spoc.plugins.projects.forms import Rag, worst
-from spoc.plugins.projects.keys import SYSTEM
+from spoc.plugins.projects.keys import SPONSOR, SYSTEM
 from spoc.plugins.projects.models import (
     Period,
     Portfolio,
     Project,
     StatusUpdate,
-    Watch,
     WorkstreamStatus,
 )
 from spoc.plugins.projects.periods import current_period
@@ -254,25 +253,18 @@ def _sync_sponsor_watch(
             complete = not any(missing for _, missing, _ in plan.statuses.values())
             # Before the deadline, Amber may only mean "not reported yet".
             due = now if complete else max(now, period.deadline_at)
-    watch = session.scalar(
-        select(Watch).where(Watch.request_id == period.report_request_id, Watch.cause == "sponsor")
-    )
     if reason is None or due is None:
-        if watch is not None and watch.settled_at is None:
-            session.delete(watch)  # never fired: disarmed, as if it had not been armed
+        # Never fired: disarmed, as if it had not been armed.
+        spoc.watches.disarm(session, SPONSOR, request_id=period.report_request_id)
         return
-    if watch is None:
-        session.add(
-            Watch(
-                request_id=period.report_request_id,
-                cause="sponsor",
-                team_key=project.sponsor_team,
-                reason=reason[:300],
-                due_at=due,
-            )
-        )
-    elif watch.settled_at is None:
-        watch.reason, watch.due_at = reason[:300], due
+    spoc.watches.arm(
+        session,
+        SPONSOR,
+        due,
+        request_id=period.report_request_id,
+        escalate_to=project.sponsor_team,
+        reason=reason,
+    )
 
 
 def override(spoc: Spoc, actor: Actor, period_id: int, rag: Rag | str, justification: str) -> None:

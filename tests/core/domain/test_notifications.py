@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from spoc import FrozenClock, Status
 from spoc.core.domain.models import OutboxMessage
-from spoc.core.domain.outbox import Deliverer, enqueue
+from spoc.core.domain.outbox import enqueue
 from spoc.core.services import Spoc, spoc_of
 from tests.conftest import AppFactory, Inbox, Org, build_org, csrf_token, free_port, login
 from tests.core.fake_plugins import pager
@@ -187,16 +187,16 @@ def test_a_worker_killed_between_send_and_mark_sent_is_recovered_without_loss(
     with spoc.db.reader() as session:
         queued = session.scalar(select(func.count()).select_from(OutboxMessage))
         webhooks = session.scalar(select(func.count()).where(OutboxMessage.channel == "webhook"))
-    dying = Deliverer(spoc)
+    dying = spoc.deliverer()
     message = dying.claim_one()
     assert message is not None and message.channel == "webhook"
     dying.channels["webhook"](message)  # sent ... and the process dies here
     # A fresh worker sends everything else at once: the dead one held only its message.
-    report = Deliverer(spoc).deliver_due()
+    report = spoc.deliverer().deliver_due()
     assert (report.claimed, report.sent) == (queued - 1, queued - 1)
-    assert Deliverer(spoc).deliver_due().claimed == 0  # the one in flight waits out its lease
+    assert spoc.deliverer().deliver_due().claimed == 0  # the one in flight waits out its lease
     clock.advance(timedelta(seconds=spoc.settings.outbox_lease_seconds + 1))
-    assert Deliverer(spoc).deliver_due().sent == 1
+    assert spoc.deliverer().deliver_due().sent == 1
     with spoc.db.reader() as session:
         statuses = set(session.scalars(select(OutboxMessage.status)))
     assert statuses == {"sent"}

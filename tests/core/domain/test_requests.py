@@ -339,7 +339,7 @@ def test_request_and_tracking_link_are_created_together_or_not_at_all(
     def broken(*args: object) -> str:
         raise RuntimeError("disk full while issuing the token")
 
-    monkeypatch.setattr("spoc.core.domain.links.add_tracking_token", broken)
+    monkeypatch.setattr("spoc.core.domain.requests.intake.add_tracking_token", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         org.spoc.requests.create_with_tracking_link(
             type_key="generic.question",
@@ -363,7 +363,11 @@ def test_write_observers_run_inside_the_transaction_and_keep_one_version_step(
         if any(e.message is not None and e.message.body == "boom" for e in write.events):
             raise RuntimeError("observer refuses")
 
-    org.spoc.requests.deps.observers.append(observer)
+    from dataclasses import replace
+
+    service = org.spoc.requests
+    before = service.deps
+    service.deps = replace(before, observers=(*before.observers, observer))
     try:
         rid = org.file()
         assert org.spoc.requests.get(rid, Actor.system()).version == 1
@@ -376,7 +380,7 @@ def test_write_observers_run_inside_the_transaction_and_keep_one_version_step(
         assert org.spoc.requests.get(rid, Actor.system()).version == 2
         assert count(org, Message) == 1
     finally:
-        org.spoc.requests.deps.observers.remove(observer)
+        service.deps = before
 
 
 def test_the_system_answers_at_once_and_resolves_like_staff(org: Org) -> None:

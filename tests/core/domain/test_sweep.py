@@ -257,7 +257,7 @@ def test_hook_keep_open_stops_automatic_closing_but_not_staff(
 def test_a_failing_plugin_check_is_reported_and_the_worker_still_delivers(
     make_app: AppFactory, clock: FrozenClock, inbox: tuple[Inbox, int]
 ) -> None:
-    from spoc.core.domain.sweep import run_forever
+    from spoc.core.services import run_forever
     from tests.core.fake_plugins import chores
 
     app = make_app(

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from spoc import Actor, ActorKind, PermissionDenied, Priority, Status
 from spoc.core.domain.demo import seed
 from spoc.core.domain.models import SlaClock
+from spoc.core.platform import hookspecs
 from spoc.core.services import spoc_of
 from spoc.plugins.logistics.models import AddressChange, Claim
 from spoc.plugins.logistics.services import address_history, change_address, verify_contact
@@ -295,7 +296,7 @@ def test_console_panel_shows_the_full_shipment_to_staff(tower: Tower) -> None:
         tower, "logistics.delivery_exception", summary="Late", kind="delay", tracking_number=ROAD
     )
     request = tower.spoc.requests.get(rid, Actor.system())
-    panels = tower.spoc.host.call_each("spoc_console_panels", request=request, spoc=tower.spoc)
+    panels = tower.spoc.hooks.each(hookspecs.spoc_console_panels, request=request, spoc=tower.spoc)
     [(plugin, [panel])] = panels
     assert plugin == "logistics" and "Leopoldstr" in panel.body
 

@@ -26,6 +26,7 @@ from spoc.core.domain.models.people import (
 )
 from spoc.core.domain.models.requests import Escalation, Feedback, Message, Request, TimelineEvent
 from spoc.core.domain.models.sla import EscalationTrigger, SlaClock, SlaClockEvent
+from spoc.core.domain.models.watches import Watch
 
 __all__ = [
     "NO_DEADLINE",
@@ -57,4 +58,5 @@ __all__ = [
     "TimelineEvent",
     "TrackingToken",
     "Visibility",
+    "Watch",
 ]

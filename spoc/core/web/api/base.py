@@ -25,6 +25,7 @@ from spoc.core.kernel.errors import (
 )
 from spoc.core.kernel.types import Actor, ActorKind
 from spoc.core.services import spoc_of
+from spoc.core.web.webinput import JsonRejected, loads_json
 
 api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PROBLEM = "application/problem+json"
@@ -198,8 +199,6 @@ def parse(model: type[BaseModel], data: Any, where: str) -> Any:
 
 
 def json_body(model: type[BaseModel]) -> Any:
-    from spoc.core.web.webinput import JsonRejected, loads_json
-
     data: Any = None
     if request.is_json:
         try:

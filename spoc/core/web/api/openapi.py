@@ -3,9 +3,10 @@ models — never written by hand — and a browsable reference page."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from flask import Response, render_template
+from flask import Response, current_app, render_template
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
@@ -34,8 +35,6 @@ REASON_REQUIRED = (
 
 def operations() -> list[Operation]:
     """The core's operations and those of this app's enabled plugins."""
-    from flask import current_app
-
     return [*REGISTRY.operations, *current_app.extensions.get("spoc.api_ops", [])]
 
 
@@ -191,8 +190,6 @@ def _path_params(path: str) -> list[str]:
 
 @api_bp.get("/openapi.json")
 def openapi_json() -> Response:
-    import json
-
     return Response(json.dumps(document()), mimetype="application/json")
 
 

@@ -25,10 +25,12 @@ from spoc.core.domain.models import (
 from spoc.core.domain.sla import HOUSEKEEPING, describe
 from spoc.core.kernel.errors import ConflictError, NotFoundError, ServiceError, ValidationFailed
 from spoc.core.kernel.types import ConsolePanel, Priority, Role, Status
+from spoc.core.platform import hookspecs
 from spoc.core.services import spoc_of
 from spoc.core.web.console.access import guard
 from spoc.core.web.console.auth import EVERYONE, actor, bp, current_agent, role_required
 from spoc.core.web.exports import exports_for
+from spoc.core.web.forms import form_spec
 from spoc.core.web.webinput import bounded_int
 
 MAX_ANSWER_HOURS = 720  # as the API allows (EscalateIn)
@@ -43,7 +45,8 @@ def _load(request_id: int) -> Request:
 
 def _panels(found: Request) -> list[tuple[str, Markup]]:
     panels: list[ConsolePanel] = []
-    for _, answer in spoc_of().host.call_each("spoc_console_panels", request=found, spoc=spoc_of()):
+    spoc = spoc_of()
+    for _, answer in spoc.hooks.each(hookspecs.spoc_console_panels, request=found, spoc=spoc):
         panels.extend(answer)
     ordered = sorted(panels, key=lambda p: (p.order, p.title))
     return [(p.title, p.body if isinstance(p.body, Markup) else escape(p.body)) for p in ordered]
@@ -102,8 +105,6 @@ def request_detail(request_id: int) -> str | Response:
     assert agent is not None
     field_labels = {}
     if request_type is not None:
-        from spoc.core.web.forms import form_spec
-
         field_labels = {f.name: f.label for f in form_spec(request_type.fields_model).fields}
     return render_template(
         "console/request.html",

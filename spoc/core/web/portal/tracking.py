@@ -13,6 +13,7 @@ from spoc.core.domain.models import Agent, Feedback, Request, SlaClock, Subject,
 from spoc.core.domain.routing import acting_spoc, human_date
 from spoc.core.kernel.errors import ConflictError, ServiceError, ValidationFailed
 from spoc.core.kernel.types import Actor, ActorKind, ConsolePanel, Status
+from spoc.core.platform import hookspecs
 from spoc.core.services import spoc_of
 from spoc.core.web.exports import exports_for
 
@@ -117,7 +118,7 @@ def render_tracking(
         return url_for("portal.my_request_export", request_id=request_id, key=key)
 
     panels: list[ConsolePanel] = []
-    for _, answer in spoc.host.call_each("spoc_portal_panels", request=found, spoc=spoc):
+    for _, answer in spoc.hooks.each(hookspecs.spoc_portal_panels, request=found, spoc=spoc):
         panels.extend(answer)
 
     targets = allowed_targets(found.status, requester)

@@ -6,7 +6,7 @@ link that signs them in to the list of their own requests for a short while.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import (
@@ -29,9 +29,10 @@ from spoc.core.domain.models import Contact, Request, Subject
 from spoc.core.domain.requests import ContactDetails, subject_info, validation_errors
 from spoc.core.kernel.errors import ServiceError, ValidationFailed
 from spoc.core.kernel.types import RequestType
+from spoc.core.platform import hookspecs
 from spoc.core.services import Spoc, spoc_of
 from spoc.core.web.exports import export_response, find_export
-from spoc.core.web.forms import FormSpec, validate_form
+from spoc.core.web.forms import FormSpec, form_spec, validate_form
 from spoc.core.web.portal.tracking import render_tracking, requester_action, requester_of
 
 bp = Blueprint("portal", __name__)
@@ -117,8 +118,6 @@ def _render_form(
     errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
-    from spoc.core.web.forms import form_spec
-
     intake_token = request.values.get("intake") or None
     subject = _intake_subject(intake_token)
     related = [a for a in _spoc().host.articles if request_type.key in a.request_types]
@@ -146,8 +145,11 @@ def _form_defaults(
     """What plugins pre-fill (``spoc_form_defaults``): only the form's own fields, as text."""
     spoc = _spoc()
     values: dict[str, Any] = {}
-    answers = spoc.host.call_each(
-        "spoc_form_defaults", request_type=request_type, subject=subject_info(subject), spoc=spoc
+    answers = spoc.hooks.each(
+        hookspecs.spoc_form_defaults,
+        request_type=request_type,
+        subject=subject_info(subject),
+        spoc=spoc,
     )
     for _, defaults in answers:
         for name, value in defaults.items():
@@ -324,8 +326,6 @@ def magic(token: str) -> Response:
 
 
 def signed_in_contact() -> Contact | None:
-    from datetime import datetime
-
     contact_id, until = session.get("contact_id"), session.get("contact_until")
     if not contact_id or not until or datetime.fromisoformat(until) <= _spoc().clock.now():
         return None

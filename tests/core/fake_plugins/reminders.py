@@ -1,0 +1,25 @@
+"""Watches in the sweep: a plugin that marks a subject "checked" when its watch falls due,
+and can be told to crash half-way."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from spoc import Spoc, Subject, Watch, hookimpl
+
+FIRED: list[str] = []
+CRASH: list[bool] = [False]
+
+
+@hookimpl
+def spoc_watch_due(watch: Watch, session: Session, spoc: Spoc, now: datetime) -> None:
+    if watch.subject_id is not None:
+        subject = session.get(Subject, watch.subject_id)
+        assert subject is not None
+        subject.name += " (checked)"
+        session.flush()  # the write reaches the database before the crash below
+    if CRASH[0]:
+        raise RuntimeError("the reminder service is down")
+    FIRED.append(watch.cause)
