@@ -19,6 +19,7 @@ from spoc.testing import (
     PASSWORD,
     START,
     AppFactory,
+    backends,
     csrf_token,
     free_port,
     give_password,
@@ -26,9 +27,12 @@ from spoc.testing import (
 )
 from spoc.testing import Mailbox as Inbox
 from spoc.testing import sign_in as login
+from spoc.testing.database import postgres_url
 
 __all__ = [
+    "BACKENDS",
     "PASSWORD",
+    "PG_URL",
     "START",
     "TEST_CALENDARS",
     "AppFactory",
@@ -41,6 +45,10 @@ __all__ = [
     "give_password",
     "login",
 ]
+
+# The backends every database test runs on, and the PostgreSQL server when there is one.
+BACKENDS = backends()
+PG_URL = postgres_url()
 
 # Round-the-clock by default, so SLA arithmetic in the core's tests is plain; business
 # calendars have their own tests (the kit's default is a real Mon-Fri calendar).
