@@ -24,11 +24,12 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy spoc/core spoc/plugins
+	$(BIN)/mypy spoc/core spoc/plugins spoc/testing
 	$(BIN)/lint-imports --no-cache
 
 docs: $(STAMP)
 	$(BIN)/spoc docs hooks
+	$(BIN)/spoc docs services
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -20,6 +20,7 @@ from spoc.core.domain.demo import DemoContext
 from spoc.core.domain.models import Contact, Request, Subject, Watch
 from spoc.core.domain.outbox import NotificationChannel, Outgoing
 from spoc.core.kernel.clock import Clock, FrozenClock, SystemClock
+from spoc.core.kernel.deprecation import SpocDeprecationWarning, deprecated, warn_deprecated
 from spoc.core.kernel.errors import (
     ConflictError,
     IllegalTransition,
@@ -203,6 +204,7 @@ __all__ = [
     "ServiceError",
     "SlaPolicy",
     "Spoc",
+    "SpocDeprecationWarning",
     "StaffAccess",
     "StartupError",
     "Status",
@@ -220,9 +222,11 @@ __all__ = [
     "console_access",
     "console_agent",
     "create_app",
+    "deprecated",
     "hookimpl",
     "rate_limit",
     "signed_in_agent",
     "signed_in_contact",
     "spoc_of",
+    "warn_deprecated",
 ]

@@ -152,12 +152,16 @@ class Spoc:
         return self.sweeper().run_once(limit)
 
     def upgrade_database(self) -> None:
+        """Bring the database to the latest schema: the core's history first, then each enabled
+        plugin's (``spoc_migrations``)."""
         migrate.upgrade(self.db, self.host)
         # Rows written before bodies were sealed: the schema is the same, the data is not.
         self.outbox.seal_stored_bodies()
         self.schema_checked = True
 
     def check_database(self) -> None:
+        """Refuse to go on when the database is behind the code: raises ``DatabaseNotReadyError`` (a
+        ``StartupError``) naming the history (core or plugin) to upgrade."""
         migrate.check_up_to_date(self.db, self.host)
         self.schema_checked = True
 

@@ -294,6 +294,7 @@ class AuthService(ServiceBase):
             return agent
 
     def close_session(self, token: str) -> None:
+        """Sign out the console session with this token (no error when there is none)."""
         with self.db.transaction() as session:
             session.execute(delete(AgentSession).where(AgentSession.token_hash == digest(token)))
 
@@ -362,6 +363,7 @@ class AuthService(ServiceBase):
             send(session, agent, token)
 
     def reset_is_valid(self, token: str) -> bool:
+        """Whether a password-reset token is live (issued, unused, not expired)."""
         with self.db.reader() as session:
             return self._live_reset(session, token) is not None
 

@@ -101,6 +101,8 @@ class OidcClient:
         )
 
     def begin(self, redirect_uri: str) -> Authorization:
+        """Start a single sign-on: the identity provider's authorisation URL and the state, nonce
+        and PKCE verifier to keep in the session until the callback."""
         meta = self.metadata()
         state, nonce, verifier = generate_token(32), generate_token(32), generate_token(64)
         with self._session(redirect_uri) as oauth:

@@ -48,6 +48,8 @@ class TokenService(ServiceBase):
         return token, secret
 
     def revoke(self, actor: Actor, token_id: int) -> None:
+        """Revoke an API token (admins only), audited; revoking twice is no error. ``NotFoundError``
+        for an unknown token."""
         self.require_staff(actor, "revoke API tokens", (Role.ADMIN,))
         with self.db.transaction() as session:
             token = session.get(ApiToken, token_id)
@@ -67,6 +69,7 @@ class TokenService(ServiceBase):
                 )
 
     def list(self, limit: int = 100) -> list[tuple[ApiToken, Agent]]:
+        """The newest API tokens (at most ``limit``) with their agents; secrets are never stored."""
         with self.db.reader() as session:
             rows = session.execute(
                 select(ApiToken, Agent)

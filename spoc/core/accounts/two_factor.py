@@ -87,6 +87,7 @@ class TwoFactorService(ServiceBase):
     # --- reading ------------------------------------------------------------------------
 
     def status(self, agent_id: int) -> TwoFactorStatus:
+        """The agent's two-factor state: enrolled, enrolling, and recovery codes left."""
         with self.db.reader() as session:
             row = session.get(AgentTwoFactor, agent_id)
             left = self._codes_left(session, agent_id)
@@ -97,6 +98,7 @@ class TwoFactorService(ServiceBase):
         )
 
     def is_enrolled(self, agent_id: int) -> bool:
+        """Whether the agent has confirmed a two-factor authenticator."""
         return self.status(agent_id).enrolled
 
     @staticmethod

@@ -16,19 +16,16 @@ from sqlalchemy.orm import Session
 
 from spoc.core.domain.access import may_change_people, private_subject_kind
 from spoc.core.domain.audit import AuditAction, record_admin_change
+from spoc.core.domain.erasure import strip_requests
 from spoc.core.domain.models import (
     Absence,
     Agent,
     Contact,
-    Message,
-    OutboxMessage,
     Request,
     Subject,
     SubjectDeputy,
     Team,
     TeamMember,
-    TimelineEvent,
-    TrackingToken,
 )
 from spoc.core.domain.requests import subject_info, validation_errors
 from spoc.core.domain.writes import ServiceBase
@@ -105,10 +102,12 @@ class DirectoryService(ServiceBase):
         return found is not None
 
     def agent_by_email(self, email: str) -> Agent | None:
+        """The staff account with this email address (any case), or ``None``."""
         with self.db.reader() as session:
             return session.scalar(select(Agent).where(Agent.email == email.strip().lower()))
 
     def add_team(self, *, key: str, name: str, members: Sequence[int] = ()) -> Team:
+        """A new team; plugin settings name teams by ``key`` (which must be free)."""
         with self.db.transaction() as session:
             if self.team_by_key(session, key) is not None:
                 raise ValidationFailed("invalid team", {"key": f"team {key!r} already exists"})
@@ -129,6 +128,7 @@ class DirectoryService(ServiceBase):
         external_ref: str | None = None,
         attributes: dict[str, Any] | None = None,
     ) -> Subject:
+        """A new subject of an enabled ``kind``, its SPOC and ordered deputies."""
         if kind not in self.host.subject_kinds:
             raise ValidationFailed(
                 "invalid subject",
@@ -269,6 +269,7 @@ class DirectoryService(ServiceBase):
         return len(batch)
 
     def add_absence(self, agent_id: int, starts_on: date, ends_on: date, note: str = "") -> Absence:
+        """The agent is away ``starts_on``..``ends_on``: routing goes to a deputy."""
         if ends_on < starts_on:
             raise ValidationFailed("invalid absence", {"ends_on": "ends before it starts"})
         with self.db.transaction() as session:
@@ -346,6 +347,7 @@ class DirectoryService(ServiceBase):
         role: Role | str | None = None,
         active: bool | None = None,
     ) -> Agent:
+        """Change an agent's role or activity (admins only, never their own), audited."""
         self.require_staff(actor, "administer agents", (Role.ADMIN,))
         with self.db.transaction() as session:
             agent = session.get(Agent, agent_id)
@@ -381,6 +383,7 @@ class DirectoryService(ServiceBase):
         return agent
 
     def set_team_members(self, actor: Actor, team_id: int, agent_ids: Sequence[int]) -> Team:
+        """Replace the team's members (admins only), audited."""
         self.require_staff(actor, "administer teams", (Role.ADMIN,))
         with self.db.transaction() as session:
             team = session.get(Team, team_id)
@@ -412,6 +415,7 @@ class DirectoryService(ServiceBase):
     def record_absence(
         self, actor: Actor, agent_id: int, starts_on: date, ends_on: date, note: str = ""
     ) -> Absence:
+        """An absence entered by the agent or an admin, audited."""
         self._may_edit_absences(actor, agent_id)
         if ends_on < starts_on:
             raise ValidationFailed("invalid absence", {"ends_on": "ends before it starts"})
@@ -434,6 +438,7 @@ class DirectoryService(ServiceBase):
         return absence
 
     def remove_absence(self, actor: Actor, absence_id: int) -> None:
+        """Delete an absence (the agent or an admin), audited."""
         with self.db.transaction() as session:
             absence = session.get(Absence, absence_id)
             if absence is None:
@@ -465,25 +470,6 @@ def _absence_json(absence: Absence) -> dict[str, Any]:
         "ends_on": absence.ends_on.isoformat(),
         "note": absence.note,
     }
-
-
-def strip_requests(session: Session, batch: Sequence[Request]) -> None:
-    ids = [r.id for r in batch]
-    for request in batch:
-        request.fields = {}
-        request.summary = "Anonymised request"
-    session.execute(update(Message).where(Message.request_id.in_(ids)).values(body="[removed]"))
-    session.execute(
-        update(TimelineEvent)
-        .where(TimelineEvent.request_id.in_(ids))
-        .values(summary=TimelineEvent.kind, actor_name="[removed]", data={})
-    )
-    session.execute(delete(TrackingToken).where(TrackingToken.request_id.in_(ids)))
-    session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.request_id.in_(ids))
-        .values(recipient="[removed]", subject="", body_text="", body_html=None)
-    )
 
 
 def spoc_capable_agents(session: Session, limit: int = 200) -> list[Agent]:

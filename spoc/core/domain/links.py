@@ -67,6 +67,8 @@ class LinkService(ServiceBase):
             )
 
     def create_intake_link(self, subject_id: int, label: str = "") -> str:
+        """A new secret intake link for the subject (returned once, stored only as a digest):
+        requests filed through it are about that subject. ``LookupError`` for an unknown subject."""
         token = new_token()
         with self.db.transaction() as session:
             if session.get(Subject, subject_id) is None:
@@ -82,6 +84,7 @@ class LinkService(ServiceBase):
         return token
 
     def subject_for_intake(self, token: str) -> Subject | None:
+        """The subject a live intake link's token is for, or ``None``."""
         with self.db.reader() as session:
             link = session.scalar(
                 select(SubjectIntakeLink).where(
@@ -92,6 +95,7 @@ class LinkService(ServiceBase):
             return session.get(Subject, link.subject_id) if link else None
 
     def revoke_intake_link(self, subject_id: int) -> int:
+        """Revoke every live intake link of the subject; returns how many were revoked."""
         with self.db.transaction() as session:
             links = session.scalars(
                 select(SubjectIntakeLink).where(

@@ -20,7 +20,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from spoc.core.domain.audit import AuditAction, record_admin_change
-from spoc.core.domain.directory import strip_requests
+from spoc.core.domain.erasure import strip_requests
 from spoc.core.domain.models import (
     Contact,
     Feedback,

@@ -135,6 +135,8 @@ class SlaEngine:
     # --- policy ------------------------------------------------------------------------
 
     def policy_for(self, type_key: str) -> SlaPolicy:
+        """The SLA policy of a request type: the type's own (or the default), with the deployment's
+        overrides applied."""
         request_type = self.types.get(type_key)
         base = request_type.sla if request_type is not None and request_type.sla else DEFAULT_POLICY
         override = self.overrides.get(type_key)
@@ -169,6 +171,8 @@ class SlaEngine:
         return chosen
 
     def calendar(self, name: str) -> Calendar:
+        """The named business calendar (``SPOC_CALENDARS``; ``always_open`` always exists);
+        ``KeyError`` for an unknown name."""
         return self.calendars[name]
 
     # --- the write observer ------------------------------------------------------------

@@ -135,9 +135,13 @@ class ServiceBase:
     # --- identity and visibility ---------------------------------------------------------
 
     def reference(self, request_id: int) -> str:
+        """The reference people see for a request id: the deployment's prefix and five digits
+        (``SPOC-00042``)."""
         return request_reference(self.settings, request_id)
 
     def parse_reference(self, reference: str) -> int | None:
+        """The request id in a reference such as ``SPOC-00042``, or ``None`` when it is not one of
+        this deployment's references."""
         prefix, _, number = reference.strip().upper().partition("-")
         if prefix != self.settings.reference_prefix or not number.isascii():
             return None
@@ -146,6 +150,7 @@ class ServiceBase:
         return int(number)
 
     def today(self) -> date:
+        """Today's date in the organisation's time zone (``SPOC_TIMEZONE``), by the app's clock."""
         return self.clock.now().astimezone(self.settings.tz).date()
 
     def can_see(self, session: Session, request: Request, actor: Actor) -> bool:

@@ -158,8 +158,10 @@ class Database:
 
     @contextmanager
     def reader(self) -> Iterator[Session]:
+        """A session for reads, closed when the block ends; nothing it changes is committed."""
         with self.sessionmaker() as session:
             yield session
 
     def dispose(self) -> None:
+        """Close every pooled connection (tests and commands call it when they finish)."""
         self.engine.dispose()

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from spoc import Actor, Request, Spoc
-from spoc.core.services import spoc_of
+import spoc.testing as spoc_testing
+from spoc import Actor, Request, Spoc, spoc_of
 from spoc.plugins.events import program, vendors
 from spoc.plugins.events.models import Event, EventSession, Vendor
 from spoc.plugins.events.settings import EventsSettings
-from tests.conftest import AppFactory, Org, build_org
+from spoc.testing import AppFactory
+from tests.conftest import Org, build_org
 
 PLUGINS = ["generic", "events"]
 # 09:00 on Friday 20 March 2026 in New York is 13:00 UTC (daylight saving began 8 March).
@@ -118,13 +119,5 @@ def expo(expo_app: Flask) -> Expo:
 
 
 def run_cli(expo: Expo, *args: str) -> Any:
-    from click.testing import CliRunner
-
-    from spoc.core.cli import main
-
-    env = {
-        "SPOC_ENV": "test",
-        "SPOC_DATABASE_URL": expo.spoc.db.url,
-        "SPOC_PLUGINS": ",".join(PLUGINS),
-    }
-    return CliRunner().invoke(main, list(args), env=env)
+    """``spoc <args>`` as an operator runs it: a fresh app from the environment."""
+    return spoc_testing.run_cli(expo.spoc, *args)

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from spoc import Actor, Request, Spoc, StaffAccess, Subject
-from spoc.core.services import spoc_of
-from tests.conftest import AppFactory, Org, build_org
+import spoc.testing as spoc_testing
+from spoc import Actor, Request, Spoc, StaffAccess, Subject, spoc_of
+from spoc.testing import AppFactory
+from tests.conftest import Org, build_org
 
 PATIENT = "healthcare.patient"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
@@ -82,21 +83,9 @@ def hospital(hospital_app: Flask) -> Hospital:
 
 
 def run_cli(hospital: Hospital, *args: str, input: str | None = None) -> Any:
-    """``spoc <args>`` as an operator runs it: a fresh app from the environment."""
-    from click.testing import CliRunner
-
-    from spoc.core.cli import main
-
-    env = {
-        "SPOC_ENV": "test",
-        "SPOC_DATABASE_URL": hospital.spoc.db.url,
-        "SPOC_PLUGINS": "generic,healthcare",
-        # The same instance folder as the test's app: the access log's anchor lives there.
-        "SPOC_INSTANCE_PATH": str(hospital.spoc.instance_path),
-    }
-    if hospital.spoc.settings.secret_key is not None:
-        env["SPOC_SECRET_KEY"] = hospital.spoc.settings.secret_key.get_secret_value()
-    return CliRunner().invoke(main, list(args), env=env, input=input)
+    """``spoc <args>`` as an operator runs it: a fresh app from the environment (the same
+    instance folder as the test's app: the access log's anchor lives there)."""
+    return spoc_testing.run_cli(hospital.spoc, *args, input=input)
 
 
 def grow_log(hospital: Hospital, reads: int) -> None:

@@ -11,13 +11,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from spoc import Actor, FrozenClock, Role
+from spoc import Actor, FrozenClock, Role, Spoc, spoc_of
 from spoc.core.domain.models import Agent, Escalation, Request, Subject, Team
-from spoc.core.services import Spoc, spoc_of
 from spoc.plugins.logistics.ingest import IngestReport, TrackingEventIn, ingest
 from spoc.plugins.logistics.models import Shipment
 from spoc.plugins.logistics.services import OrderIn, add_order
-from tests.conftest import START, AppFactory
+from spoc.testing import START, AppFactory
 
 H = timedelta(hours=1)
 D = timedelta(days=1)

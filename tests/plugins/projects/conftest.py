@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from spoc import Actor, FrozenClock, Request, Spoc, Subject
-from spoc.core.services import spoc_of
-from tests.conftest import AppFactory, Org, build_org
+from spoc import Actor, FrozenClock, Request, Spoc, Subject, spoc_of
+from spoc.testing import AppFactory
+from tests.conftest import Org, build_org
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 BUSINESS = {

@@ -30,6 +30,8 @@ class RequestReads(ServiceBase):
         self.escalations = escalations
 
     def get(self, request_id: int, actor: Actor) -> Request:
+        """The request, if ``actor`` may see it; ``NotFoundError`` otherwise (missing and invisible
+        look the same, so references cannot be probed)."""
         with self.db.reader() as session:
             return self.load_visible(session, request_id, actor)
 
@@ -50,6 +52,8 @@ class RequestReads(ServiceBase):
             return events
 
     def request_type(self, type_key: str) -> RequestType:
+        """The enabled request type ``type_key``; ``ValidationFailed`` when no enabled plugin offers
+        it."""
         request_type = self.host.request_types.get(type_key)
         if request_type is None:
             raise ValidationFailed(
@@ -58,6 +62,8 @@ class RequestReads(ServiceBase):
         return request_type
 
     def is_private_subject_kind(self, kind: str) -> bool:
+        """Whether subjects of ``kind`` are private (their requests hidden from the portal's public
+        lists)."""
         found = self.host.subject_kinds.get(kind)
         return found is not None and found.private
 
@@ -67,6 +73,8 @@ class RequestReads(ServiceBase):
         return any(self.is_private_subject_kind(kind) for kind in kinds)
 
     def find_by_reference(self, reference: str, actor: Actor) -> Request:
+        """The request a reference such as ``SPOC-00042`` names, as :meth:`get` does;
+        ``NotFoundError`` when it is not a reference or the actor cannot see it."""
         request_id = self.parse_reference(reference)
         if request_id is None:
             raise NotFoundError(f"{reference!r} is not a request reference")

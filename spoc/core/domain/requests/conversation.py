@@ -160,6 +160,9 @@ class RequestConversation(RequestStatus):
     def give_feedback(
         self, request_id: int, actor: Actor, rating: int, comment: str = ""
     ) -> Request:
+        """The requester's rating (1 to 5) and comment on a resolved or closed request, once;
+        ``PermissionDenied`` for anyone but the requester, ``IllegalTransition`` before it is
+        resolved."""
         if actor.kind is not ActorKind.REQUESTER:
             raise PermissionDenied("only the requester rates a request")
         if not 1 <= rating <= 5:

@@ -37,6 +37,9 @@ class RequestOwnership(RequestConversation):
         expected_version: int | None = None,
         reason: str | None = None,
     ) -> Request:
+        """Give the request to an agent (``agent_id``) or a team (``team_key``), exactly one; staff
+        only. ``expected_version`` refuses a stale write with ``ConflictError``;
+        ``NotFoundError`` when the actor cannot see the request."""
         if (agent_id is None) == (team_key is None):
             raise ValidationFailed("assign to an agent or a team", {"owner": "choose exactly one"})
         with self.changing(request_id, actor, expected_version) as write:
@@ -107,6 +110,8 @@ class RequestOwnership(RequestConversation):
         reason: str,
         expected_version: int | None = None,
     ) -> Request:
+        """Set the request's priority, saying why (``reason`` is required and recorded on the
+        timeline); staff only. The SLA clocks follow the new priority."""
         target = Priority(priority)
         if not reason.strip():
             raise ValidationFailed("say why the priority changes", {"reason": "required"})

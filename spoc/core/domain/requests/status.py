@@ -35,6 +35,9 @@ class RequestStatus(RequestReads):
         expected_version: int | None = None,
         reason: str | None = None,
     ) -> Request:
+        """Move the request to status ``target`` by the lifecycle's rules for ``actor``'s role;
+        ``IllegalTransition`` when the move is not allowed, ``ConflictError`` when
+        ``expected_version`` is stale. ``reason`` is recorded on the timeline."""
         target = Status(target)
         with self.changing(request_id, actor, expected_version) as write:
             self.set_status(write, target, reason)

@@ -1,30 +1,33 @@
 """The example third-party plugin, installed as its own distribution, loads and works
 exactly as any third-party plugin would: found through its entry point, enabled by settings,
-with its own table and Alembic history, hooks and CLI commands."""
+with its own table and Alembic history, hooks and CLI commands.
+
+Like any plugin's own tests, these import only ``spoc`` and ``spoc.testing``; the fixtures
+(``make_app``, ``spoc_cli``, ...) come from the ``spoc.testing`` pytest plugin."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from importlib.metadata import distribution
 
 import pytest
-from click.testing import CliRunner
+from click.testing import Result
 from flask import Flask
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 
-from spoc import Actor, PluginError, Priority
-from spoc.core.cli import main
-from spoc.core.services import Spoc, spoc_of
-from spoc.core.storage import migrate
+from spoc import Actor, PluginError, Priority, Spoc, spoc_of
+from spoc.testing import AppFactory, applied_migrations, sla_due, table_names
 from spoc_facilities import FacilitiesSettings
 from spoc_facilities.models import WorkOrder
-from tests.conftest import AppFactory
+
+CliInvoke = Callable[..., Result]
 
 
 @pytest.fixture
-def facilities_app(make_app: AppFactory) -> Flask:
-    # No plugin_entry_points: real discovery, as in production.
-    return make_app(plugins=["generic", "facilities"])
+def facilities_app(app: Flask) -> Flask:
+    # conftest.py enables the plugin; no plugin_entry_points: real discovery, as in production.
+    return app
 
 
 @pytest.fixture
@@ -127,12 +130,10 @@ def test_invalid_plugin_settings_stop_startup(make_app: AppFactory) -> None:
 
 def test_hook_migrations_give_the_plugin_its_own_table_and_history(facilities_app: Flask) -> None:
     spoc = spoc_of(facilities_app)
-    histories = {h.owner: h for h in migrate.histories(spoc.host)}
+    histories = applied_migrations(spoc)
     assert set(histories) == {"core", "facilities"}
-    assert migrate.applied(spoc.db, histories["facilities"]) == {"f001_facilities"}
-    with spoc.db.engine.connect() as connection:
-        tables = set(inspect(connection).get_table_names())
-    assert {"facilities_work_orders", "alembic_version_facilities"} <= tables
+    assert histories["facilities"] == {"f001_facilities"}
+    assert {"facilities_work_orders", "alembic_version_facilities"} <= table_names(spoc)
 
 
 def test_after_commit_hook_opens_a_work_order_in_the_plugin_table(
@@ -145,36 +146,25 @@ def test_after_commit_hook_opens_a_work_order_in_the_plugin_table(
     assert [(o.request_id, o.reference) for o in orders] == [(rid, spoc.requests.reference(rid))]
 
 
-def test_hook_cli_commands_appear_under_the_plugin_group(site: tuple[Spoc, int, int]) -> None:
+def test_hook_cli_commands_appear_under_the_plugin_group(
+    site: tuple[Spoc, int, int], spoc_cli: CliInvoke
+) -> None:
     spoc, building_id, _ = site
     rid = repair(spoc, building_id)
-    env = {
-        "SPOC_ENV": "test",
-        "SPOC_DATABASE_URL": spoc.db.url,
-        "SPOC_PLUGINS": "generic,facilities",
-    }
-    runner = CliRunner()
-    listing = runner.invoke(main, ["--help"], env=env)
+    listing = spoc_cli("--help")
     assert "facilities" in listing.output
-    result = runner.invoke(main, ["facilities", "work-orders", "--limit", "5"], env=env)
+    result = spoc_cli("facilities", "work-orders", "--limit", "5")
     assert result.exit_code == 0, result.output
     assert spoc.requests.reference(rid) in result.output
-    without = runner.invoke(
-        main, ["facilities", "work-orders"], env={**env, "SPOC_PLUGINS": "generic"}
-    )
+    without = spoc_cli("facilities", "work-orders", env={"SPOC_PLUGINS": "generic"})
     assert without.exit_code == 2
     assert "No such command 'facilities'" in without.output
 
 
 def test_a_plugin_gives_its_request_type_an_sla_policy(site: tuple[Spoc, int, int]) -> None:
-    from spoc.core.domain.models import SlaClock
-
     spoc, building_id, _ = site
     rid = repair(spoc, building_id, summary="Sparks from a socket", hazard=True)
-    with spoc.db.reader() as session:
-        clocks = {
-            c.kind: c for c in session.scalars(select(SlaClock).where(SlaClock.request_id == rid))
-        }
+    due = sla_due(spoc, rid)
     created = spoc.requests.get(rid, Actor.system()).created_at
-    assert clocks["first_response"].due_at - created == timedelta(minutes=15)
-    assert clocks["resolution"].due_at - created == timedelta(hours=1)
+    assert due["first_response"] - created == timedelta(minutes=15)
+    assert due["resolution"] - created == timedelta(hours=1)

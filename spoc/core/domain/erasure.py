@@ -1,0 +1,30 @@
+"""Anonymising requests: what a subject's or a contact's erasure does to the requests about
+them (the counts, times and types stay; what people said goes)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, update
+from sqlalchemy.orm import Session
+
+from spoc.core.domain.models import Message, OutboxMessage, Request, TimelineEvent, TrackingToken
+
+
+def strip_requests(session: Session, batch: Sequence[Request]) -> None:
+    ids = [r.id for r in batch]
+    for request in batch:
+        request.fields = {}
+        request.summary = "Anonymised request"
+    session.execute(update(Message).where(Message.request_id.in_(ids)).values(body="[removed]"))
+    session.execute(
+        update(TimelineEvent)
+        .where(TimelineEvent.request_id.in_(ids))
+        .values(summary=TimelineEvent.kind, actor_name="[removed]", data={})
+    )
+    session.execute(delete(TrackingToken).where(TrackingToken.request_id.in_(ids)))
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.request_id.in_(ids))
+        .values(recipient="[removed]", subject="", body_text="", body_html=None)
+    )
