@@ -20,6 +20,14 @@ class PluginError(StartupError):
         super().__init__(f"plugin {plugin!r}: {cause}")
 
 
+class PluginContractError(PluginError):
+    """A plugin breaks the hook contract: names the plugin, the hook, and what to do instead."""
+
+    def __init__(self, plugin: str, hook: str, cause: str) -> None:
+        self.hook = hook
+        super().__init__(plugin, f"{hook}: {cause}")
+
+
 class DuplicateContributionError(PluginError):
     """Two plugins contributed something under the same unique name."""
 
