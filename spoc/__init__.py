@@ -19,6 +19,7 @@ from spoc.core.domain.demo import DemoContext
 from spoc.core.domain.models import Contact, Request, Subject
 from spoc.core.domain.outbox import NotificationChannel, Outgoing
 from spoc.core.kernel.clock import Clock, FrozenClock, SystemClock
+from spoc.core.kernel.durations import BusinessDays, BusinessHours
 from spoc.core.kernel.errors import (
     ConflictError,
     IllegalTransition,
@@ -170,6 +171,8 @@ __all__ = [
     "Actor",
     "ActorKind",
     "ApiRoute",
+    "BusinessDays",
+    "BusinessHours",
     "Clock",
     "ConflictError",
     "ConsolePanel",

@@ -241,8 +241,23 @@ def _collect(host: PluginHost, settings: Settings) -> None:
             host.cli_commands.append((plugin, command))
 
 
+def _contributions(host: PluginHost, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
+    """``call_each`` for load-time hooks: a contribution that refuses to be built (a
+    ``RequestType`` with a bad key, an ``SlaPolicy`` given a ``timedelta``) names its plugin."""
+    answers: list[tuple[str, Any]] = []
+    caller = getattr(host.pm.hook, hook)
+    for impl in sorted(caller.get_hookimpls(), key=lambda i: i.plugin_name):
+        try:
+            result = impl.function(**{name: kwargs[name] for name in impl.argnames})
+        except (TypeError, ValueError) as exc:
+            raise PluginContractError(impl.plugin_name, hook, str(exc)) from exc
+        if result is not None:
+            answers.append((impl.plugin_name, result))
+    return answers
+
+
 def _fill(host: PluginHost, hook: str, registry: Registry[Any], kind: type, **kwargs: Any) -> None:
-    for plugin, items in host.call_each(hook, **kwargs):
+    for plugin, items in _contributions(host, hook, **kwargs):
         if not isinstance(items, Sequence | tuple | list):
             raise PluginError(plugin, f"{hook} must return a list of {kind.__name__}")
         for item in items:
