@@ -21,6 +21,7 @@ from spoc.core.domain.models import Contact, Request, Subject, Watch
 from spoc.core.domain.outbox import NotificationChannel, Outgoing
 from spoc.core.kernel.clock import Clock, FrozenClock, SystemClock
 from spoc.core.kernel.deprecation import SpocDeprecationWarning, deprecated, warn_deprecated
+from spoc.core.kernel.durations import BusinessDays, BusinessHours
 from spoc.core.kernel.errors import (
     ConflictError,
     IllegalTransition,
@@ -174,6 +175,8 @@ __all__ = [
     "Actor",
     "ActorKind",
     "ApiRoute",
+    "BusinessDays",
+    "BusinessHours",
     "Clock",
     "ConflictError",
     "ConsolePanel",

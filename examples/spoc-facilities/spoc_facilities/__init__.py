@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -10,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from spoc import (
     ApiRoute,
+    BusinessDays,
+    BusinessHours,
     ConsolePanel,
     Priority,
     Request,
@@ -77,10 +78,10 @@ def spoc_request_types() -> list[RequestType]:
             # A hazard needs someone on site within the hour, round the clock.
             sla=SlaPolicy(
                 first_response={
-                    Priority.P1: timedelta(minutes=15),
-                    Priority.P3: timedelta(hours=4),
+                    Priority.P1: BusinessHours(minutes=15),
+                    Priority.P3: BusinessHours(4),
                 },
-                resolution={Priority.P1: timedelta(hours=1), Priority.P3: timedelta(days=3)},
+                resolution={Priority.P1: BusinessHours(1), Priority.P3: BusinessDays(3)},
                 calendar="always_open",
             ),
         )

@@ -6,12 +6,15 @@ the specialist team answers the SPOC with internal notes and hands back.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy import exists, select
 
 from spoc.core.domain.models import Escalation, EscalationTrigger, Team, TeamMember, Visibility
 from spoc.core.domain.writes import ServiceBase, WriteContext
+from spoc.core.kernel.durations import (
+    BusinessDuration,
+    BusinessHours,
+    business_duration,
+)
 from spoc.core.kernel.errors import IllegalTransition, PermissionDenied, ValidationFailed
 from spoc.core.kernel.types import Actor, ActorKind, Role
 
@@ -28,19 +31,21 @@ class EscalationService(ServiceBase):
         team_key: str,
         reason: str,
         trigger: str = "manual",
-        answer_within: timedelta | None = None,
+        answer_within: BusinessDuration | None = None,
         expected_version: int | None = None,
     ) -> Escalation:
         """Open an escalation one level above the current one (at most level 2).
 
-        ``answer_within`` is the team's expected answer time in business time (its OLA);
-        the default is ``SPOC_OLA_HOURS``. The SLA engine starts a clock for it."""
+        ``answer_within`` is the team's expected answer time (its OLA), a
+        :class:`~spoc.BusinessHours` or :class:`~spoc.BusinessDays` on the request's SLA
+        calendar (a plain ``timedelta`` is a ``TypeError``); the default is
+        ``SPOC_OLA_HOURS``. The SLA engine starts a clock for it."""
         if not reason.strip():
             raise ValidationFailed("say why you escalate", {"reason": "required"})
         if trigger != "manual" and actor.kind is not ActorKind.SYSTEM:
             raise PermissionDenied("only the system escalates with an automatic trigger")
-        if answer_within is not None and answer_within <= timedelta(0):
-            raise ValidationFailed("cannot escalate", {"answer_within": "must be positive"})
+        if answer_within is not None:
+            business_duration(answer_within, "answer_within")
         with self.changing(request_id, actor, expected_version) as write:
             self.require_staff(actor, "escalate requests", (Role.ADMIN, Role.AGENT))
             # An automatic escalation is never lost for want of a team: it is created, empty,
@@ -77,7 +82,7 @@ class EscalationService(ServiceBase):
         team: Team,
         reason: str,
         trigger: str,
-        answer_within: timedelta | None = None,
+        answer_within: BusinessDuration | None = None,
     ) -> Escalation:
         """Open the next level inside an ongoing write (manual, SLA breach, plugin trigger)."""
         request, actor = write.request, write.actor
@@ -88,7 +93,7 @@ class EscalationService(ServiceBase):
                 f"{self.reference(request.id)} is already at the highest escalation level"
             )
         level = request.escalation_level + 1
-        ola = answer_within or timedelta(hours=self.settings.ola_hours)
+        ola = answer_within or BusinessHours(self.settings.ola_hours)
         escalation = Escalation(
             request_id=request.id,
             level=level,

@@ -15,15 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from spoc.core.domain.models import NO_DEADLINE, Request, SlaClock, SlaClockEvent, TimelineEvent
 from spoc.core.domain.writes import WriteContext
+from spoc.core.kernel.durations import BusinessDays, BusinessDuration, BusinessHours
 from spoc.core.kernel.errors import StartupError
 from spoc.core.kernel.types import ActorKind, Priority, RequestType, SlaPolicy, Status
 from spoc.core.platform import hookspecs
@@ -48,20 +49,29 @@ LABELS = {
 }
 RUNNING, PAUSED, MET, STOPPED = "running", "paused", "met", "stopped"
 
-H = timedelta(hours=1)
+H = BusinessHours
 DEFAULT_POLICY = SlaPolicy(
-    first_response={Priority.P1: H / 2, Priority.P2: 2 * H, Priority.P3: 4 * H, Priority.P4: 8 * H},
-    resolution={Priority.P1: 4 * H, Priority.P2: 8 * H, Priority.P3: 24 * H, Priority.P4: 40 * H},
+    first_response={
+        Priority.P1: H(minutes=30),
+        Priority.P2: H(2),
+        Priority.P3: H(4),
+        Priority.P4: H(8),
+    },
+    resolution={Priority.P1: H(4), Priority.P2: H(8), Priority.P3: H(24), Priority.P4: H(40)},
 )
 
 
 class Calendar(Protocol):
+    @property
+    def day_length(self) -> timedelta: ...
     def add(self, start: datetime, duration: timedelta) -> datetime: ...
     def elapsed(self, start: datetime, end: datetime) -> timedelta: ...
 
 
 class AlwaysOpen:
     """Open round the clock: business time is real time."""
+
+    day_length = timedelta(days=1)
 
     def add(self, start: datetime, duration: timedelta) -> datetime:
         return start + duration
@@ -70,13 +80,34 @@ class AlwaysOpen:
         return max(end - start, timedelta(0))
 
 
+def _override_target(value: object) -> BusinessDuration:
+    """A target in JSON: ``"PT4H30M"`` (business hours and minutes), ``{"business_hours": 4}``
+    or ``{"business_days": 2}``. ``"P2D"`` is refused: is that 2 working days or 48 hours?"""
+    if isinstance(value, dict) and len(value) == 1:
+        ((unit, amount),) = value.items()
+        if unit == "business_days":
+            return BusinessDays(amount)
+        if unit == "business_hours":
+            return BusinessHours(amount)
+    if isinstance(value, str) and value.upper().startswith("PT"):
+        seconds = TypeAdapter(timedelta).validate_python(value).total_seconds()
+        return BusinessHours(minutes=seconds / 60)
+    raise ValueError(
+        f'{value!r} is not a business duration: write {{"business_days": n}} for n working '
+        'days of the calendar, or {"business_hours": n} (or "PT8H") for hours of open time'
+    )
+
+
+OverrideTarget = Annotated[BusinessDuration, PlainValidator(_override_target)]
+
+
 class PolicyOverride(BaseModel):
     """An admin's override of a request type's SLA (``SPOC_SLA_OVERRIDES``), as JSON."""
 
     model_config = ConfigDict(extra="forbid")
 
-    first_response: dict[Priority, timedelta] | None = None
-    resolution: dict[Priority, timedelta] | None = None
+    first_response: dict[Priority, OverrideTarget] | None = None
+    resolution: dict[Priority, OverrideTarget] | None = None
     warn_ratio: float | None = Field(default=None, gt=0, lt=1)
     calendar: str | None = None
 
@@ -175,6 +206,10 @@ class SlaEngine:
         ``KeyError`` for an unknown name."""
         return self.calendars[name]
 
+    def business_time(self, target: BusinessDuration, calendar: str) -> timedelta:
+        """``target`` as business time on ``calendar`` (a business day is its day length)."""
+        return target.on(self.calendar(calendar).day_length)
+
     # --- the write observer ------------------------------------------------------------
 
     def __call__(self, write: WriteContext) -> None:
@@ -210,7 +245,7 @@ class SlaEngine:
                         self._start(
                             write,
                             kind,
-                            targets[request.priority],
+                            self.business_time(targets[request.priority], policy.calendar),
                             policy.calendar,
                             policy.warn_ratio,
                             "request filed" if since is None else "running since it arose",
@@ -228,12 +263,13 @@ class SlaEngine:
         elif event.kind == "escalated" and (
             answer_within := write.answer_within.get(int(data["escalation_id"]))
         ):
+            policy = self.policy_for(request.type_key)
             clock = self._start(
                 write,
                 ESCALATION,
-                answer_within,
-                self.policy_for(request.type_key).calendar,
-                self.policy_for(request.type_key).warn_ratio,
+                self.business_time(answer_within, policy.calendar),
+                policy.calendar,
+                policy.warn_ratio,
                 f"escalated to level {data['level']}",
             )
             clock.escalation_id = int(data["escalation_id"])
@@ -392,7 +428,7 @@ class SlaEngine:
             )
             if targets is None or priority not in targets:
                 continue
-            target = targets[priority]
+            target = self.business_time(targets[priority], clock.calendar)
             clock.target_seconds = int(target.total_seconds())
             clock.warn_seconds = int(target.total_seconds() * policy.warn_ratio)
             self._recompute(clock)

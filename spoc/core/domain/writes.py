@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import exists, func, select
@@ -33,6 +33,7 @@ from spoc.core.domain.models import (
     Visibility,
 )
 from spoc.core.kernel.clock import Clock
+from spoc.core.kernel.durations import BusinessDuration
 from spoc.core.kernel.errors import ConflictError, NotFoundError, PermissionDenied
 from spoc.core.kernel.types import MAX_RECORD_ID, Actor, ActorKind, RequestEvent, Role
 from spoc.core.platform import hookspecs
@@ -85,7 +86,7 @@ class WriteContext:
         # when the request's clocks start, if not now (a need that arose earlier) ...
         self.clocks_from: datetime | None = None
         # ... and how long each escalation opened in this write has to be answered (its OLA).
-        self.answer_within: dict[int, timedelta] = {}
+        self.answer_within: dict[int, BusinessDuration] = {}
 
     def record(
         self,

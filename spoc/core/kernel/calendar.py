@@ -20,6 +20,7 @@ closed days in a row, which only a calendar with no working hours at all can rea
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from itertools import pairwise
@@ -111,6 +112,7 @@ class BusinessCalendar:
         self.closures = closures
         if not any(hours.values()):
             raise ValueError("a business calendar needs working hours on at least one weekday")
+        self.day_length = _usual_day(hours)
 
     @classmethod
     def from_spec(cls, spec: CalendarSpec) -> BusinessCalendar:
@@ -186,6 +188,25 @@ class BusinessCalendar:
                     total += overlap
             day += timedelta(days=1)
         return total
+
+
+def _usual_day(hours: dict[int, list[tuple[time, time]]]) -> timedelta:
+    """The length of a business day (``BusinessDays``): the most common length of an open
+    weekday's working hours, the longer on a tie (Mon-Thu 8 h and Fri 6 h: 8 h)."""
+    lengths = Counter(
+        sum((_span(begin, end) for begin, end in spans), timedelta(0))
+        for spans in hours.values()
+        if spans
+    )
+    return max(lengths, key=lambda length: (lengths[length], length))
+
+
+def _span(begin: time, end: time) -> timedelta:
+    def wall(moment: time) -> timedelta:
+        return timedelta(hours=moment.hour, minutes=moment.minute, seconds=moment.second)
+
+    # An interval ending at 00:00 runs to midnight.
+    return (wall(end) if end != time(0) else timedelta(days=1)) - wall(begin)
 
 
 @lru_cache(maxsize=4096)

@@ -21,14 +21,26 @@ class PluginError(StartupError):
 
 
 class PluginContractError(PluginError):
-    """A plugin broke the contract of a hook: a wrong answer, or a pluggy feature SPOC does not
-    honour. Names the plugin and the hook."""
+    """A plugin broke the contract of a hook: a wrong answer, a contribution that cannot be
+    built, or a pluggy feature SPOC does not honour. Names the plugin, the hook, and the cause
+    (what was expected and what came, or what to do instead)."""
 
-    def __init__(self, plugin: str, hook: str, expected: str, got: str) -> None:
+    def __init__(
+        self,
+        plugin: str,
+        hook: str,
+        cause: str = "",
+        *,
+        expected: str | None = None,
+        got: str | None = None,
+    ) -> None:
         self.hook = hook
         self.expected = expected
         self.got = got
-        super().__init__(plugin, f"{hook} returned {got}, expected {expected}")
+        if expected is not None:
+            super().__init__(plugin, f"{hook} returned {got}, expected {expected}")
+        else:
+            super().__init__(plugin, f"{hook}: {cause}")
 
 
 class DuplicateContributionError(PluginError):

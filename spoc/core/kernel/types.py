@@ -8,11 +8,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
+
+from spoc.core.kernel.durations import BusinessDuration, business_duration
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 
@@ -114,21 +116,26 @@ PriorityRule = Callable[[BaseModel], "Priority | None"]
 class SlaPolicy:
     """Service-level targets for a request type, in business time on a named calendar.
 
-    ``first_response`` and ``resolution`` map each priority to a target; a missing priority
-    has no such clock. The warning fires at ``warn_ratio`` of the target (0.75 = 75 %).
+    ``first_response`` and ``resolution`` map each priority to a target, a
+    :class:`~spoc.BusinessHours` or :class:`~spoc.BusinessDays` (a business day is the
+    calendar's own working day); a plain ``timedelta`` is refused. A missing priority has no
+    such clock. The warning fires at ``warn_ratio`` of the target (0.75 = 75 %).
     """
 
-    first_response: Mapping[Priority, timedelta]
-    resolution: Mapping[Priority, timedelta]
+    first_response: Mapping[Priority, BusinessDuration]
+    resolution: Mapping[Priority, BusinessDuration]
     warn_ratio: float = 0.75
     calendar: str = "default"
 
     def __post_init__(self) -> None:
         if not 0 < self.warn_ratio < 1:
             raise ValueError("warn_ratio must be between 0 and 1")
-        for target in (*self.first_response.values(), *self.resolution.values()):
-            if target <= timedelta(0):
-                raise ValueError("SLA targets must be positive")
+        for name, targets in (
+            ("first_response", self.first_response),
+            ("resolution", self.resolution),
+        ):
+            for priority, target in targets.items():
+                business_duration(target, f"SLA target {name}[{Priority(priority).value}]")
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import logging
 import sys
 import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from types import NoneType, UnionType
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, ParamSpec, TypeVar
@@ -63,6 +63,10 @@ class Dispatcher:
     """Calls hooks on the enabled plugins (at start-up, before the services exist)."""
 
     pm: pluggy.PluginManager
+    # At start-up, a contribution that refuses to be built (a RequestType with a bad key, an
+    # SlaPolicy given a timedelta) raises TypeError/ValueError inside the plugin's hook:
+    # reported as a PluginContractError naming the plugin and the hook.
+    startup: bool = field(default=False, kw_only=True)
 
     def each(
         self, spec: Callable[P, R | None], *args: P.args, **kwargs: P.kwargs
@@ -139,7 +143,12 @@ class Dispatcher:
             if only is not None and impl.plugin_name != only:
                 continue
             try:
-                result = impl.function(**{arg: given[arg] for arg in impl.argnames})
+                try:
+                    result = impl.function(**{arg: given[arg] for arg in impl.argnames})
+                except (TypeError, ValueError) as exc:
+                    if not self.startup:
+                        raise
+                    raise PluginContractError(impl.plugin_name, name, str(exc)) from exc
                 if result is None:
                     continue
                 check_answer(spec, impl.plugin_name, result)
@@ -168,7 +177,8 @@ def check_answer(spec: Callable[..., Any], plugin: str, answer: object) -> None:
     """Raise :class:`PluginContractError` unless ``answer`` fits ``spec``'s return type."""
     expected = _return_type(spec)
     if not _conforms(answer, expected):
-        raise PluginContractError(plugin, spec.__name__, *_mismatch(answer, expected))
+        expected_text, got = _mismatch(answer, expected)
+        raise PluginContractError(plugin, spec.__name__, expected=expected_text, got=got)
 
 
 class _NotLoaded:

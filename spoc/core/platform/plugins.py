@@ -18,7 +18,11 @@ import click
 import pluggy
 from pydantic import BaseModel, ValidationError
 
-from spoc.core.kernel.errors import DuplicateContributionError, PluginError
+from spoc.core.kernel.errors import (
+    DuplicateContributionError,
+    PluginContractError,
+    PluginError,
+)
 from spoc.core.kernel.types import KnowledgeArticle, RequestType, SubjectKind
 from spoc.core.platform import hookspecs
 from spoc.core.platform.dispatch import Dispatcher
@@ -79,7 +83,7 @@ class PluginHost:
     @property
     def calls(self) -> Dispatcher:
         """Typed hook calls for start-up work (the app's services use :class:`Hooks`)."""
-        return Dispatcher(self.pm)
+        return Dispatcher(self.pm, startup=True)
 
 
 def load_plugins(settings: Settings, available: Iterable[EntryPoint] | None = None) -> PluginHost:
@@ -125,6 +129,8 @@ def load_plugins(settings: Settings, available: Iterable[EntryPoint] | None = No
         callers = pm.get_hookcallers(exc.plugin) or []
         unknown = sorted(c.name for c in callers if not c.has_spec()) or ["?"]
         raise PluginError(name, f"implements unknown hook {', '.join(unknown)}") from exc
+    for name in sorted(enabled):
+        _refuse_ordering_options(pm, name)
 
     infos = []
     for name, ep in sorted(installed.items()):
@@ -142,6 +148,33 @@ def load_plugins(settings: Settings, available: Iterable[EntryPoint] | None = No
     host = PluginHost(pm=pm, plugins=infos)
     _collect(host, settings)
     return host
+
+
+# pluggy options the core does not honour, and what a plugin does instead.
+_UNHONOURED = {
+    "wrapper": "SPOC calls every implementation itself, in plugin-name order, so a wrapper "
+    "never wraps anything; return a plain answer (or None) instead",
+    "hookwrapper": "SPOC calls every implementation itself, in plugin-name order, so a "
+    "hookwrapper never wraps anything; return a plain answer (or None) instead",
+    "tryfirst": "SPOC orders plugins by name, and by the answer's own `order` where the hook "
+    "has one (Routing.order); set that instead",
+    "trylast": "SPOC orders plugins by name, and by the answer's own `order` where the hook "
+    "has one (Routing.order); set that instead",
+}
+
+
+def _refuse_ordering_options(pm: pluggy.PluginManager, name: str) -> None:
+    """Refuse pluggy options that would be silently ignored (see docs/decisions.md)."""
+    plugin = pm.get_plugin(name)
+    for caller in sorted(pm.get_hookcallers(plugin) or [], key=lambda c: c.name):
+        for impl in caller.get_hookimpls():
+            if impl.plugin is not plugin:
+                continue
+            for option, instead in _UNHONOURED.items():
+                if getattr(impl, option, False):
+                    raise PluginContractError(
+                        name, caller.name, f"@hookimpl({option}=True) is not supported: {instead}"
+                    )
 
 
 def _collect(host: PluginHost, settings: Settings) -> None:

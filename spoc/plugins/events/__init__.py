@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from spoc import (
     AccessRefused,
+    BusinessHours,
     ConsolePanel,
     DemoContext,
     EscalationCheck,
@@ -63,9 +64,7 @@ ACCESS_NEED = "events.access_need"
 SCHEDULE = "events.schedule"
 INCIDENT = "events.incident"
 TYPES = (VENDOR_REQUEST, VENDOR_CONTRACT, REGISTRATION, ACCESS_NEED, SCHEDULE, INCIDENT)
-H = timedelta(hours=1)
 log = logging.getLogger(__name__)
-MINUTE = timedelta(minutes=1)
 
 
 def settings_of(spoc: Spoc) -> EventsSettings:
@@ -97,16 +96,16 @@ def spoc_request_types(settings_sections: Mapping[str, BaseModel]) -> list[Reque
     kinds = (EVENT,)
     hours = SlaPolicy(
         first_response={
-            Priority.P1: H,
-            Priority.P2: 2 * H,
-            Priority.P3: 8 * H,
-            Priority.P4: 16 * H,
+            Priority.P1: BusinessHours(1),
+            Priority.P2: BusinessHours(2),
+            Priority.P3: BusinessHours(8),
+            Priority.P4: BusinessHours(16),
         },
         resolution={
-            Priority.P1: 4 * H,
-            Priority.P2: 8 * H,
-            Priority.P3: 24 * H,
-            Priority.P4: 40 * H,
+            Priority.P1: BusinessHours(4),
+            Priority.P2: BusinessHours(8),
+            Priority.P3: BusinessHours(24),
+            Priority.P4: BusinessHours(40),
         },
     )
     return [
@@ -320,9 +319,12 @@ def spoc_sla_policy(
     settings = settings_of(spoc)
     return SlaPolicy(
         first_response={
-            p: m * MINUTE for p, m in settings.event_day_first_response_minutes.items()
+            p: BusinessHours(minutes=m)
+            for p, m in settings.event_day_first_response_minutes.items()
         },
-        resolution={p: m * MINUTE for p, m in settings.event_day_resolution_minutes.items()},
+        resolution={
+            p: BusinessHours(minutes=m) for p, m in settings.event_day_resolution_minutes.items()
+        },
         warn_ratio=policy.warn_ratio,
         calendar="always_open",  # events run at weekends and at night
     )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -22,6 +21,8 @@ from sqlalchemy.orm import Session
 from spoc import (
     AccessRefused,
     ApiRoute,
+    BusinessDays,
+    BusinessHours,
     ConsolePanel,
     DemoContext,
     Export,
@@ -62,8 +63,6 @@ from spoc.plugins.healthcare.settings import HealthcareSettings
 NAME = "healthcare"
 PATIENT = "healthcare.patient"
 TYPES = (APPOINTMENT, BILLING, REFERRAL, FOLLOW_UP, EDUCATION)
-H = timedelta(hours=1)
-BUSINESS_DAY = 8 * H  # SLA targets below assume an 8-hour business day (see docs/healthcare.md)
 
 
 def settings_of(spoc: Spoc) -> HealthcareSettings:
@@ -117,14 +116,14 @@ def spoc_request_types(settings_sections: Mapping[str, BaseModel]) -> list[Reque
             specialist_team=clinical,
             sla=SlaPolicy(
                 first_response={
-                    Priority.P1: 15 * timedelta(minutes=1),
-                    Priority.P2: 2 * H,
-                    Priority.P3: BUSINESS_DAY,
+                    Priority.P1: BusinessHours(minutes=15),
+                    Priority.P2: BusinessHours(2),
+                    Priority.P3: BusinessDays(1),
                 },
                 resolution={
-                    Priority.P1: H,
-                    Priority.P2: BUSINESS_DAY,
-                    Priority.P3: 3 * BUSINESS_DAY,
+                    Priority.P1: BusinessHours(1),
+                    Priority.P2: BusinessDays(1),
+                    Priority.P3: BusinessDays(3),
                 },
             ),
             private=True,
@@ -140,8 +139,8 @@ def spoc_request_types(settings_sections: Mapping[str, BaseModel]) -> list[Reque
             default_priority=Priority.P3,
             specialist_team=billing,
             sla=SlaPolicy(
-                first_response={Priority.P1: H, Priority.P3: 2 * BUSINESS_DAY},
-                resolution={Priority.P1: BUSINESS_DAY, Priority.P3: 10 * BUSINESS_DAY},
+                first_response={Priority.P1: BusinessHours(1), Priority.P3: BusinessDays(2)},
+                resolution={Priority.P1: BusinessDays(1), Priority.P3: BusinessDays(10)},
             ),
             private=True,
             order=20,
@@ -161,11 +160,15 @@ def spoc_request_types(settings_sections: Mapping[str, BaseModel]) -> list[Reque
             ),
             specialist_team=referrals,
             sla=SlaPolicy(
-                first_response={Priority.P1: H, Priority.P2: 4 * H, Priority.P3: BUSINESS_DAY},
+                first_response={
+                    Priority.P1: BusinessHours(1),
+                    Priority.P2: BusinessHours(4),
+                    Priority.P3: BusinessDays(1),
+                },
                 resolution={
-                    Priority.P1: BUSINESS_DAY,
-                    Priority.P2: 5 * BUSINESS_DAY,
-                    Priority.P3: 30 * BUSINESS_DAY,
+                    Priority.P1: BusinessDays(1),
+                    Priority.P2: BusinessDays(5),
+                    Priority.P3: BusinessDays(30),
                 },
             ),
             private=True,
@@ -182,8 +185,8 @@ def spoc_request_types(settings_sections: Mapping[str, BaseModel]) -> list[Reque
             specialist_team=clinical,
             # First contact within 2 business days of the discharge (clocks run from it).
             sla=SlaPolicy(
-                first_response={Priority.P1: H, Priority.P3: 2 * BUSINESS_DAY},
-                resolution={Priority.P1: BUSINESS_DAY, Priority.P3: 5 * BUSINESS_DAY},
+                first_response={Priority.P1: BusinessHours(1), Priority.P3: BusinessDays(2)},
+                resolution={Priority.P1: BusinessDays(1), Priority.P3: BusinessDays(5)},
             ),
             private=True,
             order=40,
@@ -199,8 +202,8 @@ def spoc_request_types(settings_sections: Mapping[str, BaseModel]) -> list[Reque
             default_priority=Priority.P4,
             specialist_team=clinical,
             sla=SlaPolicy(
-                first_response={Priority.P1: H, Priority.P4: 2 * BUSINESS_DAY},
-                resolution={Priority.P1: BUSINESS_DAY, Priority.P4: 5 * BUSINESS_DAY},
+                first_response={Priority.P1: BusinessHours(1), Priority.P4: BusinessDays(2)},
+                resolution={Priority.P1: BusinessDays(1), Priority.P4: BusinessDays(5)},
             ),
             private=True,
             order=50,

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
-from spoc import Priority, RequestType, SlaPolicy, Status
+from spoc import BusinessHours, Priority, RequestType, SlaPolicy, Status
 
 ACCOUNT = "logistics.account"
 WHERE_IS_MY_ORDER = "logistics.where_is_my_order"
@@ -19,7 +19,6 @@ INVENTORY = "logistics.inventory"
 ADDRESS_CHANGE = "logistics.address_change"
 RETURN = "logistics.return"
 
-H = timedelta(hours=1)
 TEXTAREA: JsonDict = {"widget": "textarea"}
 
 
@@ -145,8 +144,16 @@ def request_types(carrier_desk: str, claims_team: str) -> list[RequestType]:
             priority_rule=exception_priority,
             specialist_team=carrier_desk,
             sla=SlaPolicy(
-                first_response={Priority.P1: 1 * H, Priority.P2: 2 * H, Priority.P3: 8 * H},
-                resolution={Priority.P1: 8 * H, Priority.P2: 24 * H, Priority.P3: 72 * H},
+                first_response={
+                    Priority.P1: BusinessHours(1),
+                    Priority.P2: BusinessHours(2),
+                    Priority.P3: BusinessHours(8),
+                },
+                resolution={
+                    Priority.P1: BusinessHours(8),
+                    Priority.P2: BusinessHours(24),
+                    Priority.P3: BusinessHours(72),
+                },
             ),
             order=20,
         ),
@@ -162,8 +169,11 @@ def request_types(carrier_desk: str, claims_team: str) -> list[RequestType]:
             # Settling a claim takes weeks; the notice deadline is counted by the plugin's own
             # clock (logistics_claims), which brings the claims team in before it passes.
             sla=SlaPolicy(
-                first_response={Priority.P1: 2 * H, Priority.P2: 8 * H},
-                resolution={Priority.P1: 7 * 24 * H, Priority.P2: 30 * 24 * H},
+                first_response={Priority.P1: BusinessHours(2), Priority.P2: BusinessHours(8)},
+                resolution={
+                    Priority.P1: BusinessHours(7 * 24),
+                    Priority.P2: BusinessHours(30 * 24),
+                },
             ),
             order=30,
         ),

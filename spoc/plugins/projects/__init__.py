@@ -10,7 +10,7 @@ public plugin API (:mod:`spoc`); see docs/projects.md.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from spoc import (
+    BusinessDays,
     ConsolePanel,
     DemoContext,
     Priority,
@@ -62,8 +63,6 @@ from spoc.plugins.projects.keys import (
 from spoc.plugins.projects.settings import ProjectsSettings
 
 TYPES = (UPDATE, RISK, DECISION, CHANGE, QUESTION, REPORT, CHASE)
-H = timedelta(hours=1)
-DAY = 8 * H  # SLA targets below assume an 8-hour business day
 
 
 def settings_of(spoc: Spoc) -> ProjectsSettings:
@@ -96,7 +95,7 @@ def spoc_subject_kinds() -> list[SubjectKind]:
     ]
 
 
-def _sla(first: timedelta, resolve: timedelta) -> SlaPolicy:
+def _sla(first: BusinessDays, resolve: BusinessDays) -> SlaPolicy:
     return SlaPolicy(
         first_response={p: first for p in Priority}, resolution={p: resolve for p in Priority}
     )
@@ -129,7 +128,7 @@ def spoc_request_types(settings_sections: Mapping[str, BaseModel]) -> list[Reque
             group=group,
             subject_kinds=(WORKSTREAM,),
             default_priority=Priority.P4,
-            sla=_sla(DAY, 3 * DAY),
+            sla=_sla(BusinessDays(1), BusinessDays(3)),
             status_labels={Status.RESOLVED: "Reviewed", Status.CLOSED: "Reviewed"},
             order=10,
         ),
@@ -143,7 +142,7 @@ def spoc_request_types(settings_sections: Mapping[str, BaseModel]) -> list[Reque
             default_priority=Priority.P4,
             priority_rule=_risk_priority,
             specialist_team=settings.steering_team,
-            sla=_sla(DAY, 10 * DAY),
+            sla=_sla(BusinessDays(1), BusinessDays(10)),
             order=20,
         ),
         RequestType(
@@ -156,7 +155,7 @@ def spoc_request_types(settings_sections: Mapping[str, BaseModel]) -> list[Reque
             default_priority=Priority.P3,
             priority_rule=_decision_priority,
             specialist_team=settings.sponsor_team,
-            sla=_sla(DAY, 5 * DAY),
+            sla=_sla(BusinessDays(1), BusinessDays(5)),
             order=30,
         ),
         RequestType(
@@ -168,7 +167,7 @@ def spoc_request_types(settings_sections: Mapping[str, BaseModel]) -> list[Reque
             subject_kinds=both,
             default_priority=Priority.P3,
             specialist_team=settings.board_team,
-            sla=_sla(2 * DAY, 10 * DAY),
+            sla=_sla(BusinessDays(2), BusinessDays(10)),
             order=40,
         ),
         RequestType(
@@ -179,7 +178,7 @@ def spoc_request_types(settings_sections: Mapping[str, BaseModel]) -> list[Reque
             group=group,
             subject_kinds=(PORTFOLIO, PROJECT, WORKSTREAM),
             default_priority=Priority.P4,
-            sla=_sla(DAY, 5 * DAY),
+            sla=_sla(BusinessDays(1), BusinessDays(5)),
             order=50,
         ),
         RequestType(

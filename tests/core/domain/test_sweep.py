@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from spoc import Actor, FrozenClock, Status
+from spoc import Actor, BusinessHours, FrozenClock, Status
 from spoc.core.cli import main
 from spoc.core.domain.models import Escalation, EscalationTrigger, Request, Team
 from spoc.core.services import spoc_of
@@ -73,7 +73,11 @@ def test_warning_at_75_percent_then_breach_escalates_to_the_specialist_team(
 def test_unanswered_escalation_goes_to_the_authority(org: Org, clock: FrozenClock) -> None:
     rid = org.file()
     org.spoc.escalations.escalate(
-        rid, org.actor(org.dana), team_key="specialists", reason="billing", answer_within=2 * H
+        rid,
+        org.actor(org.dana),
+        team_key="specialists",
+        reason="billing",
+        answer_within=BusinessHours(2),
     )
     clock.advance(2 * H)
     report = org.spoc.sweep()
@@ -84,7 +88,7 @@ def test_unanswered_escalation_goes_to_the_authority(org: Org, clock: FrozenCloc
 def test_answered_escalation_stops_its_clock(org: Org, clock: FrozenClock) -> None:
     rid = org.file()
     org.spoc.escalations.escalate(
-        rid, org.actor(org.dana), team_key="specialists", reason="x", answer_within=2 * H
+        rid, org.actor(org.dana), team_key="specialists", reason="x", answer_within=BusinessHours(2)
     )
     clock.advance(H)
     org.spoc.escalations.hand_back(rid, org.actor(org.kim), note="done")

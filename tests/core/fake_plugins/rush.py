@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from spoc import Priority, Request, SlaPolicy, hookimpl
+from spoc import BusinessHours, Priority, Request, SlaPolicy, hookimpl
 
 SEEN: list[datetime] = []
 MINUTES = SlaPolicy(
-    first_response={p: timedelta(minutes=5) for p in Priority},
-    resolution={p: timedelta(minutes=30) for p in Priority},
+    first_response={p: BusinessHours(minutes=5) for p in Priority},
+    resolution={p: BusinessHours(minutes=30) for p in Priority},
     calendar="always_open",
 )
 

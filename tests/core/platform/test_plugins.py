@@ -7,7 +7,7 @@ from importlib.metadata import EntryPoint
 import pytest
 from flask import Flask
 
-from spoc import Actor, PluginError, Priority, ValidationFailed, create_app
+from spoc import Actor, PluginContractError, PluginError, Priority, ValidationFailed, create_app
 from spoc.core.kernel.errors import DuplicateContributionError
 from spoc.core.platform.plugins import ENTRY_POINT_GROUP, installed_entry_points
 from spoc.core.services import spoc_of
@@ -89,6 +89,27 @@ def test_an_unknown_hook_stops_startup_naming_the_plugin() -> None:
 def test_a_hook_returning_the_wrong_type_names_the_plugin() -> None:
     with pytest.raises(PluginError, match=r"plugin 'wrong_return'.*expected RequestType"):
         start(["wrong_return"], "wrong_return")
+
+
+@pytest.mark.parametrize(
+    ("plugin", "hook", "option", "instead"),
+    [
+        ("wrapping", "spoc_classify_request", "wrapper", "return a plain answer"),
+        ("old_wrapper", "spoc_request_event", "hookwrapper", "return a plain answer"),
+        ("first_in_line", "spoc_route_request", "tryfirst", "Routing.order"),
+        ("last_in_line", "spoc_classify_request", "trylast", "Routing.order"),
+    ],
+)
+def test_a_pluggy_ordering_option_the_core_ignores_is_refused_naming_plugin_and_hook(
+    plugin: str, hook: str, option: str, instead: str
+) -> None:
+    with pytest.raises(PluginContractError) as caught:
+        start(["generic", plugin], plugin)
+    message = str(caught.value)
+    assert message.startswith(f"plugin {plugin!r}: {hook}: @hookimpl({option}=True) is not")
+    assert instead in message
+    assert (caught.value.plugin, caught.value.hook) == (plugin, hook)
+    assert isinstance(caught.value, PluginError)  # callers that catch start-up errors still do
 
 
 def test_the_same_plugin_name_from_two_distributions_is_refused() -> None:

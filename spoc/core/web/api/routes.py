@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flask import Response, request
@@ -30,6 +30,7 @@ from spoc.core.domain.models import (
     Visibility,
 )
 from spoc.core.domain.requests import sensitive_fields
+from spoc.core.kernel.durations import BusinessHours
 from spoc.core.kernel.types import Actor, ActorKind, Role
 from spoc.core.services import spoc_of
 from spoc.core.web.api.base import (
@@ -367,7 +368,7 @@ def escalate(reference: str) -> Response:
         actor,
         team_key=body.team,
         reason=body.reason,
-        answer_within=timedelta(hours=hours) if hours else None,
+        answer_within=BusinessHours(hours) if hours else None,
         expected_version=expected_version(),
     )
     return respond(_escalation_out(escalation), 201)

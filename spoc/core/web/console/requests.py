@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from markupsafe import Markup, escape
 from sqlalchemy import select
@@ -23,6 +21,7 @@ from spoc.core.domain.models import (
     Visibility,
 )
 from spoc.core.domain.sla import HOUSEKEEPING, describe
+from spoc.core.kernel.durations import BusinessHours
 from spoc.core.kernel.errors import ConflictError, NotFoundError, ServiceError, ValidationFailed
 from spoc.core.kernel.types import ConsolePanel, Priority, Role, Status
 from spoc.core.platform import hookspecs
@@ -198,7 +197,7 @@ def request_action(request_id: int, action: str) -> Response:
                 me,
                 team_key=form.get("team", ""),
                 reason=form.get("reason", ""),
-                answer_within=timedelta(hours=hours) if hours else None,
+                answer_within=BusinessHours(hours) if hours else None,
                 expected_version=version,
             )
             flash("Escalated.", "success")
