@@ -7,8 +7,10 @@ from __future__ import annotations
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
+from spoc.core.web.api import audit as audit
+from spoc.core.web.api import directory as directory
 from spoc.core.web.api import openapi as openapi
-from spoc.core.web.api import routes as routes
+from spoc.core.web.api import requests as requests
 from spoc.core.web.api.base import Operation, ProblemError, api_bp, operation
 from spoc.core.web.ratelimit import limit_by_setting
 

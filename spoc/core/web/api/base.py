@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from spoc.core.domain.access import AccessReasonRequired
+from spoc.core.domain.access import REASON_HEADER, AccessReasonRequired, clean_reason
 from spoc.core.domain.models import IdempotencyRecord
 from spoc.core.kernel.errors import (
     ConflictError,
@@ -299,3 +299,9 @@ def _forget(record_id: int) -> None:
         stored = session.get(IdempotencyRecord, record_id)
         if stored is not None:
             session.delete(stored)
+
+
+def access_reason() -> str | None:
+    """The break-glass reason in ``SPOC-Access-Reason``: the same rule as the console's form
+    (trimmed, at least 10 characters); too short is a 422 naming the header."""
+    return clean_reason(request.headers.get(REASON_HEADER), field=REASON_HEADER)

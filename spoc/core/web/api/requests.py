@@ -1,4 +1,4 @@
-"""API operations over the service layer: no rule is written twice."""
+"""API operations on requests: list, file, read, change, converse, escalate."""
 
 from __future__ import annotations
 
@@ -11,21 +11,11 @@ from sqlalchemy import select, tuple_
 
 import spoc.core.web.api.schemas as s
 from spoc.core.domain.access import (
-    MASKED,
-    REASON_HEADER,
     check_staff_access,
-    clean_reason,
-    masked_contact_ids,
-    masked_subject_ids,
 )
-from spoc.core.domain.audit import AuditAction, AuditFilter, audit_entries
 from spoc.core.domain.models import (
     NO_DEADLINE,
-    Agent,
-    Contact,
     Request,
-    Subject,
-    Team,
     TimelineEvent,
     Visibility,
 )
@@ -35,6 +25,7 @@ from spoc.core.kernel.types import Actor, ActorKind, Role
 from spoc.core.services import spoc_of
 from spoc.core.web.api.base import (
     ProblemError,
+    access_reason,
     current_actor,
     expected_version,
     idempotent,
@@ -204,14 +195,8 @@ def _staff_read(actor: Actor, what: str, found: Request) -> None:
         what,
         "api",
         request=found,
-        reason=_access_reason(),
+        reason=access_reason(),
     )
-
-
-def _access_reason() -> str | None:
-    """The break-glass reason in ``SPOC-Access-Reason``: the same rule as the console's form
-    (trimmed, at least 10 characters); too short is a 422 naming the header."""
-    return clean_reason(request.headers.get(REASON_HEADER), field=REASON_HEADER)
 
 
 @operation(
@@ -405,282 +390,3 @@ def _escalation_out(escalation: Any) -> s.EscalationOut:
         opened_at=escalation.opened_at,
         handed_back_at=escalation.handed_back_at,
     )
-
-
-# --- people and structure ----------------------------------------------------------------------
-
-
-def _page() -> s.PageQuery:
-    page: s.PageQuery = parse(s.PageQuery, request.args.to_dict(), "query")
-    return page
-
-
-def _by_id(session: Any, model: Any, page: s.PageQuery) -> tuple[list[Any], int | None]:
-    """One keyset page of ``model`` by id, and the cursor of the next page (None at the end)."""
-    statement = select(model).where(model.id > (page.cursor or 0)).order_by(model.id)
-    rows = list(session.scalars(statement.limit(page.limit + 1)))
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    return rows, rows[-1].id if more else None
-
-
-@operation(
-    "GET",
-    "/contacts",
-    summary="List contacts",
-    tag="directory",
-    query=s.PageQuery,
-    response=s.ContactPage,
-    errors=(401, 403, 422),
-)
-def list_contacts() -> Response:
-    actor = _staff_reader()
-    page = _page()
-    with spoc_of().db.reader() as session:
-        rows, cursor = _by_id(session, Contact, page)
-        masked = masked_contact_ids(session, spoc_of().host, actor, {c.id for c in rows})
-    items = [_contact_out(c, masked=c.id in masked) for c in rows]
-    return respond(s.ContactPage(items=items, next_cursor=cursor))
-
-
-@operation(
-    "GET",
-    "/contacts/{contact_id}",
-    summary="Get a contact",
-    tag="directory",
-    response=s.ContactOut,
-    errors=(401, 403, 404),
-)
-def get_contact(contact_id: str) -> Response:
-    actor = _staff_reader()
-    with spoc_of().db.reader() as session:
-        contact = session.get(Contact, _int(contact_id))
-        if contact is not None and masked_contact_ids(session, spoc_of().host, actor, {contact.id}):
-            contact = None  # not shown: the same answer as for no such contact
-    if contact is None:
-        raise ProblemError(404, "Not found", "no such contact")
-    return respond(_contact_out(contact))
-
-
-def _contact_out(contact: Contact, *, masked: bool = False) -> s.ContactOut:
-    """``masked``: a contact who filed a private request its reader may not open — neither
-    name nor email shows in the list, and the single read answers 404."""
-    if masked:
-        return s.ContactOut(id=contact.id, name=MASKED, email=None, language=contact.language)
-    return s.ContactOut(
-        id=contact.id, name=contact.name, email=contact.email, language=contact.language
-    )
-
-
-def _subject_out(subject: Subject, *, masked: bool = False) -> s.SubjectOut:
-    """``masked``: a private subject in a list its reader is not responsible for — its SPOC
-    shows (whom to ask), its name and reference do not; ``GET /subjects/{id}`` with a reason
-    shows them."""
-    return s.SubjectOut(
-        id=subject.id,
-        kind=subject.kind,
-        name=MASKED if masked else subject.name,
-        external_ref=None if masked else subject.external_ref,
-        spoc=s.PersonOut(id=subject.spoc.id, name=subject.spoc.name) if subject.spoc else None,
-        deputies=[s.PersonOut(id=d.agent.id, name=d.agent.name) for d in subject.deputies],
-    )
-
-
-@operation(
-    "GET",
-    "/subjects",
-    summary="List subjects with their SPOC and deputies",
-    tag="directory",
-    query=s.PageQuery,
-    response=s.SubjectPage,
-    errors=(401, 403, 422),
-)
-def list_subjects() -> Response:
-    actor = require_agent()
-    page = _page()
-    with spoc_of().db.reader() as session:
-        rows, cursor = _by_id(session, Subject, page)
-        masked = masked_subject_ids(session, spoc_of().host, actor, rows)
-        items = [_subject_out(x, masked=x.id in masked) for x in rows]
-    return respond(s.SubjectPage(items=items, next_cursor=cursor))
-
-
-@operation(
-    "GET",
-    "/subjects/{subject_id}",
-    summary="Get a subject",
-    tag="directory",
-    response=s.SubjectOut,
-    errors=(401, 403, 404),
-)
-def get_subject(subject_id: str) -> Response:
-    actor = require_agent()
-    with spoc_of().db.reader() as session:
-        subject = session.get(Subject, _int(subject_id))
-        if subject is None:
-            raise ProblemError(404, "Not found", "no such subject")
-        out = _subject_out(subject)
-    check_staff_access(
-        spoc_of(),
-        actor,
-        "subject",
-        "api",
-        subject_id=subject.id,
-        reason=_access_reason(),
-    )
-    return respond(out)
-
-
-def _type_out(t: Any) -> s.RequestTypeOut:
-    return s.RequestTypeOut(
-        key=t.key,
-        title=t.title,
-        description=t.description,
-        group=t.group,
-        subject_kinds=list(t.subject_kinds),
-        fields_schema=t.fields_model.model_json_schema(),
-    )
-
-
-@operation(
-    "GET",
-    "/request-types",
-    summary="Request types with their JSON Schema",
-    tag="catalogue",
-    response=s.RequestTypeList,
-    auth="none",
-)
-def list_request_types() -> Response:
-    return respond(s.RequestTypeList(items=[_type_out(t) for t in spoc_of().host.request_types]))
-
-
-@operation(
-    "GET",
-    "/request-types/{key}",
-    summary="One request type",
-    tag="catalogue",
-    response=s.RequestTypeOut,
-    auth="none",
-    errors=(404,),
-)
-def get_request_type(key: str) -> Response:
-    found = spoc_of().host.request_types.get(key)
-    if found is None:
-        raise ProblemError(404, "Not found", f"no request type {key!r}")
-    return respond(_type_out(found))
-
-
-@operation(
-    "GET",
-    "/teams",
-    summary="Teams and their members",
-    tag="directory",
-    response=s.TeamList,
-    errors=(401,),
-)
-def list_teams() -> Response:
-    require_agent()
-    with spoc_of().db.reader() as session:
-        teams = list(session.scalars(select(Team).order_by(Team.key).limit(500)))
-        items = [
-            s.TeamOut(id=t.id, key=t.key, name=t.name, member_ids=[m.id for m in t.members])
-            for t in teams
-        ]
-    return respond(s.TeamList(items=items))
-
-
-@operation(
-    "GET",
-    "/agents",
-    summary="Staff (read only)",
-    tag="directory",
-    query=s.PageQuery,
-    response=s.AgentPage,
-    errors=(401, 422),
-)
-def list_agents() -> Response:
-    require_agent()
-    page = _page()
-    with spoc_of().db.reader() as session:
-        rows, cursor = _by_id(session, Agent, page)
-    items = [
-        s.AgentOut(id=a.id, name=a.name, email=a.email, role=a.role.value, active=a.active)
-        for a in rows
-    ]
-    return respond(s.AgentPage(items=items, next_cursor=cursor))
-
-
-def _staff_reader() -> Actor:
-    actor = require_agent()
-    if actor.role not in (Role.ADMIN, Role.AGENT):
-        raise ProblemError(403, "Forbidden", "contacts are for the SPOCs and admins")
-    return actor
-
-
-def _int(text: str) -> int:
-    if not text.isascii() or not text.isdigit() or len(text) > 12:
-        raise ProblemError(404, "Not found", "no such record")
-    return int(text)
-
-
-# --- admin audit trail -------------------------------------------------------------------
-
-
-@operation(
-    "GET",
-    "/audit",
-    summary="The admin audit trail, newest first (admins only)",
-    tag="directory",
-    query=s.AuditQuery,
-    response=s.AuditPage,
-    errors=(401, 403, 422),
-)
-def list_audit() -> Response:
-    actor = require_agent()
-    if actor.role is not Role.ADMIN:
-        raise ProblemError(403, "Forbidden", "the audit trail is for admins")
-    query: s.AuditQuery = parse(s.AuditQuery, request.args.to_dict(), "query")
-    if query.action is not None and query.action not in AuditAction.ALL:
-        raise ProblemError(
-            422,
-            "Validation failed",
-            "the query has errors",
-            errors=[{"field": "query.action", "message": "unknown action"}],
-        )
-    for name, value in (("since", query.since), ("until", query.until)):
-        if value is not None and value.tzinfo is None:
-            raise ProblemError(
-                422,
-                "Validation failed",
-                "the query has errors",
-                errors=[{"field": f"query.{name}", "message": "give a time zone offset"}],
-            )
-    where = AuditFilter(
-        action=query.action,
-        actor_id=query.actor_id,
-        target_kind=query.target_kind,
-        target_id=query.target_id,
-        since=query.since,
-        until=query.until,
-    )
-    with spoc_of().db.reader() as session:
-        rows = list(audit_entries(session, where, before_id=query.cursor, limit=query.limit + 1))
-    more = len(rows) > query.limit
-    rows = rows[: query.limit]
-    items = [
-        s.AuditEntryOut(
-            id=e.id,
-            at=e.at,
-            actor_kind=e.actor_kind.value,
-            actor_id=e.actor_id,
-            actor_name=e.actor_name,
-            action=e.action,
-            target_kind=e.target_kind,
-            target_id=e.target_id,
-            summary=e.summary,
-            before=dict(e.before),
-            after=dict(e.after),
-        )
-        for e in rows
-    ]
-    return respond(s.AuditPage(items=items, next_cursor=rows[-1].id if more else None))

@@ -1,0 +1,79 @@
+"""API operation on the admin audit trail."""
+
+from __future__ import annotations
+
+from flask import Response, request
+
+import spoc.core.web.api.schemas as s
+from spoc.core.domain.audit import AuditAction, AuditFilter, audit_entries
+from spoc.core.kernel.types import Role
+from spoc.core.services import spoc_of
+from spoc.core.web.api.base import (
+    ProblemError,
+    operation,
+    parse,
+    require_agent,
+    respond,
+)
+
+# --- admin audit trail -------------------------------------------------------------------
+
+
+@operation(
+    "GET",
+    "/audit",
+    summary="The admin audit trail, newest first (admins only)",
+    tag="directory",
+    query=s.AuditQuery,
+    response=s.AuditPage,
+    errors=(401, 403, 422),
+)
+def list_audit() -> Response:
+    actor = require_agent()
+    if actor.role is not Role.ADMIN:
+        raise ProblemError(403, "Forbidden", "the audit trail is for admins")
+    query: s.AuditQuery = parse(s.AuditQuery, request.args.to_dict(), "query")
+    if query.action is not None and query.action not in AuditAction.ALL:
+        raise ProblemError(
+            422,
+            "Validation failed",
+            "the query has errors",
+            errors=[{"field": "query.action", "message": "unknown action"}],
+        )
+    for name, value in (("since", query.since), ("until", query.until)):
+        if value is not None and value.tzinfo is None:
+            raise ProblemError(
+                422,
+                "Validation failed",
+                "the query has errors",
+                errors=[{"field": f"query.{name}", "message": "give a time zone offset"}],
+            )
+    where = AuditFilter(
+        action=query.action,
+        actor_id=query.actor_id,
+        target_kind=query.target_kind,
+        target_id=query.target_id,
+        since=query.since,
+        until=query.until,
+    )
+    with spoc_of().db.reader() as session:
+        rows = list(audit_entries(session, where, before_id=query.cursor, limit=query.limit + 1))
+    more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    items = [
+        s.AuditEntryOut(
+            id=e.id,
+            at=e.at,
+            actor_kind=e.actor_kind.value,
+            actor_id=e.actor_id,
+            actor_name=e.actor_name,
+            action=e.action,
+            target_kind=e.target_kind,
+            target_id=e.target_id,
+            summary=e.summary,
+            before=dict(e.before),
+            after=dict(e.after),
+        )
+        for e in rows
+    ]
+    return respond(s.AuditPage(items=items, next_cursor=rows[-1].id if more else None))
