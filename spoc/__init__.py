@@ -59,6 +59,7 @@ from spoc.core.kernel.version import VERSION
 from spoc.core.platform.hookspecs import PROJECT
 from spoc.core.services import Spoc, spoc_of
 from spoc.core.storage.db import Database, JSONType, Model, UTCDateTime
+from spoc.core.storage.keyset import CursorRejected, Ordering, Page, Pager
 from spoc.core.web.forms import Phone
 
 if TYPE_CHECKING:
@@ -181,6 +182,7 @@ __all__ = [
     "ConflictError",
     "ConsolePanel",
     "Contact",
+    "CursorRejected",
     "Database",
     "DemoContext",
     "EscalationCheck",
@@ -192,7 +194,10 @@ __all__ = [
     "Model",
     "NotFoundError",
     "NotificationChannel",
+    "Ordering",
     "Outgoing",
+    "Page",
+    "Pager",
     "PermissionDenied",
     "Phone",
     "PluginContractError",
