@@ -27,6 +27,7 @@ from spoc.core.domain.links import LinkService
 from spoc.core.domain.notifications import Notifier
 from spoc.core.domain.outbox import Deliverer
 from spoc.core.domain.privacy import ContactPrivacyService
+from spoc.core.domain.reads.queues import QueueService
 from spoc.core.domain.requests import RequestService
 from spoc.core.domain.sla import SlaEngine, build_calendars
 from spoc.core.domain.sweep import Sweeper, SweepReport
@@ -40,6 +41,7 @@ from spoc.core.platform.settings import Settings
 from spoc.core.storage import migrate
 from spoc.core.storage.db import Database
 from spoc.core.storage.keys import Keys, Sealer
+from spoc.core.storage.keyset import CURSOR_KEY_LABEL, Pager
 
 if TYPE_CHECKING:
     pass
@@ -59,6 +61,7 @@ class Spoc:
     clock: Clock
     instance_path: Path = field(default_factory=lambda: Path("instance"))
     keys: Keys = field(init=False)
+    pager: Pager = field(init=False)
     # Per-app objects of plugins, by plugin name (never module globals: one app per test).
     state: dict[str, Any] = field(default_factory=dict)
     requests: RequestService = field(init=False)
@@ -67,6 +70,7 @@ class Spoc:
     privacy: ContactPrivacyService = field(init=False)
     links: LinkService = field(init=False)
     watches: WatchService = field(init=False)
+    queues: QueueService = field(init=False)
     auth: AuthService = field(init=False)
     tokens: TokenService = field(init=False)
     two_factor: TwoFactorService = field(init=False)
@@ -80,6 +84,7 @@ class Spoc:
     def __post_init__(self) -> None:
         # Built bottom-up: each service receives the collaborators it uses, by name.
         self.keys = Keys(self.settings)
+        self.pager = Pager(self.keys.derive(CURSOR_KEY_LABEL))
         self.hooks = Hooks(self.host.pm, self)
         self.sla = SlaEngine(
             self.settings, build_calendars(self.settings), self.host.request_types, self.hooks
@@ -102,6 +107,7 @@ class Spoc:
         self.privacy = ContactPrivacyService(deps)
         self.links = LinkService(deps)
         self.watches = WatchService(self.host, self.clock)
+        self.queues = QueueService(self.db, self.host, self.settings.desk_team, self.pager)
         self.auth = AuthService(deps)
         self.tokens = TokenService(deps)
         self.two_factor = TwoFactorService(
