@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from spoc.core.domain.models import AdminAuditEntry
 from spoc.core.kernel.types import Actor
+from spoc.core.storage.keyset import Ordering
 
 
 class AuditAction:
@@ -109,11 +110,14 @@ class AuditFilter:
     until: datetime | None = None
 
 
-def audit_entries(
-    session: Session, where: AuditFilter, *, before_id: int | None = None, limit: int = 50
-) -> Sequence[AdminAuditEntry]:
-    """Newest first, ``limit`` at a time; ``before_id`` continues after the last one shown."""
-    query = select(AdminAuditEntry).order_by(AdminAuditEntry.id.desc()).limit(limit)
+AUDIT_ORDER = Ordering("audit", AdminAuditEntry.id.desc())
+"""The trail's one ordering, newest first (served by the primary key), for the console's
+page, its CSV and the API: page it with ``spoc.pager``."""
+
+
+def audit_query(where: AuditFilter) -> Select[AdminAuditEntry]:
+    """The entries ``where`` selects, to be paged in :data:`AUDIT_ORDER`."""
+    query = select(AdminAuditEntry)
     if where.action:
         query = query.where(AdminAuditEntry.action == where.action)
     if where.actor_id is not None:
@@ -126,9 +130,16 @@ def audit_entries(
         query = query.where(AdminAuditEntry.at >= where.since)
     if where.until is not None:
         query = query.where(AdminAuditEntry.at < where.until)
-    if before_id is not None:
-        query = query.where(AdminAuditEntry.id < before_id)
-    return list(session.scalars(query))
+    return query
+
+
+def audit_entries(
+    session: Session, where: AuditFilter, *, limit: int = 50
+) -> Sequence[AdminAuditEntry]:
+    """The newest ``limit`` entries ``where`` selects (a list's first page, for a check)."""
+    return list(
+        session.scalars(audit_query(where).order_by(AdminAuditEntry.id.desc()).limit(limit))
+    )
 
 
 def changed_by_since(

@@ -15,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from spoc.core.kernel.types import Status
 from spoc.core.services import Spoc
+from spoc.core.storage.keyset import CursorRejected
 from spoc.core.web.api.base import problem
 from spoc.core.web.headers import install_security_headers
 from spoc.core.web.ratelimit import init_rate_limits
@@ -23,6 +24,7 @@ from spoc.core.web.webinput import (
     FieldRejected,
     SpocJSONProvider,
     SpocRequest,
+    cursor_rejected,
 )
 
 MAX_URL_LENGTH = 2048  # path and query string, in characters
@@ -126,6 +128,15 @@ def init_app(app: Flask, spoc: Spoc) -> CSRFProtect:
             if name.lower() != "content-type":
                 response.headers[name] = value
         return response
+
+    @app.errorhandler(CursorRejected)
+    def _cursor_rejected(exc: CursorRejected) -> Response | tuple[str, int]:
+        """A list's cursor that the list did not make, in any view (a plugin's too): a 400
+        page naming the field, or a 422 problem naming it on the API."""
+        if request.path.startswith("/api/"):
+            errors = [{"field": exc.field, "message": exc.message}]
+            return problem(422, "Validation failed", str(exc), errors=errors)
+        return _http_error(cursor_rejected(exc))
 
     @app.errorhandler(500)
     def _server_error(exc: HTTPException) -> Response | tuple[str, int]:

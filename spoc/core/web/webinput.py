@@ -22,6 +22,8 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
+from spoc.core.storage.keyset import CursorRejected
+
 MAX_INT = 2**31 - 1  # an INTEGER column (32 bits on PostgreSQL): ids, versions, counts
 MAX_JSON_INT = 2**63 - 1  # a number inside a JSON document
 MAX_JSON_DEPTH = 32
@@ -33,6 +35,11 @@ class FieldRejected(BadRequest):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field, self.message = field, message
+
+
+def cursor_rejected(exc: CursorRejected) -> FieldRejected:
+    """A cursor the list did not make, as the 400 that names the field it came in."""
+    return FieldRejected(exc.field, exc.message)
 
 
 def bounded_int(text: str, field: str) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, request
 
 import spoc.core.web.api.schemas as s
-from spoc.core.domain.audit import AuditAction, AuditFilter, audit_entries
+from spoc.core.domain.audit import AUDIT_ORDER, AuditAction, AuditFilter, audit_query
 from spoc.core.kernel.types import Role
 from spoc.core.services import spoc_of
 from spoc.core.web.api.base import (
@@ -56,10 +56,16 @@ def list_audit() -> Response:
         since=query.since,
         until=query.until,
     )
-    with spoc_of().db.reader() as session:
-        rows = list(audit_entries(session, where, before_id=query.cursor, limit=query.limit + 1))
-    more = len(rows) > query.limit
-    rows = rows[: query.limit]
+    spoc = spoc_of()
+    with spoc.db.reader() as session:
+        found = spoc.pager.page(
+            session,
+            audit_query(where),
+            AUDIT_ORDER,
+            limit=query.limit,
+            cursor=query.cursor,
+            field="query.cursor",
+        )
     items = [
         s.AuditEntryOut(
             id=e.id,
@@ -74,6 +80,6 @@ def list_audit() -> Response:
             before=dict(e.before),
             after=dict(e.after),
         )
-        for e in rows
+        for e in found.items
     ]
-    return respond(s.AuditPage(items=items, next_cursor=rows[-1].id if more else None))
+    return respond(s.AuditPage(items=items, next_cursor=found.next))

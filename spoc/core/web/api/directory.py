@@ -22,6 +22,7 @@ from spoc.core.domain.models import (
 )
 from spoc.core.kernel.types import Actor, Role
 from spoc.core.services import spoc_of
+from spoc.core.storage.keyset import Ordering
 from spoc.core.web.api.base import (
     ProblemError,
     access_reason,
@@ -39,13 +40,23 @@ def _page() -> s.PageQuery:
     return page
 
 
-def _by_id(session: Any, model: Any, page: s.PageQuery) -> tuple[list[Any], int | None]:
+BY_ID = {
+    model: Ordering(f"api:{model.__tablename__}", model.id) for model in (Contact, Subject, Agent)
+}
+"""The directory's lists, oldest first: each served by its primary key."""
+
+
+def _by_id(session: Any, model: Any, page: s.PageQuery) -> tuple[list[Any], str | None]:
     """One keyset page of ``model`` by id, and the cursor of the next page (None at the end)."""
-    statement = select(model).where(model.id > (page.cursor or 0)).order_by(model.id)
-    rows = list(session.scalars(statement.limit(page.limit + 1)))
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    return rows, rows[-1].id if more else None
+    found = spoc_of().pager.page(
+        session,
+        select(model),
+        BY_ID[model],
+        limit=page.limit,
+        cursor=page.cursor,
+        field="query.cursor",
+    )
+    return found.items, found.next
 
 
 @operation(

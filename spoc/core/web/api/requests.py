@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-from datetime import datetime
 from typing import Any
 
 from flask import Response, request
-from sqlalchemy import select, tuple_
 
 import spoc.core.web.api.schemas as s
 from spoc.core.domain.access import (
+    MASKED,
     check_staff_access,
 )
 from spoc.core.domain.models import (
@@ -19,9 +17,10 @@ from spoc.core.domain.models import (
     TimelineEvent,
     Visibility,
 )
+from spoc.core.domain.reads.queues import BY_NAME, RequestFilter
 from spoc.core.domain.requests import sensitive_fields
 from spoc.core.kernel.durations import BusinessHours
-from spoc.core.kernel.types import Actor, ActorKind, Role
+from spoc.core.kernel.types import Actor, ActorKind
 from spoc.core.services import spoc_of
 from spoc.core.web.api.base import (
     ProblemError,
@@ -36,7 +35,6 @@ from spoc.core.web.api.base import (
     respond,
 )
 from spoc.core.web.exports import export_response, exports_for, find_export
-from spoc.core.web.webinput import FieldRejected, bounded_int
 
 R404 = (401, 403, 404, 422)  # 403: a break-glass reason required; 422: too short
 
@@ -48,10 +46,12 @@ def _request_id(reference: str) -> int:
     return request_id
 
 
-def _out(found: Request, *, listing: bool = False) -> s.RequestOut:
+def _out(found: Request, *, listing: bool = False, masked: bool = False) -> s.RequestOut:
     """A request as the API shows it. In a list — which is not reported to plugins as a read
     of each record — private types show no fields and other types no ``sensitive`` ones;
-    ``GET /requests/{reference}`` shows them, after ``spoc_staff_access``."""
+    ``GET /requests/{reference}`` shows them, after ``spoc_staff_access``. ``masked``: a
+    private request its reader is not responsible for, whose summary does not show either
+    (as in the console's queues)."""
     fields = found.fields
     if listing:
         request_type = spoc_of().host.request_types.get(found.type_key)
@@ -63,7 +63,7 @@ def _out(found: Request, *, listing: bool = False) -> s.RequestOut:
     return s.RequestOut(
         reference=spoc_of().requests.reference(found.id),
         type=found.type_key,
-        summary=found.summary,
+        summary=MASKED if masked else found.summary,
         status=found.status,
         priority=found.priority,
         fields=fields,
@@ -96,42 +96,30 @@ def _principal(actor: Actor) -> str:
     tag="requests",
     query=s.RequestQuery,
     response=s.RequestPage,
-    errors=(400, 401, 422),
+    errors=(400, 401, 403, 422),
 )
 def list_requests() -> Response:
     actor = require_agent()
     query = parse(s.RequestQuery, request.args.to_dict(), "query")
-    statement = select(Request)
-    if actor.role is Role.SPECIALIST:
-        raise ProblemError(403, "Forbidden", "specialists list their requests in the console")
-    for column, value in (
-        (Request.status, query.status),
-        (Request.type_key, query.type),
-        (Request.priority, query.priority),
-        (Request.subject_id, query.subject_id),
-        (Request.owner_agent_id, query.owner_agent_id),
-    ):
-        if value is not None:
-            statement = statement.where(column == value)
-    if query.cursor:
-        try:
-            stamp, ident = base64.urlsafe_b64decode(query.cursor.encode()).decode().split("~")
-            after = (datetime.fromisoformat(stamp), bounded_int(ident, "cursor"))
-        except (ValueError, UnicodeDecodeError, FieldRejected):
-            raise ProblemError(400, "Bad request", "invalid cursor") from None
-        statement = statement.where(tuple_(Request.deadline_at, Request.id) > tuple_(*after))
-    statement = statement.order_by(Request.deadline_at, Request.id).limit(query.limit + 1)
-    with spoc_of().db.reader() as session:
-        rows = list(session.scalars(statement))
-    more = len(rows) > query.limit
-    rows = rows[: query.limit]
-    cursor = None
-    if more:
-        last = rows[-1]
-        raw = f"{last.deadline_at.isoformat()}~{last.id}".encode()
-        cursor = base64.urlsafe_b64encode(raw).decode()
-    items = [_out(r, listing=True) for r in rows]
-    return respond(s.RequestPage(items=items, next_cursor=cursor))
+    filters = RequestFilter(
+        statuses=(query.status,) if query.status is not None else (),
+        type_key=query.type,
+        priority=query.priority,
+        subject_id=query.subject_id,
+        owner_agent_id=query.owner_agent_id,
+    )
+    if query.queue not in BY_NAME:
+        raise ProblemError(
+            422,
+            "Validation failed",
+            "the query has errors",
+            errors=[{"field": "query.queue", "message": f"one of {', '.join(BY_NAME)}"}],
+        )
+    found = spoc_of().queues.page(
+        actor, query.queue, filters, limit=query.limit, cursor=query.cursor, field="query.cursor"
+    )
+    items = [_out(r, listing=True, masked=r.id in found.masked) for r in found.items]
+    return respond(s.RequestPage(items=items, next_cursor=found.next))
 
 
 @operation(

@@ -63,9 +63,21 @@ class RequestOut(BaseModel):
     deadline_at: datetime | None
 
 
+NEXT_CURSOR = "Pass as ``cursor`` for the next page; null on the last page"
+
+
+def cursor_field() -> Any:
+    """The ``cursor`` of a list's query: what the previous page gave as ``next_cursor``."""
+    return Field(
+        default=None,
+        max_length=1000,
+        description="The previous page's next_cursor (opaque); none for the first page",
+    )
+
+
 class RequestPage(BaseModel):
     items: list[RequestOut]
-    next_cursor: str | None
+    next_cursor: str | None = Field(description=NEXT_CURSOR)
 
 
 class RequestQuery(Strict):
@@ -74,14 +86,20 @@ class RequestQuery(Strict):
     priority: Priority | None = None
     subject_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     owner_agent_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    cursor: str | None = Field(default=None, max_length=200)
+    queue: str = Field(
+        default="visible",
+        max_length=32,
+        description=(
+            "A named queue, as in the console: mine, covering, escalations, triage, all; "
+            "visible (the default): every request the caller may list"
+        ),
+    )
+    cursor: str | None = cursor_field()
     limit: int = Field(default=25, ge=1, le=100)
 
 
 class PageQuery(Strict):
-    cursor: int | None = Field(
-        default=None, ge=0, le=2**31 - 1, description="The last id of the previous page"
-    )
+    cursor: str | None = cursor_field()
     limit: int = Field(default=25, ge=1, le=100)
 
 
@@ -121,7 +139,7 @@ class ContactOut(BaseModel):
 
 class ContactPage(BaseModel):
     items: list[ContactOut]
-    next_cursor: int | None
+    next_cursor: str | None = Field(description=NEXT_CURSOR)
 
 
 class PersonOut(BaseModel):
@@ -140,7 +158,7 @@ class SubjectOut(BaseModel):
 
 class SubjectPage(BaseModel):
     items: list[SubjectOut]
-    next_cursor: int | None
+    next_cursor: str | None = Field(description=NEXT_CURSOR)
 
 
 class RequestTypeOut(BaseModel):
@@ -177,7 +195,7 @@ class AgentOut(BaseModel):
 
 class AgentPage(BaseModel):
     items: list[AgentOut]
-    next_cursor: int | None
+    next_cursor: str | None = Field(description=NEXT_CURSOR)
 
 
 class EscalationOut(BaseModel):
@@ -197,9 +215,7 @@ class AuditQuery(Strict):
     target_id: int | None = Field(default=None, ge=0, le=2**31 - 1)
     since: datetime | None = Field(default=None, description="At or after (ISO 8601)")
     until: datetime | None = Field(default=None, description="Before (ISO 8601)")
-    cursor: int | None = Field(
-        default=None, ge=0, le=2**53, description="The last id of the previous page (newest first)"
-    )
+    cursor: str | None = cursor_field()
     limit: int = Field(default=50, ge=1, le=200)
 
 
@@ -219,4 +235,4 @@ class AuditEntryOut(BaseModel):
 
 class AuditPage(BaseModel):
     items: list[AuditEntryOut]
-    next_cursor: int | None
+    next_cursor: str | None = Field(description=NEXT_CURSOR)

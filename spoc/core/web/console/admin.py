@@ -13,9 +13,12 @@ from spoc.core.domain.models import Absence, Agent, OutboxMessage, Team
 from spoc.core.kernel.errors import ServiceError, ValidationFailed
 from spoc.core.kernel.types import Role
 from spoc.core.services import spoc_of
+from spoc.core.storage.keyset import Ordering
 from spoc.core.web.console.auth import EVERYONE, actor, bp, current_agent, role_required
 
 PAGE = 50
+AGENTS = Ordering("console:agents", Agent.id)
+OUTBOX = Ordering("console:outbox", OutboxMessage.id.desc())  # ix_outbox_status (status, id)
 
 
 def _absences_of(agent_id: int) -> list[Absence]:
@@ -86,17 +89,13 @@ def delete_absence(absence_id: int) -> Response:
 @bp.get("/admin/agents")
 @role_required(Role.ADMIN)
 def admin_agents() -> str:
-    after = request.args.get("after", type=int) or 0
-    with spoc_of().db.reader() as db:
-        rows = list(
-            db.scalars(select(Agent).where(Agent.id > after).order_by(Agent.id).limit(PAGE + 1))
+    spoc = spoc_of()
+    with spoc.db.reader() as db:
+        found = spoc.pager.page(
+            db, select(Agent), AGENTS, limit=PAGE, cursor=request.args.get("after"), field="after"
         )
-    more = len(rows) > PAGE
     return render_template(
-        "console/admin_agents.html",
-        rows=rows[:PAGE],
-        roles=list(Role),
-        next_after=rows[PAGE - 1].id if more else None,
+        "console/admin_agents.html", rows=found.items, roles=list(Role), next_after=found.next
     )
 
 
@@ -234,18 +233,14 @@ def admin_outbox() -> str:
     status = request.args.get("status", "dead")
     if status not in ("dead", "pending", "sending", "sent"):
         abort(404)
-    before = request.args.get("before", type=int)
+    spoc = spoc_of()
     query = select(OutboxMessage).where(OutboxMessage.status == status)
-    if before:
-        query = query.where(OutboxMessage.id < before)
-    with spoc_of().db.reader() as db:
-        rows = list(db.scalars(query.order_by(OutboxMessage.id.desc()).limit(PAGE + 1)))
-    more = len(rows) > PAGE
+    with spoc.db.reader() as db:
+        found = spoc.pager.page(
+            db, query, OUTBOX, limit=PAGE, cursor=request.args.get("before"), field="before"
+        )
     return render_template(
-        "console/admin_outbox.html",
-        rows=rows[:PAGE],
-        status=status,
-        next_before=rows[PAGE - 1].id if more else None,
+        "console/admin_outbox.html", rows=found.items, status=status, next_before=found.next
     )
 
 

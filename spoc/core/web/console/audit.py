@@ -2,7 +2,8 @@
 
 Filters: action, actor, target (``subject`` or ``subject:12``), a date range in the
 organisation's time zone (``from`` and ``to`` are whole days, both included). Newest first,
-keyset-paged by id (``before``); the CSV carries every filtered row, fetched in pages.
+keyset-paged by id (the cursor travels in ``before``); the CSV carries every filtered row,
+fetched in pages.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from flask import render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from spoc.core.domain.audit import AuditAction, AuditFilter, audit_entries
+from spoc.core.domain.audit import AUDIT_ORDER, AuditAction, AuditFilter, audit_query
 from spoc.core.domain.models import AdminAuditEntry, Agent
 from spoc.core.kernel.types import Role
 from spoc.core.services import spoc_of
+from spoc.core.storage.keyset import CursorRejected
 from spoc.core.web.console.auth import bp, role_required
 
 PAGE = 50
@@ -97,17 +99,22 @@ def admin_audit() -> str | Response:
     next_url = None
     try:
         where = _filter()
-        before = request.args.get("before", "")
-        if before and not (before.isdigit() and len(before) <= 18):
-            raise _BadFilter("before", "before: not a page of this log")
-        with spoc.db.reader() as db:
-            found = list(
-                audit_entries(db, where, before_id=int(before) if before else None, limit=PAGE + 1)
-            )
-        rows = found[:PAGE]
-        if len(found) > PAGE:
+        try:
+            with spoc.db.reader() as db:
+                found = spoc.pager.page(
+                    db,
+                    audit_query(where),
+                    AUDIT_ORDER,
+                    limit=PAGE,
+                    cursor=request.args.get("before"),
+                    field="before",
+                )
+        except CursorRejected:
+            raise _BadFilter("before", "before: not a page of this log") from None
+        rows = found.items
+        if found.next:
             kept: dict[str, Any] = {k: v for k, v in request.args.items() if k != "before"}
-            next_url = url_for("console.admin_audit", before=rows[-1].id, **kept)
+            next_url = url_for("console.admin_audit", before=found.next, **kept)
     except _BadFilter as exc:
         error = str(exc)
     with spoc.db.reader() as db:
@@ -148,11 +155,13 @@ def admin_audit_csv() -> Response:
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(CSV_COLUMNS)
-        before: int | None = None
+        cursor: str | None = None
         while True:
             with spoc.db.reader() as db:
-                batch = list(audit_entries(db, where, before_id=before, limit=CSV_BATCH))
-            for e in batch:
+                batch = spoc.pager.page(
+                    db, audit_query(where), AUDIT_ORDER, limit=CSV_BATCH, cursor=cursor
+                )
+            for e in batch.items:
                 writer.writerow(
                     [
                         e.id,
@@ -170,9 +179,9 @@ def admin_audit_csv() -> Response:
             yield out.getvalue()
             out.seek(0)
             out.truncate()
-            if len(batch) < CSV_BATCH:
+            if batch.next is None:
                 return
-            before = batch[-1].id
+            cursor = batch.next
 
     response = Response(lines(), mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="admin-audit.csv"'

@@ -13,10 +13,12 @@ from spoc.core.domain.routing import acting_spoc
 from spoc.core.kernel.errors import PermissionDenied, ServiceError
 from spoc.core.kernel.types import Role
 from spoc.core.services import spoc_of
+from spoc.core.storage.keyset import Ordering
 from spoc.core.web.console.access import guard
 from spoc.core.web.console.auth import EVERYONE, STAFF, actor, bp, role_required
 
 PAGE = 25
+SUBJECTS = Ordering("console:subjects", Subject.id)
 MAX_DEPUTIES = 3
 
 
@@ -33,17 +35,16 @@ def subjects() -> str:
         query = query.where(
             or_(Subject.external_ref == search, Subject.name.startswith(search, autoescape=True))
         )
-    if after := request.args.get("after", type=int):
-        query = query.where(Subject.id > after)
     with spoc.db.reader() as db:
-        rows = list(db.scalars(query.order_by(Subject.id).limit(PAGE + 1)))
+        found = spoc.pager.page(
+            db, query, SUBJECTS, limit=PAGE, cursor=request.args.get("after"), field="after"
+        )
+        rows = found.items
         spocs = {
             a.id: a
             for a in db.scalars(select(Agent).where(Agent.id.in_({s.spoc_agent_id for s in rows})))
         }
-        masked = masked_subject_ids(db, spoc.host, actor(), rows[:PAGE])
-    more = len(rows) > PAGE
-    rows = rows[:PAGE]
+        masked = masked_subject_ids(db, spoc.host, actor(), rows)
     return render_template(
         "console/subjects.html",
         rows=rows,
@@ -52,7 +53,7 @@ def subjects() -> str:
         kinds=list(spoc.host.subject_kinds),
         kind=kind,
         q=search,
-        next_after=rows[-1].id if more else None,
+        next_after=found.next,
     )
 
 

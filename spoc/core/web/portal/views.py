@@ -31,14 +31,17 @@ from spoc.core.kernel.errors import ServiceError, ValidationFailed
 from spoc.core.kernel.types import RequestType
 from spoc.core.platform import hookspecs
 from spoc.core.services import Spoc, spoc_of
+from spoc.core.storage.keyset import CursorRejected, Ordering
 from spoc.core.web.exports import export_response, find_export
 from spoc.core.web.forms import FormSpec, form_spec, validate_form
 from spoc.core.web.portal.tracking import render_tracking, requester_action, requester_of
+from spoc.core.web.webinput import cursor_rejected
 
 bp = Blueprint("portal", __name__)
 
 HONEYPOT = "website"  # humans never see it; bots fill it
 MY_REQUESTS_PAGE = 20
+MY_REQUESTS = Ordering("portal:my-requests", Request.id.desc())  # ix_requests_contact
 CONTACT_SESSION_HOURS = 2
 
 
@@ -338,19 +341,21 @@ def my_requests() -> Response | str:
     contact = signed_in_contact()
     if contact is None:
         return redirect(url_for("portal.my_requests_form"), code=303)
-    before = request.args.get("before", type=int)
     query = select(Request).where(Request.contact_id == contact.id)
-    if before:
-        query = query.where(Request.id < before)
-    with _spoc().db.reader() as db:
-        rows = list(db.scalars(query.order_by(Request.id.desc()).limit(MY_REQUESTS_PAGE + 1)))
-    more = len(rows) > MY_REQUESTS_PAGE
-    rows = rows[:MY_REQUESTS_PAGE]
+    try:
+        with _spoc().db.reader() as db:
+            found = _spoc().pager.page(
+                db,
+                query,
+                MY_REQUESTS,
+                limit=MY_REQUESTS_PAGE,
+                cursor=request.args.get("before"),
+                field="before",
+            )
+    except CursorRejected as exc:
+        raise cursor_rejected(exc) from None  # a 400 naming the field, not this page's 409
     return render_template(
-        "portal/my_requests.html",
-        contact=contact,
-        rows=rows,
-        next_before=rows[-1].id if more else None,
+        "portal/my_requests.html", contact=contact, rows=found.items, next_before=found.next
     )
 
 
