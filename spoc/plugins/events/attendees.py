@@ -10,10 +10,10 @@ from datetime import datetime
 from typing import TextIO
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session
 
-from spoc import Actor, Contact, Request, Spoc, ValidationFailed
+from spoc import Actor, Contact, Ordering, Request, Spoc, ValidationFailed
 from spoc.plugins.events.forms import AccessNeedForm
 from spoc.plugins.events.models import (
     AccessNeed,
@@ -169,16 +169,13 @@ def registration_for(session: Session, event_id: int, contact_id: int) -> Attend
     )
 
 
-def attendees_page(session: Session, event_id: int, page: int, size: int = 50) -> list[Attendee]:
-    return list(
-        session.scalars(
-            select(Attendee)
-            .where(Attendee.event_id == event_id)
-            .order_by(Attendee.name, Attendee.id)
-            .offset(page * size)
-            .limit(size)
-        )
-    )
+ATTENDEES = Ordering("events:attendees", Attendee.name, Attendee.id)
+"""Registrations by name: ``ix_events_attendees_event`` (event_id, name, id)."""
+
+
+def attendees_of(event_id: int) -> Select[Attendee]:
+    """An event's registrations, to page in :data:`ATTENDEES` (``spoc.pager``)."""
+    return select(Attendee).where(Attendee.event_id == event_id)
 
 
 # --- accessibility and dietary needs -------------------------------------------------------------
@@ -225,18 +222,18 @@ def record_need(
             )
 
 
-def needs_page(
-    session: Session, event_id: int, page: int, size: int = 50
-) -> list[tuple[AccessNeed, Attendee | None]]:
-    rows = session.execute(
+NEEDS = Ordering("events:needs", AccessNeed.id)
+"""Needs in the order they arrived: ``ix_events_access_needs_event`` (event_id, id)."""
+
+
+def needs_of(event_id: int) -> Select[AccessNeed, Attendee]:
+    """An event's needs not yet erased, each with its registration (or ``None``), to page in
+    :data:`NEEDS` (``spoc.pager``)."""
+    return (
         select(AccessNeed, Attendee)
         .outerjoin(Attendee, Attendee.id == AccessNeed.attendee_id)
         .where(AccessNeed.event_id == event_id, AccessNeed.erased_at.is_(None))
-        .order_by(AccessNeed.id)
-        .offset(page * size)
-        .limit(size)
-    ).all()
-    return [(row[0], row[1]) for row in rows]
+    )
 
 
 def erase_due(spoc: Spoc, now: datetime, limit: int) -> int:

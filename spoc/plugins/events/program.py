@@ -11,10 +11,19 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from spoc import Actor, ActorKind, NotFoundError, PermissionDenied, Role, Spoc, ValidationFailed
+from spoc import (
+    Actor,
+    ActorKind,
+    NotFoundError,
+    Ordering,
+    PermissionDenied,
+    Role,
+    Spoc,
+    ValidationFailed,
+)
 from spoc.plugins.events.models import Event, EventSession
 from spoc.plugins.events.settings import EventsSettings
 
@@ -192,24 +201,19 @@ def cancel_session(spoc: Spoc, session_id: int) -> EventSession:
     return row
 
 
-def sessions_of(
-    session: Session, event_id: int, *, after: int = 0, limit: int = PAGE
-) -> list[EventSession]:
-    """A page of the programme, in time order (keyset on the session id within a start)."""
-    return list(
-        session.scalars(
-            select(EventSession)
-            .where(EventSession.event_id == event_id)
-            .order_by(EventSession.starts_at, EventSession.id)
-            .offset(after)
-            .limit(limit)
-        )
-    )
+SESSIONS = Ordering("events:sessions", EventSession.starts_at, EventSession.id)
+"""The programme in time order: ``ix_events_sessions_event`` (event_id, starts_at, id)."""
+EVENTS = Ordering("events:events", Event.starts_at.desc(), Event.id)
+"""Events, latest first: ``ix_events_events_listing`` (starts_at desc, id)."""
 
 
-def events_page(session: Session, page: int, size: int = PAGE) -> list[Event]:
-    return list(
-        session.scalars(
-            select(Event).order_by(Event.starts_at.desc(), Event.id).offset(page * size).limit(size)
-        )
-    )
+def programme(event_id: int) -> Select[EventSession]:
+    """An event's sessions, to page in :data:`SESSIONS` (``spoc.pager``)."""
+    return select(EventSession).where(EventSession.event_id == event_id)
+
+
+def sessions_of(session: Session, event_id: int, *, limit: int = PAGE) -> list[EventSession]:
+    """The first ``limit`` sessions of the programme, in time order (a calendar, a page's
+    structured data)."""
+    query = programme(event_id).order_by(EventSession.starts_at, EventSession.id)
+    return list(session.scalars(query.limit(limit)))

@@ -23,13 +23,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from pydantic import EmailStr, TypeAdapter, ValidationError
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from spoc import (
     Actor,
     ActorKind,
     EscalationCheck,
+    Ordering,
     Request,
     ServiceError,
     Spoc,
@@ -289,16 +290,13 @@ def needs_per_session(
     return [(row[0], str(row[1]), int(row[2]) if row[2] >= minimum else None) for row in rows]
 
 
-def vendors_of(session: Session, event_id: int, page: int = 0, size: int = 50) -> list[Vendor]:
-    return list(
-        session.scalars(
-            select(Vendor)
-            .where(Vendor.event_id == event_id)
-            .order_by(Vendor.name, Vendor.id)
-            .offset(page * size)
-            .limit(size)
-        )
-    )
+VENDORS = Ordering("events:vendors", Vendor.name, Vendor.id)
+"""Vendors by name: ``ix_events_vendors_event`` (event_id, name, id)."""
+
+
+def vendors_of(event_id: int) -> Select[Vendor]:
+    """An event's vendors, to page in :data:`VENDORS` (``spoc.pager``)."""
+    return select(Vendor).where(Vendor.event_id == event_id)
 
 
 # --- the sweep ---------------------------------------------------------------------------------

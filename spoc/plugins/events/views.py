@@ -5,6 +5,7 @@ accessibility coordinator's list of needs."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -17,6 +18,8 @@ from spoc import (
     ConsolePanel,
     Export,
     NotFoundError,
+    Ordering,
+    Page,
     Request,
     Role,
     ServiceError,
@@ -31,7 +34,15 @@ from spoc.plugins.events import attendees, vendors
 from spoc.plugins.events import exports as documents
 from spoc.plugins.events.forms import NEED_LABELS, NeedType, VendorRequestForm
 from spoc.plugins.events.models import Event, Incident, RequestLink, Vendor
-from spoc.plugins.events.program import event_by_code, event_of_subject, is_under_way, sessions_of
+from spoc.plugins.events.program import (
+    EVENTS,
+    SESSIONS,
+    event_by_code,
+    event_of_subject,
+    is_under_way,
+    programme,
+    sessions_of,
+)
 from spoc.plugins.events.settings import EventsSettings
 
 bp = Blueprint("events", __name__, template_folder="templates")
@@ -41,9 +52,19 @@ CHECK_IN_ROLES = (Role.ADMIN, Role.AGENT)
 BOARD_ROLES = (Role.ADMIN, Role.AGENT, Role.VIEWER)
 
 
-def _page() -> int:
-    value = request.args.get("page", "0")
-    return max(0, min(int(value), 10_000)) if value.isdigit() else 0
+BOARD = Ordering("events:board", Incident.location, Incident.reported_at, Incident.request_id)
+"""The live board by location, oldest first: ``ix_events_incidents_board``."""
+
+
+def _page(statement: Any, ordering: Ordering, name: str = "cursor") -> Page[Any]:
+    """One page of a list of this plugin, its cursor in the query argument ``name``."""
+    spoc = spoc_of()
+    with spoc.db.reader() as session:
+        found = spoc.pager.page(
+            session, statement, ordering, limit=PAGE, cursor=request.args.get(name), field=name
+        )
+        session.expunge_all()  # the rows outlive the session in the template
+    return found
 
 
 def _event_or_404(code: str) -> Event:
@@ -71,19 +92,14 @@ def _settings(spoc: Spoc) -> EventsSettings:
 def event_page(code: str) -> str:
     spoc = spoc_of()
     event = _event_or_404(code)
-    page = _page()
-    with spoc.db.reader() as session:
-        sessions = sessions_of(session, event.id, after=page * PAGE, limit=PAGE + 1)
-        for row in sessions:
-            session.expunge(row)
-    more, sessions = len(sessions) > PAGE, sessions[:PAGE]
+    page = _page(programme(event.id), SESSIONS)
+    sessions = page.items
     url = spoc.settings.base_url.rstrip("/") + url_for(".event_page", code=code)
     return render_template(
         "events/event.html",
         event=event,
         sessions=sessions,
         page=page,
-        more=more,
         jsonld=Markup(documents.event_jsonld(event, sessions, url)),  # noqa: S704 - escaped JSON
         under_way=is_under_way(event, spoc.clock.now()),
     )
@@ -188,17 +204,11 @@ def vendor_request(token: str) -> Response | tuple[str, int]:
 def events_list() -> str:
     actor = console_agent()
     spoc = spoc_of()
-    page = _page()
-    from spoc.plugins.events.program import events_page
-
-    with spoc.db.reader() as session:
-        rows = events_page(session, page, PAGE + 1)
-        session.expunge_all()
+    page = _page(select(Event), EVENTS)
     return render_template(
         "events/events.html",
-        events=rows[:PAGE],
+        events=page.items,
         page=page,
-        more=len(rows) > PAGE,
         now=spoc.clock.now(),
         can_see_board=actor.role in BOARD_ROLES,
     )
@@ -212,18 +222,17 @@ def event_manage(code: str) -> str:
     spoc = spoc_of()
     event = _event_or_404(code)
     check_staff_access(actor, "subject", subject_id=event.subject_id)
-    page = _page()
-    with spoc.db.reader() as session:
-        vendor_rows = vendors.vendors_of(session, event.id, page, PAGE + 1)
-        people = attendees.attendees_page(session, event.id, page, PAGE + 1)
-        session.expunge_all()
+    # Two lists, each paged on its own: a cursor for each, the other's kept in the links.
+    vendor_page = _page(vendors.vendors_of(event.id), vendors.VENDORS, "vendors")
+    people = _page(attendees.attendees_of(event.id), attendees.ATTENDEES, "attendees")
     return render_template(
         "events/manage.html",
         event=event,
-        vendors=vendor_rows[:PAGE],
-        attendees=people[:PAGE],
-        page=page,
-        more=len(vendor_rows) > PAGE or len(people) > PAGE,
+        vendors=vendor_page.items,
+        attendees=people.items,
+        vendor_page=vendor_page,
+        attendee_page=people,
+        cursors={k: request.args.get(k) for k in ("vendors", "attendees")},
         now=spoc.clock.now(),
         coordinator=_is_coordinator(spoc, actor.id),
         can_check_in=actor.role in CHECK_IN_ROLES,
@@ -255,21 +264,16 @@ def board(code: str) -> str:
     console_agent(*BOARD_ROLES)
     spoc = spoc_of()
     event = _event_or_404(code)
-    page = _page()
-    with spoc.db.reader() as session:
-        rows = session.execute(
-            select(Incident, Request)
-            .join(Request, Request.id == Incident.request_id)
-            .where(Incident.event_id == event.id, Request.status.in_(OPEN))
-            .order_by(Incident.location, Incident.reported_at)
-            .offset(page * PAGE)
-            .limit(PAGE + 1)
-        ).all()
-        items = [(row[0], row[1], spoc.requests.reference(row[1].id)) for row in rows]
-        session.expunge_all()
+    page = _page(
+        select(Incident, Request)
+        .join(Request, Request.id == Incident.request_id)
+        .where(Incident.event_id == event.id, Request.status.in_(OPEN)),
+        BOARD,
+    )
     now = spoc.clock.now()
     by_location: dict[str, list[tuple[Incident, Request, str, int]]] = {}
-    for incident, found, reference in items[:PAGE]:
+    for incident, found in page.items:
+        reference = spoc.requests.reference(found.id)
         minutes = int((now - incident.reported_at).total_seconds() // 60)
         by_location.setdefault(incident.location, []).append((incident, found, reference, minutes))
     refresh = request.args.get("refresh", "1") != "0"
@@ -278,7 +282,7 @@ def board(code: str) -> str:
         event=event,
         by_location=by_location,
         page=page,
-        more=len(items) > PAGE,
+        cursor=request.args.get("cursor"),
         now=now,
         refresh=refresh,
         seconds=_settings(spoc).board_refresh_seconds,
@@ -299,18 +303,14 @@ def needs(code: str) -> str:
     if not _is_coordinator(spoc, actor.id):
         abort(403)
     event = _event_or_404(code)
-    page = _page()
-    with spoc.db.reader() as session:
-        rows = attendees.needs_page(session, event.id, page, PAGE + 1)
-        references = {n.id: spoc.requests.reference(n.request_id) for n, _ in rows}
-        session.expunge_all()
+    page = _page(attendees.needs_of(event.id), attendees.NEEDS)
+    references = {n.id: spoc.requests.reference(n.request_id) for n, _ in page.items}
     return render_template(
         "events/needs.html",
         event=event,
-        rows=rows[:PAGE],
+        rows=page.items,
         references=references,
         page=page,
-        more=len(rows) > PAGE,
         labels={k.value: v for k, v in NEED_LABELS.items()},
         kinds=list(NeedType),
     )

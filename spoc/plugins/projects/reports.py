@@ -12,10 +12,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from spoc import Actor, NotFoundError, Request, Spoc, Subject, ValidationFailed
+from spoc import Actor, NotFoundError, Ordering, Request, Spoc, Subject, ValidationFailed
 from spoc.plugins.projects.models import (
     AgendaItem,
     Decision,
@@ -229,13 +229,19 @@ def heat_map(session: Session, project_id: int) -> dict[tuple[int, int], int]:
     return {(p, i): n for p, i, n in rows}
 
 
-def decision_log(
-    session: Session, project_id: int, before: int | None = None, limit: int = LIST_LIMIT
-) -> list[Decision]:
-    query = select(Decision).where(Decision.project_id == project_id)
-    if before:
-        query = query.where(Decision.id < before)
-    return list(session.scalars(query.order_by(Decision.id.desc()).limit(limit)))
+DECISIONS = Ordering("projects:decisions", Decision.id.desc())
+"""The decision log, newest first: ``ix_projects_decisions_project`` (project_id, id)."""
+
+
+def decisions_of(project_id: int) -> Select[Decision]:
+    """A project's decision log, to page in :data:`DECISIONS` (``spoc.pager``)."""
+    return select(Decision).where(Decision.project_id == project_id)
+
+
+def decision_log(session: Session, project_id: int, limit: int = LIST_LIMIT) -> list[Decision]:
+    """The newest ``limit`` decisions (what a report freezes)."""
+    query = decisions_of(project_id).order_by(Decision.id.desc()).limit(limit)
+    return list(session.scalars(query))
 
 
 def trend_periods(

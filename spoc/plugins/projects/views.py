@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 
 from spoc import (
     ConsolePanel,
+    Ordering,
     Request,
     Role,
     ServiceError,
@@ -45,6 +46,8 @@ from spoc.plugins.projects.rollup import override
 
 bp = Blueprint("pm", __name__, template_folder="templates")
 PAGE = 20
+PORTFOLIOS = Ordering("projects:portfolios", Portfolio.subject_id)  # the primary key
+PROJECTS = Ordering("projects:projects", Project.subject_id)  # ix_projects_projects_portfolio
 FINAL = (Status.CLOSED, Status.CANCELLED)
 
 
@@ -63,24 +66,13 @@ def _subject_or_404(session: Any, subject_id: int, kind: str) -> Subject:
 @bp.get("/")
 def portfolios() -> str:
     console_agent()
-    after = request.args.get("after", type=int) or 0
-    with spoc_of().db.reader() as session:
-        rows = list(
-            session.execute(
-                select(Portfolio, Subject)
-                .join(Subject, Subject.id == Portfolio.subject_id)
-                .where(Portfolio.subject_id > after)
-                .order_by(Portfolio.subject_id)
-                .limit(PAGE + 1)
-            ).all()
+    spoc = spoc_of()
+    listed = select(Portfolio, Subject).join(Subject, Subject.id == Portfolio.subject_id)
+    with spoc.db.reader() as session:
+        found = spoc.pager.page(
+            session, listed, PORTFOLIOS, limit=PAGE, cursor=request.args.get("after"), field="after"
         )
-    more = len(rows) > PAGE
-    rows = rows[:PAGE]
-    return render_template(
-        "projects/portfolios.html",
-        rows=rows,
-        next_after=rows[-1][0].subject_id if more else None,
-    )
+    return render_template("projects/portfolios.html", rows=found.items, next_after=found.next)
 
 
 @bp.get("/portfolios/<int:portfolio_id>")
@@ -89,21 +81,20 @@ def portfolio(portfolio_id: int) -> str:
     spoc = spoc_of()
     settings = settings_of(spoc)
     now = spoc.clock.now()
-    after = request.args.get("after", type=int) or 0
     with spoc.db.reader() as session:
         subject = _subject_or_404(session, portfolio_id, PORTFOLIO)
         state = session.get(Portfolio, portfolio_id)
-        projects = list(
-            session.execute(
-                select(Project, Subject)
-                .join(Subject, Subject.id == Project.subject_id)
-                .where(Project.portfolio_id == portfolio_id, Project.subject_id > after)
-                .order_by(Project.subject_id)
-                .limit(PAGE + 1)
-            ).all()
+        found = spoc.pager.page(
+            session,
+            select(Project, Subject)
+            .join(Subject, Subject.id == Project.subject_id)
+            .where(Project.portfolio_id == portfolio_id),
+            PROJECTS,
+            limit=PAGE,
+            cursor=request.args.get("after"),
+            field="after",
         )
-        more = len(projects) > PAGE
-        projects = projects[:PAGE]
+        projects = found.items
         cards = []
         subject_ids: list[int] = []
         for row, project in projects:
@@ -154,7 +145,7 @@ def portfolio(portfolio_id: int) -> str:
         overdue=overdue,
         escalated=escalated,
         names=names,
-        next_after=projects[-1][0].subject_id if more else None,
+        next_after=found.next,
         tz=spoc.settings.tz,
     )
 
@@ -165,7 +156,6 @@ def project(project_id: int) -> str:
     spoc = spoc_of()
     settings = settings_of(spoc)
     now = spoc.clock.now()
-    before = request.args.get("before", type=int)
     with spoc.db.reader() as session:
         subject = _subject_or_404(session, project_id, PROJECT)
         row = session.get(Project, project_id)
@@ -207,7 +197,14 @@ def project(project_id: int) -> str:
         slipping = reports.slipping_milestones(session, project_id)
         grid = reports.heat_map(session, project_id)
         risks = reports.open_risks(session, project_id)
-        decisions = reports.decision_log(session, project_id, before)
+        decisions = spoc.pager.page(
+            session,
+            reports.decisions_of(project_id),
+            reports.DECISIONS,
+            limit=reports.LIST_LIMIT,
+            cursor=request.args.get("before"),
+            field="before",
+        )
         agenda = list(
             session.scalars(
                 select(AgendaItem)
@@ -234,8 +231,8 @@ def project(project_id: int) -> str:
         slipping=slipping,
         grid=grid,
         risks=risks,
-        decisions=decisions,
-        next_before=decisions[-1].id if len(decisions) == reports.LIST_LIMIT else None,
+        decisions=decisions.items,
+        next_before=decisions.next,
         agenda=agenda,
         published=published,
         labels=labels,
