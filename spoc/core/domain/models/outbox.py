@@ -34,6 +34,8 @@ class OutboxMessage(Model):
         # Claiming: the next due row of a status, oldest first (see Deliverer.claim_one).
         Index("ix_outbox_due", "status", "next_attempt_at", "id"),
         Index("ix_outbox_request", "request_id"),
+        # The console's outbox page: one status, newest first (keyset on id).
+        Index("ix_outbox_status", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -96,10 +96,14 @@ class Subject(Model):
     """What a SPOC is accountable for. Its kind comes from a plugin."""
 
     __tablename__ = "subjects"
-    __table_args__ = (UniqueConstraint("kind", "external_ref"),)
+    __table_args__ = (
+        UniqueConstraint("kind", "external_ref"),
+        # The console's subject list of one kind, by id (keyset).
+        Index("ix_subjects_kind_id", "kind", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     external_ref: Mapped[str | None] = mapped_column(String(100))
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)

@@ -34,7 +34,8 @@ class Request(Model):
         Index("ix_requests_team_status", "owner_team_id", "status"),
         Index("ix_requests_status_created", "status", "created_at"),
         Index("ix_requests_subject", "subject_id", "created_at"),
-        Index("ix_requests_contact", "contact_id", "created_at"),
+        # A contact's requests by id: the portal's "my requests", the privacy export.
+        Index("ix_requests_contact", "contact_id", "id"),
         # Console queues walk these in (deadline_at, id) order, page by page.
         Index("ix_requests_deadline_owner", "owner_agent_id", "deadline_at", "id"),
         Index("ix_requests_deadline_team", "owner_team_id", "deadline_at", "id"),
