@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, literal, or_, tuple_
 from sqlalchemy.orm import Session
@@ -47,6 +47,8 @@ MAX_CURSOR = 1000
 TAG_BYTES = 16
 FORWARD, BACKWARD = "n", "p"
 T = TypeVar("T")
+AnySelect: TypeAlias = "Select[*tuple[Any, ...]]"
+"""A ``select()`` of any entities or columns."""
 
 
 class CursorRejected(ValidationFailed):
@@ -126,7 +128,7 @@ class Pager:
     def page(
         self,
         session: Session,
-        statement: Select[*tuple[Any, ...]],
+        statement: AnySelect,
         ordering: Ordering,
         *,
         limit: int,

@@ -115,3 +115,20 @@ def test_a_specialists_subject_page_lists_only_requests_they_can_open(
     assert hospital.spoc.requests.reference(escalated.id) in text
     assert hospital.spoc.requests.reference(hidden.id) not in text
     assert kim.get(f"/console/requests/{hidden.id}").status_code == 404
+
+
+def test_the_request_list_api_masks_private_requests_as_the_console_queue_does(
+    hospital_app: Flask, hospital: Hospital
+) -> None:
+    # The console's queues and GET /requests are one definition: a private request its
+    # reader is not responsible for shows no summary in either.
+    request = hospital.book(reason="Chest pain")
+    reference = hospital.spoc.requests.reference(request.id)
+    org = hospital.org
+    for agent, masked in ((org.val, True), (org.ada, True), (org.sam, True), (org.dana, False)):
+        client, headers = _token(hospital_app, hospital, agent)
+        listed = client.get("/api/v1/requests?queue=visible", headers=headers)
+        assert listed.status_code == 200, agent.name
+        (item,) = [i for i in listed.json["items"] if i["reference"] == reference]  # type: ignore[index]
+        assert (item["summary"] == "(restricted)") is masked, agent.name
+        assert item["fields"] == {}

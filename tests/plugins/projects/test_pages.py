@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 
+import pytest
 from flask import Flask
 
 from tests.conftest import login
@@ -45,3 +47,46 @@ def test_the_project_page_shows_workstreams_slips_heat_map_and_decision_log(
     assert "Frontend reported by phone." in html  # the override's justification, shown
     assert "computed" in html
     assert client.get("/p/projects/projects/999999").status_code == 404
+
+
+def test_portfolios_and_their_projects_page_by_keyset(
+    office_app: Flask, office: Office, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from spoc.plugins.projects import views
+    from spoc.plugins.projects.structure import add_portfolio, add_project
+
+    for i in range(3):
+        add_portfolio(office.spoc, f"Portfolio {i}", manager_id=office.org.dana.id)
+        add_project(
+            office.spoc,
+            f"Project {i}",
+            portfolio_id=office.portfolio.id,
+            manager_id=office.org.dana.id,
+            sponsor=("Grace Okafor", "grace@example.com"),
+            reporting_starts=date(2026, 3, 1),
+        )
+    monkeypatch.setattr(views, "PAGE", 2)
+    client = office_app.test_client()
+    login(client, office.spoc, office.org.dana)
+
+    def walk(url: str, row: str, more: str) -> list[str]:
+        """The rows of every page, each page's counted once (a card may link twice)."""
+        seen: list[str] = []
+        for _ in range(20):
+            html = client.get(url).get_data(as_text=True)
+            seen += dict.fromkeys(re.findall(row, html))
+            found = re.search(rf'<a href="([^"]+)">{more}', html)
+            if found is None:
+                return seen
+            url = found.group(1).replace("&amp;", "&")
+        raise AssertionError("the walk does not end")
+
+    portfolios = walk("/p/projects/", r"/p/projects/portfolios/(\d+)", "More portfolios")
+    assert len(portfolios) == 4 and portfolios == sorted(portfolios, key=int)
+    projects = walk(
+        f"/p/projects/portfolios/{office.portfolio.id}",
+        r"/p/projects/projects/(\d+)\"",
+        "More projects",
+    )
+    assert len(projects) == 5 and len(set(projects)) == 5  # each on one page only
+    assert client.get("/p/projects/?after=42").status_code == 400  # an old bare id
