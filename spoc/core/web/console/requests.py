@@ -20,7 +20,7 @@ from spoc.core.domain.models import (
     Team,
     Visibility,
 )
-from spoc.core.domain.sla import HOUSEKEEPING, describe
+from spoc.core.domain.sla import describe
 from spoc.core.kernel.durations import BusinessHours
 from spoc.core.kernel.errors import ConflictError, NotFoundError, ServiceError, ValidationFailed
 from spoc.core.kernel.types import ConsolePanel, Priority, Role, Status
@@ -94,10 +94,10 @@ def request_detail(request_id: int) -> str | Response:
         clock_lines = [
             (
                 describe(c, [e for e in clock_events if e.clock_id == c.id], spoc.settings.tz),
-                c.breached_at is not None and c.state in ("running", "paused"),
+                c.breached_at is not None and c.state.is_pending,
             )
             for c in request_clocks
-            if c.kind not in HOUSEKEEPING
+            if not c.kind.is_housekeeping
         ]
         assignable = spoc_capable_agents(db)
     agent = current_agent()

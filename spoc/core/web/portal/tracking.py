@@ -11,8 +11,9 @@ from sqlalchemy import select
 from spoc.core.domain.lifecycle import allowed_targets
 from spoc.core.domain.models import Agent, Feedback, Request, SlaClock, Subject, Team, TimelineEvent
 from spoc.core.domain.routing import acting_spoc, human_date
+from spoc.core.domain.sla import SERVICE_LEVELS
 from spoc.core.kernel.errors import ConflictError, ServiceError, ValidationFailed
-from spoc.core.kernel.types import Actor, ActorKind, ConsolePanel, Status
+from spoc.core.kernel.types import Actor, ActorKind, ClockKind, ClockState, ConsolePanel, Status
 from spoc.core.platform import hookspecs
 from spoc.core.services import spoc_of
 from spoc.core.web.exports import exports_for
@@ -74,15 +75,15 @@ def expected_answer(request_id: int) -> str | None:
             for c in session.scalars(
                 select(SlaClock).where(
                     SlaClock.request_id == request_id,
-                    SlaClock.state == "running",
-                    SlaClock.kind.in_(("first_response", "resolution")),
+                    SlaClock.state == ClockState.RUNNING,
+                    SlaClock.kind.in_(SERVICE_LEVELS),
                 )
             )
         }
-    clock = running.get("first_response") or running.get("resolution")
+    clock = running.get(ClockKind.FIRST_RESPONSE) or running.get(ClockKind.RESOLUTION)
     if clock is None:
         return None
-    what = "a first answer" if clock.kind == "first_response" else "a resolution"
+    what = "a first answer" if clock.kind is ClockKind.FIRST_RESPONSE else "a resolution"
     when = clock.due_at.astimezone(spoc.settings.tz).strftime("%a %d %b, %H:%M")
     return f"Expect {what} by {when}"
 
