@@ -19,6 +19,7 @@ from spoc.core.domain.access import check_staff_access as _check_staff_access
 from spoc.core.domain.demo import DemoContext
 from spoc.core.domain.models import Contact, Request, Subject, Watch
 from spoc.core.domain.outbox import NotificationChannel, Outgoing
+from spoc.core.domain.reads.detail import RequestDetail
 from spoc.core.kernel.clock import Clock, FrozenClock, SystemClock
 from spoc.core.kernel.deprecation import SpocDeprecationWarning, deprecated, warn_deprecated
 from spoc.core.kernel.durations import BusinessDays, BusinessHours
@@ -206,6 +207,7 @@ __all__ = [
     "Priority",
     "RecordId",
     "Request",
+    "RequestDetail",
     "RequestEvent",
     "RequestType",
     "Role",
