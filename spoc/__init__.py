@@ -20,6 +20,12 @@ from spoc.core.domain.demo import DemoContext
 from spoc.core.domain.models import Contact, Request, Subject, Watch
 from spoc.core.domain.outbox import NotificationChannel, Outgoing
 from spoc.core.domain.reads.detail import RequestDetail
+from spoc.core.domain.reads.states import (
+    RequestState,
+    open_requests_for,
+    request_matches,
+    request_states,
+)
 from spoc.core.kernel.clock import Clock, FrozenClock, SystemClock
 from spoc.core.kernel.deprecation import SpocDeprecationWarning, deprecated, warn_deprecated
 from spoc.core.kernel.durations import BusinessDays, BusinessHours
@@ -209,6 +215,7 @@ __all__ = [
     "Request",
     "RequestDetail",
     "RequestEvent",
+    "RequestState",
     "RequestType",
     "Role",
     "Routing",
@@ -235,7 +242,10 @@ __all__ = [
     "create_app",
     "deprecated",
     "hookimpl",
+    "open_requests_for",
     "rate_limit",
+    "request_matches",
+    "request_states",
     "signed_in_agent",
     "signed_in_contact",
     "spoc_of",

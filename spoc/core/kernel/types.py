@@ -51,7 +51,23 @@ class Status(StrEnum):
 
     @property
     def is_final(self) -> bool:
+        """Closed or cancelled: nothing more happens to the request."""
         return self in (Status.CLOSED, Status.CANCELLED)
+
+    @property
+    def is_unresolved(self) -> bool:
+        """New, open or waiting: someone still has to resolve it."""
+        return self in (Status.NEW, Status.OPEN, Status.WAITING)
+
+    @classmethod
+    def final(cls) -> frozenset[Status]:
+        """The statuses a request ends in: closed, cancelled."""
+        return frozenset(s for s in cls if s.is_final)
+
+    @classmethod
+    def unresolved(cls) -> frozenset[Status]:
+        """The statuses of a request still to be resolved: new, open, waiting."""
+        return frozenset(s for s in cls if s.is_unresolved)
 
 
 REQUESTER_STATUS_LABELS: Mapping[Status, str] = {

@@ -17,9 +17,9 @@ from spoc import (
     Role,
     ServiceError,
     Spoc,
-    Status,
     Subject,
     console_agent,
+    open_requests_for,
     spoc_of,
 )
 from spoc.plugins.projects import reports
@@ -45,7 +45,6 @@ from spoc.plugins.projects.rollup import override
 
 bp = Blueprint("pm", __name__, template_folder="templates")
 PAGE = 20
-FINAL = (Status.CLOSED, Status.CANCELLED)
 
 
 def _flash_error(exc: ServiceError) -> None:
@@ -133,18 +132,7 @@ def portfolio(portfolio_id: int) -> str:
                 .limit(PAGE)
             ).all()
         )
-        escalated = list(
-            session.scalars(
-                select(Request)
-                .where(
-                    Request.subject_id.in_(subject_ids),
-                    Request.escalation_level > 0,
-                    Request.status.notin_(FINAL),
-                )
-                .order_by(Request.updated_at.desc())
-                .limit(PAGE)
-            )
-        )
+        escalated = open_requests_for(session, subject_ids, escalated=True, limit=PAGE)
         names = {p.id: p.name for _, p in projects}
     return render_template(
         "projects/portfolio.html",
