@@ -19,7 +19,14 @@ from spoc.core.domain.access import check_staff_access as _check_staff_access
 from spoc.core.domain.demo import DemoContext
 from spoc.core.domain.models import Contact, Request, Subject, Watch
 from spoc.core.domain.outbox import NotificationChannel, Outgoing
+from spoc.core.domain.reads.detail import RequestDetail
 from spoc.core.domain.reads.queues import RequestFilter
+from spoc.core.domain.reads.states import (
+    RequestState,
+    open_requests_for,
+    request_matches,
+    request_states,
+)
 from spoc.core.kernel.clock import Clock, FrozenClock, SystemClock
 from spoc.core.kernel.deprecation import SpocDeprecationWarning, deprecated, warn_deprecated
 from spoc.core.kernel.durations import BusinessDays, BusinessHours
@@ -39,6 +46,9 @@ from spoc.core.kernel.types import (
     Actor,
     ActorKind,
     ApiRoute,
+    ClockEventKind,
+    ClockKind,
+    ClockState,
     ConsolePanel,
     EscalationCheck,
     Export,
@@ -180,6 +190,9 @@ __all__ = [
     "BusinessDays",
     "BusinessHours",
     "Clock",
+    "ClockEventKind",
+    "ClockKind",
+    "ClockState",
     "ConflictError",
     "ConsolePanel",
     "Contact",
@@ -206,8 +219,10 @@ __all__ = [
     "Priority",
     "RecordId",
     "Request",
+    "RequestDetail",
     "RequestEvent",
     "RequestFilter",
+    "RequestState",
     "RequestType",
     "Role",
     "Routing",
@@ -234,7 +249,10 @@ __all__ = [
     "create_app",
     "deprecated",
     "hookimpl",
+    "open_requests_for",
     "rate_limit",
+    "request_matches",
+    "request_states",
     "signed_in_agent",
     "signed_in_contact",
     "spoc_of",

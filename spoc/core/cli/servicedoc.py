@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from spoc.core.domain.reads import states
 from spoc.core.kernel import errors
 from spoc.core.services import Spoc
 
@@ -48,6 +49,14 @@ NOT_FOR_PLUGINS = {
 }
 """Public methods that are plumbing between the core's own modules, by ``Class.method``: left
 out of the reference (an entry whose method is gone is ignored, so renames stay cheap)."""
+
+READ_FUNCTIONS: tuple[Callable[..., Any], ...] = (
+    states.request_states,
+    states.open_requests_for,
+    states.request_matches,
+)
+"""Functions of ``spoc`` (not of a service) that plugins read request state with; they take
+the caller's session, so they work inside a hook's transaction too."""
 
 ERRORS = {
     name
@@ -174,9 +183,23 @@ def _raised(function: Any) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
+def read_functions() -> list[Member]:
+    """The read functions of ``spoc`` (:data:`READ_FUNCTIONS`), as they are documented."""
+    return [
+        Member(
+            f.__name__,
+            _signature(f),
+            inspect.cleandoc(inspect.getdoc(f) or ""),
+            _raised(f),
+        )
+        for f in READ_FUNCTIONS
+    ]
+
+
 def undocumented() -> list[str]:
     """``attribute.method`` for every member in the reference that has no docstring."""
     missing = [f"Spoc.{m.name}" for m in members(Spoc) if not m.doc]
+    missing += [f"spoc.{m.name}" for m in read_functions() if not m.doc]
     classes = service_classes()
     for base in shared_bases(classes):
         missing += [f"{base.__name__}.{m.name}" for m in members(base) if not m.doc]
@@ -201,6 +224,32 @@ def _render_member(prefix: str, member: Member) -> list[str]:
     lines += [member.doc or "*Undocumented.*", ""]
     if member.raises:
         lines += ["Raises: " + ", ".join(f"`{name}`" for name in member.raises) + ".", ""]
+    return lines
+
+
+def _render_read_functions() -> list[str]:
+    state = states.RequestState
+    lines = [
+        "## Reading the state of requests: `spoc.request_states` and friends",
+        "",
+        inspect.cleandoc(states.__doc__ or ""),
+        "",
+        "They are functions of the `spoc` module (`from spoc import request_states`), not of"
+        " the container, and take the caller's SQLAlchemy session.",
+        "",
+        f"`{state.__name__}`: {inspect.cleandoc(state.__doc__ or '')}",
+        "",
+        "| Field | Type |",
+        "| --- | --- |",
+    ]
+    pipe = "\\|"  # a "|" inside a table cell
+    lines += [
+        f"| `{f.name}` | `{str(f.type).replace('|', pipe)}` |" for f in dataclasses.fields(state)
+    ]
+    properties = [n for n, v in vars(state).items() if isinstance(v, property)]
+    lines += ["", "Properties: " + ", ".join(f"`{n}`" for n in properties) + ".", ""]
+    for member in read_functions():
+        lines += _render_member("spoc.", member)
     return lines
 
 
@@ -247,4 +296,5 @@ def render_services_reference() -> str:
             lines += [inspect.cleandoc(cls.__doc__), ""]
         for member in members(cls, tuple(bases)):
             lines += _render_member(f"spoc.{attribute}.", member)
+    lines += _render_read_functions()
     return "\n".join(line.rstrip() for line in lines).rstrip() + "\n"

@@ -8,7 +8,7 @@ demand a break-glass reason from a reader who is not responsible for the record.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, exists, or_, select
@@ -23,9 +23,12 @@ from spoc.core.domain.models import (
     SubjectDeputy,
     TeamMember,
 )
+from spoc.core.kernel.clock import Clock
 from spoc.core.kernel.errors import ServiceError, ValidationFailed
 from spoc.core.kernel.types import Actor, ActorKind, Role, StaffAccess
 from spoc.core.platform import hookspecs
+from spoc.core.platform.dispatch import Hooks
+from spoc.core.storage.db import Database
 
 if TYPE_CHECKING:
     from spoc.core.platform.plugins import PluginHost
@@ -140,6 +143,34 @@ def check_staff_access(
     subject_id: int | None = None,
     reason: str | None = None,
 ) -> None:
+    """Tell plugins about a staff read; raise :class:`AccessReasonRequired` if one refuses
+    (:func:`report_staff_read` with the app's database, hooks and clock)."""
+    report_staff_read(
+        spoc.db,
+        spoc.hooks,
+        spoc.clock,
+        actor,
+        what,
+        channel,
+        request=request,
+        subject_id=subject_id,
+        reason=reason,
+    )
+
+
+def report_staff_read(
+    db: Database,
+    hooks: Hooks,
+    clock: Clock,
+    actor: Actor,
+    what: str,
+    channel: str,
+    *,
+    request: Request | None = None,
+    subject_id: int | None = None,
+    reason: str | None = None,
+    reason_field: str = "reason",
+) -> None:
     """Tell plugins about a staff read; raise :class:`AccessReasonRequired` if one refuses.
 
     ``reason`` is a break-glass reason the reader gave (checked by :func:`clean_reason`). A
@@ -149,12 +180,12 @@ def check_staff_access(
     trail once per reason and record within ``BREAK_GLASS_WINDOW``."""
     if actor.kind is not ActorKind.AGENT or actor.id is None:
         return
-    if not spoc.hooks.implemented(hookspecs.spoc_staff_access):
+    if not hooks.implemented(hookspecs.spoc_staff_access):
         return  # nobody listens: skip the responsibility queries
     subject_id = request.subject_id if request is not None else subject_id
-    given = clean_reason(reason)
-    now = spoc.clock.now()
-    with spoc.db.reader() as session:
+    given = clean_reason(reason, field=reason_field)
+    now = clock.now()
+    with db.reader() as session:
         if request is not None:
             own = responsible_for_request(session, actor.id, request)
         else:
@@ -175,12 +206,12 @@ def check_staff_access(
     )
     refusals = [
         answer
-        for _, answer in spoc.hooks.each(hookspecs.spoc_staff_access, access=access, spoc=spoc)
+        for _, answer in hooks.each(hookspecs.spoc_staff_access, access=access, spoc=hooks.spoc)
     ]
     if refusals:
         raise AccessReasonRequired(" ".join(r.message for r in refusals))
     if not own and given is not None:
-        _record_break_glass(spoc, actor, what, channel, request, subject_id, given)
+        _record_break_glass(db, now, actor, what, channel, request, subject_id, given)
 
 
 def _people(data: Any) -> set[int]:
@@ -245,7 +276,8 @@ def _gave_themselves(
 
 
 def _record_break_glass(
-    spoc: Spoc,
+    db: Database,
+    now: datetime,
     actor: Actor,
     what: str,
     channel: str,
@@ -258,9 +290,8 @@ def _record_break_glass(
     target_kind, target_id = (
         ("request", request.id) if request is not None else ("subject", subject_id)
     )
-    now = spoc.clock.now()
     summary = f"Break-glass on {target_kind} {target_id}: {reason}"[:500]
-    with spoc.db.transaction() as session:
+    with db.transaction() as session:
         seen = session.scalar(
             select(AdminAuditEntry.id)
             .where(

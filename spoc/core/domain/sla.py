@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, TypeAdapter, ValidationError
@@ -26,28 +26,23 @@ from spoc.core.domain.models import NO_DEADLINE, Request, SlaClock, SlaClockEven
 from spoc.core.domain.writes import WriteContext
 from spoc.core.kernel.durations import BusinessDays, BusinessDuration, BusinessHours
 from spoc.core.kernel.errors import StartupError
-from spoc.core.kernel.types import ActorKind, Priority, RequestType, SlaPolicy, Status
+from spoc.core.kernel.types import (
+    ActorKind,
+    ClockEventKind,
+    ClockKind,
+    ClockState,
+    Priority,
+    RequestType,
+    SlaPolicy,
+    Status,
+)
 from spoc.core.platform import hookspecs
 from spoc.core.platform.dispatch import Hooks
 from spoc.core.platform.registry import Registry
 from spoc.core.platform.settings import Settings
 
-FIRST_RESPONSE = "first_response"
-RESOLUTION = "resolution"
-ESCALATION = "escalation"
-AUTO_CLOSE = "auto_close"
-WAITING_REMINDER = "waiting_reminder"
-WAITING_CLOSE = "waiting_close"
-HOUSEKEEPING = (AUTO_CLOSE, WAITING_REMINDER, WAITING_CLOSE)
-LABELS = {
-    FIRST_RESPONSE: "First response",
-    RESOLUTION: "Resolution",
-    ESCALATION: "Escalation answer",
-    AUTO_CLOSE: "Automatic close",
-    WAITING_REMINDER: "Reminder to the requester",
-    WAITING_CLOSE: "Close without reply",
-}
-RUNNING, PAUSED, MET, STOPPED = "running", "paused", "met", "stopped"
+SERVICE_LEVELS = (ClockKind.FIRST_RESPONSE, ClockKind.RESOLUTION)
+"""The clocks a requester is promised an answer by; an escalation's OLA is the desk's own."""
 
 H = BusinessHours
 DEFAULT_POLICY = SlaPolicy(
@@ -237,8 +232,8 @@ class SlaEngine:
             start = since or now
             policy = self.policy_for_request(write.session, request, start)
             for kind, targets in (
-                (FIRST_RESPONSE, policy.first_response),
-                (RESOLUTION, policy.resolution),
+                (ClockKind.FIRST_RESPONSE, policy.first_response),
+                (ClockKind.RESOLUTION, policy.resolution),
             ):
                 if request.priority in targets:
                     clocks.append(
@@ -255,7 +250,7 @@ class SlaEngine:
         elif event.kind == "message":
             answered = event.actor_kind in (ActorKind.AGENT, ActorKind.SYSTEM)
             if answered and data.get("visibility") == "public":
-                self._meet(write, clocks, FIRST_RESPONSE, "first public reply", now)
+                self._meet(write, clocks, ClockKind.FIRST_RESPONSE, "first public reply", now)
         elif event.kind == "status_changed":
             self._on_status(write, clocks, Status(data["from"]), Status(data["to"]), now)
         elif event.kind == "priority_changed":
@@ -266,7 +261,7 @@ class SlaEngine:
             policy = self.policy_for(request.type_key)
             clock = self._start(
                 write,
-                ESCALATION,
+                ClockKind.ESCALATION,
                 self.business_time(answer_within, policy.calendar),
                 policy.calendar,
                 policy.warn_ratio,
@@ -276,8 +271,9 @@ class SlaEngine:
             clocks.append(clock)
         elif event.kind == "handed_back":
             for clock in clocks:
-                if clock.kind == ESCALATION and clock.escalation_id == data.get("escalation_id"):
-                    self._end(write, clock, MET, "handed back", now)
+                answered = clock.escalation_id == data.get("escalation_id")
+                if clock.kind is ClockKind.ESCALATION and answered:
+                    self._end(write, clock, ClockState.MET, "handed back", now)
 
     def _on_status(
         self, write: WriteContext, clocks: list[SlaClock], old: Status, new: Status, now: datetime
@@ -285,12 +281,12 @@ class SlaEngine:
         days = timedelta(days=1)
         if new is Status.WAITING:
             for clock in clocks:
-                if clock.kind in (FIRST_RESPONSE, RESOLUTION) and clock.state == RUNNING:
+                if clock.kind in SERVICE_LEVELS and clock.state is ClockState.RUNNING:
                     self._pause(write, clock, "waiting for the requester", now)
             clocks.append(
                 self._start(
                     write,
-                    WAITING_REMINDER,
+                    ClockKind.WAITING_REMINDER,
                     self.settings.waiting_reminder_days * days,
                     "always_open",
                     None,
@@ -299,22 +295,25 @@ class SlaEngine:
             )
         if old is Status.WAITING:
             for clock in clocks:
-                if clock.state == PAUSED:
+                if clock.state == ClockState.PAUSED:
                     self._resume(
                         write,
                         clock,
                         "the requester answered" if new is Status.OPEN else new.value,
                         now,
                     )
-                if clock.kind in (WAITING_REMINDER, WAITING_CLOSE) and clock.state == RUNNING:
-                    self._end(write, clock, STOPPED, f"no longer waiting ({new.value})", now)
+                waiting = (ClockKind.WAITING_REMINDER, ClockKind.WAITING_CLOSE)
+                if clock.kind in waiting and clock.state is ClockState.RUNNING:
+                    self._end(
+                        write, clock, ClockState.STOPPED, f"no longer waiting ({new.value})", now
+                    )
         if new is Status.RESOLVED:
-            self._meet(write, clocks, FIRST_RESPONSE, "resolved", now)
-            self._meet(write, clocks, RESOLUTION, "resolved", now)
+            self._meet(write, clocks, ClockKind.FIRST_RESPONSE, "resolved", now)
+            self._meet(write, clocks, ClockKind.RESOLUTION, "resolved", now)
             clocks.append(
                 self._start(
                     write,
-                    AUTO_CLOSE,
+                    ClockKind.AUTO_CLOSE,
                     self.settings.auto_close_days * days,
                     "always_open",
                     None,
@@ -323,19 +322,19 @@ class SlaEngine:
             )
         if old is Status.RESOLVED and new is Status.OPEN:
             for clock in clocks:
-                if clock.kind == RESOLUTION and clock.state == MET:
+                if clock.kind == ClockKind.RESOLUTION and clock.state == ClockState.MET:
                     self._resume(write, clock, "reopened", now, from_met=True)
-                if clock.kind == AUTO_CLOSE and clock.state == RUNNING:
-                    self._end(write, clock, STOPPED, "reopened", now)
+                if clock.kind == ClockKind.AUTO_CLOSE and clock.state == ClockState.RUNNING:
+                    self._end(write, clock, ClockState.STOPPED, "reopened", now)
         if new.is_final:
             for clock in clocks:
-                if clock.state in (RUNNING, PAUSED):
-                    self._end(write, clock, STOPPED, f"request {new.value}", now)
+                if clock.state.is_pending:
+                    self._end(write, clock, ClockState.STOPPED, f"request {new.value}", now)
 
     # --- clock operations ---------------------------------------------------------------
 
     def _log(
-        self, write: WriteContext, clock: SlaClock, kind: str, reason: str, at: datetime
+        self, write: WriteContext, clock: SlaClock, kind: ClockEventKind, reason: str, at: datetime
     ) -> None:
         write.session.add(
             SlaClockEvent(clock=clock, kind=kind, at=at, reason=reason[:200], due_at=clock.due_at)
@@ -344,7 +343,7 @@ class SlaEngine:
     def _start(
         self,
         write: WriteContext,
-        kind: str,
+        kind: ClockKind,
         target: timedelta,
         calendar: str,
         warn_ratio: float | None,
@@ -361,13 +360,13 @@ class SlaEngine:
             target_seconds=int(target.total_seconds()),
             warn_seconds=int(warn.total_seconds()) if warn else None,
             paused_seconds=0,
-            state=RUNNING,
+            state=ClockState.RUNNING,
             started_at=start,
             due_at=cal.add(start, target),
             warn_at=cal.add(start, warn) if warn else None,
         )
         write.session.add(clock)
-        self._log(write, clock, "started", reason, start)
+        self._log(write, clock, ClockEventKind.STARTED, reason, start)
         return clock
 
     def _recompute(self, clock: SlaClock) -> None:
@@ -380,8 +379,8 @@ class SlaEngine:
             )
 
     def _pause(self, write: WriteContext, clock: SlaClock, reason: str, now: datetime) -> None:
-        clock.state, clock.paused_at = PAUSED, now
-        self._log(write, clock, "paused", reason, now)
+        clock.state, clock.paused_at = ClockState.PAUSED, now
+        self._log(write, clock, ClockEventKind.PAUSED, reason, now)
 
     def _resume(
         self,
@@ -395,48 +394,59 @@ class SlaEngine:
         if since is not None:
             spent = self.calendar(clock.calendar).elapsed(since, now)
             clock.paused_seconds += int(spent.total_seconds())
-        clock.state, clock.paused_at, clock.ended_at = RUNNING, None, None
+        clock.state, clock.paused_at, clock.ended_at = ClockState.RUNNING, None, None
         self._recompute(clock)
-        self._log(write, clock, "resumed", reason, now)
+        self._log(write, clock, ClockEventKind.RESUMED, reason, now)
 
     def _meet(
-        self, write: WriteContext, clocks: list[SlaClock], kind: str, reason: str, now: datetime
+        self,
+        write: WriteContext,
+        clocks: list[SlaClock],
+        kind: ClockKind,
+        reason: str,
+        now: datetime,
     ) -> None:
         for clock in clocks:
-            if clock.kind == kind and clock.state in (RUNNING, PAUSED):
-                self._end(write, clock, MET, reason, now)
+            if clock.kind == kind and clock.state.is_pending:
+                self._end(write, clock, ClockState.MET, reason, now)
 
     def _end(
-        self, write: WriteContext, clock: SlaClock, state: str, reason: str, now: datetime
+        self,
+        write: WriteContext,
+        clock: SlaClock,
+        state: Literal[ClockState.MET, ClockState.STOPPED],
+        reason: str,
+        now: datetime,
     ) -> None:
         clock.state, clock.ended_at, clock.paused_at = state, now, None
-        self._log(write, clock, state, reason, now)
+        self._log(write, clock, ClockEventKind(state.value), reason, now)
 
     def _retarget(
         self, write: WriteContext, clocks: list[SlaClock], priority: Priority, now: datetime
     ) -> None:
         for clock in clocks:
-            if clock.kind not in (FIRST_RESPONSE, RESOLUTION) or clock.state not in (
-                RUNNING,
-                PAUSED,
-            ):
+            if clock.kind not in SERVICE_LEVELS or not clock.state.is_pending:
                 continue
             # The policy the clock started under (event-day minutes stay minutes).
             policy = self.policy_for_request(write.session, write.request, clock.started_at)
-            targets = {FIRST_RESPONSE: policy.first_response, RESOLUTION: policy.resolution}.get(
-                clock.kind
-            )
+            targets = {
+                ClockKind.FIRST_RESPONSE: policy.first_response,
+                ClockKind.RESOLUTION: policy.resolution,
+            }.get(clock.kind)
             if targets is None or priority not in targets:
                 continue
             target = self.business_time(targets[priority], clock.calendar)
             clock.target_seconds = int(target.total_seconds())
             clock.warn_seconds = int(target.total_seconds() * policy.warn_ratio)
             self._recompute(clock)
-            self._log(write, clock, "retargeted", f"priority now {priority.value}", now)
+            why = f"priority now {priority.value}"
+            self._log(write, clock, ClockEventKind.RETARGETED, why, now)
 
     def start_waiting_close(self, write: WriteContext) -> SlaClock:
         days = timedelta(days=self.settings.waiting_close_days)
-        return self._start(write, WAITING_CLOSE, days, "always_open", None, "reminder sent")
+        return self._start(
+            write, ClockKind.WAITING_CLOSE, days, "always_open", None, "reminder sent"
+        )
 
     # --- what the sweep and the queues look at ------------------------------------------
 
@@ -446,16 +456,25 @@ class SlaEngine:
         wakeups: list[datetime] = []
         deadlines: list[datetime] = []
         for clock in clocks:
-            if clock.state != RUNNING:
+            if clock.state != ClockState.RUNNING:
                 continue
             if clock.warn_at is not None and clock.warned_at is None:
                 wakeups.append(clock.warn_at)
             if clock.breached_at is None:
                 wakeups.append(clock.due_at)
-            if clock.kind not in HOUSEKEEPING:
+            if not clock.kind.is_housekeeping:
                 deadlines.append(clock.due_at)
         request.next_due_at = min(wakeups, default=None)
         request.deadline_at = min(deadlines, default=NO_DEADLINE)
+
+
+EXPLAINED = (
+    ClockEventKind.PAUSED,
+    ClockEventKind.RESUMED,
+    ClockEventKind.STOPPED,
+    ClockEventKind.RETARGETED,
+)
+"""Clock events whose line gives the reason ("paused Tue 10:00, waiting for the requester")."""
 
 
 def describe(clock: SlaClock, events: Iterable[SlaClockEvent], zone: ZoneInfo) -> str:
@@ -466,16 +485,13 @@ def describe(clock: SlaClock, events: Iterable[SlaClockEvent], zone: ZoneInfo) -
 
     parts = []
     for event in sorted(events, key=lambda e: (e.at, e.id or 0)):
-        words = {"met": "met", "stopped": "stopped", "retargeted": "retargeted"}.get(
-            event.kind, event.kind
-        )
-        text = f"{words} {when(event.at)}"
-        if event.kind in ("paused", "resumed", "stopped", "retargeted") and event.reason:
+        text = f"{event.kind.value} {when(event.at)}"
+        if event.kind in EXPLAINED and event.reason:
             text += f", {event.reason}"
         parts.append(text)
-    if clock.state in (RUNNING, PAUSED):
-        status = "on hold" if clock.state == PAUSED else f"due {when(clock.due_at)}"
+    if clock.state.is_pending:
+        status = "on hold" if clock.state is ClockState.PAUSED else f"due {when(clock.due_at)}"
         if clock.breached_at is not None:
             status = f"overdue since {when(clock.due_at)}"
         parts.append(status)
-    return f"{LABELS.get(clock.kind, clock.kind)}: " + " · ".join(parts)
+    return f"{clock.kind.label}: " + " · ".join(parts)

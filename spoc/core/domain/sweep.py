@@ -20,22 +20,18 @@ from sqlalchemy import select
 from spoc.core.domain.escalation import MAX_LEVEL, EscalationService
 from spoc.core.domain.models import Request, SlaClock, SlaClockEvent, Visibility
 from spoc.core.domain.requests import RequestService
-from spoc.core.domain.sla import (
-    AUTO_CLOSE,
-    ESCALATION,
-    FIRST_RESPONSE,
-    LABELS,
-    MET,
-    RESOLUTION,
-    RUNNING,
-    WAITING_CLOSE,
-    WAITING_REMINDER,
-    SlaEngine,
-)
+from spoc.core.domain.sla import SlaEngine
 from spoc.core.domain.watches import fire_due_watches
 from spoc.core.domain.writes import SWEEPER, RowLocked, WriteContext
 from spoc.core.kernel.clock import Clock
-from spoc.core.kernel.types import EscalationCheck, RequestType, Status
+from spoc.core.kernel.types import (
+    ClockEventKind,
+    ClockKind,
+    ClockState,
+    EscalationCheck,
+    RequestType,
+    Status,
+)
 from spoc.core.platform import hookspecs
 from spoc.core.platform.dispatch import Hooks
 from spoc.core.platform.registry import Registry
@@ -148,28 +144,38 @@ class Sweeper:
             return  # another worker got here first
         clocks = list(
             write.session.scalars(
-                select(SlaClock).where(SlaClock.request_id == request.id, SlaClock.state == RUNNING)
+                select(SlaClock).where(
+                    SlaClock.request_id == request.id, SlaClock.state == ClockState.RUNNING
+                )
             )
         )
         engine = self.sla
         for clock in clocks:
-            label = LABELS[clock.kind]
+            label = clock.kind.label
             if clock.warn_at is not None and clock.warned_at is None and clock.warn_at <= now:
                 clock.warned_at = now
                 write.session.add(
-                    SlaClockEvent(clock=clock, kind="warned", at=now, due_at=clock.due_at)
+                    SlaClockEvent(
+                        clock=clock, kind=ClockEventKind.WARNED, at=now, due_at=clock.due_at
+                    )
                 )
                 write.record(
                     "clock",
                     f"{label} due {self._when(clock.due_at)}: warning",
-                    {"clock": clock.kind, "event": "warned", "due_at": clock.due_at.isoformat()},
+                    {
+                        "clock": clock.kind.value,
+                        "event": ClockEventKind.WARNED.value,
+                        "due_at": clock.due_at.isoformat(),
+                    },
                     visibility=Visibility.INTERNAL,
                 )
                 report.warned += 1
             if clock.breached_at is None and clock.due_at <= now:
                 clock.breached_at = now
                 write.session.add(
-                    SlaClockEvent(clock=clock, kind="breached", at=now, due_at=clock.due_at)
+                    SlaClockEvent(
+                        clock=clock, kind=ClockEventKind.BREACHED, at=now, due_at=clock.due_at
+                    )
                 )
                 self._breached(write, clock, report)
         # The observer recomputes next_due_at; also when nothing else was recorded.
@@ -178,15 +184,19 @@ class Sweeper:
 
     def _breached(self, write: WriteContext, clock: SlaClock, report: SweepReport) -> None:
         settings, requests = self.settings, self.requests
-        if clock.kind in (FIRST_RESPONSE, RESOLUTION, ESCALATION):
+        if clock.kind in (ClockKind.FIRST_RESPONSE, ClockKind.RESOLUTION, ClockKind.ESCALATION):
             report.breached += 1
             write.record(
                 "clock",
-                f"{LABELS[clock.kind]} overdue since {self._when(clock.due_at)}",
-                {"clock": clock.kind, "event": "breached", "due_at": clock.due_at.isoformat()},
+                f"{clock.kind.label} overdue since {self._when(clock.due_at)}",
+                {
+                    "clock": clock.kind.value,
+                    "event": ClockEventKind.BREACHED.value,
+                    "due_at": clock.due_at.isoformat(),
+                },
                 visibility=Visibility.INTERNAL,
             )
-        if clock.kind == RESOLUTION:
+        if clock.kind == ClockKind.RESOLUTION:
             request_type = self.request_types.get(write.request.type_key)
             team = (
                 request_type.specialist_team if request_type else None
@@ -197,7 +207,7 @@ class Sweeper:
                 self._escalate(
                     write, target, "resolution target breached", "sla:resolution", report
                 )
-        elif clock.kind == ESCALATION:
+        elif clock.kind == ClockKind.ESCALATION:
             trigger = f"sla:ola:{clock.escalation_id}"
             if write.request.escalation_level < MAX_LEVEL:
                 self._escalate(
@@ -207,17 +217,17 @@ class Sweeper:
                     trigger,
                     report,
                 )
-        elif clock.kind in (AUTO_CLOSE, WAITING_CLOSE) and (
+        elif clock.kind in (ClockKind.AUTO_CLOSE, ClockKind.WAITING_CLOSE) and (
             held := requests.kept_open(write.session, write.request)
         ):
             self._end(write, clock)
             write.record(
                 "clock",
                 f"Not closed automatically: {held}",
-                {"clock": clock.kind, "event": "kept_open"},
+                {"clock": clock.kind.value, "event": "kept_open"},
                 visibility=Visibility.INTERNAL,
             )
-        elif clock.kind == AUTO_CLOSE:
+        elif clock.kind == ClockKind.AUTO_CLOSE:
             self._end(write, clock)
             requests.set_status(
                 write,
@@ -225,7 +235,7 @@ class Sweeper:
                 f"closed automatically {settings.auto_close_days} days after resolution",
             )
             report.closed += 1
-        elif clock.kind == WAITING_REMINDER:
+        elif clock.kind == ClockKind.WAITING_REMINDER:
             self._end(write, clock)
             write.record(
                 "reminder",
@@ -234,15 +244,17 @@ class Sweeper:
             )
             self.sla.start_waiting_close(write)
             report.reminded += 1
-        elif clock.kind == WAITING_CLOSE:
+        elif clock.kind == ClockKind.WAITING_CLOSE:
             self._end(write, clock)
             requests.set_status(write, Status.CLOSED, "closed: no reply from the requester")
             report.closed += 1
 
     def _end(self, write: WriteContext, clock: SlaClock) -> None:
-        clock.state, clock.ended_at = MET, write.now
+        clock.state, clock.ended_at = ClockState.MET, write.now
         write.session.add(
-            SlaClockEvent(clock=clock, kind="met", at=write.now, reason="done by the sweep")
+            SlaClockEvent(
+                clock=clock, kind=ClockEventKind.MET, at=write.now, reason="done by the sweep"
+            )
         )
 
     def _escalate(

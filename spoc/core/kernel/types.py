@@ -51,7 +51,23 @@ class Status(StrEnum):
 
     @property
     def is_final(self) -> bool:
+        """Closed or cancelled: nothing more happens to the request."""
         return self in (Status.CLOSED, Status.CANCELLED)
+
+    @property
+    def is_unresolved(self) -> bool:
+        """New, open or waiting: someone still has to resolve it."""
+        return self in (Status.NEW, Status.OPEN, Status.WAITING)
+
+    @classmethod
+    def final(cls) -> frozenset[Status]:
+        """The statuses a request ends in: closed, cancelled."""
+        return frozenset(s for s in cls if s.is_final)
+
+    @classmethod
+    def unresolved(cls) -> frozenset[Status]:
+        """The statuses of a request still to be resolved: new, open, waiting."""
+        return frozenset(s for s in cls if s.is_unresolved)
 
 
 REQUESTER_STATUS_LABELS: Mapping[Status, str] = {
@@ -109,6 +125,64 @@ class Actor:
         return self.kind.value
 
 
+class ClockKind(StrEnum):
+    """What an SLA clock of a request measures. The first three are service levels people are
+    held to; the others are the desk's own housekeeping timers."""
+
+    FIRST_RESPONSE = "first_response"
+    RESOLUTION = "resolution"
+    ESCALATION = "escalation"  # an escalation's answer time (OLA)
+    AUTO_CLOSE = "auto_close"
+    WAITING_REMINDER = "waiting_reminder"
+    WAITING_CLOSE = "waiting_close"
+
+    @property
+    def is_housekeeping(self) -> bool:
+        """A timer the desk keeps for itself (auto-close, reminders), not a service level."""
+        return self in (ClockKind.AUTO_CLOSE, ClockKind.WAITING_REMINDER, ClockKind.WAITING_CLOSE)
+
+    @property
+    def label(self) -> str:
+        return CLOCK_LABELS[self]
+
+
+CLOCK_LABELS: Mapping[ClockKind, str] = {
+    ClockKind.FIRST_RESPONSE: "First response",
+    ClockKind.RESOLUTION: "Resolution",
+    ClockKind.ESCALATION: "Escalation answer",
+    ClockKind.AUTO_CLOSE: "Automatic close",
+    ClockKind.WAITING_REMINDER: "Reminder to the requester",
+    ClockKind.WAITING_CLOSE: "Close without reply",
+}
+
+
+class ClockState(StrEnum):
+    """Where an SLA clock stands. ``running`` and ``paused`` clocks are pending; ``met`` and
+    ``stopped`` ones are over (a met resolution clock runs again when the request reopens)."""
+
+    RUNNING = "running"
+    PAUSED = "paused"  # waiting on the requester: the deadline moves on by the time waited
+    MET = "met"
+    STOPPED = "stopped"
+
+    @property
+    def is_pending(self) -> bool:
+        return self in (ClockState.RUNNING, ClockState.PAUSED)
+
+
+class ClockEventKind(StrEnum):
+    """What happened to an SLA clock, as its event log (``sla_clock_events``) records it."""
+
+    STARTED = "started"
+    PAUSED = "paused"
+    RESUMED = "resumed"
+    RETARGETED = "retargeted"  # the priority changed, so did the target
+    WARNED = "warned"
+    BREACHED = "breached"
+    MET = "met"
+    STOPPED = "stopped"
+
+
 PriorityRule = Callable[[BaseModel], "Priority | None"]
 
 
@@ -131,8 +205,8 @@ class SlaPolicy:
         if not 0 < self.warn_ratio < 1:
             raise ValueError("warn_ratio must be between 0 and 1")
         for name, targets in (
-            ("first_response", self.first_response),
-            ("resolution", self.resolution),
+            (ClockKind.FIRST_RESPONSE.value, self.first_response),
+            (ClockKind.RESOLUTION.value, self.resolution),
         ):
             for priority, target in targets.items():
                 business_duration(target, f"SLA target {name}[{Priority(priority).value}]")

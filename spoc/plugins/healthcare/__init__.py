@@ -15,7 +15,6 @@ from pathlib import Path
 import click
 from flask import Blueprint
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from spoc import (
@@ -38,6 +37,7 @@ from spoc import (
     SubjectKind,
     Triage,
     hookimpl,
+    request_states,
 )
 from spoc.plugins.healthcare import audit
 from spoc.plugins.healthcare.forms import (
@@ -307,8 +307,8 @@ def _is_healthcare_request(spoc: Spoc, request_id: int | None) -> bool:
     if request_id is None:
         return False
     with spoc.db.reader() as session:
-        type_key = session.scalar(select(Request.type_key).where(Request.id == request_id))
-    return type_key in TYPES
+        state = request_states(session, [request_id]).get(request_id)
+    return state is not None and state.type_key in TYPES
 
 
 # --- views, exports, panels, CLI, API, demo -------------------------------------------------

@@ -104,7 +104,7 @@ def _recorded(spoc: Spoc, patient_id: int, at: datetime) -> Request | None:
                 DischargeRecord.patient_id == patient_id, DischargeRecord.discharged_at == at
             )
         )
-        return session.get(Request, request_id) if request_id is not None else None
+    return spoc.requests.get(request_id, Actor.system()) if request_id is not None else None
 
 
 def export_patient(spoc: Spoc, patient_id: int) -> Iterator[str]:

@@ -18,7 +18,16 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from spoc import ConflictError, Request, Spoc, Status, Subject, Watch
+from spoc import (
+    ConflictError,
+    Request,
+    Spoc,
+    Status,
+    Subject,
+    Watch,
+    request_matches,
+    request_states,
+)
 from spoc.plugins.projects.forms import Cadence
 from spoc.plugins.projects.keys import (
     CHASE,
@@ -355,19 +364,18 @@ def remind(spoc: Spoc, chase_id: int) -> bool:
 
 # --- the lead's links ------------------------------------------------------------------------
 
-# A chase request in one of these states has ended without its update.
-ENDED = (Status.RESOLVED, Status.CLOSED, Status.CANCELLED)
+# A chase whose request is resolved, closed or cancelled has ended without its update.
+STILL_CHASED = Status.unresolved()
 
 
 def _open_chase(workstream_id: int, other_than: int) -> Any:
     return (
         select(Chase.id)
-        .join(Request, Request.id == Chase.request_id)
         .where(
             Chase.workstream_id == workstream_id,
             Chase.id != other_than,
             Chase.received_at.is_(None),
-            Request.status.not_in(ENDED),
+            request_matches(Chase.request_id, status=STILL_CHASED),
         )
         .limit(1)
     )
@@ -381,10 +389,12 @@ def revoke_spent_links(spoc: Spoc, now: datetime, limit: int) -> int:
         ended = list(
             session.execute(
                 select(Chase.id, Chase.workstream_id)
-                .join(Request, Request.id == Chase.request_id)
                 .where(
                     Chase.links_done_at.is_(None),
-                    or_(Chase.received_at.is_not(None), Request.status.in_(ENDED)),
+                    or_(
+                        Chase.received_at.is_not(None),
+                        ~request_matches(Chase.request_id, status=STILL_CHASED),
+                    ),
                 )
                 .order_by(Chase.links_done_at, Chase.id)
                 .limit(limit)
@@ -432,9 +442,9 @@ def on_watch_due(watch: Watch, session: Session, now: datetime) -> None:
     escalates it; the other causes only escalate."""
     if watch.cause != STEERING or watch.request_id is None:
         return
-    request = session.get(Request, watch.request_id)
+    state = request_states(session, [watch.request_id]).get(watch.request_id)
     risk = session.scalar(select(Risk).where(Risk.request_id == watch.request_id))
-    if request is None or request.status.is_final or risk is None:
+    if state is None or state.is_final or risk is None:
         return
     exists = session.scalar(select(AgendaItem.id).where(AgendaItem.request_id == watch.request_id))
     if exists is None:

@@ -15,7 +15,17 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from spoc import Actor, NotFoundError, Ordering, Request, Spoc, Subject, ValidationFailed
+from spoc import (
+    Actor,
+    NotFoundError,
+    Ordering,
+    Request,
+    Spoc,
+    Status,
+    Subject,
+    ValidationFailed,
+    request_matches,
+)
 from spoc.plugins.projects.models import (
     AgendaItem,
     Decision,
@@ -204,10 +214,9 @@ def open_risks(session: Session, project_id: int, limit: int = LIST_LIMIT) -> li
     return list(
         session.scalars(
             select(Risk)
-            .join(Request, Request.id == Risk.request_id)
             .where(
                 Risk.project_id == project_id,
-                Request.status.notin_(("closed", "cancelled", "resolved")),
+                request_matches(Risk.request_id, status=Status.unresolved()),
             )
             .order_by(Risk.score.desc(), Risk.id.desc())
             .limit(limit)
@@ -219,10 +228,9 @@ def heat_map(session: Session, project_id: int) -> dict[tuple[int, int], int]:
     """Open risks counted by (probability, impact): the 5 by 5 grid."""
     rows = session.execute(
         select(Risk.probability, Risk.impact, func.count(Risk.id))
-        .join(Request, Request.id == Risk.request_id)
         .where(
             Risk.project_id == project_id,
-            Request.status.notin_(("closed", "cancelled", "resolved")),
+            request_matches(Risk.request_id, status=Status.unresolved()),
         )
         .group_by(Risk.probability, Risk.impact)
     ).all()

@@ -18,9 +18,9 @@ from spoc import (
     Role,
     ServiceError,
     Spoc,
-    Status,
     Subject,
     console_agent,
+    open_requests_for,
     spoc_of,
 )
 from spoc.plugins.projects import reports
@@ -48,7 +48,6 @@ bp = Blueprint("pm", __name__, template_folder="templates")
 PAGE = 20
 PORTFOLIOS = Ordering("projects:portfolios", Portfolio.subject_id)  # the primary key
 PROJECTS = Ordering("projects:projects", Project.subject_id)  # ix_projects_projects_portfolio
-FINAL = (Status.CLOSED, Status.CANCELLED)
 
 
 def _flash_error(exc: ServiceError) -> None:
@@ -124,18 +123,7 @@ def portfolio(portfolio_id: int) -> str:
                 .limit(PAGE)
             ).all()
         )
-        escalated = list(
-            session.scalars(
-                select(Request)
-                .where(
-                    Request.subject_id.in_(subject_ids),
-                    Request.escalation_level > 0,
-                    Request.status.notin_(FINAL),
-                )
-                .order_by(Request.updated_at.desc())
-                .limit(PAGE)
-            )
-        )
+        escalated = open_requests_for(session, subject_ids, escalated=True, limit=PAGE)
         names = {p.id: p.name for _, p in projects}
     return render_template(
         "projects/portfolio.html",

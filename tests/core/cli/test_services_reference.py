@@ -42,6 +42,10 @@ def test_the_reference_covers_the_services_plugins_use() -> None:
     assert "Raises: `ValidationFailed`." in text
     # Internals of the container are named as such, not documented as services.
     assert "| `spoc.host` | not a service" in text
+    # The read functions of the module, with the state they return.
+    assert "spoc.request_states(session: Session, ids: Iterable[int])" in text
+    assert "### `spoc.open_requests_for`" in text and "### `spoc.request_matches`" in text
+    assert "| `escalation_level` | `int` |" in text
 
 
 def test_docs_services_check_detects_a_stale_reference(tmp_path: Path) -> None:

@@ -14,6 +14,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from spoc.core.domain.models.columns import EnumText
+from spoc.core.kernel.types import ClockEventKind, ClockKind, ClockState
 from spoc.core.storage.db import Model, UTCDateTime
 
 if TYPE_CHECKING:
@@ -28,7 +30,7 @@ class SlaClock(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("requests.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[ClockKind] = mapped_column(EnumText(ClockKind, 32))
     escalation_id: Mapped[int | None] = mapped_column(
         ForeignKey("escalations.id", ondelete="CASCADE")
     )
@@ -37,7 +39,7 @@ class SlaClock(Model):
     warn_seconds: Mapped[int | None] = mapped_column(Integer)
     # Business time spent paused so far: due = calendar.add(started, target + paused).
     paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
-    state: Mapped[str] = mapped_column(String(16))  # running, paused, met, stopped
+    state: Mapped[ClockState] = mapped_column(EnumText(ClockState, 16))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -47,6 +49,9 @@ class SlaClock(Model):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     request: Mapped[Request] = relationship()
+
+
+_ONCE = f"kind IN ('{ClockEventKind.WARNED.value}', '{ClockEventKind.BREACHED.value}')"
 
 
 class SlaClockEvent(Model):
@@ -61,14 +66,14 @@ class SlaClockEvent(Model):
             "clock_id",
             "kind",
             unique=True,
-            postgresql_where=text("kind IN ('warned', 'breached')"),
-            sqlite_where=text("kind IN ('warned', 'breached')"),
+            postgresql_where=text(_ONCE),
+            sqlite_where=text(_ONCE),
         ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clock_id: Mapped[int] = mapped_column(ForeignKey("sla_clocks.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[ClockEventKind] = mapped_column(EnumText(ClockEventKind, 16))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     reason: Mapped[str] = mapped_column(String(200), default="")
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -5,10 +5,10 @@ appends the timeline, and an illegal or stale call is refused with nothing chang
 
 from __future__ import annotations
 
+from spoc.core.domain.reads.fields import sensitive_fields
 from spoc.core.domain.requests.fields import (
     ContactDetails,
     contact_on_record,
-    sensitive_fields,
     subject_info,
     validation_errors,
 )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
+from spoc.core.domain.access import clean_reason, report_staff_read
 from spoc.core.domain.escalation import EscalationService
 from spoc.core.domain.models import (
     Request,
@@ -12,6 +13,7 @@ from spoc.core.domain.models import (
     TimelineEvent,
     Visibility,
 )
+from spoc.core.domain.reads.detail import RequestDetail, request_detail
 from spoc.core.domain.writes import ServiceBase, ServiceDeps
 from spoc.core.kernel.errors import (
     NotFoundError,
@@ -46,10 +48,45 @@ class RequestReads(ServiceBase):
             )
             if actor.kind is ActorKind.REQUESTER:
                 query = query.where(TimelineEvent.visibility == Visibility.PUBLIC)
-            events = list(session.scalars(query))
-            for event in events:
-                _ = event.message  # load while the session is open
-            return events
+            # The messages in one query while the session is open, not one per event.
+            return list(session.scalars(query.options(selectinload(TimelineEvent.message))))
+
+    def detail(
+        self,
+        request_id: int,
+        reader: Actor,
+        *,
+        channel: str,
+        what: str = "request",
+        reason: str | None = None,
+        reason_field: str = "reason",
+    ) -> RequestDetail:
+        """The request as ``reader`` may see it, for its page: the console's, the portal's
+        tracking page or the API's (see :class:`~spoc.RequestDetail` for who sees what).
+
+        The access rules run here, once: a request the reader may not see is
+        ``NotFoundError``; a staff read is reported to ``spoc_staff_access`` as ``what`` on
+        ``channel`` (``console``, ``api``, ``cli``) with the break-glass ``reason`` they gave,
+        and :class:`~spoc.AccessReasonRequired` when a plugin wants one first (a reason too
+        short is ``ValidationFailed`` naming ``reason_field``)."""
+        with self.db.reader() as session:
+            found = self.load_visible(session, request_id, reader)
+        reason = clean_reason(reason, field=reason_field)
+        report_staff_read(
+            self.db,
+            self.hooks,
+            self.clock,
+            reader,
+            what,
+            channel,
+            request=found,
+            reason=reason,
+        )
+        with self.db.reader() as session:
+            found = self.load_visible(session, request_id, reader)
+            return request_detail(
+                session, found, reader, host=self.host, settings=self.settings, today=self.today()
+            )
 
     def request_type(self, type_key: str) -> RequestType:
         """The enabled request type ``type_key``; ``ValidationFailed`` when no enabled plugin offers

@@ -14,6 +14,7 @@ from spoc.core.domain.models import (
     Request,
     Subject,
 )
+from spoc.core.domain.reads.fields import sensitive_fields
 from spoc.core.kernel.types import (
     RequestType,
     Role,
@@ -90,15 +91,6 @@ def subject_info(subject: Subject | None) -> SubjectInfo | None:
         return None
     return SubjectInfo(
         subject.id, subject.kind, subject.name, subject.external_ref, dict(subject.attributes)
-    )
-
-
-def sensitive_fields(model: type[BaseModel]) -> frozenset[str]:
-    """Form fields marked ``json_schema_extra={"sensitive": True}`` (clinical detail, …)."""
-    return frozenset(
-        name
-        for name, info in model.model_fields.items()
-        if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("sensitive")
     )
 
 

@@ -7,18 +7,11 @@ from typing import Any
 from flask import Response, request
 
 import spoc.core.web.api.schemas as s
-from spoc.core.domain.access import (
-    MASKED,
-    check_staff_access,
-)
-from spoc.core.domain.models import (
-    NO_DEADLINE,
-    Request,
-    TimelineEvent,
-    Visibility,
-)
+from spoc.core.domain.access import MASKED, REASON_HEADER, check_staff_access
+from spoc.core.domain.models import NO_DEADLINE, Request, Visibility
+from spoc.core.domain.reads.detail import RequestDetail
+from spoc.core.domain.reads.fields import listed_fields
 from spoc.core.domain.reads.queues import BY_NAME, RequestFilter
-from spoc.core.domain.requests import sensitive_fields
 from spoc.core.kernel.durations import BusinessHours
 from spoc.core.kernel.types import Actor, ActorKind
 from spoc.core.services import spoc_of
@@ -46,20 +39,18 @@ def _request_id(reference: str) -> int:
     return request_id
 
 
-def _out(found: Request, *, listing: bool = False, masked: bool = False) -> s.RequestOut:
-    """A request as the API shows it. In a list — which is not reported to plugins as a read
-    of each record — private types show no fields and other types no ``sensitive`` ones;
-    ``GET /requests/{reference}`` shows them, after ``spoc_staff_access``. ``masked``: a
-    private request its reader is not responsible for, whose summary does not show either
-    (as in the console's queues)."""
-    fields = found.fields
+def _out(
+    found: Request | RequestDetail, *, listing: bool = False, masked: bool = False
+) -> s.RequestOut:
+    """A request as the API shows it: a stored row (a list, a change's answer) or the detail
+    its reader opened. In a list — which is not reported to plugins as a read of each
+    record — private types show no fields and other types no ``sensitive`` ones
+    (:func:`~spoc.core.domain.reads.fields.listed_fields`). ``masked``: a private request its
+    reader is not responsible for, whose summary does not show either (as in the console's
+    queues)."""
+    fields = dict(found.fields)
     if listing:
-        request_type = spoc_of().host.request_types.get(found.type_key)
-        if request_type is None or request_type.private:
-            fields = {}
-        else:
-            hidden = sensitive_fields(request_type.fields_model)
-            fields = {k: v for k, v in found.fields.items() if k not in hidden}
+        fields = listed_fields(spoc_of().host.request_types.get(found.type_key), found.fields)
     return s.RequestOut(
         reference=spoc_of().requests.reference(found.id),
         type=found.type_key,
@@ -160,8 +151,24 @@ def create_request() -> Response:
     errors=R404,
 )
 def get_request(reference: str) -> Response:
-    _, found = _read(reference, "request")
-    return _one(found)
+    detail = _detail(reference, "request")
+    return respond(_out(detail), 200, detail.version)
+
+
+def _detail(reference: str, what: str) -> RequestDetail:
+    """The request as the caller (staff token, or this request's tracking token) may see it;
+    a staff read is reported to plugins as ``what``, with the break-glass reason sent in
+    SPOC-Access-Reason."""
+    request_id = _request_id(reference)
+    actor = current_actor(allow_requester_for=request_id)
+    return spoc_of().requests.detail(
+        request_id,
+        actor,
+        channel="api",
+        what=what,
+        reason=request.headers.get(REASON_HEADER),
+        reason_field=REASON_HEADER,
+    )
 
 
 def _read(reference: str, what: str | None) -> tuple[Actor, Request]:
@@ -197,8 +204,7 @@ def _staff_read(actor: Actor, what: str, found: Request) -> None:
     errors=R404,
 )
 def get_timeline(reference: str) -> Response:
-    actor, found = _read(reference, "timeline")
-    events = spoc_of().requests.timeline(found.id, actor)
+    detail = _detail(reference, "timeline")
     items = [
         s.TimelineEventOut(
             seq=e.seq,
@@ -206,21 +212,13 @@ def get_timeline(reference: str) -> Response:
             summary=e.summary,
             at=e.at,
             visibility="internal" if e.visibility is Visibility.INTERNAL else "public",
-            actor=_actor_shown(actor, e),
-            message=e.message.body if e.message else None,
+            actor=e.actor_name,
+            message=e.message,
             data=dict(e.data),
         )
-        for e in events
+        for e in detail.timeline
     ]
     return respond(s.TimelineOut(items=items))
-
-
-def _actor_shown(reader: Actor, event: TimelineEvent) -> str:
-    """A requester reads their own entries as "you": the name stored for an email address is
-    not theirs to learn (they may merely have typed someone else's address)."""
-    if reader.kind is ActorKind.REQUESTER and event.actor_kind is ActorKind.REQUESTER:
-        return "you"
-    return event.actor_name
 
 
 @operation(

@@ -31,10 +31,16 @@ SESSION_KEY = "break_glass"
 
 
 def _target(request_obj: Request | None, subject_id: int | None) -> str:
-    return f"request:{request_obj.id}" if request_obj is not None else f"subject:{subject_id}"
+    return request_target(request_obj.id) if request_obj is not None else f"subject:{subject_id}"
 
 
-def _given_reason(target: str) -> str | None:
+def request_target(request_id: int) -> str:
+    """What a break-glass reason is kept for, in the session: this one request."""
+    return f"request:{request_id}"
+
+
+def given_reason(target: str) -> str | None:
+    """The break-glass reason the agent gave for ``target`` in the last minutes, if any."""
     entry = session.get(SESSION_KEY, {}).get(target)
     if not entry:
         return None
@@ -60,18 +66,26 @@ def guard(
             "console",
             request=request_obj,
             subject_id=subject_id,
-            reason=_given_reason(target),
+            reason=given_reason(target),
         )
     except AccessReasonRequired as exc:
-        page = render_template(
-            "console/break_glass.html",
-            message=exc.message,
-            target=target,
-            next=next_url or request.full_path.rstrip("?"),
-            reason_max=REASON_MAX,
-        )
-        return Response(page, status=403, mimetype="text/html")
+        return break_glass_form(exc, target, next_url)
     return None
+
+
+def break_glass_form(
+    refused: AccessReasonRequired, target: str, next_url: str | None = None
+) -> Response:
+    """The form asking why the agent needs the record (403); once a reason is given they go to
+    ``next_url`` (default: this page)."""
+    page = render_template(
+        "console/break_glass.html",
+        message=refused.message,
+        target=target,
+        next=next_url or request.full_path.rstrip("?"),
+        reason_max=REASON_MAX,
+    )
+    return Response(page, status=403, mimetype="text/html")
 
 
 @bp.post("/break-glass")

@@ -7,27 +7,16 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from spoc.core.domain.access import AccessReasonRequired
 from spoc.core.domain.directory import spoc_capable_agents
-from spoc.core.domain.lifecycle import allowed_targets
-from spoc.core.domain.models import (
-    Agent,
-    Contact,
-    Escalation,
-    Request,
-    SlaClock,
-    SlaClockEvent,
-    Subject,
-    Team,
-    Visibility,
-)
-from spoc.core.domain.sla import HOUSEKEEPING, describe
+from spoc.core.domain.models import Request, Subject, Team, Visibility
 from spoc.core.kernel.durations import BusinessHours
 from spoc.core.kernel.errors import ConflictError, NotFoundError, ServiceError, ValidationFailed
 from spoc.core.kernel.types import ConsolePanel, Priority, Role, Status
 from spoc.core.platform import hookspecs
 from spoc.core.services import spoc_of
-from spoc.core.web.console.access import guard
-from spoc.core.web.console.auth import EVERYONE, actor, bp, current_agent, role_required
+from spoc.core.web.console.access import break_glass_form, given_reason, guard, request_target
+from spoc.core.web.console.auth import EVERYONE, actor, bp, role_required
 from spoc.core.web.exports import exports_for
 from spoc.core.web.forms import form_spec
 from spoc.core.web.webinput import bounded_int
@@ -55,81 +44,34 @@ def _panels(found: Request) -> list[tuple[str, Markup]]:
 @role_required(*EVERYONE)
 def request_detail(request_id: int) -> str | Response:
     spoc = spoc_of()
-    found = _load(request_id)
-    if (refused := guard("request", request_obj=found)) is not None:
-        return refused
-    me = actor()
-    events = spoc.requests.timeline(request_id, me)
-    request_type = spoc.host.request_types.get(found.type_key)
-    with spoc.db.reader() as db:
-        contact = db.get(Contact, found.contact_id)
-        subject = db.get(Subject, found.subject_id) if found.subject_id else None
-        subject_people: list[tuple[str, Agent]] = []
-        if subject is not None:
-            if subject.spoc is not None:
-                subject_people.append(("SPOC", subject.spoc))
-            subject_people += [(f"Deputy {d.position}", d.agent) for d in subject.deputies]
-        owner = db.get(Agent, found.owner_agent_id) if found.owner_agent_id else None
-        owner_team = db.get(Team, found.owner_team_id) if found.owner_team_id else None
-        escalations = list(
-            db.scalars(
-                select(Escalation)
-                .where(Escalation.request_id == request_id)
-                .order_by(Escalation.id)
-            )
+    target = request_target(request_id)
+    try:
+        detail = spoc.requests.detail(
+            request_id, actor(), channel="console", reason=given_reason(target)
         )
-        teams = {t.id: t for t in db.scalars(select(Team).order_by(Team.name))}
-        request_clocks = list(
-            db.scalars(
-                select(SlaClock).where(SlaClock.request_id == request_id).order_by(SlaClock.id)
-            )
-        )
-        clock_events = list(
-            db.scalars(
-                select(SlaClockEvent)
-                .where(SlaClockEvent.clock_id.in_([c.id for c in request_clocks]))
-                .order_by(SlaClockEvent.id)
-            )
-        )
-        clock_lines = [
-            (
-                describe(c, [e for e in clock_events if e.clock_id == c.id], spoc.settings.tz),
-                c.breached_at is not None and c.state in ("running", "paused"),
-            )
-            for c in request_clocks
-            if c.kind not in HOUSEKEEPING
-        ]
-        assignable = spoc_capable_agents(db)
-    agent = current_agent()
-    assert agent is not None
+    except NotFoundError:
+        abort(404)
+    except AccessReasonRequired as refused:
+        return break_glass_form(refused, target)
+    request_type = spoc.host.request_types.get(detail.type_key)
     field_labels = {}
     if request_type is not None:
         field_labels = {f.name: f.label for f in form_spec(request_type.fields_model).fields}
+    with spoc.db.reader() as db:
+        # What the action forms offer: teams to escalate to, agents to reassign to.
+        teams = list(db.scalars(select(Team).order_by(Team.name))) if detail.may.escalate else []
+        assignable = spoc_capable_agents(db) if detail.may.manage else []
     return render_template(
         "console/request.html",
-        req=found,
-        reference=spoc.requests.reference(request_id),
-        request_type=request_type,
+        req=detail,
         field_labels=field_labels,
-        contact=contact,
-        subject=subject,
-        subject_people=subject_people,
-        owner=owner,
-        owner_team=owner_team,
-        events=events,
-        escalations=escalations,
-        open_escalation=next((e for e in reversed(escalations) if e.handed_back_at is None), None),
         teams=teams,
         assignable=assignable,
-        targets=allowed_targets(found.status, me),
-        can_act=agent.role in (Role.ADMIN, Role.AGENT),
-        can_note=agent.role is not Role.VIEWER,
         priorities=list(Priority),
-        panels=_panels(found),
-        exports=exports_for(spoc, found),
-        articles=[a for a in spoc.host.articles if found.type_key in a.request_types][:10],
+        panels=_panels(detail.row),
+        exports=exports_for(spoc, detail.row),
+        articles=[a for a in spoc.host.articles if detail.type_key in a.request_types][:10],
         base_url=spoc.settings.base_url.rstrip("/"),
-        clock_lines=clock_lines,
         internal=Visibility.INTERNAL,
     )
 
