@@ -53,6 +53,7 @@ from spoc.core.kernel.types import (
     Status,
     SubjectInfo,
     SubjectKind,
+    TeamKey,
     Triage,
 )
 from spoc.core.kernel.version import VERSION
@@ -215,6 +216,7 @@ __all__ = [
     "SubjectInfo",
     "SubjectKind",
     "SystemClock",
+    "TeamKey",
     "Triage",
     "UTCDateTime",
     "ValidationFailed",

@@ -108,7 +108,7 @@ def spoc_request_types() -> list[RequestType]:
             group="IT and services",
             default_priority=Priority.P3,
             priority_rule=incident_priority,
-            specialist_team="specialists",
+            # No team of its own: a breach escalates to the deployment's SPOC_SLA_SPECIALIST_TEAM.
             status_labels={Status.OPEN: "Being fixed"},
             order=20,
         ),

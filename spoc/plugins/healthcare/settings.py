@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-TEAM = r"^[a-z][a-z0-9_]*$"
+from spoc import TeamKey
 
 # Phrases that mean "this may be an emergency", per language. Matched case-insensitively on
 # word boundaries in every text a patient types. Organisations extend or replace them.
@@ -58,9 +58,9 @@ class HealthcareSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    clinical_team: str = Field(default="clinical", pattern=TEAM)
-    billing_team: str = Field(default="billing", pattern=TEAM)
-    referrals_team: str = Field(default="referrals", pattern=TEAM)
+    clinical_team: TeamKey = "clinical"
+    billing_team: TeamKey = "billing"
+    referrals_team: TeamKey = "referrals"
     red_flags: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_RED_FLAGS))
     emergency_notices: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_EMERGENCY_NOTICES)
