@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from spoc import Priority, TeamKey
+from spoc import Priority, Spoc, TeamKey
 
 
 class EventsSettings(BaseModel):
@@ -53,3 +53,15 @@ class EventsSettings(BaseModel):
     vendor_link_days_after: int = Field(default=7, ge=0)
     # Live board: seconds between refreshes.
     board_refresh_seconds: int = Field(default=30, ge=5, le=600)
+
+
+def settings_of(spoc: Spoc) -> EventsSettings:
+    """The events settings of this app (validated at start-up)."""
+    return spoc.plugin_settings("events", EventsSettings)
+
+
+def is_coordinator(spoc: Spoc, agent_id: int | None) -> bool:
+    """Whether the agent is the accessibility coordinator (a member of its team)."""
+    return agent_id is not None and spoc.directory.in_team(
+        agent_id, settings_of(spoc).accessibility_team
+    )

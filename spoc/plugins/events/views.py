@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
@@ -30,9 +31,15 @@ from spoc import (
 from spoc.plugins.events import attendees, vendors
 from spoc.plugins.events import exports as documents
 from spoc.plugins.events.forms import NEED_LABELS, NeedType, VendorRequestForm
-from spoc.plugins.events.models import Event, Incident, RequestLink, Vendor
-from spoc.plugins.events.program import event_by_code, event_of_subject, is_under_way, sessions_of
-from spoc.plugins.events.settings import EventsSettings
+from spoc.plugins.events.models import Attendee, Event, Incident, RequestLink, Vendor
+from spoc.plugins.events.program import (
+    event_by_code,
+    event_of_subject,
+    events_page,
+    is_under_way,
+    sessions_of,
+)
+from spoc.plugins.events.settings import EventsSettings, is_coordinator
 
 bp = Blueprint("events", __name__, template_folder="templates")
 PAGE = 50
@@ -189,8 +196,6 @@ def events_list() -> str:
     actor = console_agent()
     spoc = spoc_of()
     page = _page()
-    from spoc.plugins.events.program import events_page
-
     with spoc.db.reader() as session:
         rows = events_page(session, page, PAGE + 1)
         session.expunge_all()
@@ -225,7 +230,7 @@ def event_manage(code: str) -> str:
         page=page,
         more=len(vendor_rows) > PAGE or len(people) > PAGE,
         now=spoc.clock.now(),
-        coordinator=_is_coordinator(spoc, actor.id),
+        coordinator=is_coordinator(spoc, actor.id),
         can_check_in=actor.role in CHECK_IN_ROLES,
         can_see_board=actor.role in BOARD_ROLES,
     )
@@ -286,17 +291,11 @@ def board(code: str) -> str:
     )
 
 
-def _is_coordinator(spoc: Spoc, agent_id: int | None) -> bool:
-    from spoc.plugins.events import is_coordinator
-
-    return is_coordinator(spoc, agent_id)
-
-
 @bp.get("/e/<code>/needs")
 def needs(code: str) -> str:
     actor = console_agent()
     spoc = spoc_of()
-    if not _is_coordinator(spoc, actor.id):
+    if not is_coordinator(spoc, actor.id):
         abort(403)
     event = _event_or_404(code)
     page = _page()
@@ -328,8 +327,6 @@ def console_panels(found: Request, spoc: Spoc) -> list[ConsolePanel]:
         vendor = session.get(Vendor, link.vendor_id) if link.vendor_id else None
         attendee = None
         if link.attendee_id:
-            from spoc.plugins.events.models import Attendee
-
             attendee = session.get(Attendee, link.attendee_id)
         html = render_template(
             "events/request_panel.html",
@@ -367,8 +364,6 @@ def exports(found: Request, spoc: Spoc) -> list[Export]:
 
 
 def _when(value: datetime, event: Event) -> str:
-    from zoneinfo import ZoneInfo
-
     return value.astimezone(ZoneInfo(event.timezone)).strftime("%a %d %b %Y, %H:%M")
 
 

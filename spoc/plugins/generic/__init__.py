@@ -172,6 +172,7 @@ def spoc_knowledge_articles() -> list[KnowledgeArticle]:
 
 @hookimpl
 def spoc_demo_data(demo: DemoContext) -> None:
+    # Imported here to keep start-up light: only `spoc demo` needs the demo data.
     from spoc.plugins.generic.demo import add_demo_requests
 
     add_demo_requests(demo)

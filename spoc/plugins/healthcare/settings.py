@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from spoc import TeamKey
+from spoc import Spoc, TeamKey
 
 # Phrases that mean "this may be an emergency", per language. Matched case-insensitively on
 # word boundaries in every text a patient types. Organisations extend or replace them.
@@ -92,3 +92,8 @@ class HealthcareSettings(BaseModel):
             if not all(p.strip() for p in phrases):
                 raise ValueError(f"empty red-flag phrase for language {language!r}")
         return {lang: [p.strip().lower() for p in phrases] for lang, phrases in value.items()}
+
+
+def settings_of(spoc: Spoc) -> HealthcareSettings:
+    """The healthcare settings of this app (validated at start-up)."""
+    return spoc.plugin_settings("healthcare", HealthcareSettings)
