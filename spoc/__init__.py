@@ -64,6 +64,7 @@ from spoc.core.kernel.types import (
     Status,
     SubjectInfo,
     SubjectKind,
+    TeamKey,
     Triage,
 )
 from spoc.core.kernel.version import VERSION
@@ -84,8 +85,9 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 def __getattr__(name: str) -> Any:
-    # The factory imports every web view; ``from spoc import hookimpl`` in a plugin should not.
     if name == "create_app":
+        # Imported here to keep start-up light: the factory imports every web view, and
+        # ``from spoc import hookimpl`` in a plugin should not.
         from spoc.core.app import create_app
 
         return create_app
@@ -98,8 +100,8 @@ def console_agent(*roles: Role) -> Actor:
     Aborts with a redirect to the sign-in page when nobody is signed in, and with 403 when the
     agent's role is not among ``roles``.
     """
-    # The web helpers below import their views only when called, so that a plugin's
-    # ``from spoc import hookimpl`` loads no Flask view (and no import cycle through them).
+    # Imported here to keep start-up light: this and the web helpers below load their views
+    # only when called, so a plugin's ``from spoc import hookimpl`` loads no Flask view.
     from flask import abort, redirect, request, url_for
 
     from spoc.core.web.console.auth import actor, current_agent, must_enrol
@@ -126,6 +128,7 @@ def console_access(
     ``None`` to go on, or the break-glass form (a 403 response) to return instead; once a
     reason is given the agent is sent to ``next_url`` (default: this page — give a page to
     GET when this is a POST)."""
+    # Imported here to keep start-up light: no Flask view before a plugin page asks.
     from spoc.core.web.console.access import guard
 
     return guard(what, request_obj=request, subject_id=subject_id, next_url=next_url)
@@ -133,6 +136,7 @@ def console_access(
 
 def signed_in_agent() -> Actor | None:
     """In a plugin's page: the console agent signed in on this browser, or ``None``."""
+    # Imported here to keep start-up light: no Flask view before a plugin page asks.
     from spoc.core.web.console.auth import actor, current_agent
 
     return actor() if current_agent() is not None else None
@@ -141,6 +145,7 @@ def signed_in_agent() -> Actor | None:
 def signed_in_contact() -> Contact | None:
     """In a plugin's page: the stakeholder signed in by the portal's magic link (their email
     proven), or ``None``."""
+    # Imported here to keep start-up light: no Flask view before a plugin page asks.
     from spoc.core.web.portal.views import signed_in_contact as contact
 
     return contact()
@@ -176,6 +181,7 @@ def check_staff_access(
 
 def api_agent() -> Actor:
     """In a plugin's API view: the staff member the bearer token acts as (401/403 otherwise)."""
+    # Imported here to keep start-up light: no API view before a plugin endpoint asks.
     from spoc.core.web.api.base import require_agent
 
     return require_agent()
@@ -237,6 +243,7 @@ __all__ = [
     "SubjectInfo",
     "SubjectKind",
     "SystemClock",
+    "TeamKey",
     "Triage",
     "UTCDateTime",
     "ValidationFailed",

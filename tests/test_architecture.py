@@ -1,8 +1,10 @@
 """The architecture holds: no import cycle anywhere in ``spoc`` (imports made inside functions
-count), and the import-linter contracts in pyproject.toml refuse what they promise to refuse."""
+count), every import made inside a function says why it is there, and the import-linter
+contracts in pyproject.toml refuse what they promise to refuse."""
 
 from __future__ import annotations
 
+import ast
 import inspect
 import os
 import shutil
@@ -16,6 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+LOCAL_IMPORT_MARK = "# Imported here"
 
 
 def import_cycles(package: str) -> list[list[str]]:
@@ -73,6 +76,63 @@ def import_cycles(package: str) -> list[list[str]]:
     return sorted(groups, key=len, reverse=True)
 
 
+def unexplained_local_imports(root: Path) -> list[str]:
+    """``path:line`` of each import made inside a function under ``root`` without a comment
+    saying why, directly above it, that starts with ``# Imported here`` (for a run of
+    consecutive imports, above the first). ``if TYPE_CHECKING:`` imports are not run and do
+    not count."""
+    found: list[tuple[str, int]] = []
+    for path in sorted(root.rglob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        lines = source.splitlines()
+        for function in ast.walk(ast.parse(source)):
+            if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for block in _statement_blocks(function):
+                for index, statement in enumerate(block):
+                    if not isinstance(statement, ast.Import | ast.ImportFrom):
+                        continue
+                    if index and isinstance(block[index - 1], ast.Import | ast.ImportFrom):
+                        continue  # the run's first import carries the comment
+                    above = _comment_above(lines, statement.lineno)
+                    if not any(line.startswith(LOCAL_IMPORT_MARK) for line in above):
+                        found.append((str(path.relative_to(root.parent)), statement.lineno))
+    return [f"{path}:{line}" for path, line in sorted(found)]
+
+
+def _statement_blocks(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[list[ast.stmt]]:
+    """The statement lists inside a function (its body, branches, loops, ``with``, ``try``),
+    not those of functions and classes nested in it (they are walked on their own)."""
+    blocks: list[list[ast.stmt]] = []
+    pending: list[list[ast.stmt]] = [function.body]
+    while pending:
+        block = pending.pop()
+        blocks.append(block)
+        for statement in block:
+            if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                continue
+            if isinstance(statement, ast.If) and "TYPE_CHECKING" in ast.unparse(statement.test):
+                continue
+            for name in ("body", "orelse", "finalbody"):
+                child = getattr(statement, name, None)
+                if isinstance(child, list) and child and isinstance(child[0], ast.stmt):
+                    pending.append(child)
+            for handler in getattr(statement, "handlers", []):
+                pending.append(handler.body)
+            for case in getattr(statement, "cases", []):
+                pending.append(case.body)
+    return blocks
+
+
+def _comment_above(lines: list[str], lineno: int) -> list[str]:
+    comments = []
+    at = lineno - 2  # the line above, 0-based
+    while at >= 0 and lines[at].strip().startswith("#"):
+        comments.append(lines[at].strip())
+        at -= 1
+    return comments
+
+
 def _copy_of_spoc(tmp_path: Path) -> Path:
     shutil.copytree(ROOT / "spoc", tmp_path / "spoc", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
@@ -120,6 +180,41 @@ def test_a_cycle_made_by_a_function_local_import_is_found(tmp_path: Path) -> Non
     found = _cycles_in(tree)
     assert "spoc.core.kernel.errors" in found
     assert "spoc.core.domain.models" in found
+
+
+def test_every_function_local_import_says_why_it_is_not_at_module_level() -> None:
+    assert unexplained_local_imports(ROOT / "spoc") == []
+
+
+def test_a_function_local_import_without_its_reason_is_found(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "mod.py").write_text(
+        textwrap.dedent(
+            """
+            def explained():
+                # Imported here to keep start-up light: only this command needs it.
+                import json
+                from pathlib import Path
+
+                return json, Path
+
+
+            def unexplained(flag):
+                if flag:
+                    # Some other comment.
+                    import csv
+
+                    return csv
+                try:
+                    from decimal import Decimal
+                except ImportError:
+                    return None
+                return Decimal
+            """
+        )
+    )
+    assert unexplained_local_imports(package) == ["pkg/mod.py:13", "pkg/mod.py:17"]
 
 
 @pytest.mark.parametrize(

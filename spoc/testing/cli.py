@@ -18,7 +18,7 @@ def run_cli(
     runner: CliRunner | None = None,
 ) -> Result:
     """``spoc <args>`` with the environment of ``spoc``'s app: its database, enabled plugins,
-    plugin settings, instance folder and secret key; ``env`` adds or overrides variables."""
+    plugin settings, teams, instance folder and secret key; ``env`` adds or overrides variables."""
     settings = spoc.settings
     variables = {
         "SPOC_ENV": "test",
@@ -27,6 +27,7 @@ def run_cli(
         "SPOC_INSTANCE_PATH": str(spoc.instance_path),
         "SPOC_TIMEZONE": settings.timezone,
         "SPOC_CALENDARS": json.dumps(settings.calendars),
+        "SPOC_TEAMS": ",".join(settings.teams),
     }
     if settings.secret_key is not None:
         variables["SPOC_SECRET_KEY"] = settings.secret_key.get_secret_value()

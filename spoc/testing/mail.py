@@ -45,7 +45,8 @@ def free_port() -> int:
 @contextmanager
 def smtp_server() -> Iterator[Mailbox]:
     """A real SMTP server on a free port of 127.0.0.1 for as long as the block runs."""
-    # aiosmtpd is a test dependency (``spoc[testing]``); only a test that wants mail needs it.
+    # Imported here to keep start-up light: aiosmtpd is a test dependency (``spoc[testing]``)
+    # that only a test wanting mail needs, so the kit loads where it is not installed.
     from aiosmtpd.controller import Controller
 
     mailbox = Mailbox(free_port())

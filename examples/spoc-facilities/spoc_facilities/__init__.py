@@ -21,6 +21,7 @@ from spoc import (
     Spoc,
     SubjectInfo,
     SubjectKind,
+    TeamKey,
     api_agent,
     hookimpl,
     spoc_of,
@@ -37,7 +38,7 @@ class FacilitiesSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    safety_team: str = Field(default="safety", pattern=r"^[a-z][a-z0-9_]*$")
+    safety_team: TeamKey = "safety"
     critical_priority: Priority = Priority.P2
 
 

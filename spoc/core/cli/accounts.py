@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import click
 
 from spoc.core.cli.base import build_app, main, ready_spoc, services_of, staff_account
 from spoc.core.kernel.errors import SpocError
-from spoc.core.kernel.types import Role
+from spoc.core.kernel.types import Actor, Role
 
 
 @main.group()
@@ -42,8 +43,6 @@ def user_add(email: str, name: str, role: str, password: str) -> None:
 @click.argument("email")
 def user_unlock(email: str) -> None:
     """Forget failed sign-ins for EMAIL and lift any pause (audited, as the system)."""
-    from spoc.core.kernel.types import Actor
-
     spoc = ready_spoc()
     agent = staff_account(spoc, email)
     try:
@@ -58,8 +57,6 @@ def user_unlock(email: str) -> None:
 def user_reset_two_factor(email: str) -> None:
     """Turn off EMAIL's two-factor and sign them out everywhere (audited, as the system): for
     the last admin who lost both phone and recovery codes."""
-    from spoc.core.kernel.types import Actor
-
     spoc = ready_spoc()
     agent = staff_account(spoc, email)
     try:
@@ -79,8 +76,6 @@ def token() -> None:
 @click.option("--name", required=True, help="What the token is for, e.g. 'EHR integration'.")
 def token_create(agent_email: str, name: str) -> None:
     """Create a token that acts as the agent; the secret is shown once."""
-    from spoc.core.kernel.types import Actor
-
     try:
         created, secret = ready_spoc().tokens.create(Actor.system("cli"), agent_email, name)
     except SpocError as exc:
@@ -93,8 +88,6 @@ def token_create(agent_email: str, name: str) -> None:
 @click.argument("token_id", type=int)
 def token_revoke(token_id: int) -> None:
     """Revoke a token at once."""
-    from spoc.core.kernel.types import Actor
-
     try:
         ready_spoc().tokens.revoke(Actor.system("cli"), token_id)
     except SpocError as exc:
@@ -117,8 +110,6 @@ def contact() -> None:
 
 
 def _contact_admin(spoc: Any, email: str) -> Any:
-    from spoc.core.kernel.types import Actor
-
     agent = spoc.directory.agent_by_email(email)
     if agent is None or agent.role is not Role.ADMIN or not agent.active:
         raise click.ClickException(f"{email} is not an active administrator")
@@ -131,8 +122,6 @@ def _contact_admin(spoc: Any, email: str) -> Any:
 @click.option("--output", type=click.File("w"), default="-")
 def contact_export(email: str, admin_email: str, output: Any) -> None:
     """Everything held about the contact with this address, as JSON."""
-    import json
-
     spoc = ready_spoc()
     actor = _contact_admin(spoc, admin_email)
     try:

@@ -10,9 +10,12 @@ import click
 from flask import Flask
 
 from spoc.core.kernel.errors import StartupError
+from spoc.core.services import spoc_of
 
 
 def build_app(**overrides: Any) -> Flask:
+    # Imported here to keep start-up light: the factory loads every web view, which commands
+    # that build no app (`spoc --version`, `spoc new-plugin`) do not need.
     from spoc.core.app import create_app
 
     try:
@@ -27,8 +30,6 @@ def build_app(**overrides: Any) -> Flask:
 
 
 def services_of(app: Flask) -> Any:
-    from spoc.core.services import spoc_of
-
     return spoc_of(app)
 
 

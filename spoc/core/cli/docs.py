@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 
 from spoc.core.cli.base import main
+from spoc.core.cli.servicedoc import render_services_reference
+from spoc.core.platform.hookdoc import render_hook_reference
 
 
 @main.group()
@@ -30,9 +32,6 @@ def _write_or_check(output: Path, text: str, command: str, check: bool) -> None:
 @click.option("--check", is_flag=True, help="Fail if the file is not what would be generated.")
 def docs_hooks(output: Path, check: bool) -> None:
     """Write the hook reference generated from spoc/core/platform/hookspecs.py."""
-    # Local imports keep `spoc --help` light: only these commands need the generators.
-    from spoc.core.platform.hookdoc import render_hook_reference
-
     _write_or_check(output, render_hook_reference(), "hooks", check)
 
 
@@ -41,6 +40,4 @@ def docs_hooks(output: Path, check: bool) -> None:
 @click.option("--check", is_flag=True, help="Fail if the file is not what would be generated.")
 def docs_services(output: Path, check: bool) -> None:
     """Write the services reference generated from the Spoc container's docstrings."""
-    from spoc.core.cli.servicedoc import render_services_reference
-
     _write_or_check(output, render_services_reference(), "services", check)

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import shutil
 import sys
+import threading
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import click
 from flask import Flask
+from sqlalchemy import select
 
 from spoc.core.cli.base import build_app, main, ready_spoc, services_of
+from spoc.core.domain.demo import seed
+from spoc.core.domain.models import OutboxMessage
 from spoc.core.kernel.errors import StartupError
+from spoc.core.platform.settings import load_settings
+from spoc.core.services import run_forever
 
 
 @main.group()
@@ -51,6 +58,7 @@ def _serve(
 ) -> None:
     """gunicorn, forking ``workers`` processes. ``in_each_worker`` runs in each of them once
     it has started (the demo's sweep-and-deliver thread lives there, next to the requests)."""
+    # Imported here to keep start-up light: only `spoc serve` and `spoc demo` load gunicorn.
     from gunicorn.app.base import BaseApplication
 
     # No database connection may cross the fork: SQLite keeps per-process lock bookkeeping,
@@ -99,9 +107,6 @@ def serve(host: str, port: int, workers: int) -> None:
 @click.option("--no-serve", is_flag=True, help="Build the demo database and stop.")
 def demo(port: int, no_serve: bool) -> None:
     """Build a fresh demo database, print the demo logins, and serve on 127.0.0.1."""
-    from spoc.core.domain.demo import seed
-    from spoc.core.platform.settings import load_settings
-
     try:
         base = load_settings(env="demo")
     except StartupError as exc:
@@ -122,13 +127,9 @@ def demo(port: int, no_serve: bool) -> None:
         click.echo(f"  {agent.role.value:<10} {agent.email:<28} {context.passwords[key]}")
     if no_serve:
         return
+
     # The demo runs its own worker, so SLA warnings and notifications happen as in production.
     # It starts inside the (single) gunicorn worker process, after the fork.
-    import threading
-    from datetime import timedelta
-
-    from spoc.core.services import run_forever
-
     def start_worker() -> None:
         threading.Thread(
             target=run_forever,
@@ -155,10 +156,6 @@ def sweep(limit: int | None) -> None:
 @click.option("--passes", default=None, type=click.IntRange(1), help="Stop after N passes.")
 def worker(interval: float, passes: int | None) -> None:
     """Sweep and deliver notifications in a loop; safe to run on several machines at once."""
-    from datetime import timedelta
-
-    from spoc.core.services import run_forever
-
     spoc = ready_spoc()
     click.echo(f"Worker started: a pass every {interval:g} s (Ctrl+C stops)")
     run_forever(spoc, timedelta(seconds=interval), passes)
@@ -180,10 +177,6 @@ def outbox_deliver(limit: int) -> None:
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
 def outbox_dead(limit: int) -> None:
     """List dead-lettered messages, newest first."""
-    from sqlalchemy import select
-
-    from spoc.core.domain.models import OutboxMessage
-
     spoc = ready_spoc()
     with spoc.db.reader() as session:
         rows = session.scalars(

@@ -17,6 +17,24 @@ from pydantic import BaseModel, Field
 from spoc.core.kernel.durations import BusinessDuration, business_duration
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+TEAM_KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+
+class _NamesATeam:
+    """Marks a settings field whose value is a team key (see :data:`TeamKey`)."""
+
+    def __repr__(self) -> str:
+        return "NamesATeam"
+
+
+NAMES_A_TEAM = _NamesATeam()
+
+TeamKey = Annotated[str, Field(pattern=TEAM_KEY_PATTERN, max_length=64), NAMES_A_TEAM]
+"""A setting whose value is a team's key (``safety_team: TeamKey = "safety"``).
+
+Start-up refuses a value that names no known team, naming the plugin and the setting. Team
+keys are the deployment's, shared by every plugin, so they are not namespaced; the default
+of a plugin's ``TeamKey`` setting is a team that plugin brings."""
 
 MAX_RECORD_ID = 2**31 - 1
 RecordId = Annotated[int, Field(ge=1, le=MAX_RECORD_ID)]

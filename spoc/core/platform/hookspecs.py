@@ -102,8 +102,11 @@ def spoc_settings_model() -> type[BaseModel] | None:
 
     Values come from ``SPOC_<PLUGIN>__<FIELD>`` environment variables (or ``.env``), where
     ``<PLUGIN>`` is the plugin's entry-point name. The section is validated at start-up; a
-    validation error stops start-up with a message naming the plugin and the field. The
-    validated object is available as ``app.extensions["spoc"].plugin_settings(name)``.
+    validation error stops start-up with a message naming the plugin and the field, and so does
+    a variable for a field the model does not have. Type a field that names a team as
+    :data:`spoc.TeamKey`: start-up refuses a value that is not a known team, and its default
+    is a team the plugin brings. The validated object is available as
+    ``app.extensions["spoc"].plugin_settings(name)``.
 
     Arguments: none.
 
@@ -119,8 +122,11 @@ def spoc_request_types(  # type: ignore[empty-body]
 ) -> Sequence[RequestType]:
     """Request types this plugin offers to stakeholders.
 
-    Called once at start-up. Keys are unique across all enabled plugins; a duplicate stops
-    start-up with a message naming both plugins. Request types are listed by ``order``, then
+    Called once at start-up. Keys are namespaced by the plugin (``<plugin>.<name>``) and
+    unique across all enabled plugins; a duplicate stops start-up with a message naming both
+    plugins. The subject kinds, ``specialist_team`` and SLA calendar a type names must be
+    known (declared by an enabled plugin, a known team, a defined calendar), or start-up
+    stops naming the plugin and the field. Request types are listed by ``order``, then
     ``key``.
 
     Arguments:
@@ -137,8 +143,8 @@ def spoc_request_types(  # type: ignore[empty-body]
 def spoc_subject_kinds() -> Sequence[SubjectKind]:  # type: ignore[empty-body]
     """Kinds of subject a SPOC can be accountable for (patient, project, event, account).
 
-    Called once at start-up. Keys are unique across plugins; a duplicate stops start-up
-    naming both plugins.
+    Called once at start-up. Keys are namespaced by the plugin (``<plugin>.<name>``) and
+    unique across plugins; a duplicate stops start-up naming both plugins.
 
     Arguments: none.
 
@@ -169,8 +175,9 @@ def spoc_migrations() -> Path | None:
 def spoc_cli_commands() -> Sequence[click.Command]:  # type: ignore[empty-body]
     """Commands to add to the ``spoc`` command line.
 
-    Give a plugin's commands a group named after the plugin (``spoc facilities ...``). A name
-    that clashes with a core command or another plugin's stops start-up naming both.
+    Give a plugin's commands a group named after the plugin (``spoc facilities ...``); a
+    command named neither ``<plugin>`` nor ``<plugin>-<name>`` stops start-up, and so does a
+    name another plugin has (naming both).
 
     Arguments: none.
 
@@ -186,8 +193,9 @@ def spoc_knowledge_articles(  # type: ignore[empty-body]
 ) -> Sequence[KnowledgeArticle]:
     """Self-help articles for the portal, shown beside the request types they may answer.
 
-    A stakeholder who finds the answer does not need to file. Keys are unique across plugins;
-    a duplicate stops start-up naming both plugins. Articles an organisation adds (a folder
+    A stakeholder who finds the answer does not need to file. Keys are namespaced by the
+    plugin and unique across plugins; a duplicate stops start-up naming both plugins, and an
+    article naming an unknown request type stops it too. Articles an organisation adds (a folder
     named in the plugin's settings) are read here, once, at start-up.
 
     Arguments:

@@ -24,7 +24,7 @@ from spoc.core.kernel.errors import (
     PluginError,
 )
 from spoc.core.kernel.types import KnowledgeArticle, RequestType, SubjectKind
-from spoc.core.platform import hookspecs
+from spoc.core.platform import hookspecs, references
 from spoc.core.platform.dispatch import Dispatcher
 from spoc.core.platform.registry import Registry
 from spoc.core.platform.settings import Settings
@@ -147,6 +147,7 @@ def load_plugins(settings: Settings, available: Iterable[EntryPoint] | None = No
 
     host = PluginHost(pm=pm, plugins=infos)
     _collect(host, settings)
+    references.check_contributions(host, settings)
     return host
 
 
@@ -179,7 +180,11 @@ def _refuse_ordering_options(pm: pluggy.PluginManager, name: str) -> None:
 
 def _collect(host: PluginHost, settings: Settings) -> None:
     calls = host.calls
-    for plugin, model in calls.each(hookspecs.spoc_settings_model):
+    models = dict(calls.each(hookspecs.spoc_settings_model))
+    references.check_settings_sections(
+        settings.plugin_settings, [p.name for p in host.plugins], host.enabled, models
+    )
+    for plugin, model in models.items():
         try:
             host.settings_sections[plugin] = model.model_validate(
                 settings.plugin_settings.get(plugin, {})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,6 +25,7 @@ from pydantic_settings import (
 )
 
 from spoc.core.kernel.errors import StartupError
+from spoc.core.kernel.types import TEAM_KEY_PATTERN
 
 ENV_PREFIX = "SPOC_"
 NESTED = "__"
@@ -206,6 +208,11 @@ class Settings(BaseSettings):
     sla_authority_team: str = Field(
         default="management", description="Level 2: who hears when a specialist team is late."
     )
+    teams: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated keys of the deployment's own teams that plugin settings "
+        "may name, besides the core's three above and the teams the enabled plugins bring.",
+    )
     ola_hours: float = Field(default=4, gt=0, description="Business hours a team has to answer.")
     auto_close_days: int = Field(default=7, ge=1, description="Resolved requests close after.")
     waiting_reminder_days: int = Field(default=3, ge=1)
@@ -249,11 +256,19 @@ class Settings(BaseSettings):
             file_secret_settings,
         )
 
-    @field_validator("plugins", "webhook_urls", "oidc_allowed_domains", mode="before")
+    @field_validator("plugins", "webhook_urls", "oidc_allowed_domains", "teams", mode="before")
     @classmethod
     def _split_plugins(cls, value: object) -> object:
         if isinstance(value, str):
             return [name.strip() for name in value.split(",") if name.strip()]
+        return value
+
+    @field_validator("teams")
+    @classmethod
+    def _team_keys(cls, value: list[str]) -> list[str]:
+        for key in value:
+            if not re.fullmatch(TEAM_KEY_PATTERN, key):
+                raise ValueError(f"{key!r} is not a team key (lower case letters, digits, _)")
         return value
 
     @field_validator("timezone")
@@ -299,6 +314,17 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def calendar_names(self) -> set[str]:
+        """The calendars an SLA policy may name: those of ``SPOC_CALENDARS`` (``default`` when
+        none is set) and ``always_open``, which always exists."""
+        return {*(self.calendars or ("default",)), "always_open"}
+
+    @property
+    def core_teams(self) -> set[str]:
+        """The teams the core's settings name, and the deployment's own (``SPOC_TEAMS``)."""
+        return {self.desk_team, self.sla_specialist_team, self.sla_authority_team, *self.teams}
 
     @property
     def is_development(self) -> bool:

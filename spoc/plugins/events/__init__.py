@@ -37,9 +37,11 @@ from spoc import (
     SubjectInfo,
     SubjectKind,
     Triage,
+    ValidationFailed,
     hookimpl,
 )
 from spoc.plugins.events import attendees, vendors
+from spoc.plugins.events.cli import events_cli
 from spoc.plugins.events.forms import (
     PERSONAL,
     AccessNeedForm,
@@ -54,7 +56,8 @@ from spoc.plugins.events.forms import (
 )
 from spoc.plugins.events.models import Event, Incident, RequestLink, Vendor
 from spoc.plugins.events.program import EVENT, event_of_subject, is_under_way
-from spoc.plugins.events.settings import EventsSettings
+from spoc.plugins.events.settings import EventsSettings, is_coordinator, settings_of
+from spoc.plugins.events.views import bp, console_panels, exports
 
 NAME = "events"
 VENDOR_REQUEST = "events.vendor_request"
@@ -65,10 +68,6 @@ SCHEDULE = "events.schedule"
 INCIDENT = "events.incident"
 TYPES = (VENDOR_REQUEST, VENDOR_CONTRACT, REGISTRATION, ACCESS_NEED, SCHEDULE, INCIDENT)
 log = logging.getLogger(__name__)
-
-
-def settings_of(spoc: Spoc) -> EventsSettings:
-    return spoc.plugin_settings(NAME, EventsSettings)
 
 
 @hookimpl
@@ -261,8 +260,6 @@ def spoc_triage_request(
 def spoc_request_filed(request: Request, fields: BaseModel, session: Session, spoc: Spoc) -> None:
     if request.type_key not in TYPES:
         return
-    from spoc import ValidationFailed
-
     event = event_of_subject(session, request.subject_id)
     if event is None:
         if request.type_key == ACCESS_NEED:
@@ -372,12 +369,6 @@ def spoc_escalation_checks(spoc: Spoc, now: datetime, limit: int) -> list[Escala
 # --- staff reads -------------------------------------------------------------------------------
 
 
-def is_coordinator(spoc: Spoc, agent_id: int | None) -> bool:
-    return agent_id is not None and spoc.directory.in_team(
-        agent_id, settings_of(spoc).accessibility_team
-    )
-
-
 @hookimpl
 def spoc_staff_access(access: StaffAccess, spoc: Spoc) -> AccessRefused | None:
     if access.request_id is None:
@@ -397,8 +388,6 @@ def spoc_staff_access(access: StaffAccess, spoc: Spoc) -> AccessRefused | None:
 
 @hookimpl
 def spoc_blueprints() -> list[Blueprint]:
-    from spoc.plugins.events.views import bp
-
     return [bp]
 
 
@@ -406,8 +395,6 @@ def spoc_blueprints() -> list[Blueprint]:
 def spoc_console_panels(request: Request, spoc: Spoc) -> list[ConsolePanel] | None:
     if request.type_key not in TYPES:
         return None
-    from spoc.plugins.events.views import console_panels
-
     return console_panels(request, spoc)
 
 
@@ -415,20 +402,17 @@ def spoc_console_panels(request: Request, spoc: Spoc) -> list[ConsolePanel] | No
 def spoc_request_exports(request: Request, spoc: Spoc) -> list[Export] | None:
     if request.type_key not in TYPES or request.subject_id is None:
         return None
-    from spoc.plugins.events.views import exports
-
     return exports(request, spoc)
 
 
 @hookimpl
 def spoc_cli_commands() -> list[click.Command]:
-    from spoc.plugins.events.cli import events_cli
-
     return [events_cli]
 
 
 @hookimpl
 def spoc_demo_data(demo: DemoContext) -> None:
+    # Imported here to keep start-up light: only `spoc demo` needs the demo data.
     from spoc.plugins.events.demo import add_demo_data
 
     add_demo_data(demo)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from io import StringIO
 from typing import TextIO
 
 import click
@@ -176,8 +177,6 @@ def import_attendees(event_code: str, file: TextIO) -> None:
     spoc = spoc_of()
     event_id = _event_id(event_code)
     lines = file.readlines()
-    from io import StringIO
-
     try:
         rows = list(attendees.read_rows(StringIO("".join(lines))))
     except ServiceError as exc:

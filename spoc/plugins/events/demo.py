@@ -9,11 +9,10 @@ from io import StringIO
 from spoc import DemoContext
 from spoc.plugins.events import attendees, program, vendors
 from spoc.plugins.events.program import EventPlan
+from spoc.plugins.events.settings import settings_of
 
 
 def add_demo_data(demo: DemoContext) -> None:
-    from spoc.plugins.events import settings_of
-
     spoc = demo.spoc
     settings = settings_of(spoc)
     for key, name, members in (

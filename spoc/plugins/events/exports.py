@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
 from icalendar import Event as VEvent
@@ -84,7 +85,5 @@ def event_jsonld(event: Event, sessions: Sequence[EventSession], url: str) -> st
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _zone(event: Event):  # type: ignore[no-untyped-def]
-    from zoneinfo import ZoneInfo
-
+def _zone(event: Event) -> ZoneInfo:
     return ZoneInfo(event.timezone)

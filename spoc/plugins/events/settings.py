@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from spoc import Priority
-
-TEAM = r"^[a-z][a-z0-9_]*$"
+from spoc import Priority, Spoc, TeamKey
 
 
 class EventsSettings(BaseModel):
@@ -15,13 +13,13 @@ class EventsSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Who works what: the event's SPOC is its event manager (the subject's SPOC).
-    operations_team: str = Field(default="event_operations", pattern=TEAM)
-    vendor_team: str = Field(default="vendor_management", pattern=TEAM)
-    safety_team: str = Field(default="event_safety", pattern=TEAM)
+    operations_team: TeamKey = "event_operations"
+    vendor_team: TeamKey = "vendor_management"
+    safety_team: TeamKey = "event_safety"
     # Vendor requests whose cost is beyond the vendor's budget tolerance go to the organiser.
-    organiser_team: str = Field(default="event_organisers", pattern=TEAM)
+    organiser_team: TeamKey = "event_organisers"
     # Membership of this team is the accessibility coordinator role.
-    accessibility_team: str = Field(default="accessibility", pattern=TEAM)
+    accessibility_team: TeamKey = "accessibility"
     # Medical, safety and conduct incidents go to this person when the event names nobody.
     safety_lead_email: str | None = None
     # Event-day mode: while the event runs (in its own time zone) targets are minutes.
@@ -55,3 +53,15 @@ class EventsSettings(BaseModel):
     vendor_link_days_after: int = Field(default=7, ge=0)
     # Live board: seconds between refreshes.
     board_refresh_seconds: int = Field(default=30, ge=5, le=600)
+
+
+def settings_of(spoc: Spoc) -> EventsSettings:
+    """The events settings of this app (validated at start-up)."""
+    return spoc.plugin_settings("events", EventsSettings)
+
+
+def is_coordinator(spoc: Spoc, agent_id: int | None) -> bool:
+    """Whether the agent is the accessibility coordinator (a member of its team)."""
+    return agent_id is not None and spoc.directory.in_team(
+        agent_id, settings_of(spoc).accessibility_team
+    )

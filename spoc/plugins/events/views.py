@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
@@ -33,7 +34,7 @@ from spoc import (
 from spoc.plugins.events import attendees, vendors
 from spoc.plugins.events import exports as documents
 from spoc.plugins.events.forms import NEED_LABELS, NeedType, VendorRequestForm
-from spoc.plugins.events.models import Event, Incident, RequestLink, Vendor
+from spoc.plugins.events.models import Attendee, Event, Incident, RequestLink, Vendor
 from spoc.plugins.events.program import (
     EVENTS,
     SESSIONS,
@@ -43,7 +44,7 @@ from spoc.plugins.events.program import (
     programme,
     sessions_of,
 )
-from spoc.plugins.events.settings import EventsSettings
+from spoc.plugins.events.settings import EventsSettings, is_coordinator
 
 bp = Blueprint("events", __name__, template_folder="templates")
 PAGE = 50
@@ -234,7 +235,7 @@ def event_manage(code: str) -> str:
         attendee_page=people,
         cursors={k: request.args.get(k) for k in ("vendors", "attendees")},
         now=spoc.clock.now(),
-        coordinator=_is_coordinator(spoc, actor.id),
+        coordinator=is_coordinator(spoc, actor.id),
         can_check_in=actor.role in CHECK_IN_ROLES,
         can_see_board=actor.role in BOARD_ROLES,
     )
@@ -290,17 +291,11 @@ def board(code: str) -> str:
     )
 
 
-def _is_coordinator(spoc: Spoc, agent_id: int | None) -> bool:
-    from spoc.plugins.events import is_coordinator
-
-    return is_coordinator(spoc, agent_id)
-
-
 @bp.get("/e/<code>/needs")
 def needs(code: str) -> str:
     actor = console_agent()
     spoc = spoc_of()
-    if not _is_coordinator(spoc, actor.id):
+    if not is_coordinator(spoc, actor.id):
         abort(403)
     event = _event_or_404(code)
     page = _page(attendees.needs_of(event.id), attendees.NEEDS)
@@ -328,8 +323,6 @@ def console_panels(found: Request, spoc: Spoc) -> list[ConsolePanel]:
         vendor = session.get(Vendor, link.vendor_id) if link.vendor_id else None
         attendee = None
         if link.attendee_id:
-            from spoc.plugins.events.models import Attendee
-
             attendee = session.get(Attendee, link.attendee_id)
         html = render_template(
             "events/request_panel.html",
@@ -367,8 +360,6 @@ def exports(found: Request, spoc: Spoc) -> list[Export]:
 
 
 def _when(value: datetime, event: Event) -> str:
-    from zoneinfo import ZoneInfo
-
     return value.astimezone(ZoneInfo(event.timezone)).strftime("%a %d %b %Y, %H:%M")
 
 

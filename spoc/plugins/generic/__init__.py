@@ -108,7 +108,7 @@ def spoc_request_types() -> list[RequestType]:
             group="IT and services",
             default_priority=Priority.P3,
             priority_rule=incident_priority,
-            specialist_team="specialists",
+            # No team of its own: a breach escalates to the deployment's SPOC_SLA_SPECIALIST_TEAM.
             status_labels={Status.OPEN: "Being fixed"},
             order=20,
         ),
@@ -172,6 +172,7 @@ def spoc_knowledge_articles() -> list[KnowledgeArticle]:
 
 @hookimpl
 def spoc_demo_data(demo: DemoContext) -> None:
+    # Imported here to keep start-up light: only `spoc demo` needs the demo data.
     from spoc.plugins.generic.demo import add_demo_requests
 
     add_demo_requests(demo)

@@ -40,6 +40,9 @@ from spoc import (
     request_states,
 )
 from spoc.plugins.healthcare import audit
+from spoc.plugins.healthcare.api import routes
+from spoc.plugins.healthcare.cli import healthcare_cli
+from spoc.plugins.healthcare.education import articles
 from spoc.plugins.healthcare.forms import (
     AppointmentForm,
     BillingForm,
@@ -58,15 +61,12 @@ from spoc.plugins.healthcare.records import (
     REFERRAL,
     on_filed,
 )
-from spoc.plugins.healthcare.settings import HealthcareSettings
+from spoc.plugins.healthcare.settings import HealthcareSettings, settings_of
+from spoc.plugins.healthcare.views import bp, console_panels, exports, portal_panels
 
 NAME = "healthcare"
 PATIENT = "healthcare.patient"
 TYPES = (APPOINTMENT, BILLING, REFERRAL, FOLLOW_UP, EDUCATION)
-
-
-def settings_of(spoc: Spoc) -> HealthcareSettings:
-    return spoc.plugin_settings(NAME, HealthcareSettings)
 
 
 @hookimpl
@@ -316,8 +316,6 @@ def _is_healthcare_request(spoc: Spoc, request_id: int | None) -> bool:
 
 @hookimpl
 def spoc_blueprints() -> list[Blueprint]:
-    from spoc.plugins.healthcare.views import bp
-
     return [bp]
 
 
@@ -325,8 +323,6 @@ def spoc_blueprints() -> list[Blueprint]:
 def spoc_console_panels(request: Request, spoc: Spoc) -> list[ConsolePanel] | None:
     if request.type_key not in TYPES:
         return None
-    from spoc.plugins.healthcare.views import console_panels
-
     return console_panels(request, spoc)
 
 
@@ -334,8 +330,6 @@ def spoc_console_panels(request: Request, spoc: Spoc) -> list[ConsolePanel] | No
 def spoc_portal_panels(request: Request, spoc: Spoc) -> list[ConsolePanel] | None:
     if request.type_key != APPOINTMENT:
         return None
-    from spoc.plugins.healthcare.views import portal_panels
-
     return portal_panels(request, spoc)
 
 
@@ -343,22 +337,16 @@ def spoc_portal_panels(request: Request, spoc: Spoc) -> list[ConsolePanel] | Non
 def spoc_request_exports(request: Request, spoc: Spoc) -> list[Export] | None:
     if request.type_key not in (APPOINTMENT, REFERRAL):
         return None
-    from spoc.plugins.healthcare.views import exports
-
     return exports(request, spoc)
 
 
 @hookimpl
 def spoc_cli_commands() -> list[click.Command]:
-    from spoc.plugins.healthcare.cli import healthcare_cli
-
     return [healthcare_cli]
 
 
 @hookimpl
 def spoc_api_routes() -> list[ApiRoute]:
-    from spoc.plugins.healthcare.api import routes
-
     return routes()
 
 
@@ -366,8 +354,6 @@ def spoc_api_routes() -> list[ApiRoute]:
 def spoc_knowledge_articles(
     settings_sections: Mapping[str, BaseModel],
 ) -> list[KnowledgeArticle]:
-    from spoc.plugins.healthcare.education import articles
-
     settings = settings_sections.get(NAME)
     folder = settings.articles_dir if isinstance(settings, HealthcareSettings) else None
     try:
@@ -378,6 +364,7 @@ def spoc_knowledge_articles(
 
 @hookimpl
 def spoc_demo_data(demo: DemoContext) -> None:
+    # Imported here to keep start-up light: only `spoc demo` needs the demo data.
     from spoc.plugins.healthcare.demo import add_demo_data
 
     add_demo_data(demo)

@@ -8,7 +8,7 @@ from typing import TextIO
 
 import click
 
-from spoc import Actor, Role, ServiceError, spoc_of
+from spoc import Actor, Role, ServiceError, check_staff_access, spoc_of
 from spoc.plugins.healthcare import audit
 from spoc.plugins.healthcare.forms import Disposition
 from spoc.plugins.healthcare.patients import (
@@ -159,8 +159,6 @@ def _admin(email: str) -> Actor:
 @click.option("--output", type=click.File("w"), default="-")
 def export_patient_cmd(patient_id: int, admin_email: str, output: TextIO) -> None:
     """Everything held about a patient, as JSON (subject access / portability)."""
-    from spoc import check_staff_access
-
     actor = _admin(admin_email)
     try:
         check_staff_access(

@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from spoc import Actor, DemoContext
-from spoc.plugins.healthcare import settings_of
+from spoc.plugins.healthcare.audit import chain_of
 from spoc.plugins.healthcare.patients import Discharge as DischargeIn
 from spoc.plugins.healthcare.patients import PatientContact, record_discharge
 from spoc.plugins.healthcare.records import APPOINTMENT, REFERRAL, act_on_appointment
+from spoc.plugins.healthcare.settings import settings_of
 
 PATIENT = "healthcare.patient"
 
@@ -17,8 +18,6 @@ PATIENT = "healthcare.patient"
 def add_demo_data(demo: DemoContext) -> None:
     spoc = demo.spoc
     settings = settings_of(spoc)
-    from spoc.plugins.healthcare.audit import chain_of
-
     chain_of(spoc).forget_anchor()  # a fresh demo database: its log starts from nothing
     # Kim, the demo's specialist, is the nurse on call.
     spoc.directory.add_team(

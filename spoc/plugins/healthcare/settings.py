@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-TEAM = r"^[a-z][a-z0-9_]*$"
+from spoc import Spoc, TeamKey
 
 # Phrases that mean "this may be an emergency", per language. Matched case-insensitively on
 # word boundaries in every text a patient types. Organisations extend or replace them.
@@ -58,9 +58,9 @@ class HealthcareSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    clinical_team: str = Field(default="clinical", pattern=TEAM)
-    billing_team: str = Field(default="billing", pattern=TEAM)
-    referrals_team: str = Field(default="referrals", pattern=TEAM)
+    clinical_team: TeamKey = "clinical"
+    billing_team: TeamKey = "billing"
+    referrals_team: TeamKey = "referrals"
     red_flags: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_RED_FLAGS))
     emergency_notices: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_EMERGENCY_NOTICES)
@@ -92,3 +92,8 @@ class HealthcareSettings(BaseModel):
             if not all(p.strip() for p in phrases):
                 raise ValueError(f"empty red-flag phrase for language {language!r}")
         return {lang: [p.strip().lower() for p in phrases] for lang, phrases in value.items()}
+
+
+def settings_of(spoc: Spoc) -> HealthcareSettings:
+    """The healthcare settings of this app (validated at start-up)."""
+    return spoc.plugin_settings("healthcare", HealthcareSettings)

@@ -40,13 +40,12 @@ from spoc.plugins.healthcare.records import (
     history,
     record_attempt,
 )
+from spoc.plugins.healthcare.settings import HealthcareSettings, settings_of
 
 bp = Blueprint("navigator", __name__, template_folder="templates")
 
 
-def _settings(spoc: Spoc):  # type: ignore[no-untyped-def]
-    from spoc.plugins.healthcare import settings_of
-
+def _settings(spoc: Spoc) -> HealthcareSettings:
     return settings_of(spoc)
 
 

@@ -37,10 +37,22 @@ from spoc import (
     SubjectKind,
     hookimpl,
 )
-from spoc.plugins.logistics import forms
+from spoc.plugins.logistics import forms, services
+from spoc.plugins.logistics.api import routes
+from spoc.plugins.logistics.cli import logistics_cli
 from spoc.plugins.logistics.detect import detect, escalation_checks, settings_of
 from spoc.plugins.logistics.models import Claim, Order, Shipment
+from spoc.plugins.logistics.services import answer_address_request
 from spoc.plugins.logistics.settings import LogisticsSettings
+from spoc.plugins.logistics.tracking import (
+    account_tracking,
+    describe,
+    is_verified,
+    order_by_number,
+    proven_contact,
+    where_is_my_order,
+)
+from spoc.plugins.logistics.views import bp, portal_panels
 
 NAME = "logistics"
 
@@ -127,8 +139,6 @@ def spoc_route_request(request_type: RequestType, fields: BaseModel, spoc: Spoc)
 @hookimpl
 def spoc_request_filed(request: Request, fields: BaseModel, session: Session, spoc: Spoc) -> None:
     """Rows that must exist with the request: a claim's deadline, an address change's audit."""
-    from spoc.plugins.logistics import services
-
     if isinstance(fields, forms.ClaimForm):
         services.open_claim(spoc, session, request, fields)
     elif isinstance(fields, forms.AddressChangeForm):
@@ -142,8 +152,6 @@ def spoc_request_event(event: RequestEvent, spoc: Spoc) -> None:
     if event.type_key == forms.WHERE_IS_MY_ORDER:
         _answer_from_tracking(event, spoc)
     elif event.type_key == forms.ADDRESS_CHANGE:
-        from spoc.plugins.logistics.services import answer_address_request
-
         answer_address_request(spoc, event.request_id)
 
 
@@ -154,13 +162,6 @@ def _answer_from_tracking(event: RequestEvent, spoc: Spoc) -> None:
     """Where is my order: answered at once from tracking by the system (mailed to the
     requester; it meets the first-response clock), then resolved; the requester reopens it
     (the core's "it does not help") if the answer is not enough."""
-    from spoc.plugins.logistics.tracking import (
-        is_verified,
-        order_by_number,
-        proven_contact,
-        where_is_my_order,
-    )
-
     request = spoc.requests.get(event.request_id, TRACKING)
     fields = forms.WhereIsMyOrder.model_validate(request.fields)
     # Verified only if the requester proved their email by magic link (filed while signed in)
@@ -199,8 +200,6 @@ def spoc_escalation_checks(spoc: Spoc, now: datetime, limit: int) -> Sequence[Es
 def spoc_console_panels(request: Request, spoc: Spoc) -> list[ConsolePanel] | None:
     if not request.type_key.startswith(f"{NAME}."):
         return None
-    from spoc.plugins.logistics.tracking import account_tracking, describe
-
     number = str(request.fields.get("tracking_number") or "")
     panels = []
     if number:
@@ -238,34 +237,27 @@ def spoc_console_panels(request: Request, spoc: Spoc) -> list[ConsolePanel] | No
 def spoc_portal_panels(request: Request, spoc: Spoc) -> list[ConsolePanel] | None:
     if not request.type_key.startswith(f"{NAME}."):
         return None
-    from spoc.plugins.logistics.views import portal_panels
-
     return portal_panels(request, spoc)
 
 
 @hookimpl
 def spoc_blueprints() -> list[Blueprint]:
-    from spoc.plugins.logistics.views import bp
-
     return [bp]
 
 
 @hookimpl
 def spoc_cli_commands() -> list[click.Command]:
-    from spoc.plugins.logistics.cli import logistics_cli
-
     return [logistics_cli]
 
 
 @hookimpl
 def spoc_api_routes() -> list[ApiRoute]:
-    from spoc.plugins.logistics.api import routes
-
     return routes()
 
 
 @hookimpl
 def spoc_demo_data(demo: DemoContext) -> None:
+    # Imported here to keep start-up light: only `spoc demo` needs the demo data.
     from spoc.plugins.logistics.demo import add_demo_data
 
     add_demo_data(demo)

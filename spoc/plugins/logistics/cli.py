@@ -11,10 +11,11 @@ from typing import Any, TextIO
 import click
 from pydantic import ValidationError
 
-from spoc import Actor, Spoc, spoc_of
+from spoc import Actor, PermissionDenied, Request, Spoc, spoc_of
 from spoc.plugins.logistics.detect import detect
+from spoc.plugins.logistics.forms import AddressChangeForm
 from spoc.plugins.logistics.ingest import IngestReport, TrackingEventIn, ingest
-from spoc.plugins.logistics.services import verify_contact
+from spoc.plugins.logistics.services import change_address, verify_contact
 
 BOOL_TRUE = {"1", "true", "yes", "y", "x"}
 BOOL_FALSE = {"", "0", "false", "no", "n"}
@@ -152,10 +153,6 @@ def verify_contact_command(account_id: int, email: str, method: str, by: str) ->
 @click.option("--by", "by", required=True, help="Your name, for the audit")
 def apply_address_change_command(reference: str, by: str) -> None:
     """Apply the address change asked for in request REFERENCE (verified contacts only)."""
-    from spoc import PermissionDenied, Request
-    from spoc.plugins.logistics.forms import AddressChangeForm
-    from spoc.plugins.logistics.services import change_address
-
     spoc = spoc_of()
     found = spoc.requests.find_by_reference(reference, Actor.system())
     with spoc.db.reader() as session:

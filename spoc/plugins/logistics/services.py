@@ -22,6 +22,7 @@ from spoc import (
     Spoc,
     ValidationFailed,
 )
+from spoc.plugins.logistics.detect import TOWER, settings_of
 from spoc.plugins.logistics.forms import ACCOUNT, AddressChangeForm, ClaimForm
 from spoc.plugins.logistics.models import (
     AddressChange,
@@ -32,6 +33,7 @@ from spoc.plugins.logistics.models import (
     VerifiedContact,
 )
 from spoc.plugins.logistics.settings import LogisticsSettings
+from spoc.plugins.logistics.tracking import is_verified, proven_contact
 
 STAFF = (Role.ADMIN, Role.AGENT)
 
@@ -149,8 +151,6 @@ def change_address(
     is a verified contact of the shipment's account. Refusals are audited too, then raised.
     With a request, the audit row, the change and the request's timeline entry are one write
     (``record_event``), so the request's history shows every change and refusal."""
-    from spoc.plugins.logistics.tracking import is_verified
-
     _require_staff(actor, "change delivery addresses")
     email = requested_by.strip().lower()
     number, address = tracking_number.strip(), new_address.strip()
@@ -236,8 +236,6 @@ def claim_deadline(
 def open_claim(spoc: Spoc, session: Session, request: Request, fields: ClaimForm) -> Claim:
     """A claim is filed: record its deadline in the intake transaction, so the sweep can count
     it down from the moment the request exists."""
-    from spoc.plugins.logistics.detect import settings_of
-
     settings = settings_of(spoc)
     shipment = session.scalar(
         select(Shipment)
@@ -294,8 +292,6 @@ def audit_address_request(
     apply. Everyone else is refused until their identity is verified — also when the typed
     email matches a verified contact: anyone can type a customer's address, and interception
     fraud starts with an address change. The audit says which it was."""
-    from spoc.plugins.logistics.tracking import is_verified, proven_contact
-
     shipment = _requested_shipment(session, fields.tracking_number)
     if shipment is None:
         return  # unknown tracking number: nothing to change; the SPOC answers
@@ -327,8 +323,6 @@ def audit_address_request(
 def answer_address_request(spoc: Spoc, request_id: int) -> None:
     """After intake: tell the requester of a refusal (as the system, so it is mailed), and
     tell the SPOC how to go on when the requester is, or claims to be, a verified contact."""
-    from spoc.plugins.logistics.detect import TOWER
-
     with spoc.db.reader() as session:
         audit = session.scalar(
             select(AddressChange)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from spoc import Priority
+from spoc import Priority, TeamKey
 from spoc.plugins.logistics.models import TransportMode
-
-TEAM_KEY = r"^[a-z][a-z0-9_]*$"
 
 # Days after delivery within which the carrier must be notified, per convention:
 # CMR art. 30 (road): 7 days for hidden damage, 21 for delay; Montreal art. 31 (air): 14 for
@@ -26,14 +24,13 @@ class LogisticsSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    carrier_desk_team: str = Field(default="carrier_desk", pattern=TEAM_KEY)
-    authority_team: str = Field(
+    carrier_desk_team: TeamKey = "carrier_desk"
+    authority_team: TeamKey = Field(
         default="account_management",
-        pattern=TEAM_KEY,
         description="The account manager's authority: level 2 for large ETA slips.",
     )
-    claims_team: str = Field(default="claims", pattern=TEAM_KEY)
-    buyer_team: str = Field(default="buyers", pattern=TEAM_KEY)
+    claims_team: TeamKey = "claims"
+    buyer_team: TeamKey = "buyers"
     stale_domestic_hours: float = Field(default=24, gt=0)
     stale_international_hours: float = Field(default=72, gt=0)
     eta_slip_hours: float = Field(default=24, gt=0)

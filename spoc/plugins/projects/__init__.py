@@ -35,6 +35,8 @@ from spoc import (
     Watch,
     hookimpl,
 )
+from spoc.plugins.projects import cycle, rollup
+from spoc.plugins.projects.cycle import due_period_label, on_watch_due
 from spoc.plugins.projects.forms import (
     ChangeRequestForm,
     DecisionForm,
@@ -60,7 +62,9 @@ from spoc.plugins.projects.keys import (
     UPDATE,
     WORKSTREAM,
 )
+from spoc.plugins.projects.records import after_commit, on_filed
 from spoc.plugins.projects.settings import ProjectsSettings
+from spoc.plugins.projects.views import bp, console_panels
 
 TYPES = (UPDATE, RISK, DECISION, CHANGE, QUESTION, REPORT, CHASE)
 
@@ -237,16 +241,12 @@ def spoc_triage_request(request_type: RequestType, fields: BaseModel, spoc: Spoc
 @hookimpl
 def spoc_request_filed(request: Request, fields: BaseModel, session: Session, spoc: Spoc) -> None:
     if request.type_key in TYPES:
-        from spoc.plugins.projects.records import on_filed
-
         on_filed(spoc, request, fields, session)
 
 
 @hookimpl
 def spoc_request_event(event: RequestEvent, spoc: Spoc) -> None:
     if event.type_key == UPDATE:
-        from spoc.plugins.projects.records import after_commit
-
         after_commit(event, spoc)
 
 
@@ -256,16 +256,12 @@ def spoc_form_defaults(
 ) -> dict[str, Any] | None:
     if request_type.key != UPDATE or subject is None or subject.kind != WORKSTREAM:
         return None
-    from spoc.plugins.projects.cycle import due_period_label
-
     label = due_period_label(spoc, subject.id)
     return {"period": label} if label else None
 
 
 @hookimpl
 def spoc_sweep_tasks(spoc: Spoc, now: datetime, limit: int) -> int:
-    from spoc.plugins.projects import cycle, rollup
-
     done = cycle.open_due_periods(spoc, limit)
     done += cycle.chase_missing_updates(spoc, now, limit)
     done += cycle.send_reminders(spoc, now, limit)
@@ -276,15 +272,11 @@ def spoc_sweep_tasks(spoc: Spoc, now: datetime, limit: int) -> int:
 
 @hookimpl
 def spoc_watch_due(watch: Watch, session: Session, now: datetime) -> None:
-    from spoc.plugins.projects.cycle import on_watch_due
-
     on_watch_due(watch, session, now)
 
 
 @hookimpl
 def spoc_blueprints() -> list[Blueprint]:
-    from spoc.plugins.projects.views import bp
-
     return [bp]
 
 
@@ -292,13 +284,12 @@ def spoc_blueprints() -> list[Blueprint]:
 def spoc_console_panels(request: Request, spoc: Spoc) -> list[ConsolePanel] | None:
     if request.type_key not in (UPDATE, RISK, DECISION):
         return None
-    from spoc.plugins.projects.views import console_panels
-
     return console_panels(request, spoc)
 
 
 @hookimpl
 def spoc_demo_data(demo: DemoContext) -> None:
+    # Imported here to keep start-up light: only `spoc demo` needs the demo data.
     from spoc.plugins.projects.demo import add_demo_data
 
     add_demo_data(demo)

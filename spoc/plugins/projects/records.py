@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -31,6 +31,7 @@ from spoc.plugins.projects.keys import (
     is_system_filing,
 )
 from spoc.plugins.projects.models import (
+    Chase,
     Decision,
     Milestone,
     Period,
@@ -40,6 +41,7 @@ from spoc.plugins.projects.models import (
     Workstream,
 )
 from spoc.plugins.projects.queries import project_id_of, require_manager, settings_of
+from spoc.plugins.projects.rollup import refresh
 
 
 def on_filed(spoc: Spoc, request: Request, fields: BaseModel, session: Session) -> None:
@@ -127,8 +129,6 @@ def _status_update(
 
 
 def end_of_day(spoc: Spoc, day: object) -> datetime:
-    from datetime import date
-
     assert isinstance(day, date)
     local = datetime.combine(day + timedelta(days=1), time(0), tzinfo=spoc.settings.tz)
     return local.astimezone(UTC)
@@ -163,8 +163,6 @@ def arm_agenda_watch(
 ) -> None:
     """A risk scoring at least the threshold goes onto the steering committee's agenda once
     it is within the proximity window (at once if it already is)."""
-    from datetime import date
-
     assert isinstance(proximity, date)
     settings = settings_of(spoc)
     if score < settings.agenda_min_score:
@@ -223,9 +221,6 @@ def after_commit(event: RequestEvent, spoc: Spoc) -> None:
     this is skipped."""
     if event.kind != "created" or event.type_key != UPDATE:
         return
-    from spoc.plugins.projects.models import Chase
-    from spoc.plugins.projects.rollup import refresh
-
     with spoc.db.reader() as session:
         update = session.scalar(
             select(StatusUpdate).where(StatusUpdate.request_id == event.request_id)
@@ -302,8 +297,6 @@ def reassess_risk(
     spoc: Spoc, actor: Actor, request_id: int, probability: int, impact: int, proximity: object
 ) -> None:
     """A new probability, impact or proximity: a new score, and maybe the agenda."""
-    from datetime import date
-
     if not (1 <= probability <= 5 and 1 <= impact <= 5) or not isinstance(proximity, date):
         raise ValidationFailed("invalid assessment", {"probability": "1 to 5", "impact": "1 to 5"})
     # A lower score takes a risk off the steering committee's agenda: the manager's call.

@@ -40,6 +40,7 @@ from spoc.plugins.projects.models import (
     WorkstreamStatus,
 )
 from spoc.plugins.projects.queries import people, require_manager, settings_of
+from spoc.plugins.projects.rollup import refresh
 
 SCHEMA_FILE = Path(__file__).parent / "schema" / "status-report.schema.json"
 SCHEMA_PATH = "/p/projects/schema/status-report.json"
@@ -267,6 +268,8 @@ def trend_periods(
 
 def publish(spoc: Spoc, actor: Actor, period_id: int) -> Report:
     """Freeze the period's report as the next version; recorded on the report request."""
+    # Imported here to keep start-up light: the schema validator loads when a report is
+    # published, not with every app.
     from jsonschema import Draft202012Validator
 
     with spoc.db.reader() as session:
@@ -275,8 +278,6 @@ def publish(spoc: Spoc, actor: Actor, period_id: int) -> Report:
             raise NotFoundError(f"no period {period_id}")
         project_id, request_id, label = period.project_id, period.report_request_id, period.label
     require_manager(spoc, actor, project_id)
-    from spoc.plugins.projects.rollup import refresh
-
     refresh(spoc, period_id, actor)  # publish what is true now
     published: list[Report] = []
     now = spoc.clock.now()
@@ -412,6 +413,7 @@ def _latin1(text: Any) -> str:
 
 
 def pdf(content: dict[str, Any]) -> bytes:
+    # Imported here to keep start-up light: fpdf (some 240 modules) loads for the first PDF.
     from fpdf import FPDF
 
     doc = FPDF(format="A4")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-TEAM = r"^[a-z][a-z0-9_]*$"
+from spoc import TeamKey
 
 
 class ProjectsSettings(BaseModel):
@@ -14,10 +14,10 @@ class ProjectsSettings(BaseModel):
 
     # Escalation targets (core escalations go to teams). A project or workstream may name its
     # own sponsor or owner team; these are the defaults.
-    sponsor_team: str = Field(default="sponsors", pattern=TEAM)
-    workstream_owner_team: str = Field(default="workstream_owners", pattern=TEAM)
-    steering_team: str = Field(default="steering_committee", pattern=TEAM)
-    board_team: str = Field(default="change_board", pattern=TEAM)
+    sponsor_team: TeamKey = "sponsors"
+    workstream_owner_team: TeamKey = "workstream_owners"
+    steering_team: TeamKey = "steering_committee"
+    board_team: TeamKey = "change_board"
     # Reporting cycle: hours in a business day, to turn "N business days" into business time.
     business_day_hours: int = Field(default=8, ge=1, le=24)
     # A missing update is escalated to the workstream's owner this long after the deadline.

@@ -17,7 +17,7 @@ from spoc import Spoc, Subject, ValidationFailed
 from spoc.plugins.projects.cycle import open_due_periods_of
 from spoc.plugins.projects.forms import Cadence
 from spoc.plugins.projects.keys import PORTFOLIO, PROJECT, WORKSTREAM
-from spoc.plugins.projects.models import Person, Portfolio, Project, Workstream
+from spoc.plugins.projects.models import Period, Person, Portfolio, Project, Workstream
 from spoc.plugins.projects.periods import period_bounds
 from spoc.plugins.projects.queries import people, settings_of
 
@@ -189,8 +189,6 @@ def add_workstream(
             )
         )
         # The project's open periods now wait for this workstream too.
-        from spoc.plugins.projects.models import Period
-
         for period in session.scalars(
             select(Period)
             .where(Period.project_id == project_id)

@@ -33,6 +33,20 @@ def test_plugins_are_read_comma_separated(monkeypatch: pytest.MonkeyPatch) -> No
     assert load_settings(env="dev").plugins == ["generic", "facilities"]
 
 
+def test_the_deployments_own_teams_are_read_comma_separated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SPOC_TEAMS", "night_shift, plumbers")
+    settings = load_settings(env="dev")
+    assert settings.teams == ["night_shift", "plumbers"]
+    assert settings.core_teams == {"desk", "specialists", "management", "night_shift", "plumbers"}
+
+
+def test_a_team_key_that_is_not_one_names_the_setting() -> None:
+    with pytest.raises(StartupError, match="SPOC_TEAMS: 'Night Shift' is not a team key"):
+        load_settings(env="dev", teams="Night Shift")
+
+
 def test_unknown_time_zone_names_the_setting() -> None:
     with pytest.raises(StartupError, match="SPOC_TIMEZONE: unknown time zone 'Mars/Olympus'"):
         load_settings(env="dev", timezone="Mars/Olympus")

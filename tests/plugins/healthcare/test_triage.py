@@ -166,6 +166,7 @@ def test_team_settings_reach_the_request_types(make_app: AppFactory) -> None:
     app = make_app(
         plugins=["generic", "healthcare"],
         plugin_settings={"healthcare": {"clinical_team": "nurses", "billing_team": "finance"}},
+        teams=["nurses", "finance"],  # the deployment's own teams (SPOC_TEAMS)
     )
     types = spoc_of(app).host.request_types
     appointment, billing = types.get("healthcare.appointment"), types.get("healthcare.billing")

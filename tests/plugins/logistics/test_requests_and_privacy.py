@@ -219,6 +219,7 @@ def test_specialist_teams_come_from_the_settings(make_app: AppFactory) -> None:
     app: Flask = make_app(
         plugins=["generic", "logistics"],
         plugin_settings={"logistics": {"carrier_desk_team": "carriers", "claims_team": "cl"}},
+        teams=["carriers", "cl"],  # the deployment's own teams (SPOC_TEAMS)
     )
     requests = spoc_of(app).requests
     assert requests.request_type("logistics.delivery_exception").specialist_team == "carriers"
