@@ -54,6 +54,7 @@ from spoc.core.kernel.types import (
     SubjectInfo,
     SubjectKind,
     Triage,
+    WatchOutcome,
 )
 from spoc.core.kernel.version import VERSION
 from spoc.core.platform.hookspecs import PROJECT
@@ -219,6 +220,7 @@ __all__ = [
     "UTCDateTime",
     "ValidationFailed",
     "Watch",
+    "WatchOutcome",
     "__version__",
     "api_agent",
     "check_staff_access",
