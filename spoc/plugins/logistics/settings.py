@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from spoc import Priority
+from spoc import Priority, Spoc
 from spoc.plugins.logistics.models import TransportMode
+
+NAME = "logistics"
 
 TEAM_KEY = r"^[a-z][a-z0-9_]*$"
 
@@ -55,3 +57,7 @@ class LogisticsSettings(BaseModel):
         description="Escalate a claim to the claims team this close to its deadline.",
     )
     max_batch: int = Field(default=1000, ge=1, le=10_000)
+
+
+def settings_of(spoc: Spoc) -> LogisticsSettings:
+    return spoc.plugin_settings(NAME, LogisticsSettings)
