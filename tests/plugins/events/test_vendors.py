@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from spoc import FrozenClock, Request
 from spoc.core.domain.models import Escalation, Team
 from spoc.plugins.events import vendors
-from spoc.plugins.events.models import Watch
+from spoc.plugins.events.models import VendorAlert as Watch
 from tests.conftest import AppFactory, csrf_token
 from tests.plugins.events.conftest import LOAD_IN, OPENS, PLUGINS, Expo, make_expo
 
