@@ -120,7 +120,8 @@ class WatchService:
         request through intake — and so cannot run inside ``spoc_watch_due``: its
         ``spoc_sweep_tasks`` (which run before the sweep fires watches) acts on each and
         claims it with :meth:`settle_by_id` in that transaction. One it leaves due is fired
-        by the sweep as usual."""
+        by the sweep as usual. Raises :class:`PluginError` for a prefix that does not start
+        with an enabled plugin's namespace."""
         self._check_cause_prefix(prefix)
         return list(
             session.scalars(

@@ -129,6 +129,27 @@ def test_two_workers_open_one_request_per_watch(expo: Expo, clock: FrozenClock) 
     assert count == 1
 
 
+def test_a_due_alert_the_task_did_not_reach_stays_armed_for_its_next_pass(
+    expo: Expo, clock: FrozenClock
+) -> None:
+    due = clock.now() - MINUTE
+    for what in ("Stage plan", "Power plan"):
+        vendors.add_deliverable(expo.spoc, expo.settings, expo.vendor.id, what, due)
+    report = expo.spoc.sweep(limit=1)  # the task opens one; the sweep meets the other's watch
+    assert (report.plugin_tasks, report.watches, report.plugin_triggers) == (1, 1, 0)
+    with expo.spoc.db.reader() as session:
+        [left] = expo.spoc.watches.due(session, vendors.ALERT, clock.now() + MINUTE, 10)
+        assert left.due_at == clock.now() + vendors.RETRY
+    clock.advance(vendors.RETRY)
+    report = expo.spoc.sweep()
+    assert (report.plugin_tasks, report.plugin_triggers) == (1, 2)
+    sweep_twice(expo)
+    assert alerts(expo) == [
+        ("Overdue: Stage plan", "vendor_management"),
+        ("Overdue: Power plan", "vendor_management"),
+    ]
+
+
 # --- the vendor portal ---------------------------------------------------------------------
 
 
