@@ -399,45 +399,61 @@ def open_due_alerts(spoc: Spoc, now: datetime, limit: int) -> int:
     return opened
 
 
+@dataclass(frozen=True)
+class _Filing:
+    """The request an alert opens, read before intake's transaction."""
+
+    alert_id: int
+    cause: str
+    subject_id: int
+    fields: dict[str, str]
+    requester: dict[str, str]
+
+
+def _filing(session: Session, alert: VendorAlert) -> _Filing:
+    vendor = session.get(Vendor, alert.vendor_id)
+    assert vendor is not None
+    event = session.get(Event, vendor.event_id)
+    assert event is not None
+    topic, summary, details = _what(session, alert)
+    return _Filing(
+        alert.id,
+        alert.cause,
+        event.subject_id,
+        {"vendor_code": vendor.code, "topic": topic, "summary": summary, "details": details},
+        {"name": vendor.onsite_name or vendor.name, "email": vendor.onsite_email},
+    )
+
+
 def _open_one(spoc: Spoc, watch_id: int, cause: str, reason: str) -> int:
     """Open the alert's request (1), or clear an alert no longer needed (0)."""
     with spoc.db.reader() as session:
         alert = _alert_of(session, cause)
+        alert_id = alert.id if alert is not None else None
         needed = alert is not None and alert.state == WAITING and _still_needed(session, alert)
-        if alert is not None and needed:
-            vendor = session.get(Vendor, alert.vendor_id)
-            assert vendor is not None
-            event = session.get(Event, vendor.event_id)
-            assert event is not None
-            alert_id, alert_cause = alert.id, alert.cause
-            topic, summary, details = _what(session, alert)
-            requester = {
-                "name": vendor.onsite_name or vendor.name,
-                "email": vendor.onsite_email,
-            }
-            subject_id, code = event.subject_id, vendor.code
-    if alert is None or not needed:
+        filing = _filing(session, alert) if alert is not None and needed else None
+    if filing is None:
         with spoc.db.transaction() as session:
-            if spoc.watches.settle_by_id(session, watch_id) and alert is not None:
+            if spoc.watches.settle_by_id(session, watch_id) and alert_id is not None:
                 session.execute(
                     update(VendorAlert)
-                    .where(VendorAlert.id == alert.id, VendorAlert.state == WAITING)
+                    .where(VendorAlert.id == alert_id, VendorAlert.state == WAITING)
                     .values(state=CLEARED)
                 )
         return 0
-    team = _team(spoc.plugin_settings("events", EventsSettings), alert_cause)
+    team = _team(spoc.plugin_settings("events", EventsSettings), filing.cause)
 
     def claim(session: Session, request: Request, _token: str) -> None:
         if not spoc.watches.settle_by_id(session, watch_id):
             raise _Taken
         session.execute(
             update(VendorAlert)
-            .where(VendorAlert.id == alert_id)
+            .where(VendorAlert.id == filing.alert_id)
             .values(state=OPENED, request_id=request.id)
         )
         spoc.watches.arm(
             session,
-            f"events:{alert_cause}",
+            f"events:{filing.cause}",
             spoc.clock.now(),
             request_id=request.id,
             escalate_to=team,
@@ -447,14 +463,9 @@ def _open_one(spoc: Spoc, watch_id: int, cause: str, reason: str) -> int:
     try:
         spoc.requests.create_with_tracking_link(
             type_key=VENDOR_CONTRACT,
-            fields={
-                "vendor_code": code,
-                "topic": topic,
-                "summary": summary,
-                "details": details,
-            },
-            requester=requester,
-            subject_id=subject_id,
+            fields=filing.fields,
+            requester=filing.requester,
+            subject_id=filing.subject_id,
             actor=DESK,
             on_issued=claim,
         )
