@@ -66,6 +66,7 @@ from spoc.core.kernel.types import (
     SubjectKind,
     TeamKey,
     Triage,
+    WatchOutcome,
 )
 from spoc.core.kernel.version import VERSION
 from spoc.core.platform.hookspecs import PROJECT
@@ -248,6 +249,7 @@ __all__ = [
     "UTCDateTime",
     "ValidationFailed",
     "Watch",
+    "WatchOutcome",
     "__version__",
     "api_agent",
     "check_staff_access",

@@ -64,6 +64,24 @@ def app_at(
     return spoc
 
 
+def downgrade_plugin(spoc: Spoc, plugin: str, revision: str) -> None:
+    """Take ``plugin``'s history back to ``revision`` (the core stays current)."""
+    for history in migrate.histories(spoc.host):
+        if history.owner == plugin:
+            config = history.config()
+            with spoc.db.engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.downgrade(config, revision)
+
+
+def columns(spoc: Spoc, table: str) -> set[str]:
+    with spoc.db.engine.connect() as connection:
+        inspector = sa.inspect(connection)
+        if not inspector.has_table(table):
+            return set()
+        return {column["name"] for column in inspector.get_columns(table)}
+
+
 def check_watches_carry_over(
     url: str, clock: FrozenClock, tmp_path: Path, plugin: str, before: str, team: str
 ) -> None:

@@ -7,8 +7,10 @@ request's row lock for a request's watch, the watch's own row for a subject's �
 plugin's ``spoc_watch_due``, escalates the request to ``escalate_to`` if one was given (once per
 request and cause), and settles the watch, all in one transaction: a crash half-way rolls all
 of it back and leaves the watch due for the next pass, so it is never lost and never acted on
-twice. The due ones are read through one indexed range, ``(settled_at, due_at)``, bounded by
-the pass's limit, like the SLA deadlines.
+twice. The hook may answer a :class:`~spoc.core.kernel.types.WatchOutcome` instead: escalate
+elsewhere or not at all, or re-arm the watch for a later time rather than settle it. The due
+ones are read through one indexed range, ``(settled_at, due_at)``, bounded by the pass's
+limit, like the SLA deadlines.
 """
 
 from __future__ import annotations
@@ -18,14 +20,15 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from spoc.core.domain.escalation import EscalationService
 from spoc.core.domain.models import Watch
 from spoc.core.domain.writes import SWEEPER, RowLocked, ServiceBase, WriteContext
 from spoc.core.kernel.clock import Clock
-from spoc.core.kernel.errors import PluginError
+from spoc.core.kernel.errors import PluginContractError, PluginError
+from spoc.core.kernel.types import WatchOutcome
 from spoc.core.platform import hookspecs
 from spoc.core.platform.dispatch import Hooks
 from spoc.core.platform.plugins import PluginHost
@@ -98,9 +101,40 @@ class WatchService:
 
     def settle_by_id(self, session: Session, watch_id: int) -> bool:
         """Settle the watch with this id (as returned by :meth:`arm`); False if it was not
-        found or already settled."""
-        watch = session.get(Watch, watch_id)
-        return watch is not None and self._settle(watch)
+        found or already settled. A conditional UPDATE: of two transactions settling the same
+        watch at once exactly one gets True, so a plugin may use it to claim a due watch (see
+        :meth:`due`) and roll its own work back when it gets False."""
+        done = session.execute(
+            update(Watch)
+            .where(Watch.id == watch_id, Watch.settled_at.is_(None))
+            .values(settled_at=self.clock.now())
+        )
+        return bool(done.rowcount)  # type: ignore[attr-defined]
+
+    def due(self, session: Session, prefix: str, now: datetime, limit: int) -> list[Watch]:
+        """The unsettled watches whose cause starts with ``prefix`` (``<plugin>:`` or longer)
+        and whose due time has come at ``now``, oldest first, at most ``limit``; read through
+        the sweep's index.
+
+        For a plugin whose action on a due watch needs a transaction of its own — opening a
+        request through intake — and so cannot run inside ``spoc_watch_due``: its
+        ``spoc_sweep_tasks`` (which run before the sweep fires watches) acts on each and
+        claims it with :meth:`settle_by_id` in that transaction. One it leaves due is fired
+        by the sweep as usual. Raises :class:`PluginError` for a prefix that does not start
+        with an enabled plugin's namespace."""
+        self._check_cause_prefix(prefix)
+        return list(
+            session.scalars(
+                select(Watch)
+                .where(
+                    Watch.settled_at.is_(None),
+                    Watch.due_at <= now,
+                    Watch.cause.startswith(prefix, autoescape=True),
+                )
+                .order_by(Watch.due_at, Watch.id)
+                .limit(limit)
+            )
+        )
 
     def disarm(
         self,
@@ -142,6 +176,13 @@ class WatchService:
         watch.settled_at = self.clock.now()
         return True
 
+    def _check_cause_prefix(self, prefix: str) -> None:
+        plugin, colon, _ = prefix.partition(":")
+        if not colon or plugin not in self.host.enabled:
+            raise PluginError(
+                plugin, f"watch prefix {prefix!r}: must start with '<an enabled plugin>:'"
+            )
+
     def _check(self, cause: str, request_id: int | None, subject_id: int | None) -> None:
         if (request_id is None) == (subject_id is None):
             raise PluginError(
@@ -168,6 +209,7 @@ class WatchPass:
 
     fired: int = 0
     escalated: int = 0
+    rearmed: int = 0  # fired, and armed again for later instead of settled
     skipped: int = 0  # held by another worker
     errors: list[str] = field(default_factory=list)
 
@@ -233,7 +275,7 @@ class _Firing:
             log.warning("watch %s (%s): plugin not enabled; settled unfired", watch.id, watch.cause)
             watch.settled_at = self.now
             return
-        self.hooks.ask(
+        answer = self.hooks.ask(
             plugin,
             hookspecs.spoc_watch_due,
             watch=watch,
@@ -241,13 +283,39 @@ class _Firing:
             spoc=self.hooks.spoc,
             now=self.now,
         )
+        team, reason = watch.escalate_to, watch.reason
+        if answer is not None:
+            self._check_outcome(plugin, watch, answer, write)
+            team = answer.escalate
+            reason = answer.reason if answer.reason is not None else watch.reason
         if (
             write is not None
-            and watch.escalate_to
-            and self.escalations.escalate_once(
-                write, watch.escalate_to, watch.reason, f"plugin:{watch.cause}"
-            )
+            and team
+            and self.escalations.escalate_once(write, team, reason, f"plugin:{watch.cause}")
         ):
             self.done.escalated += 1
-        watch.settled_at = self.now
+        if answer is not None and answer.rearm_at is not None:
+            watch.due_at = answer.rearm_at
+            self.done.rearmed += 1
+        else:
+            watch.settled_at = self.now
         self.done.fired += 1
+
+    def _check_outcome(
+        self, plugin: str, watch: Watch, answer: WatchOutcome, write: WriteContext | None
+    ) -> None:
+        hook = hookspecs.spoc_watch_due.__name__
+        if answer.escalate is not None and write is None:
+            raise PluginContractError(
+                plugin,
+                hook,
+                f"watch {watch.id} ({watch.cause}) is a subject's: it cannot escalate "
+                f"(escalate={answer.escalate!r})",
+            )
+        if answer.rearm_at is not None and answer.rearm_at <= self.now:
+            raise PluginContractError(
+                plugin,
+                hook,
+                f"watch {watch.id} ({watch.cause}): rearm_at {answer.rearm_at.isoformat()} "
+                f"is not later than now ({self.now.isoformat()})",
+            )

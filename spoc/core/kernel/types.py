@@ -497,3 +497,30 @@ class AccessRefused:
     """``spoc_staff_access``'s answer when a reader must give a break-glass reason first."""
 
     message: str
+
+
+@dataclass(frozen=True)
+class WatchOutcome:
+    """What the sweep does with a watch that fell due: ``spoc_watch_due``'s answer.
+
+    Answering ``None`` settles the watch as it was armed (escalating its request to the
+    watch's ``escalate_to``, if any). An outcome decides instead, for this firing:
+
+    * ``escalate``: the team key to escalate the watch's request to now, or ``None`` for no
+      escalation (also when the watch was armed with an ``escalate_to``). Once per request and
+      cause (trigger ``plugin:<cause>``), skipped when the request is final or at the top
+      level. ``reason`` replaces the watch's reason for it. A subject's watch cannot escalate.
+    * ``rearm_at``: instead of settling, arm the same watch again to fall due then (a time
+      with a zone, later than the sweep's now): a repeating or moving deadline. Its escalation,
+      if any, still happens at most once per request and cause.
+    """
+
+    escalate: str | None = None
+    rearm_at: datetime | None = None
+    reason: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.escalate is not None and not self.escalate.strip():
+            raise ValueError("WatchOutcome.escalate: give a team key, or None")
+        if self.rearm_at is not None and self.rearm_at.tzinfo is None:
+            raise ValueError("WatchOutcome.rearm_at: give the time zone")

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
         SubjectInfo,
         SubjectKind,
         Triage,
+        WatchOutcome,
     )
     from spoc.core.services import Spoc
 
@@ -474,27 +475,39 @@ def spoc_escalation_checks(  # type: ignore[empty-body]
 
 
 @hookspec
-def spoc_watch_due(watch: Watch, session: Session, spoc: Spoc, now: datetime) -> None:
+def spoc_watch_due(
+    watch: Watch, session: Session, spoc: Spoc, now: datetime
+) -> WatchOutcome | None:
     """Act on one of the plugin's watches that has fallen due (see ``spoc.watches.arm``).
 
     Called by the sweep for each due watch, only on the plugin that armed it (the namespace of
-    its cause), at most once per watch: inside the transaction that claims the watch — for a
-    request's watch, under the request's row lock — and that then escalates the request to
-    the watch's ``escalate_to`` (if set; once per request and cause, trigger
-    ``plugin:<cause>``) and settles it. Whatever the hook writes in ``session`` commits
-    together with the settling; if it raises, all of it rolls back, the error is reported in
-    the pass and the watch stays due for the next pass. Watches armed with ``escalate_to``
-    alone need no implementation. Do not open another transaction here, and keep the work
-    small and bounded (one watch, its own rows).
+    its cause), at most once per firing: inside the transaction that claims the watch — for a
+    request's watch, under the request's row lock — and that then does what the answer says
+    and settles (or re-arms) it. Whatever the hook writes in ``session`` commits together with
+    that; if it raises or answers wrongly, all of it rolls back, the error is reported in the
+    pass and the watch stays due for the next pass. Watches armed with ``escalate_to`` alone
+    need no implementation. Do not open another transaction here (intake, another request's
+    write), and keep the work small and bounded (one watch, its own rows).
 
     Arguments:
         watch: the :class:`spoc.Watch` falling due (``cause``, ``request_id`` or
-            ``subject_id``, ``due_at``, ``reason``); do not settle it yourself.
-        session: the sweep's transaction, for the plugin's own rows.
+            ``subject_id``, ``due_at``, ``escalate_to``, ``reason``); do not settle or move it
+            yourself, answer instead.
+        session: the sweep's transaction, for the plugin's own rows (a request's watch: the
+            request is locked; ``session.get(spoc.Request, watch.request_id)`` reads it).
         spoc: the application's :class:`spoc.Spoc`.
         now: the sweep's current instant (UTC, from the injected clock).
 
-    Returns: nothing; the answer is ignored.
+    Returns: ``None`` to settle the watch as armed: the request is escalated to the watch's
+    ``escalate_to`` if it has one (once per request and cause, trigger ``plugin:<cause>``;
+    skipped when the request is final or at the top level). Or a :class:`spoc.WatchOutcome`
+    that decides for this firing: ``escalate`` — the team to escalate the request to now, or
+    ``None`` for no escalation at all (the armed ``escalate_to`` is not used), with
+    ``reason`` replacing the watch's reason; ``rearm_at`` — instead of settling, the same
+    watch falls due again then (later than ``now``: a repeating or moving deadline; its
+    escalation still happens once per request and cause). A subject's watch cannot escalate;
+    ``escalate`` there, a ``rearm_at`` not after ``now``, or any other answer is refused with
+    a :class:`spoc.PluginContractError` naming the plugin.
 
     firstresult: no — called on the owning plugin only.
     """

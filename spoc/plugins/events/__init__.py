@@ -25,7 +25,6 @@ from spoc import (
     BusinessHours,
     ConsolePanel,
     DemoContext,
-    EscalationCheck,
     Export,
     Priority,
     Request,
@@ -38,6 +37,8 @@ from spoc import (
     SubjectKind,
     Triage,
     ValidationFailed,
+    Watch,
+    WatchOutcome,
     hookimpl,
 )
 from spoc.plugins.events import attendees, vendors
@@ -362,8 +363,8 @@ def spoc_sweep_tasks(spoc: Spoc, now: datetime, limit: int) -> int:
 
 
 @hookimpl
-def spoc_escalation_checks(spoc: Spoc, now: datetime, limit: int) -> list[EscalationCheck]:
-    return vendors.escalation_checks(spoc, now, limit)
+def spoc_watch_due(watch: Watch, session: Session, now: datetime) -> WatchOutcome | None:
+    return vendors.on_watch_due(watch, session, now)
 
 
 # --- staff reads -------------------------------------------------------------------------------

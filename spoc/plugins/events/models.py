@@ -24,9 +24,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from spoc import JSONType, Model, UTCDateTime
 
 SESSION_STATUSES = ("scheduled", "cancelled")
-# A vendor trigger's life: waiting for its instant → a request opened → escalated; or cleared
+# A vendor alert's life: waiting for its instant → a request opened → escalated; or cleared
 # because what it waited for happened first; or failed, when its request could not be opened
-# (logged; parked so it never blocks the watches behind it).
+# (logged; parked so it never blocks the alerts behind it).
 WAITING, OPENED, ESCALATED, CLEARED = "waiting", "opened", "escalated", "cleared"
 FAILED = "failed"
 
@@ -115,12 +115,16 @@ class Deliverable(Model):
     accepted_by: Mapped[str | None] = mapped_column(String(200))
 
 
-class Watch(Model):
-    """A vendor trigger the sweep watches: one row per vendor, cause and deliverable (the
-    unique ``key``), so it fires exactly once."""
+class VendorAlert(Model):
+    """A vendor trigger: what it is about (one per vendor, cause and deliverable: the unique
+    ``key``) and what became of it. When it falls due is the core's watch
+    ``events:vendor:<key>`` on the event's subject, which the sweep reads (see ``vendors``)."""
 
-    __tablename__ = "events_watches"
-    __table_args__ = (Index("ix_events_watches_due", "state", "due_at"),)
+    __tablename__ = "events_vendor_alerts"
+    __table_args__ = (
+        # The escalation of an opened alert finds it by its request.
+        Index("ix_events_vendor_alerts_request", "request_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(80), unique=True)
@@ -129,11 +133,8 @@ class Watch(Model):
         ForeignKey("events_deliverables.id", ondelete="CASCADE")
     )
     cause: Mapped[str] = mapped_column(String(30))
-    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     state: Mapped[str] = mapped_column(String(12), default=WAITING)
     request_id: Mapped[int | None] = mapped_column(ForeignKey("requests.id", ondelete="SET NULL"))
-    team_key: Mapped[str] = mapped_column(String(64))
-    reason: Mapped[str] = mapped_column(String(300), default="")
 
 
 class Attendee(Model):

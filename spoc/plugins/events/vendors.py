@@ -1,17 +1,22 @@
 """Vendors: contracts, deliverables, insurance, check-in, the vendor portal link, and the three
 triggers the sweep fires exactly once each.
 
-A trigger is a :class:`Watch` row, unique per vendor, cause and deliverable. Its life:
+A trigger is a :class:`VendorAlert` (unique per vendor, cause and deliverable) whose instant is
+the core's watch ``events:vendor:<key>`` on the event's subject. Its life:
 
 * ``waiting`` until its instant (deliverable due; T-14 days for the certificate; load-in start
   plus 15 minutes for check-in). What it waits for happening first (acceptance, a valid
-  certificate, the check-in) clears it.
-* ``spoc_sweep_tasks`` (may write) opens a "vendor deliverable or contract" request for a due
-  watch, in the same transaction that moves it to ``opened`` with a guarded UPDATE: a second
-  worker racing on the same watch matches no row and rolls its request back.
-* ``spoc_escalation_checks`` (reads) returns the opened ones; the sweep escalates each once and
-  its ``settle`` moves the watch to ``escalated``, so the index range ``(state, due_at)`` never
-  returns it again.
+  certificate, the check-in) clears it and settles its watch.
+* ``spoc_sweep_tasks`` (:func:`open_due_alerts`, before the sweep fires watches) reads the due
+  watches through the core's index and opens a "vendor deliverable or contract" request for
+  each, in the transaction that settles the watch with a conditional UPDATE: a second worker
+  racing on the same alert gets False and rolls its request back. That transaction also marks
+  the alert ``opened`` and arms the request's watch ``events:<cause>``, due at once, which
+  the same pass escalates (vendor management, or event operations for the check-in) and
+  settles; the plugin's ``spoc_watch_due`` marks the alert ``escalated`` with it.
+* A due alert the task has not opened (beyond its limit, or after an unexpected error) is left
+  armed by ``spoc_watch_due`` for the task's next pass — intake needs its own transaction, so
+  the request cannot be opened from inside the sweep's.
 """
 
 from __future__ import annotations
@@ -29,12 +34,13 @@ from sqlalchemy.orm import Session
 from spoc import (
     Actor,
     ActorKind,
-    EscalationCheck,
     Ordering,
     Request,
     ServiceError,
     Spoc,
     ValidationFailed,
+    Watch,
+    WatchOutcome,
 )
 from spoc.plugins.events.models import (
     CLEARED,
@@ -47,7 +53,7 @@ from spoc.plugins.events.models import (
     EventSession,
     NeedPerSession,
     Vendor,
-    Watch,
+    VendorAlert,
 )
 from spoc.plugins.events.program import get_or_404
 from spoc.plugins.events.settings import EventsSettings
@@ -57,6 +63,9 @@ DELIVERABLE_OVERDUE = "deliverable_overdue"
 CERTIFICATE_MISSING = "certificate_missing"
 NOT_CHECKED_IN = "not_checked_in"
 DESK = Actor.system("Event desk")
+ALERT = "events:vendor:"  # + the alert's key: the cause of its watch, on the event's subject
+# A due alert the sweep task has not opened is looked at again this much later.
+RETRY = timedelta(minutes=1)
 log = logging.getLogger(__name__)
 _EMAIL: TypeAdapter[str] = TypeAdapter(EmailStr)
 
@@ -88,28 +97,31 @@ class VendorPlan:
     insurance_expires_on: date | None = None
 
 
-def _watch(
+def _alert(
+    spoc: Spoc,
     session: Session,
+    event: Event,
     vendor: Vendor,
     cause: str,
     due: datetime,
-    team: str,
     reason: str,
     deliverable: Deliverable | None = None,
 ) -> None:
     key = f"{cause}:{vendor.id}:{deliverable.id if deliverable else 0}"
     session.add(
-        Watch(
+        VendorAlert(
             key=key,
             vendor_id=vendor.id,
             deliverable_id=deliverable.id if deliverable else None,
             cause=cause,
-            due_at=due,
             state=WAITING,
-            team_key=team,
-            reason=reason[:300],
         )
     )
+    spoc.watches.arm(session, ALERT + key, due, subject_id=event.subject_id, reason=reason)
+
+
+def _team(settings: EventsSettings, cause: str) -> str:
+    return settings.operations_team if cause == NOT_CHECKED_IN else settings.vendor_team
 
 
 def add_vendor(spoc: Spoc, settings: EventsSettings, event_id: int, plan: VendorPlan) -> Vendor:
@@ -137,22 +149,24 @@ def add_vendor(spoc: Spoc, settings: EventsSettings, event_id: int, plan: Vendor
         session.add(vendor)
         session.flush()
         days = settings.certificate_days_before
-        _watch(
+        _alert(
+            spoc,
             session,
+            event,
             vendor,
             CERTIFICATE_MISSING,
             event.starts_at - timedelta(days=days),
-            settings.vendor_team,
             f"{vendor.name}: no valid insurance certificate {days} days before the event",
         )
         if event.load_in_starts_at is not None:
             grace = settings.check_in_grace_minutes
-            _watch(
+            _alert(
+                spoc,
                 session,
+                event,
                 vendor,
                 NOT_CHECKED_IN,
                 event.load_in_starts_at + timedelta(minutes=grace),
-                settings.operations_team,
                 f"{vendor.name} not checked in {grace} minutes after load-in started",
             )
     return vendor
@@ -178,24 +192,34 @@ def add_deliverable(
         )
         session.add(deliverable)
         session.flush()
-        _watch(
+        event = session.get(Event, vendor.event_id)
+        assert event is not None
+        _alert(
+            spoc,
             session,
+            event,
             vendor,
             DELIVERABLE_OVERDUE,
             due,
-            settings.vendor_team,
             f"{vendor.name}: deliverable overdue: {deliverable.what}",
             deliverable,
         )
     return deliverable
 
 
-def _clear(session: Session, vendor_id: int, cause: str, deliverable_id: int | None = None) -> None:
-    session.execute(
-        update(Watch)
-        .where(Watch.key == f"{cause}:{vendor_id}:{deliverable_id or 0}", Watch.state == WAITING)
+def _clear(
+    spoc: Spoc, session: Session, vendor: Vendor, cause: str, deliverable_id: int | None = None
+) -> None:
+    """What the alert waited for happened: it will not fire."""
+    key = f"{cause}:{vendor.id}:{deliverable_id or 0}"
+    cleared = session.execute(
+        update(VendorAlert)
+        .where(VendorAlert.key == key, VendorAlert.state == WAITING)
         .values(state=CLEARED)
     )
+    event = session.get(Event, vendor.event_id)
+    if cleared.rowcount and event is not None:  # type: ignore[attr-defined]
+        spoc.watches.settle(session, ALERT + key, subject_id=event.subject_id)
 
 
 def accept_deliverable(spoc: Spoc, deliverable_id: int, actor: Actor) -> Deliverable:
@@ -204,7 +228,9 @@ def accept_deliverable(spoc: Spoc, deliverable_id: int, actor: Actor) -> Deliver
         if deliverable.accepted_at is None:
             deliverable.accepted_at = spoc.clock.now()
             deliverable.accepted_by = actor.name or actor.kind.value
-            _clear(session, deliverable.vendor_id, DELIVERABLE_OVERDUE, deliverable.id)
+            vendor = session.get(Vendor, deliverable.vendor_id)
+            assert vendor is not None
+            _clear(spoc, session, vendor, DELIVERABLE_OVERDUE, deliverable.id)
     return deliverable
 
 
@@ -220,7 +246,7 @@ def record_certificate(spoc: Spoc, vendor_id: int, expires_on: date) -> Vendor:
         event = session.get(Event, vendor.event_id)
         assert event is not None
         if _covers(vendor, event):
-            _clear(session, vendor.id, CERTIFICATE_MISSING)
+            _clear(spoc, session, vendor, CERTIFICATE_MISSING)
     return vendor
 
 
@@ -233,7 +259,7 @@ def check_in(spoc: Spoc, vendor_id: int, actor: Actor) -> Vendor:
             vendor.checked_in_at = spoc.clock.now()
             vendor.checked_in_by = (actor.name or actor.kind.value)[:200]
             vendor.checked_in_by_id = actor.id if actor.kind is ActorKind.AGENT else None
-            _clear(session, vendor.id, NOT_CHECKED_IN)
+            _clear(spoc, session, vendor, NOT_CHECKED_IN)
     return vendor
 
 
@@ -303,25 +329,25 @@ def vendors_of(event_id: int) -> Select[Vendor]:
 
 
 class _Taken(Exception):
-    """Another worker opened this watch's request first: roll ours back."""
+    """Another worker opened this alert's request first: roll ours back."""
 
 
-def _still_needed(session: Session, watch: Watch) -> bool:
-    vendor = session.get(Vendor, watch.vendor_id)
+def _still_needed(session: Session, alert: VendorAlert) -> bool:
+    vendor = session.get(Vendor, alert.vendor_id)
     if vendor is None:
         return False
-    if watch.cause == DELIVERABLE_OVERDUE:
-        deliverable = session.get(Deliverable, watch.deliverable_id)
+    if alert.cause == DELIVERABLE_OVERDUE:
+        deliverable = session.get(Deliverable, alert.deliverable_id)
         return deliverable is not None and deliverable.accepted_at is None
-    if watch.cause == CERTIFICATE_MISSING:
+    if alert.cause == CERTIFICATE_MISSING:
         event = session.get(Event, vendor.event_id)
         return event is not None and not _covers(vendor, event)
     return vendor.checked_in_at is None
 
 
-def _what(session: Session, watch: Watch, vendor: Vendor) -> tuple[str, str, str]:
-    if watch.cause == DELIVERABLE_OVERDUE:
-        deliverable = session.get(Deliverable, watch.deliverable_id)
+def _what(session: Session, alert: VendorAlert) -> tuple[str, str, str]:
+    if alert.cause == DELIVERABLE_OVERDUE:
+        deliverable = session.get(Deliverable, alert.deliverable_id)
         assert deliverable is not None
         return (
             "deliverable",
@@ -329,7 +355,7 @@ def _what(session: Session, watch: Watch, vendor: Vendor) -> tuple[str, str, str
             f"{deliverable.what} was due {deliverable.due_at:%d %b %Y %H:%M} UTC"
             + (f"; acceptance: {deliverable.acceptance}" if deliverable.acceptance else ""),
         )
-    if watch.cause == CERTIFICATE_MISSING:
+    if alert.cause == CERTIFICATE_MISSING:
         return (
             "insurance",
             "Insurance certificate missing",
@@ -338,87 +364,106 @@ def _what(session: Session, watch: Watch, vendor: Vendor) -> tuple[str, str, str
     return ("check_in", "Not checked in at load-in", "You have not checked in at the venue yet.")
 
 
-def open_due_alerts(spoc: Spoc, now: datetime, limit: int) -> int:
-    """``spoc_sweep_tasks``: open one request per due watch, exactly once.
+def _alert_of(session: Session, watch_cause: str) -> VendorAlert | None:
+    key = watch_cause.removeprefix(ALERT)
+    return session.scalar(select(VendorAlert).where(VendorAlert.key == key))
 
-    Each watch is dealt with on its own: one whose request cannot be opened (intake refuses
-    it, say a malformed contact address) is logged and parked as ``failed``, so it never blocks
-    the watches due after it. Any other error is logged and the watch retried next pass."""
+
+def open_due_alerts(spoc: Spoc, now: datetime, limit: int) -> int:
+    """``spoc_sweep_tasks``: open one request per due alert, exactly once.
+
+    Each alert is dealt with on its own: one whose request cannot be opened (intake refuses
+    it, say a malformed contact address) is logged and parked as ``failed`` (its watch
+    settled), so it never blocks the alerts due after it. Any other error is logged and the
+    alert retried next pass."""
     with spoc.db.reader() as session:
-        due = list(
-            session.scalars(
-                select(Watch.id)
-                .where(Watch.state == WAITING, Watch.due_at <= now)
-                .order_by(Watch.due_at, Watch.id)
-                .limit(limit)
-            )
-        )
+        due = [(w.id, w.cause, w.reason) for w in spoc.watches.due(session, ALERT, now, limit)]
     opened = 0
-    for watch_id in due:
+    for watch_id, cause, reason in due:
         try:
-            opened += _open_one(spoc, watch_id)
+            opened += _open_one(spoc, watch_id, cause, reason)
         except ServiceError:
-            log.exception("events: watch %s cannot open its request; parked as failed", watch_id)
+            log.exception("events: alert %s cannot open its request; parked as failed", cause)
             with spoc.db.transaction() as session:
-                session.execute(
-                    update(Watch)
-                    .where(Watch.id == watch_id, Watch.state == WAITING)
-                    .values(state=FAILED)
-                )
+                if spoc.watches.settle_by_id(session, watch_id):
+                    session.execute(
+                        update(VendorAlert)
+                        .where(VendorAlert.key == cause.removeprefix(ALERT))
+                        .where(VendorAlert.state == WAITING)
+                        .values(state=FAILED)
+                    )
         except Exception:
-            log.exception("events: watch %s failed; retried next pass", watch_id)
+            log.exception("events: alert %s failed; retried next pass", cause)
     return opened
 
 
-def _open_one(spoc: Spoc, watch_id: int) -> int:
-    """Open the watch's request (1), or clear a watch no longer needed (0)."""
+@dataclass(frozen=True)
+class _Filing:
+    """The request an alert opens, read before intake's transaction."""
+
+    alert_id: int
+    cause: str
+    subject_id: int
+    fields: dict[str, str]
+    requester: dict[str, str]
+
+
+def _filing(session: Session, alert: VendorAlert) -> _Filing:
+    vendor = session.get(Vendor, alert.vendor_id)
+    assert vendor is not None
+    event = session.get(Event, vendor.event_id)
+    assert event is not None
+    topic, summary, details = _what(session, alert)
+    return _Filing(
+        alert.id,
+        alert.cause,
+        event.subject_id,
+        {"vendor_code": vendor.code, "topic": topic, "summary": summary, "details": details},
+        {"name": vendor.onsite_name or vendor.name, "email": vendor.onsite_email},
+    )
+
+
+def _open_one(spoc: Spoc, watch_id: int, cause: str, reason: str) -> int:
+    """Open the alert's request (1), or clear an alert no longer needed (0)."""
     with spoc.db.reader() as session:
-        watch = session.get(Watch, watch_id)
-        if watch is None or watch.state != WAITING:
-            return 0
-        if not _still_needed(session, watch):
-            cleared = True
-        else:
-            cleared = False
-            vendor = session.get(Vendor, watch.vendor_id)
-            assert vendor is not None
-            event = session.get(Event, vendor.event_id)
-            assert event is not None
-            topic, summary, details = _what(session, watch, vendor)
-            requester = {
-                "name": vendor.onsite_name or vendor.name,
-                "email": vendor.onsite_email,
-            }
-            subject_id, code = event.subject_id, vendor.code
-    if cleared:
+        alert = _alert_of(session, cause)
+        alert_id = alert.id if alert is not None else None
+        needed = alert is not None and alert.state == WAITING and _still_needed(session, alert)
+        filing = _filing(session, alert) if alert is not None and needed else None
+    if filing is None:
         with spoc.db.transaction() as session:
-            session.execute(
-                update(Watch)
-                .where(Watch.id == watch_id, Watch.state == WAITING)
-                .values(state=CLEARED)
-            )
+            if spoc.watches.settle_by_id(session, watch_id) and alert_id is not None:
+                session.execute(
+                    update(VendorAlert)
+                    .where(VendorAlert.id == alert_id, VendorAlert.state == WAITING)
+                    .values(state=CLEARED)
+                )
         return 0
+    team = _team(spoc.plugin_settings("events", EventsSettings), filing.cause)
 
     def claim(session: Session, request: Request, _token: str) -> None:
-        done = session.execute(
-            update(Watch)
-            .where(Watch.id == watch_id, Watch.state == WAITING)
+        if not spoc.watches.settle_by_id(session, watch_id):
+            raise _Taken
+        session.execute(
+            update(VendorAlert)
+            .where(VendorAlert.id == filing.alert_id)
             .values(state=OPENED, request_id=request.id)
         )
-        if done.rowcount != 1:  # type: ignore[attr-defined]
-            raise _Taken
+        spoc.watches.arm(
+            session,
+            f"events:{filing.cause}",
+            spoc.clock.now(),
+            request_id=request.id,
+            escalate_to=team,
+            reason=reason,
+        )
 
     try:
         spoc.requests.create_with_tracking_link(
             type_key=VENDOR_CONTRACT,
-            fields={
-                "vendor_code": code,
-                "topic": topic,
-                "summary": summary,
-                "details": details,
-            },
-            requester=requester,
-            subject_id=subject_id,
+            fields=filing.fields,
+            requester=filing.requester,
+            subject_id=filing.subject_id,
             actor=DESK,
             on_issued=claim,
         )
@@ -427,27 +472,24 @@ def _open_one(spoc: Spoc, watch_id: int) -> int:
     return 1
 
 
-def escalation_checks(spoc: Spoc, now: datetime, limit: int) -> list[EscalationCheck]:
-    with spoc.db.reader() as session:
-        rows = list(
-            session.execute(
-                select(Watch.id, Watch.request_id, Watch.cause, Watch.team_key, Watch.reason)
-                .where(Watch.state == OPENED, Watch.due_at <= now)
-                .order_by(Watch.due_at, Watch.id)
-                .limit(limit)
-            )
-        )
-    return [
-        EscalationCheck(request_id, cause, team, reason, settle=_settler(watch_id))
-        for watch_id, request_id, cause, team, reason in rows
-        if request_id is not None
-    ]
+def on_watch_due(watch: Watch, session: Session, now: datetime) -> WatchOutcome | None:
+    """``spoc_watch_due``, in the sweep's transaction.
 
-
-def _settler(watch_id: int):  # type: ignore[no-untyped-def]
-    def settle(session: Session) -> None:
+    An opened alert's escalation (``events:<cause>`` on its request): the sweep escalates the
+    request as armed; the alert is marked ``escalated`` with it. A due alert the task has not
+    opened (``events:vendor:<key>``): cleared if no longer needed, else left armed for the
+    task's next pass."""
+    if not watch.cause.startswith(ALERT):
         session.execute(
-            update(Watch).where(Watch.id == watch_id, Watch.state == OPENED).values(state=ESCALATED)
+            update(VendorAlert)
+            .where(VendorAlert.request_id == watch.request_id, VendorAlert.state == OPENED)
+            .values(state=ESCALATED)
         )
-
-    return settle
+        return None
+    alert = _alert_of(session, watch.cause)
+    if alert is None or alert.state != WAITING:
+        return None
+    if not _still_needed(session, alert):
+        alert.state = CLEARED
+        return None
+    return WatchOutcome(rearm_at=now + RETRY)

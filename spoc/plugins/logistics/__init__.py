@@ -2,15 +2,16 @@
 carrier tracking events drive proactive requests before the customer asks.
 
 Hooks only; the work lives in the modules: ``ingest`` (events in), ``detect`` (proactive
-exceptions: the sweep's task and checks), ``tracking`` (what a viewer may see), ``views``
-(the public tracking page, the requester's panel), ``services`` (orders, identity, address
-changes, claims), ``api``, ``cli``, ``demo``.
+exceptions: the sweep's task), ``escalation`` (what the sweep escalates, on the core's
+watches), ``tracking`` (what a viewer may see), ``views`` (the public tracking page, the
+requester's panel), ``services`` (orders, identity, address changes, claims), ``api``,
+``cli``, ``demo``.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -26,7 +27,6 @@ from spoc import (
     ApiRoute,
     ConsolePanel,
     DemoContext,
-    EscalationCheck,
     KnowledgeArticle,
     Request,
     RequestEvent,
@@ -35,15 +35,17 @@ from spoc import (
     Spoc,
     Status,
     SubjectKind,
+    Watch,
+    WatchOutcome,
     hookimpl,
 )
-from spoc.plugins.logistics import forms, services
+from spoc.plugins.logistics import escalation, forms, services
 from spoc.plugins.logistics.api import routes
 from spoc.plugins.logistics.cli import logistics_cli
-from spoc.plugins.logistics.detect import detect, escalation_checks, settings_of
+from spoc.plugins.logistics.detect import detect
 from spoc.plugins.logistics.models import Claim, Order, Shipment
 from spoc.plugins.logistics.services import answer_address_request
-from spoc.plugins.logistics.settings import LogisticsSettings
+from spoc.plugins.logistics.settings import LogisticsSettings, settings_of
 from spoc.plugins.logistics.tracking import (
     account_tracking,
     describe,
@@ -187,13 +189,14 @@ def _answer_from_tracking(event: RequestEvent, spoc: Spoc) -> None:
 @hookimpl
 def spoc_sweep_tasks(spoc: Spoc, limit: int) -> int:
     """Open the proactive requests that are due, resolve those a delivery settled: every
-    ``spoc sweep`` / ``spoc worker`` pass, before the escalation checks."""
+    ``spoc sweep`` / ``spoc worker`` pass, before the sweep fires the watches that escalate
+    them."""
     return detect(spoc, min(limit, settings_of(spoc).detect_batch)).done
 
 
 @hookimpl
-def spoc_escalation_checks(spoc: Spoc, now: datetime, limit: int) -> Sequence[EscalationCheck]:
-    return escalation_checks(spoc, now, limit)
+def spoc_watch_due(watch: Watch, session: Session, spoc: Spoc, now: datetime) -> WatchOutcome:
+    return escalation.on_watch_due(spoc, watch, session, now)
 
 
 @hookimpl

@@ -17,10 +17,10 @@ from spoc import (
     check_staff_access,
     spoc_of,
 )
-from spoc.plugins.logistics.detect import settings_of
 from spoc.plugins.logistics.ingest import TrackingEventIn, ingest
 from spoc.plugins.logistics.models import Order
 from spoc.plugins.logistics.services import OrderIn, add_order
+from spoc.plugins.logistics.settings import settings_of
 from spoc.plugins.logistics.tracking import ShipmentView, find_shipments, shipment_view
 
 MAX_BATCH = 10_000  # the schema's ceiling; the setting max_batch (default 1000) applies

@@ -1,23 +1,18 @@
 """Proactive exceptions: the control tower opens a request before the customer asks.
 
-Two halves, run by every core sweep pass (``spoc sweep``, ``spoc worker``):
-
-* :func:`detect` *writes* (``spoc_sweep_tasks``, at the start of the pass): it finds
-  shipments that went stale (no scan beyond the domestic or international threshold) or whose
-  new events raised damage, loss, a customs hold, repeated failed deliveries or an ETA slip,
-  and opens one request per shipment and cause for the account's SPOC. The request and its
-  ``logistics_exceptions`` row (unique on shipment and cause) are written in one transaction,
-  so a second worker racing on the same shipment rolls back instead of opening a duplicate.
-  When a shipment is delivered, the delay-type requests it caused are resolved by the system
-  with a note (damage and loss stay open: they may lead to a claim). The customer notice is
-  durable: the exception row is written ``notice_due`` with the request, and the control
-  tower's message clears it in the message's own write; whatever a crash left due, the next
-  pass tells (once).
-* :func:`escalation_checks` *reads* (``spoc_escalation_checks``): exceptions not yet escalated
-  as far as they should be; the sweep escalates each to the carrier desk (level 1) and, past
-  the larger ETA threshold, to the account manager's authority (level 2), once per request and
-  cause, and runs the check's ``settle`` in its own transaction to take the row out of the
-  index range.
+:func:`detect` runs in every core sweep pass (``spoc sweep``, ``spoc worker``) as the
+plugin's ``spoc_sweep_tasks``, at the start of the pass: it finds shipments that went stale
+(no scan beyond the domestic or international threshold) or whose new events raised damage,
+loss, a customs hold, repeated failed deliveries or an ETA slip, and opens one request per
+shipment and cause for the account's SPOC. The request, its ``logistics_exceptions`` row
+(unique on shipment and cause) and the watches of its escalations (see
+:mod:`spoc.plugins.logistics.escalation`) are written in one transaction, so a second worker
+racing on the same shipment rolls back instead of opening a duplicate; the same pass's watch
+stage escalates it. When a shipment is delivered, the delay-type requests it caused are
+resolved by the system with a note (damage and loss stay open: they may lead to a claim).
+The customer notice is durable: the exception row is written ``notice_due`` with the request,
+and the control tower's message clears it in the message's own write; whatever a crash left
+due, the next pass tells (once).
 
 Every query is an index range bounded by a limit; none scans all shipments.
 """
@@ -25,38 +20,31 @@ Every query is an index range bounded by a limit; none scans all shipments.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from spoc import Actor, EscalationCheck, Request, ServiceError, Spoc, Status
+from spoc import Actor, Request, ServiceError, Spoc, Status
+from spoc.plugins.logistics import escalation
 from spoc.plugins.logistics.forms import DELIVERY_EXCEPTION, ExceptionKind
 from spoc.plugins.logistics.models import (
     Cause,
-    Claim,
     Order,
     Shipment,
     ShipmentException,
     TrackingStatus,
 )
-from spoc.plugins.logistics.settings import LogisticsSettings
+from spoc.plugins.logistics.settings import LogisticsSettings, settings_of
 
-NAME = "logistics"
 TOWER = Actor.system("Control tower")
-FINAL = (Status.CLOSED, Status.CANCELLED)
 # Causes that delivery settles: the goods arrived, so the delay (or the hold) is over. Damage
 # and loss stay open for the SPOC: they may lead to a claim.
 SETTLED_BY_DELIVERY = frozenset(
     {Cause.STALE, Cause.ETA_SLIP, Cause.CUSTOMS_HOLD, Cause.FAILED_ATTEMPTS}
 )
-CLAIM_DEADLINE = "claim_deadline"
-AUTHORITY_SUFFIX = "_authority"
-
 KIND_FOR: dict[Cause, ExceptionKind] = {
     Cause.STALE: ExceptionKind.DELAY,
     Cause.ETA_SLIP: ExceptionKind.DELAY,
@@ -65,10 +53,6 @@ KIND_FOR: dict[Cause, ExceptionKind] = {
     Cause.CUSTOMS_HOLD: ExceptionKind.CUSTOMS_HOLD,
     Cause.FAILED_ATTEMPTS: ExceptionKind.RECIPIENT_UNAVAILABLE,
 }
-
-
-def settings_of(spoc: Spoc) -> LogisticsSettings:
-    return spoc.plugin_settings(NAME, LogisticsSettings)
 
 
 @dataclass(frozen=True)
@@ -100,10 +84,6 @@ class DetectReport:
         return self.opened + self.raised + self.resolved + self.late_notices
 
 
-def _when(instant: datetime) -> str:
-    return instant.strftime("%a %d %b %H:%M UTC")
-
-
 def findings(shipment: Shipment, settings: LogisticsSettings, now: datetime) -> list[Finding]:
     """What the shipment's current projection says is wrong (staleness apart)."""
     found = []
@@ -130,8 +110,8 @@ def findings(shipment: Shipment, settings: LogisticsSettings, now: datetime) -> 
                 Finding(
                     Cause.ETA_SLIP,
                     level,
-                    f"is now expected {_when(shipment.eta)}, later than the promised "
-                    f"{_when(shipment.promised_by)}",
+                    f"is now expected {escalation.when(shipment.eta)}, later than the promised "
+                    f"{escalation.when(shipment.promised_by)}",
                 )
             )
     return found
@@ -191,7 +171,9 @@ def detect(spoc: Spoc, limit: int | None = None) -> DetectReport:
             (
                 shipment,
                 Finding(
-                    Cause.STALE, 1, f"has had no carrier scan since {_when(shipment.last_scan_at)}"
+                    Cause.STALE,
+                    1,
+                    f"has had no carrier scan since {escalation.when(shipment.last_scan_at)}",
                 ),
             )
         )
@@ -214,8 +196,9 @@ def detect(spoc: Spoc, limit: int | None = None) -> DetectReport:
                 session.execute(
                     update(ShipmentException)
                     .where(ShipmentException.id == known.id)
-                    .values(level_wanted=finding.level, escalation_due=True)
+                    .values(level_wanted=finding.level)
                 )
+                escalation.arm_authority(spoc, session, known.request_id, known.cause, known.reason)
             report.raised += 1
         elif finding.cause is Cause.STALE:
             _stop_watching(spoc, shipment.id)  # flagged before: never twice per shipment
@@ -233,7 +216,6 @@ def detect(spoc: Spoc, limit: int | None = None) -> DetectReport:
                     .where(Shipment.id == shipment_id, Shipment.revision == revision)
                     .values(exception_due=False)
                 )
-    _reconcile(spoc, limit)
     return report
 
 
@@ -259,7 +241,6 @@ def _open(
                 reason=reason[:500],
                 opened_at=spoc.clock.now(),
                 level_wanted=finding.level,
-                escalation_due=True,
                 notice_due=settings.notify_customer,
             )
         )
@@ -268,6 +249,9 @@ def _open(
                 update(Shipment).where(Shipment.id == shipment.id).values(stale_watch=False)
             )
         session.flush()  # the unique (shipment, cause) refuses a racing duplicate here
+        escalation.arm_exception(
+            spoc, session, request.id, finding.cause.value, reason, finding.level
+        )
 
     try:
         request, _ = spoc.requests.create_with_tracking_link(
@@ -363,101 +347,6 @@ def _tell_due(spoc: Spoc, limit: int) -> int:
     return told
 
 
-# --- the sweep's side -----------------------------------------------------------------------
-
-
-def escalation_checks(spoc: Spoc, now: datetime, limit: int) -> list[EscalationCheck]:
-    """Read-only: the exceptions and claims the sweep should escalate now."""
-    settings = settings_of(spoc)
-    checks: list[EscalationCheck] = []
-    with spoc.db.reader() as session:
-        rows = session.execute(
-            select(
-                ShipmentException.request_id,
-                ShipmentException.cause,
-                ShipmentException.level_wanted,
-                ShipmentException.reason,
-                Request.status,
-                Request.escalation_level,
-            )
-            .join(Request, Request.id == ShipmentException.request_id)
-            .where(ShipmentException.escalation_due.is_(True))
-            .order_by(ShipmentException.id)
-            .limit(limit)
-        ).all()
-        warn = now + timedelta(days=settings.claim_warning_days)
-        claims = session.execute(
-            select(Claim.request_id, Claim.deadline_at, Request.status, Request.escalation_level)
-            .join(Request, Request.id == Claim.request_id)
-            .where(Claim.deadline_escalated.is_(False), Claim.deadline_at <= warn)
-            .order_by(Claim.deadline_at)
-            .limit(limit)
-        ).all()
-    for request_id, cause, wanted, reason, status, level in rows:
-        if status in FINAL:
-            continue  # settled by _reconcile
-        if level == 0:
-            checks.append(
-                EscalationCheck(
-                    request_id,
-                    cause,
-                    settings.carrier_desk_team,
-                    reason,
-                    settle=_settle_exception(request_id, 1),
-                )
-            )
-        if wanted >= 2 and level <= 1:
-            checks.append(
-                EscalationCheck(
-                    request_id,
-                    cause + AUTHORITY_SUFFIX,
-                    settings.authority_team,
-                    f"{reason}: more than {settings.eta_slip_authority_hours:g} h late",
-                    settle=_settle_exception(request_id, 2),
-                )
-            )
-    for request_id, deadline_at, status, level in claims:
-        # Already escalated (to the claims team by its SLA, or elsewhere): the SPOC knows.
-        if status not in FINAL and level == 0 and deadline_at is not None:
-            checks.append(
-                EscalationCheck(
-                    request_id,
-                    CLAIM_DEADLINE,
-                    settings.claims_team,
-                    f"the claim must reach the carrier by {_when(deadline_at)}",
-                    settle=_settle_claim(request_id),
-                )
-            )
-    return checks
-
-
-def _settle_exception(request_id: int, level: int) -> Callable[[Session], None]:
-    """Run by the sweep in the transaction that escalates (or finds it moot): the exception
-    needs nothing more once the level it wants is dealt with. A level raised meanwhile by
-    detect() (``level_wanted`` above ``level``) keeps the row due."""
-
-    def settle(session: Session) -> None:
-        session.execute(
-            update(ShipmentException)
-            .where(
-                ShipmentException.request_id == request_id,
-                ShipmentException.level_wanted <= level,
-            )
-            .values(escalation_due=False)
-        )
-
-    return settle
-
-
-def _settle_claim(request_id: int) -> Callable[[Session], None]:
-    def settle(session: Session) -> None:
-        session.execute(
-            update(Claim).where(Claim.request_id == request_id).values(deadline_escalated=True)
-        )
-
-    return settle
-
-
 def _resolve_on_delivery(
     spoc: Spoc, shipment: Shipment, exceptions: list[ShipmentException]
 ) -> int:
@@ -466,13 +355,13 @@ def _resolve_on_delivery(
     conditional update (``resolved_at`` is null), so two workers never both resolve it, and a
     request the customer reopens later is left alone."""
     pending = [
-        (e.id, e.request_id)
+        (e.id, e.request_id, e.cause)
         for e in exceptions
         if e.resolved_at is None and e.cause in {c.value for c in SETTLED_BY_DELIVERY}
     ]
     resolved = 0
-    when = _when(shipment.delivered_at) if shipment.delivered_at else "now"
-    for exception_id, request_id in pending:
+    when = escalation.when(shipment.delivered_at) if shipment.delivered_at else "now"
+    for exception_id, request_id, cause in pending:
         with spoc.db.transaction() as session:
             claimed = session.scalar(
                 update(ShipmentException)
@@ -480,9 +369,11 @@ def _resolve_on_delivery(
                     ShipmentException.id == exception_id,
                     ShipmentException.resolved_at.is_(None),
                 )
-                .values(resolved_at=spoc.clock.now(), escalation_due=False)
+                .values(resolved_at=spoc.clock.now())
                 .returning(ShipmentException.id)
             )
+            if claimed is not None:
+                escalation.settle_exception(spoc, session, request_id, cause)
         if claimed is None:
             continue  # another worker has it
         current = spoc.requests.get(request_id, TOWER)
@@ -500,44 +391,3 @@ def _resolve_on_delivery(
             continue  # someone changed it meanwhile: the SPOC decides
         resolved += 1
     return resolved
-
-
-def _reconcile(spoc: Spoc, limit: int) -> None:
-    """Take out of the checks' index range the rows that need nothing more although no check
-    of ours settled them: the request finished, or was escalated far enough by something else
-    (its SLA breach, a person). Runs before the checks in the same sweep pass."""
-    with spoc.db.transaction() as session:
-        settled: list[Any] = list(
-            session.scalars(
-                select(ShipmentException.id)
-                .join(Request, Request.id == ShipmentException.request_id)
-                .where(
-                    ShipmentException.escalation_due.is_(True),
-                    or_(
-                        Request.status.in_(FINAL),
-                        Request.escalation_level >= ShipmentException.level_wanted,
-                    ),
-                )
-                .limit(limit)
-            )
-        )
-        if settled:
-            session.execute(
-                update(ShipmentException)
-                .where(ShipmentException.id.in_(settled))
-                .values(escalation_due=False)
-            )
-        done = list(
-            session.scalars(
-                select(Claim.id)
-                .join(Request, Request.id == Claim.request_id)
-                .where(
-                    Claim.deadline_escalated.is_(False),
-                    Claim.deadline_at <= spoc.clock.now(),
-                    or_(Request.status.in_(FINAL), Request.escalation_level > 0),
-                )
-                .limit(limit)
-            )
-        )
-        if done:
-            session.execute(update(Claim).where(Claim.id.in_(done)).values(deadline_escalated=True))

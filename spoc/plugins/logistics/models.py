@@ -17,11 +17,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
+    exists,
     false,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
-from spoc import Model, UTCDateTime
+from spoc import Model, UTCDateTime, Watch
 
 
 class TrackingStatus(StrEnum):
@@ -164,13 +166,12 @@ class TrackingEvent(Model):
 
 
 class ShipmentException(Model):
-    """A request the control tower opened about a shipment: at most one per cause."""
+    """A request the control tower opened about a shipment: at most one per cause. Its
+    escalations are the core's watches on the request (see ``escalation``)."""
 
     __tablename__ = "logistics_exceptions"
     __table_args__ = (
         UniqueConstraint("shipment_id", "cause"),
-        # spoc_escalation_checks: exceptions still to be escalated, oldest first.
-        Index("ix_logistics_exceptions_escalation_due", "escalation_due", "id"),
         # detect(): customer notices still to be posted, oldest first.
         Index("ix_logistics_exceptions_notice_due", "notice_due", "id"),
     )
@@ -187,7 +188,21 @@ class ShipmentException(Model):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # 1 = the carrier desk, 2 = also the account manager's authority.
     level_wanted: Mapped[int] = mapped_column(Integer, default=1)
-    escalation_due: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Read only: an escalation of this exception is still to come (one of its watches is not
+    # settled yet), looked up through the watches' unique (request_id, cause) index. The
+    # always-true first term names this table outside the subquery, so that a query of this
+    # attribute alone reads it row by row (the EXISTS correlates) instead of once overall.
+    escalation_due: Mapped[bool] = column_property(
+        and_(
+            request_id.is_not(None),
+            exists().where(
+                Watch.request_id == request_id,
+                Watch.cause.startswith("logistics:"),
+                Watch.settled_at.is_(None),
+            ),
+        ),
+        deferred=True,
+    )
     # When the control tower resolved the request because the shipment was delivered; set
     # once, by a conditional update, so the request is resolved at most once.
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -199,13 +214,10 @@ class ShipmentException(Model):
 
 
 class Claim(Model):
-    """A damage, loss or delay claim and the deadline its transport convention sets."""
+    """A damage, loss or delay claim and the deadline its transport convention sets (the
+    claims team is brought in before it by a core watch on the request)."""
 
     __tablename__ = "logistics_claims"
-    __table_args__ = (
-        # spoc_escalation_checks: claims whose deadline is near and not yet escalated.
-        Index("ix_logistics_claims_deadline", "deadline_escalated", "deadline_at"),
-    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(
@@ -218,7 +230,6 @@ class Claim(Model):
     kind: Mapped[str] = mapped_column(String(20))
     basis: Mapped[str] = mapped_column(String(200))
     deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    deadline_escalated: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

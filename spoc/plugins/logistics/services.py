@@ -22,7 +22,8 @@ from spoc import (
     Spoc,
     ValidationFailed,
 )
-from spoc.plugins.logistics.detect import TOWER, settings_of
+from spoc.plugins.logistics.detect import TOWER
+from spoc.plugins.logistics.escalation import arm_claim
 from spoc.plugins.logistics.forms import ACCOUNT, AddressChangeForm, ClaimForm
 from spoc.plugins.logistics.models import (
     AddressChange,
@@ -32,7 +33,7 @@ from spoc.plugins.logistics.models import (
     TransportMode,
     VerifiedContact,
 )
-from spoc.plugins.logistics.settings import LogisticsSettings
+from spoc.plugins.logistics.settings import LogisticsSettings, settings_of
 from spoc.plugins.logistics.tracking import is_verified, proven_contact
 
 STAFF = (Role.ADMIN, Role.AGENT)
@@ -234,8 +235,9 @@ def claim_deadline(
 
 
 def open_claim(spoc: Spoc, session: Session, request: Request, fields: ClaimForm) -> Claim:
-    """A claim is filed: record its deadline in the intake transaction, so the sweep can count
-    it down from the moment the request exists."""
+    """A claim is filed: record its deadline, and arm the watch that brings in the claims team
+    before it, in the intake transaction, so the sweep counts it down from the moment the
+    request exists."""
     settings = settings_of(spoc)
     shipment = session.scalar(
         select(Shipment)
@@ -259,10 +261,11 @@ def open_claim(spoc: Spoc, session: Session, request: Request, fields: ClaimForm
         kind=fields.kind.value,
         basis=basis,
         deadline_at=deadline,
-        deadline_escalated=deadline is None,
         created_at=spoc.clock.now(),
     )
     session.add(claim)
+    if deadline is not None:
+        arm_claim(spoc, session, request.id, deadline)
     return claim
 
 

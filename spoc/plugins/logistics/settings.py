@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from spoc import Priority, TeamKey
+from spoc import Priority, Spoc, TeamKey
 from spoc.plugins.logistics.models import TransportMode
+
+NAME = "logistics"
 
 # Days after delivery within which the carrier must be notified, per convention:
 # CMR art. 30 (road): 7 days for hidden damage, 21 for delay; Montreal art. 31 (air): 14 for
@@ -52,3 +54,7 @@ class LogisticsSettings(BaseModel):
         description="Escalate a claim to the claims team this close to its deadline.",
     )
     max_batch: int = Field(default=1000, ge=1, le=10_000)
+
+
+def settings_of(spoc: Spoc) -> LogisticsSettings:
+    return spoc.plugin_settings(NAME, LogisticsSettings)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import timedelta
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from spoc import FrozenClock, PluginError, Watch
+from spoc import Actor, FrozenClock, PluginError, Watch, WatchOutcome
 from spoc.core.domain.models import Subject
 from spoc.core.services import spoc_of
 from tests.conftest import AppFactory, Org, build_org
@@ -24,8 +24,10 @@ def org(make_app: AppFactory) -> Iterator[Org]:
     app = make_app(plugins=["generic", "reminders"], plugin_entry_points=with_fakes("reminders"))
     reminders.FIRED.clear()
     reminders.CRASH[0] = False
+    reminders.ANSWER[0] = None
     yield build_org(spoc_of(app))
     reminders.CRASH[0] = False
+    reminders.ANSWER[0] = None
 
 
 def arm(org: Org, cause: str, due: timedelta, **target: object) -> int:
@@ -35,10 +37,14 @@ def arm(org: Org, cause: str, due: timedelta, **target: object) -> int:
 
 
 def settled(org: Org, watch_id: int) -> bool:
+    return stored(org, watch_id).settled_at is not None
+
+
+def stored(org: Org, watch_id: int) -> Watch:
     with org.spoc.db.reader() as session:
         watch = session.get(Watch, watch_id)
         assert watch is not None
-        return watch.settled_at is not None
+        return watch
 
 
 def test_hook_watch_due_fires_once_on_the_owning_plugin(org: Org, clock: FrozenClock) -> None:
@@ -151,3 +157,111 @@ def test_a_disabled_plugins_due_watch_is_settled_unfired(
     assert without.sweep().watches == 0
     assert settled(org, watch_id)
     assert reminders.FIRED == []
+
+
+# --- what the hook answers -------------------------------------------------------------
+
+
+def test_an_outcome_escalates_to_the_team_the_plugin_names_with_its_reason(
+    org: Org, clock: FrozenClock
+) -> None:
+    rid = org.file()
+    arm(org, "reminders:chase", H, request_id=rid, escalate_to="specialists", reason="armed")
+    reminders.ANSWER[0] = WatchOutcome(escalate="authority", reason="decided when due")
+    clock.advance(H)
+    report = org.spoc.sweep()
+    assert (report.watches, report.plugin_triggers) == (1, 1)
+    assert escalations(org, rid) == [(1, "authority", "plugin:reminders:chase")]
+    summaries = [e.summary for e in org.spoc.requests.timeline(rid, Actor.system())]
+    assert any("decided when due" in summary for summary in summaries)
+
+
+def test_an_empty_outcome_settles_without_escalating(org: Org, clock: FrozenClock) -> None:
+    rid = org.file()
+    watch_id = arm(org, "reminders:chase", H, request_id=rid, escalate_to="specialists")
+    reminders.ANSWER[0] = WatchOutcome()
+    clock.advance(H)
+    report = org.spoc.sweep()
+    assert (report.watches, report.plugin_triggers) == (1, 0)
+    assert escalations(org, rid) == []
+    assert settled(org, watch_id)
+
+
+def test_a_rearmed_watch_falls_due_again_later_and_escalates_only_once(
+    org: Org, clock: FrozenClock
+) -> None:
+    rid = org.file()
+    watch_id = arm(org, "reminders:chase", H, request_id=rid, reason="still nothing")
+    start = clock.now()
+    reminders.ANSWER[0] = WatchOutcome(escalate="specialists", rearm_at=start + 3 * H)
+    clock.advance(H)
+    assert (org.spoc.sweep().watches, org.spoc.sweep().watches) == (1, 0)
+    watch = stored(org, watch_id)
+    assert (watch.settled_at, watch.due_at) == (None, start + 3 * H)
+    reminders.ANSWER[0] = WatchOutcome(escalate="specialists", rearm_at=start + 5 * H)
+    clock.advance(2 * H)
+    report = org.spoc.sweep()
+    assert (report.watches, report.plugin_triggers) == (1, 0)  # once per request and cause
+    reminders.ANSWER[0] = None
+    clock.advance(2 * H)
+    assert org.spoc.sweep().watches == 1
+    assert settled(org, watch_id)
+    assert reminders.FIRED == ["reminders:chase"] * 3
+    by_watch = [e for e in escalations(org, rid) if e[2].startswith("plugin:")]
+    assert by_watch == [(1, "specialists", "plugin:reminders:chase")]
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (lambda now: "settle it", "spoc_watch_due returned str, expected WatchOutcome"),
+        (lambda now: WatchOutcome(rearm_at=now), "is not later than now"),
+        (lambda now: WatchOutcome(escalate="specialists"), "is a subject's: it cannot escalate"),
+    ],
+    ids=["wrong type", "rearmed for now", "subject escalates"],
+)
+def test_a_wrong_answer_is_refused_naming_the_plugin_and_the_watch_stays_due(
+    org: Org, clock: FrozenClock, answer: Callable[[datetime], object], message: str
+) -> None:
+    watch_id = arm(org, "reminders:check", H, subject_id=org.account.id)
+    clock.advance(H)
+    reminders.ANSWER[0] = answer(clock.now())
+    report = org.spoc.sweep()
+    assert report.watches == 0
+    [error] = report.errors
+    assert error.startswith(
+        f"reminders: watch {watch_id} (reminders:check): PluginContractError: plugin 'reminders'"
+    )
+    assert message in error
+    assert not settled(org, watch_id)
+    with org.spoc.db.reader() as session:
+        name = session.scalar(select(Subject.name).where(Subject.id == org.account.id))
+    assert name == org.account.name  # the hook's own write rolled back with it
+
+
+def test_an_outcome_refuses_a_blank_team_or_a_naive_time() -> None:
+    with pytest.raises(ValueError, match="escalate"):
+        WatchOutcome(escalate=" ")
+    with pytest.raises(ValueError, match="rearm_at"):
+        WatchOutcome(rearm_at=datetime(2026, 1, 1))  # naive: no zone
+
+
+def test_a_plugin_claims_its_due_watches_once_through_the_index(
+    org: Org, clock: FrozenClock
+) -> None:
+    rids = [org.file() for _ in range(2)]
+    first = arm(org, "reminders:open:1", H, request_id=rids[0])
+    arm(org, "reminders:open:2", 2 * H, request_id=rids[1])
+    arm(org, "reminders:chase", H, request_id=rids[1])
+    clock.advance(2 * H)
+    with org.spoc.db.transaction() as session:
+        due = org.spoc.watches.due(session, "reminders:open:", clock.now(), 10)
+        assert [w.cause for w in due] == ["reminders:open:1", "reminders:open:2"]
+        assert org.spoc.watches.due(session, "reminders:open:", clock.now(), 1)[0].id == first
+        assert org.spoc.watches.settle_by_id(session, first)
+        assert not org.spoc.watches.settle_by_id(session, first)  # claimed once
+        with pytest.raises(PluginError):
+            org.spoc.watches.due(session, "logistics:", clock.now(), 10)
+    with org.spoc.db.reader() as session:
+        left = org.spoc.watches.due(session, "reminders:", clock.now(), 10)
+    assert [w.cause for w in left] == ["reminders:chase", "reminders:open:2"]

@@ -8,7 +8,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from spoc import FrozenClock
-from spoc.plugins.events.models import Vendor, Watch
+from spoc.plugins.events.models import Vendor
+from spoc.plugins.events.models import VendorAlert as Watch
 from tests.conftest import csrf_token, login
 from tests.plugins.events.conftest import LOAD_IN, Expo
 

@@ -10,7 +10,8 @@ from sqlalchemy import select, update
 
 from spoc import FrozenClock, Request, ValidationFailed
 from spoc.plugins.events import vendors
-from spoc.plugins.events.models import AccessNeed, Vendor, Watch
+from spoc.plugins.events.models import AccessNeed, Vendor
+from spoc.plugins.events.models import VendorAlert as Watch
 from tests.plugins.events.conftest import CLOSES, Expo, run_cli
 
 NEED = {"needs": ["dietary"], "sessions": "all", "details": "coeliac", "consent": True}

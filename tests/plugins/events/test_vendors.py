@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from spoc import FrozenClock, Request
 from spoc.core.domain.models import Escalation, Team
 from spoc.plugins.events import vendors
-from spoc.plugins.events.models import Watch
+from spoc.plugins.events.models import VendorAlert as Watch
 from tests.conftest import AppFactory, csrf_token
 from tests.plugins.events.conftest import LOAD_IN, OPENS, PLUGINS, Expo, make_expo
 
@@ -127,6 +127,27 @@ def test_two_workers_open_one_request_per_watch(expo: Expo, clock: FrozenClock) 
             .where(Request.type_key == vendors.VENDOR_CONTRACT)
         )
     assert count == 1
+
+
+def test_a_due_alert_the_task_did_not_reach_stays_armed_for_its_next_pass(
+    expo: Expo, clock: FrozenClock
+) -> None:
+    due = clock.now() - MINUTE
+    for what in ("Stage plan", "Power plan"):
+        vendors.add_deliverable(expo.spoc, expo.settings, expo.vendor.id, what, due)
+    report = expo.spoc.sweep(limit=1)  # the task opens one; the sweep meets the other's watch
+    assert (report.plugin_tasks, report.watches, report.plugin_triggers) == (1, 1, 0)
+    with expo.spoc.db.reader() as session:
+        [left] = expo.spoc.watches.due(session, vendors.ALERT, clock.now() + MINUTE, 10)
+        assert left.due_at == clock.now() + vendors.RETRY
+    clock.advance(vendors.RETRY)
+    report = expo.spoc.sweep()
+    assert (report.plugin_tasks, report.plugin_triggers) == (1, 2)
+    sweep_twice(expo)
+    assert alerts(expo) == [
+        ("Overdue: Stage plan", "vendor_management"),
+        ("Overdue: Power plan", "vendor_management"),
+    ]
 
 
 # --- the vendor portal ---------------------------------------------------------------------
