@@ -28,6 +28,7 @@ from spoc.core.domain.reads.states import (
     request_states,
 )
 from spoc.core.kernel.clock import Clock, FrozenClock, SystemClock
+from spoc.core.kernel.clocks import ClockEventKind, ClockKind, ClockState
 from spoc.core.kernel.deprecation import SpocDeprecationWarning, deprecated, warn_deprecated
 from spoc.core.kernel.durations import BusinessDays, BusinessHours
 from spoc.core.kernel.errors import (
@@ -46,9 +47,6 @@ from spoc.core.kernel.types import (
     Actor,
     ActorKind,
     ApiRoute,
-    ClockEventKind,
-    ClockKind,
-    ClockState,
     ConsolePanel,
     EscalationCheck,
     Export,

@@ -267,3 +267,17 @@ def test_importing_the_plugin_api_loads_no_web_view_and_not_the_factory() -> Non
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "['spoc.core.web.forms']"  # field types only (spoc.Phone)
+
+
+MAX_CORE_MODULE_LINES = 500
+
+
+def test_no_core_module_is_over_500_lines_except_migrations_and_hookspecs() -> None:
+    exempt = {ROOT / "spoc/core/platform/hookspecs.py"}
+    too_long = {
+        str(path.relative_to(ROOT)): lines
+        for path in (ROOT / "spoc/core").rglob("*.py")
+        if "migrations" not in path.parts and path not in exempt
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_CORE_MODULE_LINES
+    }
+    assert too_long == {}

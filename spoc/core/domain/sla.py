@@ -24,18 +24,10 @@ from sqlalchemy.orm import Session
 
 from spoc.core.domain.models import NO_DEADLINE, Request, SlaClock, SlaClockEvent, TimelineEvent
 from spoc.core.domain.writes import WriteContext
+from spoc.core.kernel.clocks import ClockEventKind, ClockKind, ClockState
 from spoc.core.kernel.durations import BusinessDays, BusinessDuration, BusinessHours
 from spoc.core.kernel.errors import StartupError
-from spoc.core.kernel.types import (
-    ActorKind,
-    ClockEventKind,
-    ClockKind,
-    ClockState,
-    Priority,
-    RequestType,
-    SlaPolicy,
-    Status,
-)
+from spoc.core.kernel.types import ActorKind, Priority, RequestType, SlaPolicy, Status
 from spoc.core.platform import hookspecs
 from spoc.core.platform.dispatch import Hooks
 from spoc.core.platform.registry import Registry

@@ -24,14 +24,8 @@ from spoc.core.domain.sla import SlaEngine
 from spoc.core.domain.watches import fire_due_watches
 from spoc.core.domain.writes import SWEEPER, RowLocked, WriteContext
 from spoc.core.kernel.clock import Clock
-from spoc.core.kernel.types import (
-    ClockEventKind,
-    ClockKind,
-    ClockState,
-    EscalationCheck,
-    RequestType,
-    Status,
-)
+from spoc.core.kernel.clocks import ClockEventKind, ClockKind, ClockState
+from spoc.core.kernel.types import EscalationCheck, RequestType, Status
 from spoc.core.platform import hookspecs
 from spoc.core.platform.dispatch import Hooks
 from spoc.core.platform.registry import Registry

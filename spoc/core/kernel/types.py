@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
+from spoc.core.kernel.clocks import ClockKind
 from spoc.core.kernel.durations import BusinessDuration, business_duration
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
@@ -141,64 +142,6 @@ class Actor:
             assert self.role is not None
             return self.role.value
         return self.kind.value
-
-
-class ClockKind(StrEnum):
-    """What an SLA clock of a request measures. The first three are service levels people are
-    held to; the others are the desk's own housekeeping timers."""
-
-    FIRST_RESPONSE = "first_response"
-    RESOLUTION = "resolution"
-    ESCALATION = "escalation"  # an escalation's answer time (OLA)
-    AUTO_CLOSE = "auto_close"
-    WAITING_REMINDER = "waiting_reminder"
-    WAITING_CLOSE = "waiting_close"
-
-    @property
-    def is_housekeeping(self) -> bool:
-        """A timer the desk keeps for itself (auto-close, reminders), not a service level."""
-        return self in (ClockKind.AUTO_CLOSE, ClockKind.WAITING_REMINDER, ClockKind.WAITING_CLOSE)
-
-    @property
-    def label(self) -> str:
-        return CLOCK_LABELS[self]
-
-
-CLOCK_LABELS: Mapping[ClockKind, str] = {
-    ClockKind.FIRST_RESPONSE: "First response",
-    ClockKind.RESOLUTION: "Resolution",
-    ClockKind.ESCALATION: "Escalation answer",
-    ClockKind.AUTO_CLOSE: "Automatic close",
-    ClockKind.WAITING_REMINDER: "Reminder to the requester",
-    ClockKind.WAITING_CLOSE: "Close without reply",
-}
-
-
-class ClockState(StrEnum):
-    """Where an SLA clock stands. ``running`` and ``paused`` clocks are pending; ``met`` and
-    ``stopped`` ones are over (a met resolution clock runs again when the request reopens)."""
-
-    RUNNING = "running"
-    PAUSED = "paused"  # waiting on the requester: the deadline moves on by the time waited
-    MET = "met"
-    STOPPED = "stopped"
-
-    @property
-    def is_pending(self) -> bool:
-        return self in (ClockState.RUNNING, ClockState.PAUSED)
-
-
-class ClockEventKind(StrEnum):
-    """What happened to an SLA clock, as its event log (``sla_clock_events``) records it."""
-
-    STARTED = "started"
-    PAUSED = "paused"
-    RESUMED = "resumed"
-    RETARGETED = "retargeted"  # the priority changed, so did the target
-    WARNED = "warned"
-    BREACHED = "breached"
-    MET = "met"
-    STOPPED = "stopped"
 
 
 PriorityRule = Callable[[BaseModel], "Priority | None"]

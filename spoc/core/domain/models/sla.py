@@ -15,7 +15,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from spoc.core.domain.models.columns import EnumText
-from spoc.core.kernel.types import ClockEventKind, ClockKind, ClockState
+from spoc.core.kernel.clocks import ClockEventKind, ClockKind, ClockState
 from spoc.core.storage.db import Model, UTCDateTime
 
 if TYPE_CHECKING:

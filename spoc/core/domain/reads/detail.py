@@ -50,15 +50,8 @@ from spoc.core.domain.models import (
 from spoc.core.domain.routing import acting_spoc, human_date
 from spoc.core.domain.sla import SERVICE_LEVELS, describe
 from spoc.core.domain.writes import request_reference
-from spoc.core.kernel.types import (
-    Actor,
-    ActorKind,
-    ClockKind,
-    ClockState,
-    Priority,
-    Role,
-    Status,
-)
+from spoc.core.kernel.clocks import ClockKind, ClockState
+from spoc.core.kernel.types import Actor, ActorKind, Priority, Role, Status
 from spoc.core.platform.plugins import PluginHost
 from spoc.core.platform.settings import Settings
 

@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from spoc.core.domain.models import Request, TimelineEvent
 from spoc.core.domain.reads.detail import ClockLine
+from spoc.core.kernel.clocks import ClockKind
 from spoc.core.kernel.errors import ConflictError, NotFoundError, ServiceError, ValidationFailed
-from spoc.core.kernel.types import Actor, ActorKind, ClockKind, ConsolePanel, Status
+from spoc.core.kernel.types import Actor, ActorKind, ConsolePanel, Status
 from spoc.core.platform import hookspecs
 from spoc.core.services import spoc_of
 from spoc.core.web.exports import exports_for
