@@ -40,6 +40,7 @@ from spoc import (
     Watch,
     WatchOutcome,
     hookimpl,
+    request_states,
 )
 from spoc.plugins.events import attendees, vendors
 from spoc.plugins.events.cli import events_cli
@@ -375,8 +376,8 @@ def spoc_staff_access(access: StaffAccess, spoc: Spoc) -> AccessRefused | None:
     if access.request_id is None:
         return None
     with spoc.db.reader() as session:
-        type_key = session.scalar(select(Request.type_key).where(Request.id == access.request_id))
-    if type_key != ACCESS_NEED or is_coordinator(spoc, access.actor.id):
+        state = request_states(session, [access.request_id]).get(access.request_id)
+    if state is None or state.type_key != ACCESS_NEED or is_coordinator(spoc, access.actor.id):
         return None
     return AccessRefused(
         "Accessibility and dietary needs are special-category data: only the accessibility "

@@ -22,12 +22,15 @@ from spoc import (
     Ordering,
     Page,
     Request,
+    RequestState,
     Role,
     ServiceError,
     Spoc,
     Status,
     check_staff_access,
     console_agent,
+    request_matches,
+    request_states,
     signed_in_agent,
     spoc_of,
 )
@@ -266,14 +269,19 @@ def board(code: str) -> str:
     spoc = spoc_of()
     event = _event_or_404(code)
     page = _page(
-        select(Incident, Request)
-        .join(Request, Request.id == Incident.request_id)
-        .where(Incident.event_id == event.id, Request.status.in_(OPEN)),
+        select(Incident).where(
+            Incident.event_id == event.id, request_matches(Incident.request_id, status=OPEN)
+        ),
         BOARD,
     )
+    with spoc.db.reader() as session:
+        states = request_states(session, (incident.request_id for incident in page.items))
     now = spoc.clock.now()
-    by_location: dict[str, list[tuple[Incident, Request, str, int]]] = {}
-    for incident, found in page.items:
+    by_location: dict[str, list[tuple[Incident, RequestState, str, int]]] = {}
+    for incident in page.items:
+        found = states.get(incident.request_id)
+        if found is None:
+            continue  # erased between the two reads
         reference = spoc.requests.reference(found.id)
         minutes = int((now - incident.reported_at).total_seconds() // 60)
         by_location.setdefault(incident.location, []).append((incident, found, reference, minutes))

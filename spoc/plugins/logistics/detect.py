@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from spoc import Actor, Request, ServiceError, Spoc, Status
+from spoc import Actor, Request, ServiceError, Spoc, Status, request_states
 from spoc.plugins.logistics import escalation
 from spoc.plugins.logistics.forms import DELIVERY_EXCEPTION, ExceptionKind
 from spoc.plugins.logistics.models import (
@@ -319,17 +319,18 @@ def _tell_due(spoc: Spoc, limit: int) -> int:
     opened; a request that finished or was resolved meanwhile needs none any more."""
     with spoc.db.reader() as session:
         rows = session.execute(
-            select(ShipmentException, Shipment, Order, Request.status)
+            select(ShipmentException, Shipment, Order)
             .join(Shipment, Shipment.id == ShipmentException.shipment_id)
             .join(Order, Order.id == Shipment.order_id)
-            .join(Request, Request.id == ShipmentException.request_id)
             .where(ShipmentException.notice_due.is_(True))
             .order_by(ShipmentException.id)
             .limit(limit)
         ).all()
+        states = request_states(session, (row[0].request_id for row in rows))
     told = 0
-    for exception, shipment, order, status in rows:
-        if status not in (Status.NEW, Status.OPEN, Status.WAITING):
+    for exception, shipment, order in rows:
+        state = states.get(exception.request_id)
+        if state is None or not state.is_unresolved:
             with spoc.db.transaction() as session:
                 session.execute(
                     update(ShipmentException)
