@@ -2,7 +2,7 @@
 is set.
 
 Migrations run once per backend per session into a template (a SQLite file copied for each
-test; a PostgreSQL database truncated after each test), so every test starts from a real,
+test; a PostgreSQL database emptied after each test), so every test starts from a real,
 fully migrated schema without paying for the migrations every time.
 """
 
@@ -13,8 +13,9 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import StaticPool
 
 from spoc.core.app import create_app
 from spoc.core.platform.plugins import installed_entry_points
@@ -66,19 +67,47 @@ def scratch_postgres_database(server_url: str) -> Iterator[str]:
         migrate(url)
         yield url
     finally:
+        dispose(url)
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
 def truncate(url: str) -> None:
-    """Empty every table but the migration histories, so the next test starts clean."""
-    engine = create_engine(url)
+    """Empty every table but the migration histories and restart every sequence, so the next
+    test starts as from a fresh migration.
+
+    Deleting rows is much cheaper than ``TRUNCATE`` on tables that hold a few rows or none
+    (``TRUNCATE`` gives every table a new file: about 0.1 s for the whole schema, each test).
+    Foreign keys are not checked while emptying (``session_replication_role``), so the order
+    of the tables does not matter; the statement is built once per database."""
+    engine = _cleanup_engines.get(url)
+    if engine is None:
+        engine = _cleanup_engines[url] = create_engine(url, poolclass=StaticPool)
     with engine.begin() as connection:
-        tables = [
-            t for t in inspect(connection).get_table_names() if not t.startswith("alembic_version")
-        ]
-        if tables:
-            quoted = ", ".join(f'"{t}"' for t in tables)
-            connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+        statement = _cleanup_statements.get(url)
+        if statement is None:
+            tables = [
+                t
+                for t in inspect(connection).get_table_names()
+                if not t.startswith("alembic_version")
+            ]
+            deletes = "".join(f'DELETE FROM "{t}";' for t in tables)
+            statement = _cleanup_statements[url] = (
+                "SET LOCAL session_replication_role = replica;"
+                + deletes
+                + "SELECT setval(c.oid, 1, false) FROM pg_class c WHERE c.relkind = 'S';"
+            )
+        connection.exec_driver_sql(statement)
+
+
+def dispose(url: str) -> None:
+    """Close the connection :func:`truncate` keeps to the database at ``url``."""
+    engine = _cleanup_engines.pop(url, None)
+    _cleanup_statements.pop(url, None)
+    if engine is not None:
+        engine.dispose()
+
+
+_cleanup_engines: dict[str, Engine] = {}
+_cleanup_statements: dict[str, str] = {}

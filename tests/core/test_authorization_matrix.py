@@ -54,7 +54,6 @@ MARKERS = {
     "own": (),
 }
 
-RAN: list[str] = []
 SELF = -1  # in a form: the caller's own agent id (one assigns oneself)
 
 
@@ -688,7 +687,6 @@ def _check(w: World, c: Case) -> None:
 
 @pytest.mark.parametrize("c", CASES, ids=[c.id for c in CASES])
 def test_authorization_matrix(world: World, c: Case) -> None:
-    RAN.append(c.id)
     _check(world, c)
 
 
@@ -790,5 +788,4 @@ PROBES: list[Callable[[World], None]] = [
 
 @pytest.mark.parametrize("probe", PROBES, ids=[p.__name__ for p in PROBES])
 def test_probe(world: World, probe: Callable[[World], None]) -> None:
-    RAN.append(probe.__name__)
     probe(world)
