@@ -42,6 +42,7 @@ from spoc.core.kernel.errors import (
     StartupError,
     ValidationFailed,
 )
+from spoc.core.kernel.mail import InboundMail, MailOutcome, MailVerdict
 from spoc.core.kernel.types import (
     AccessRefused,
     Actor,
@@ -208,8 +209,11 @@ __all__ = [
     "Export",
     "FrozenClock",
     "IllegalTransition",
+    "InboundMail",
     "JSONType",
     "KnowledgeArticle",
+    "MailOutcome",
+    "MailVerdict",
     "Model",
     "NotFoundError",
     "NotificationChannel",

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from flask import Flask, current_app
 from pydantic import BaseModel
@@ -24,6 +24,8 @@ from spoc.core.accounts.two_factor import TwoFactorService
 from spoc.core.domain.directory import DirectoryService
 from spoc.core.domain.escalation import EscalationService
 from spoc.core.domain.links import LinkService
+from spoc.core.domain.mail.service import MailService
+from spoc.core.domain.mail.threads import TOKEN_LABEL, MailAddressing
 from spoc.core.domain.notifications import Notifier
 from spoc.core.domain.outbox import Deliverer
 from spoc.core.domain.privacy import ContactPrivacyService
@@ -42,9 +44,6 @@ from spoc.core.storage import migrate
 from spoc.core.storage.db import Database
 from spoc.core.storage.keys import Keys, Sealer
 from spoc.core.storage.keyset import CURSOR_KEY_LABEL, Pager
-
-if TYPE_CHECKING:
-    pass
 
 EXTENSION = "spoc"
 log = logging.getLogger(__name__)
@@ -78,6 +77,8 @@ class Spoc:
     sla: SlaEngine = field(init=False)
     outbox: Deliverer = field(init=False)
     notifier: Notifier = field(init=False)
+    addressing: MailAddressing = field(init=False)  # reply addresses, Message-IDs
+    mail: MailService = field(init=False)  # inbound mail
     hooks: Hooks = field(init=False)
     schema_checked: bool = False
 
@@ -89,8 +90,13 @@ class Spoc:
         self.sla = SlaEngine(
             self.settings, build_calendars(self.settings), self.host.request_types, self.hooks
         )
+        self.addressing = MailAddressing(self.settings, self.keys.derive(TOKEN_LABEL))
         self.notifier = Notifier(
-            self.settings, self.host, partial(request_reference, self.settings), self.clock
+            self.settings,
+            self.host,
+            partial(request_reference, self.settings),
+            self.clock,
+            self.addressing,
         )
         deps = ServiceDeps(
             self.db,
@@ -115,6 +121,9 @@ class Spoc:
         )
         self.oidc = OidcClient(self.settings, self.clock) if self.settings.oidc_issuer else None
         self.outbox = self.deliverer()
+        self.mail = MailService(
+            deps, requests=self.requests, notifier=self.notifier, addressing=self.addressing
+        )
 
     def plugin_settings(self, plugin: str, model: type[M]) -> M:
         """The validated settings section of ``plugin`` (see ``spoc_settings_model``)."""
@@ -138,6 +147,7 @@ class Spoc:
             self.links.issue_magic_link,
             self.notifier.env,
             self.hooks.each(hookspecs.spoc_notification_channels),
+            self.addressing.domain,
         )
 
     def sweeper(self) -> Sweeper:

@@ -14,18 +14,28 @@ import importlib
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from email.utils import formataddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from spoc.core.domain.models import Agent, Contact, Request, TeamMember, TimelineEvent, Visibility
+from spoc.core.domain.mail.threads import MailAddressing
+from spoc.core.domain.models import (
+    Agent,
+    Contact,
+    InboundMail,
+    Request,
+    TeamMember,
+    TimelineEvent,
+    Visibility,
+)
 from spoc.core.domain.outbox import enqueue, webhook_body
 from spoc.core.domain.writes import WriteContext
 from spoc.core.kernel.clock import Clock
+from spoc.core.kernel.mail import MailOutcome
 from spoc.core.kernel.types import ActorKind, Status
 from spoc.core.platform.settings import Settings
 
@@ -93,13 +103,20 @@ WEBHOOK_WITHHELD = frozenset({"reason", "priority_reason", "routing_reason", "no
 
 
 class Notifier:
-    def __init__(self, settings: Settings, host: PluginHost, reference: Any, clock: Clock) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        host: PluginHost,
+        reference: Any,
+        clock: Clock,
+        addressing: MailAddressing,
+    ) -> None:
         self.settings = settings
         self.clock = clock
         self.env = mail_environment(host)
         self.reference = reference
         self.types = host.request_types
-        self.host_name = urlsplit(settings.base_url).hostname or "spoc.invalid"
+        self.addressing = addressing
 
     # --- the observer -------------------------------------------------------------------
 
@@ -117,7 +134,12 @@ class Notifier:
             self._staff(write, self._owners(write), "New request for you", event)
         elif kind == "message":
             body = event.message.body if event.message is not None else ""
-            if public and by in (ActorKind.AGENT, ActorKind.SYSTEM):
+            if public and by is ActorKind.AGENT:
+                # A person's words: their name on From, and no Auto-Submitted (RFC 3834).
+                self._requester(
+                    write, "You have a reply", body, sender_name=write.actor.name, auto=None
+                )
+            elif public and by is ActorKind.SYSTEM:
                 self._requester(write, "You have a reply", body)
             elif by is ActorKind.REQUESTER or write.actor.id != request.owner_agent_id:
                 self._staff(write, self._owners(write), "New message", event, body)
@@ -145,17 +167,22 @@ class Notifier:
     # --- audiences ----------------------------------------------------------------------
 
     def _owners(self, write: WriteContext) -> list[str]:
-        request, session = write.request, write.session
+        return self._owner_addresses(write.session, write.request)
+
+    def _owner_addresses(self, session: Session, request: Request) -> list[str]:
         if request.owner_agent_id is not None:
             agent = session.get(Agent, request.owner_agent_id)
             return [agent.email] if agent is not None and agent.active else []
         if request.owner_team_id is not None:
-            return self._team(write, request.owner_team_id)
+            return self._team_addresses(session, request.owner_team_id)
         return []
 
+    def _team(self, write: WriteContext, team_id: int) -> list[str]:
+        return self._team_addresses(write.session, team_id)
+
     @staticmethod
-    def _team(write: WriteContext, team_id: int) -> list[str]:
-        rows = write.session.scalars(
+    def _team_addresses(session: Session, team_id: int) -> list[str]:
+        rows = session.scalars(
             select(Agent.email)
             .join(TeamMember, TeamMember.agent_id == Agent.id)
             .where(TeamMember.team_id == team_id, Agent.active.is_(True))
@@ -169,9 +196,32 @@ class Notifier:
 
     # --- messages -----------------------------------------------------------------------
 
-    def _thread(self, request: Request, key: str) -> dict[str, str]:
-        root = f"<req-{request.id}@{self.host_name}>"
-        return {"Message-ID": f"<{key}@{self.host_name}>", "In-Reply-To": root, "References": root}
+    def _thread(self, session: Session, request: Request) -> dict[str, str]:
+        """Threading headers of a mail about ``request``: every mail of a request refers to
+        its root Message-ID, and to the requester's latest mail when they wrote one, so mail
+        clients show the whole conversation as one thread; replies go to the request's reply
+        address."""
+        root = self.addressing.root_id(request.id)
+        latest = (
+            session.scalar(
+                select(InboundMail.message_id)
+                .where(
+                    InboundMail.request_id == request.id,
+                    InboundMail.outcome.in_((MailOutcome.FILED, MailOutcome.THREADED)),
+                    InboundMail.message_id.is_not(None),
+                )
+                .order_by(InboundMail.id.desc())
+                .limit(1)
+            )
+            if request.id is not None
+            else None
+        )
+        parent = f"<{latest}>" if latest else root
+        return {
+            "In-Reply-To": parent,
+            "References": root if parent == root else f"{root} {parent}",
+            "Reply-To": self.addressing.reply_address(request.id),
+        }
 
     def mail(
         self,
@@ -180,18 +230,38 @@ class Notifier:
         to: str,
         subject: str,
         template: str,
+        *,
+        auto_submitted: str | None = "auto-generated",
+        sender_name: str | None = None,
+        answering: str | None = None,
         **context: Any,
     ) -> None:
-        """Render ``mail/<template>.txt`` and ``.html`` and queue them in ``session``."""
+        """Render ``mail/<template>.txt`` and ``.html`` and queue them in ``session``.
+
+        ``auto_submitted`` is the mail's Auto-Submitted (RFC 3834): ``auto-generated`` for
+        notices, ``auto-replied`` for answers to a mail, ``None`` for a person's words (a
+        staff reply). ``sender_name`` is the display name of From (the agent who wrote);
+        ``answering`` the Message-ID (without brackets) of the mail this one answers."""
         key = f"ntf-{uuid.uuid4().hex}"
         if request is not None:
             subject = f"[{self.reference(request.id)}] {subject}"
             context.setdefault("reference", self.reference(request.id))
         text = self.env.get_template(f"mail/{template}.txt").render(**context)
         html = self.env.get_template(f"mail/{template}.html").render(**context)
-        headers = {"Message-ID": f"<{key}@{self.host_name}>"}
+        headers = {"Message-ID": self.addressing.message_id(key)}
         if request is not None:
-            headers.update(self._thread(request, key))
+            if request.id is None:
+                session.flush()  # the id goes into the thread headers and reply address
+            headers.update(self._thread(session, request))
+        if answering is not None:
+            headers["In-Reply-To"] = f"<{answering}>"
+            headers["References"] = " ".join(
+                dict.fromkeys([*headers.get("References", "").split(), f"<{answering}>"])
+            )
+        if auto_submitted:
+            headers["Auto-Submitted"] = auto_submitted
+        if sender_name:
+            headers["From"] = formataddr((sender_name, self.addressing.from_address))
         enqueue(
             session,
             channel="email",
@@ -205,11 +275,37 @@ class Notifier:
             key=key,
         )
 
+    def tell_owner(self, session: Session, request: Request, headline: str, body: str) -> None:
+        """Mail a request's owner (or owning team) outside a write: a held mail, a refused
+        mail channel. For private types the body is left out, as in every staff notice."""
+        private = self._private(request)
+        for email in sorted(set(self._owner_addresses(session, request))):
+            self.mail(
+                session,
+                request,
+                email,
+                headline,
+                "staff_update",
+                headline=headline,
+                summary="(details in the console)" if private else request.summary,
+                priority=request.priority.value,
+                body="" if private else body,
+                console_url=f"{self.settings.base_url.rstrip('/')}/console/requests/{request.id}",
+            )
+
     def _private(self, request: Request) -> bool:
         request_type = self.types.get(request.type_key)
         return request_type is not None and request_type.private
 
-    def _requester(self, write: WriteContext, headline: str, body: str) -> None:
+    def _requester(
+        self,
+        write: WriteContext,
+        headline: str,
+        body: str,
+        *,
+        sender_name: str | None = None,
+        auto: str | None = "auto-generated",
+    ) -> None:
         contact = write.session.get(Contact, write.request.contact_id)
         if contact is None:
             return
@@ -222,6 +318,8 @@ class Notifier:
             contact.email,
             headline,
             "requester_update",
+            auto_submitted=auto,
+            sender_name=sender_name or None,
             name=contact.name,
             headline=headline,
             body=body,

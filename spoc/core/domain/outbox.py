@@ -22,12 +22,14 @@ import http.client
 import json
 import logging
 import smtplib
+import ssl
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from email.utils import formatdate
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -134,7 +136,9 @@ class Deliverer:
         issue_magic_link: Callable[[str], tuple[Contact, str] | None],
         mail_templates: Environment,
         plugin_channels: Sequence[tuple[str, Sequence[NotificationChannel]]],
+        mail_domain: str = "spoc.invalid",
     ) -> None:
+        self.mail_domain = mail_domain  # of the Message-IDs of mails made at delivery
         self.db = db
         self.settings = settings
         self.clock = clock
@@ -339,10 +343,16 @@ class Deliverer:
             return smtp
         settings = self.settings
         assert settings.smtp_host is not None
-        smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10)
+        mode = settings.smtp_mode
+        tls = ssl.create_default_context()
+        smtp = (
+            smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, timeout=10, context=tls)
+            if mode == "tls"
+            else smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10)
+        )
         try:
-            if settings.smtp_starttls:
-                smtp.starttls()
+            if mode == "starttls":
+                smtp.starttls(context=tls)
             if settings.smtp_username and settings.smtp_password:
                 smtp.login(settings.smtp_username, settings.smtp_password.get_secret_value())
         except BaseException:
@@ -370,10 +380,13 @@ class Deliverer:
             log.info("mail to %s: %s", message.recipient, message.subject)
             return
         email = EmailMessage()
-        email["From"] = settings.mail_from
+        headers = dict(message.headers)
+        email["From"] = headers.pop("From", None) or settings.mail_from
         email["To"] = message.recipient
         email["Subject"] = message.subject
-        for name, value in message.headers.items():
+        # The time it is sent, as mail clients sort by it (RFC 5322 requires it).
+        email["Date"] = formatdate(self.clock.now().timestamp(), usegmt=True)
+        for name, value in headers.items():
             email[name] = value
         email.set_content(message.body_text)
         if message.body_html:
@@ -390,14 +403,16 @@ class Deliverer:
         link = self.settings.base_url.rstrip("/") + MAGIC_LINK_PATH + token
         env = self.mail_templates
         context = {"name": contact.name, "link": link}
-        host = urlsplit(self.settings.base_url).hostname or "spoc.invalid"
         self._send_email(
             replace(
                 message,
                 channel="email",
                 body_text=env.get_template("mail/magic_link.txt").render(**context),
                 body_html=env.get_template("mail/magic_link.html").render(**context),
-                headers={"Message-ID": f"<{message.idempotency_key}@{host}>"},
+                headers={
+                    "Message-ID": f"<{message.idempotency_key}@{self.mail_domain}>",
+                    "Auto-Submitted": "auto-generated",
+                },
             )
         )
 

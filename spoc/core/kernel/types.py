@@ -185,6 +185,8 @@ class RequestType:
     ``key`` is namespaced by the plugin (``healthcare.appointment``). ``priority_rule`` maps
     the validated fields to a priority (``None`` = use ``default_priority``). ``subject_kinds``
     lists the subject kinds it applies to; empty means any subject, or none.
+    ``mail_fields(subject, body)`` builds the fields of a request filed by mail; a type
+    without it is never filed by mail (``SPOC_MAIL_ADDRESSES`` may not name it).
     """
 
     key: str
@@ -200,6 +202,7 @@ class RequestType:
     status_labels: Mapping[Status, str] = field(default_factory=dict)
     order: int = 100
     private: bool = False
+    mail_fields: Callable[[str, str], Mapping[str, Any]] | None = None
 
     def __post_init__(self) -> None:
         if not KEY_PATTERN.match(self.key):

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from spoc.core.domain.demo import DemoContext
     from spoc.core.domain.models import Request, Watch
     from spoc.core.domain.outbox import NotificationChannel
+    from spoc.core.kernel.mail import InboundMail, MailVerdict
     from spoc.core.kernel.types import (
         AccessRefused,
         ApiRoute,
@@ -77,6 +78,7 @@ PHASES: dict[str, tuple[str, ...]] = {
         "spoc_request_filed",
         "spoc_sla_policy",
     ),
+    "Inbound mail: claiming and classifying what arrives": ("spoc_inbound_mail",),
     "After commit: reacting to what happened": ("spoc_request_event",),
     "The sweep: domain triggers": (
         "spoc_sweep_tasks",
@@ -631,6 +633,33 @@ def spoc_form_defaults(
 
     firstresult: no — all answers are merged; for a field several plugins fill, the first
     plugin by name wins.
+    """
+
+
+# --- Inbound mail -----------------------------------------------------------------------------
+
+
+@hookspec
+def spoc_inbound_mail(mail: InboundMail, spoc: Spoc) -> MailVerdict | None:
+    """Claim, classify or refuse a mail that arrived (``spoc mail serve`` / ``fetch``).
+
+    Called for every mail a person sent (never for automatic mail, bounces, or mail over the
+    sender's limit), after threading: ``mail.request_id`` and ``mail.request_type`` name the
+    request it answers, or the type its receiving address would file.
+
+    Arguments:
+        mail: a :class:`spoc.InboundMail` (sender, recipients, subject, the reply's text).
+        spoc: the app's services.
+
+    Returns: ``None`` to let the core thread or file it, or a :class:`spoc.MailVerdict`:
+    ``MailVerdict.claim(apply)`` (the plugin handles it; ``apply(session)`` runs in the
+    transaction that records the mail, so it happens once), ``MailVerdict.file_as(type_key)``
+    (file a new request of this type instead of the address's), ``MailVerdict.refuse(reason)``
+    (the content is not stored; the sender is answered with ``reason`` and the owner told that a
+    mail came — for private types, whose details must not travel by mail).
+
+    firstresult: no — the first plugin by name that answers decides; ``refuse`` from any
+    plugin wins over the others, so a plugin guarding private data is never overruled.
     """
 
 

@@ -130,8 +130,50 @@ class Settings(BaseSettings):
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
-    smtp_starttls: bool = False
+    smtp_starttls: bool = Field(
+        default=False, description="Same as SPOC_SMTP_SECURITY=starttls (kept for old configs)."
+    )
+    smtp_security: Literal["none", "starttls", "tls"] | None = Field(
+        default=None,
+        description="none, starttls, or tls (implicit TLS, usually port 465). "
+        "Default: starttls if SPOC_SMTP_STARTTLS is set, else none.",
+    )
     mail_from: str = Field(default="SPOC <spoc@localhost>", description="From: of SPOC's mails")
+    mail_domain: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9.-]+$",
+        description="Domain of SPOC's Message-IDs and reply addresses. Default: the domain of "
+        "SPOC_MAIL_FROM.",
+    )
+    mail_reply_address: str | None = Field(
+        default=None,
+        description="Reply address of mails about a request, with {token} where the request's "
+        "reply token goes, e.g. reply+{token}@help.example.org. Default: the From address "
+        "with +{token} added to its local part.",
+    )
+    mail_addresses: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        description="Receiving address -> request type of new requests by mail, as "
+        "address=type pairs separated by commas; other addresses file SPOC_MAIL_DEFAULT_TYPE.",
+    )
+    mail_default_type: str = Field(
+        default="generic.question", description="Request type of new requests by mail."
+    )
+    mail_max_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=64 * 1024,
+        description="Largest inbound mail accepted, in bytes (refused with a bounce).",
+    )
+    mail_sender_limit: int = Field(
+        default=20,
+        ge=1,
+        description="Mails one sender may send in an hour; more are stored, not filed or answered.",
+    )
+    mail_authserv_id: str | None = Field(
+        default=None,
+        description="Trust only Authentication-Results headers of this authserv-id (your MTA's "
+        "host name). Default: the topmost such header.",
+    )
     tracking_link_days: int = Field(
         default=180, ge=1, description="How long a requester's private tracking link works."
     )
@@ -262,6 +304,26 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [name.strip() for name in value.split(",") if name.strip()]
         return value
+
+    @field_validator("mail_addresses", mode="before")
+    @classmethod
+    def _address_map(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        pairs: dict[str, str] = {}
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            address, sep, type_key = item.partition("=")
+            if not sep or "@" not in address or not type_key.strip():
+                raise ValueError(f"{item!r}: write address=request.type")
+            pairs[address.strip().lower()] = type_key.strip()
+        return pairs
+
+    @property
+    def smtp_mode(self) -> str:
+        """How SPOC talks to its SMTP server: none, starttls or tls."""
+        if self.smtp_security is not None:
+            return self.smtp_security
+        return "starttls" if self.smtp_starttls else "none"
 
     @field_validator("teams")
     @classmethod

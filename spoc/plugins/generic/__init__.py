@@ -88,6 +88,17 @@ def service_priority(fields: BaseModel) -> Priority:
     return Priority.P2 if fields.service == "password_reset" else Priority.P3
 
 
+def from_mail(subject: str, body: str, details: str = "details") -> dict[str, str]:
+    """The fields of a request filed by mail: the subject is the summary (the body's first
+    line when the subject is too short), the body the details."""
+    summary = subject.strip()
+    if len(summary) < 3:
+        summary = next((line.strip() for line in body.splitlines() if line.strip()), "")
+    if len(summary) < 3:
+        summary = "Question by mail"
+    return {"summary": summary[:200], details: body.strip()[:5000] or summary[:200]}
+
+
 @hookimpl
 def spoc_request_types() -> list[RequestType]:
     return [
@@ -99,6 +110,7 @@ def spoc_request_types() -> list[RequestType]:
             group="General",
             default_priority=Priority.P4,
             order=10,
+            mail_fields=from_mail,
         ),
         RequestType(
             key="generic.incident",
@@ -111,6 +123,12 @@ def spoc_request_types() -> list[RequestType]:
             # No team of its own: a breach escalates to the deployment's SPOC_SLA_SPECIALIST_TEAM.
             status_labels={Status.OPEN: "Being fixed"},
             order=20,
+            # By mail nobody rates impact and urgency: medium, until the SPOC sets the priority.
+            mail_fields=lambda subject, body: {
+                **from_mail(subject, body, "description"),
+                "impact": "medium",
+                "urgency": "medium",
+            },
         ),
         RequestType(
             key="generic.service_request",

@@ -25,7 +25,9 @@ from spoc import (
     ConsolePanel,
     DemoContext,
     Export,
+    InboundMail,
     KnowledgeArticle,
+    MailVerdict,
     PluginError,
     Priority,
     Request,
@@ -286,6 +288,24 @@ def spoc_triage_request(
 def spoc_request_filed(request: Request, fields: BaseModel, session: Session, spoc: Spoc) -> None:
     if request.type_key in TYPES:
         on_filed(spoc, settings_of(spoc), request, fields, session)
+
+
+# --- inbound mail ----------------------------------------------------------------------------
+
+MAIL_REFUSAL = (
+    "for your privacy we do not take health details by email. There is an update on your "
+    "request only if we tell you so: follow and answer it with your private link, or ask for "
+    "a new link on our portal"
+)
+
+
+@hookimpl
+def spoc_inbound_mail(mail: InboundMail) -> MailVerdict | None:
+    # Health details do not travel by mail: neither a reply to a patient's request nor a new
+    # one by mail is kept; the sender is sent to the portal, the owner told a mail came.
+    if mail.request_type in TYPES:
+        return MailVerdict.refuse(MAIL_REFUSAL)
+    return None
 
 
 # --- staff reads -----------------------------------------------------------------------------

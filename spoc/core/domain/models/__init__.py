@@ -14,6 +14,7 @@ from spoc.core.domain.models.accounts import (
 from spoc.core.domain.models.audit import AdminAuditEntry
 from spoc.core.domain.models.columns import NO_DEADLINE, Visibility
 from spoc.core.domain.models.links import MagicLink, SubjectIntakeLink, TrackingToken
+from spoc.core.domain.models.mail import InboundMail
 from spoc.core.domain.models.outbox import OutboxMessage
 from spoc.core.domain.models.people import (
     Absence,
@@ -42,6 +43,7 @@ __all__ = [
     "EscalationTrigger",
     "Feedback",
     "IdempotencyRecord",
+    "InboundMail",
     "LoginThrottle",
     "MagicLink",
     "Message",

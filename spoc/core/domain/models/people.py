@@ -90,6 +90,10 @@ class Contact(Model):
     language: Mapped[str] = mapped_column(String(16), default="en")
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set when a delivery status notification says mail to this address failed; cleared when
+    # the contact writes again. The console shows it to whoever owns their requests.
+    mail_bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    mail_bounce_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class Subject(Model):

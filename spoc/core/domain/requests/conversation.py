@@ -44,13 +44,16 @@ class RequestConversation(RequestStatus):
         internal: bool = False,
         expected_version: int | None = None,
         apply: Callable[[Session, Request], None] | None = None,
+        on_message: Callable[[Session, Message], None] | None = None,
     ) -> Request:
         """A public reply or an internal note. Replies move the status where people expect:
         staff replying to a new request takes it into work; a requester replying to a request
         that waits on them (or was resolved) puts it back in progress.
 
         ``apply`` runs in the same write (a plugin marks "customer told" on its own row), so
-        the message, its mail in the outbox and the plugin's mark commit together."""
+        the message, its mail in the outbox and the plugin's mark commit together.
+        ``on_message`` runs in that write too, once the message is added (the mail channel
+        links the mail it came in to it)."""
         text = body.strip()
         if "\x00" in text:
             raise ValidationFailed("the message cannot be stored", nul_errors(text, "body"))
@@ -79,6 +82,8 @@ class RequestConversation(RequestStatus):
                 created_at=write.now,
             )
             write.session.add(message)
+            if on_message is not None:
+                on_message(write.session, message)
             write.record(
                 "message",
                 ("Internal note" if internal else "Reply") + f" by {actor.name or actor.kind}",
