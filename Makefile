@@ -18,8 +18,10 @@ $(STAMP): pyproject.toml examples/spoc-facilities/pyproject.toml
 demo: $(STAMP)
 	$(BIN)/spoc demo
 
+# One pytest worker per core (pytest-xdist); each file's tests stay on one worker, so a
+# module's fixtures are built once. PYTEST_ARGS="-n 0" runs in this process, for a debugger.
 test: $(STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n auto --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
