@@ -62,7 +62,9 @@ class DeliveryHandler:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())[:400] or "Message refused"
+    """A reply line: one line of ASCII, as SMTP replies must be."""
+    plain = text.replace("\u2014", "-").encode("ascii", "replace").decode("ascii")
+    return " ".join(plain.split())[:400] or "Message refused"
 
 
 def mail_server(

@@ -239,7 +239,7 @@ class MailService(ServiceBase):
             )
         body = mail.reply if closed is not None else mail.text
         if closed is not None:
-            body = f"(A reply to {self.reference(closed.id)}, which is closed.)\n\n{body}"
+            body = f"(A reply to {self.reference(closed.id)}, which is {closed.status.value}.)\n\n{body}"
         fields = dict(request_type.mail_fields(mail.subject, body))
         subject_id, claimed = self._subject_of(mail, request_type)
         name = mail.sender_name or mail.sender.partition("@")[0] or "Unknown"
