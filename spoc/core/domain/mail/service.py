@@ -23,12 +23,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from spoc.core.domain.mail.held import HeldMail
 from spoc.core.domain.mail.parse import ParsedMail, automatic_reason, parse
 from spoc.core.domain.mail.threads import MailAddressing, Thread
 from spoc.core.domain.models import Contact, InboundMail, Message, OutboxMessage, Request
 from spoc.core.domain.notifications import Notifier
 from spoc.core.domain.requests import RequestService
-from spoc.core.domain.writes import ServiceBase, ServiceDeps
+from spoc.core.domain.writes import ServiceDeps
 from spoc.core.kernel.errors import (
     IllegalTransition,
     ServiceError,
@@ -44,7 +45,7 @@ REFERENCE_CANDIDATE = re.compile(r"\b[A-Za-z0-9][A-Za-z0-9/_-]{2,39}\b")
 MAIL_ACTOR = Actor.system("Mail")
 
 
-class MailService(ServiceBase):
+class MailService(HeldMail):
     def __init__(
         self,
         deps: ServiceDeps,
@@ -239,7 +240,8 @@ class MailService(ServiceBase):
             )
         body = mail.reply if closed is not None else mail.text
         if closed is not None:
-            body = f"(A reply to {self.reference(closed.id)}, which is {closed.status.value}.)\n\n{body}"
+            ended = f"{self.reference(closed.id)}, which is {closed.status.value}"
+            body = f"(A reply to {ended}.)\n\n{body}"
         fields = dict(request_type.mail_fields(mail.subject, body))
         subject_id, claimed = self._subject_of(mail, request_type)
         name = mail.sender_name or mail.sender.partition("@")[0] or "Unknown"
@@ -384,9 +386,6 @@ class MailService(ServiceBase):
                 .where(InboundMail.sender == sender, InboundMail.received_at > since)
             )
         return (count or 0) >= self.settings.mail_sender_limit
-
-    def _type_for(self, address: str) -> str:
-        return self.settings.mail_addresses.get(address, self.settings.mail_default_type)
 
     def _mail_type(self, type_key: str | None) -> RequestType | None:
         return self.host.request_types.get(type_key) if type_key else None

@@ -149,6 +149,7 @@ class TimelineEntry:
     author: str | None
     message: str | None
     data: Mapping[str, Any]
+    message_id: int | None = None  # the message's row: the mail it came in is found by it
 
 
 @dataclass(frozen=True)
@@ -310,6 +311,7 @@ def _timeline(session: Session, request_id: int, reader: Actor) -> tuple[Timelin
             author=_agent_name(names, e),
             message=e.message.body if e.message is not None else None,
             data=dict(e.data),
+            message_id=e.message_id,
         )
         for e in events
     )

@@ -73,6 +73,7 @@ def request_detail(request_id: int) -> str | Response:
         articles=[a for a in spoc.host.articles if detail.type_key in a.request_types][:10],
         base_url=spoc.settings.base_url.rstrip("/"),
         internal=Visibility.INTERNAL,
+        mail=spoc.mail.for_request(request_id, actor()),
     )
 
 
