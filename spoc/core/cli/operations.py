@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import sys
 import threading
 from collections.abc import Callable
@@ -17,6 +18,8 @@ from spoc.core.cli.base import build_app, main, ready_spoc, services_of
 from spoc.core.domain.demo import seed
 from spoc.core.domain.models import OutboxMessage
 from spoc.core.kernel.errors import StartupError
+from spoc.core.mail.lmtp import mail_server
+from spoc.core.mail.sink import mail_sink
 from spoc.core.platform.settings import load_settings
 from spoc.core.services import run_forever
 
@@ -116,8 +119,17 @@ def demo(port: int, no_serve: bool) -> None:
     if demo_dir.exists():
         shutil.rmtree(demo_dir)
     demo_dir.mkdir(parents=True)
+    # The demo's mail: SPOC sends to a sink on the console (Admin -> Demo mailbox), and
+    # "reply as the requester" answers through a real LMTP server, both in the worker.
+    sink_port, inbound_port = _free_port(), _free_port()
     app = build_app(
-        env="demo", instance_path=instance, database_url=f"sqlite:///{demo_dir / 'demo.sqlite'}"
+        env="demo",
+        instance_path=instance,
+        database_url=f"sqlite:///{demo_dir / 'demo.sqlite'}",
+        smtp_host="127.0.0.1",
+        smtp_port=sink_port,
+        demo_mailbox=demo_dir / "mail",
+        demo_inbound_port=inbound_port,
     )
     spoc = services_of(app)
     spoc.upgrade_database()
@@ -131,6 +143,9 @@ def demo(port: int, no_serve: bool) -> None:
     # The demo runs its own worker, so SLA warnings and notifications happen as in production.
     # It starts inside the (single) gunicorn worker process, after the fork.
     def start_worker() -> None:
+        settings = spoc.settings
+        mail_sink(demo_dir / "mail", sink_port).start()
+        mail_server(spoc.mail, port=inbound_port, max_bytes=settings.mail_max_bytes).start()
         threading.Thread(
             target=run_forever,
             args=(spoc, timedelta(seconds=30)),
@@ -138,9 +153,19 @@ def demo(port: int, no_serve: bool) -> None:
             daemon=True,
         ).start()
 
+    click.echo(
+        "Mail SPOC sends is kept in the demo mailbox (console, Admin, Demo mailbox); "
+        f"mail in: LMTP on 127.0.0.1:{inbound_port}"
+    )
     click.echo(f"Serving on http://127.0.0.1:{port}/ with a worker every 30 s  (Ctrl+C stops)")
     sys.stdout.flush()
     _serve(app, "127.0.0.1", port, 1, in_each_worker=start_worker)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @main.command()

@@ -169,6 +169,16 @@ class Settings(BaseSettings):
         ge=1,
         description="Mails one sender may send in an hour; more are stored, not filed or answered.",
     )
+    demo_mailbox: Path | None = Field(
+        default=None,
+        description="The demo's mail sink (a Maildir) shown on the console; set by spoc demo.",
+    )
+    demo_inbound_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="The demo's LMTP server on 127.0.0.1, for replying as the requester.",
+    )
     mail_authserv_id: str | None = Field(
         default=None,
         description="Trust only Authentication-Results headers of this authserv-id (your MTA's "

@@ -218,7 +218,10 @@ def logout() -> Response:
 
 @bp.app_context_processor
 def _console_globals() -> dict[str, object]:
-    return {"console_agent": current_agent}
+    return {
+        "console_agent": current_agent,
+        "demo_mailbox": spoc_of().settings.demo_mailbox is not None,
+    }
 
 
 # --- the agent's own account: password change; forgotten passwords ---------------------
