@@ -47,9 +47,7 @@ def test_the_receiving_address_chooses_the_request_type(make_app) -> None:  # ty
     from spoc.core.services import spoc_of
 
     spoc = spoc_of(
-        make_app(
-            mail_from="help@example.org", mail_addresses="broken@example.org=generic.incident"
-        )
+        make_app(mail_from="help@example.org", mail_addresses="broken@example.org=generic.incident")
     )
     receipt = receive(spoc, compose(to="broken@example.org"), to="broken@example.org")
     request = spoc.requests.get(receipt.request_id or 0, Actor.system())
@@ -112,9 +110,7 @@ def test_a_reply_puts_a_waiting_request_back_in_progress_and_tells_the_owner(
     subject = f"Re: [REQ-{request.id:05d}] You have a reply"
     receive(mailroom.spoc, compose(subject=subject, body="March."))
     assert mailroom.spoc.requests.get(request.id, Actor.system()).status is Status.OPEN
-    assert [m.subject for m in outbox(mailroom.spoc, "sam@example.org")][-1].endswith(
-        "New message"
-    )
+    assert [m.subject for m in outbox(mailroom.spoc, "sam@example.org")][-1].endswith("New message")
 
 
 def test_a_strangers_reply_is_held_for_the_owner_and_not_posted(mailroom: Org) -> None:
