@@ -51,11 +51,9 @@ def test_lmtp_answers_each_recipient_once_the_mail_is_stored(served: tuple[Spoc,
 
 def test_lmtp_refuses_an_oversized_mail_with_the_reason(served: tuple[Spoc, int]) -> None:
     spoc, port = served
-    with smtplib.LMTP("127.0.0.1", port) as client:
-        with pytest.raises(smtplib.SMTPDataError) as refused:
-            client.sendmail(
-                "maria@example.com", ["help@example.org"], compose(body=("x" * 70 + "\n") * 1000)
-            )
+    big = compose(body=("x" * 70 + "\n") * 1000)
+    with smtplib.LMTP("127.0.0.1", port) as client, pytest.raises(smtplib.SMTPDataError) as refused:
+        client.sendmail("maria@example.com", ["help@example.org"], big)
     assert refused.value.smtp_code == 552
     assert b"the largest we accept is 0.1 MB" in refused.value.smtp_error
     # The delivering server's bounce carries that reason: SPOC sends none of its own.

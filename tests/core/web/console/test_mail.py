@@ -54,7 +54,7 @@ def test_the_owner_sees_held_mail_and_accepts_it_as_a_note(make_app: AppFactory)
 
 
 def test_a_held_mail_filed_as_a_new_request_is_the_senders(make_app: AppFactory) -> None:
-    app, org, request_id, mail_id = _held(make_app)
+    _, org, request_id, mail_id = _held(make_app)
     new_id = org.spoc.mail.file_held(mail_id, org.actor(org.sam))
     new = org.spoc.requests.get(new_id, Actor.system())
     assert new_id != request_id and "send the invoice" in new.fields["details"]
@@ -64,7 +64,7 @@ def test_a_held_mail_filed_as_a_new_request_is_the_senders(make_app: AppFactory)
 
 
 def test_originals_are_read_only_by_who_may_read_the_request(make_app: AppFactory) -> None:
-    app, org, request_id, mail_id = _held(make_app)
+    app, org, _, mail_id = _held(make_app)
     client = app.test_client()
     login(client, org.spoc, org.kim)  # a specialist outside the request's teams
     assert client.get(f"/console/mail/{mail_id}").status_code == 404
