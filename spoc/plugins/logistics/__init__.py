@@ -27,7 +27,9 @@ from spoc import (
     ApiRoute,
     ConsolePanel,
     DemoContext,
+    InboundMail,
     KnowledgeArticle,
+    MailVerdict,
     Request,
     RequestEvent,
     RequestType,
@@ -43,6 +45,7 @@ from spoc.plugins.logistics import escalation, forms, services
 from spoc.plugins.logistics.api import routes
 from spoc.plugins.logistics.cli import logistics_cli
 from spoc.plugins.logistics.detect import detect
+from spoc.plugins.logistics.mail import carrier_notice
 from spoc.plugins.logistics.models import Claim, Order, Shipment
 from spoc.plugins.logistics.services import answer_address_request
 from spoc.plugins.logistics.settings import LogisticsSettings, settings_of
@@ -197,6 +200,11 @@ def spoc_sweep_tasks(spoc: Spoc, limit: int) -> int:
 @hookimpl
 def spoc_watch_due(watch: Watch, session: Session, spoc: Spoc, now: datetime) -> WatchOutcome:
     return escalation.on_watch_due(spoc, watch, session, now)
+
+
+@hookimpl
+def spoc_inbound_mail(mail: InboundMail, spoc: Spoc) -> MailVerdict | None:
+    return carrier_notice(mail, spoc)
 
 
 @hookimpl

@@ -156,11 +156,16 @@ def ingest(spoc: Spoc, events: Sequence[TrackingEventIn]) -> IngestReport:
     """Store a batch of events and move their shipments; returns what landed and what not.
 
     Events for a shipment we do not know are rejected (with the reason) and the rest land."""
-    report = IngestReport()
     if not events:
-        return report
-    now = spoc.clock.now()
+        return IngestReport()
     with spoc.db.transaction() as session:
+        return ingest_in(session, spoc.clock.now(), events)
+
+
+def ingest_in(session: Session, now: datetime, events: Sequence[TrackingEventIn]) -> IngestReport:
+    """:func:`ingest` in the caller's transaction (a carrier's mail lands with its record)."""
+    report = IngestReport()
+    if events:
         shipments = _lock_shipments(session, {(e.carrier, e.tracking_number) for e in events})
         rows: list[dict[str, Any]] = []
         known: dict[str, TrackingEventIn] = {}

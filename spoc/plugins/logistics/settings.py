@@ -54,6 +54,10 @@ class LogisticsSettings(BaseModel):
         description="Escalate a claim to the claims team this close to its deadline.",
     )
     max_batch: int = Field(default=1000, ge=1, le=10_000)
+    carrier_mail: dict[str, str] = Field(
+        default_factory=dict,
+        description="Sender domain -> carrier code: their notice mails become tracking events.",
+    )
 
 
 def settings_of(spoc: Spoc) -> LogisticsSettings:
