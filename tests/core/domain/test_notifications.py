@@ -103,7 +103,10 @@ def test_requester_gets_public_replies_threaded_and_never_internal_notes(
     for mail in mails:
         text = mail.get_body(("plain",)).get_content() + mail.get_body(("html",)).get_content()
         assert "grumpy" not in text
-        assert mail["In-Reply-To"] == mail["References"] == f"<req-{rid}@127.0.0.1>"
+        # Message-IDs are in the mail domain: SPOC_MAIL_FROM's, by default (spoc@localhost).
+        assert mail["In-Reply-To"] == mail["References"] == f"<req-{rid}@localhost>"
+        assert mail["Reply-To"] == notified.spoc.addressing.reply_address(rid)
+        assert mail["Date"] is not None
         assert mail["Message-ID"].startswith("<ntf-")
     assert "Your invoice is attached." in mails[0].get_body(("plain",)).get_content()
 

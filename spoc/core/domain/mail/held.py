@@ -150,6 +150,7 @@ class HeldMail(ServiceBase):
         return int(receipt.request_id)
 
     def dismiss_held(self, mail_id: int, actor: Actor) -> int:
+        """Set the held mail aside (kept, not posted); returns the request id."""
         row = self._claim(mail_id, actor, "dismissed")
         assert row.request_id is not None
         return row.request_id

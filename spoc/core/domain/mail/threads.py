@@ -55,10 +55,12 @@ class MailAddressing:
     # --- tokens and addresses -------------------------------------------------------------
 
     def token(self, request_id: int) -> str:
+        """The request's reply token: its id and an HMAC of it (cannot be guessed)."""
         mac = hmac.new(self._key, str(request_id).encode(), hashlib.sha256).digest()
         return f"{request_id}-{base64.b32encode(mac[:10]).decode().lower()}"
 
     def request_for_token(self, token: str) -> int | None:
+        """The request a reply token names, or ``None`` for a forged or malformed one."""
         found = TOKEN.match(token.strip().lower())
         if found is None:
             return None
@@ -66,16 +68,20 @@ class MailAddressing:
         return request_id if hmac.compare_digest(self.token(request_id), found.group(0)) else None
 
     def reply_address(self, request_id: int) -> str:
+        """The Reply-To of mails about the request (``help+<token>@example.org``)."""
         return self.reply_template.replace("{token}", self.token(request_id))
 
     def request_for_address(self, address: str) -> int | None:
+        """The request a reply address names, or ``None`` when it is not one of ours."""
         found = self._reply_pattern.match(address.strip().lower())
         return self.request_for_token(found.group(1)) if found else None
 
     def message_id(self, key: str) -> str:
+        """A Message-ID in the organisation's mail domain: ``<key@domain>``."""
         return f"<{key}@{self.domain}>"
 
     def root_id(self, request_id: int) -> str:
+        """The Message-ID every mail about the request refers to, so clients thread them."""
         return f"<req-{request_id}@{self.domain}>"
 
     # --- threading ------------------------------------------------------------------------
