@@ -47,6 +47,12 @@ class FetchReport:
     kept: int = 0
     more: bool = False
 
+    @property
+    def hurry(self) -> bool:
+        """Take the next batch without waiting: more is there, and the receiver is working
+        (while it fails, going on at once would only fail faster)."""
+        return self.more and not self.kept
+
     def __str__(self) -> str:
         text = (
             f"mailbox {self.mailbox}: {self.received} received, {self.duplicates} duplicate, "
@@ -198,7 +204,7 @@ class MailboxReader:
                         report = self.take(client)
                         if report.received or report.duplicates or report.refused or report.kept:
                             log.info("%s", report)
-                        if not report.more:
+                        if not report.hurry:
                             wait = IDLE_RENEWAL if client.has_capability("IDLE") else POLL_INTERVAL
                             self.wait_for_mail(client, wait.total_seconds(), stop)
                 finally:
@@ -253,7 +259,7 @@ def fetch_pass(
                     "mailbox %s: fetch failed; the next pass retries", reader.mailbox.name
                 )
                 continue
-            more = more or report.more
+            more = more or report.hurry
         return more
 
     return run_pass

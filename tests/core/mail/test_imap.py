@@ -123,6 +123,19 @@ def test_a_batch_takes_at_most_its_size_and_says_more_is_waiting(
 
 
 @pytest.mark.slow
+def test_while_the_receiver_fails_the_worker_does_not_hurry_on(
+    imap_account: ImapAccount, tmp_path: Path
+) -> None:
+    imap_account.append(*(mail("Broken door", n) for n in range(3)))
+    failing = RecordingReceiver(tmp_path / "filed.sqlite", fail=True)
+    mailbox = mailbox_of(imap_account)
+
+    assert fetch_pass([mailbox], failing, batch=2)() is False, "more waits, but nothing works"
+    working = RecordingReceiver(tmp_path / "filed.sqlite")
+    assert fetch_pass([mailbox], working, batch=2)() is True
+
+
+@pytest.mark.slow
 def test_idle_wakes_when_new_mail_is_appended(
     imap_account: ImapAccount, receiver: RecordingReceiver
 ) -> None:
