@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -189,13 +190,20 @@ def spoc_of(app: Flask | None = None) -> Spoc:
     return ext
 
 
-def run_forever(spoc: Spoc, interval: timedelta, passes: int | None = None) -> None:
-    """``spoc worker``: sweep (and deliver notifications, housekeeping) in a loop."""
+def run_forever(
+    spoc: Spoc,
+    interval: timedelta,
+    passes: int | None = None,
+    also: Sequence[Callable[[], bool]] = (),
+) -> None:
+    """``spoc worker``: sweep (and deliver notifications, housekeeping) in a loop. ``also``
+    are further tasks of each pass, built above this layer (the mail fetch of every
+    mailbox); each answers whether more is waiting."""
     sweeper = spoc.sweeper()
     done = 0
     while passes is None or done < passes:
         # A failing pass (the database away for a moment, a plugin bug) is logged and retried
-        # on the next one; sweeping and delivering never block each other.
+        # on the next one; sweeping, delivering and fetching never block each other.
         more = False
         try:
             more = sweeper.run_once().due >= spoc.settings.sweep_batch
@@ -205,6 +213,11 @@ def run_forever(spoc: Spoc, interval: timedelta, passes: int | None = None) -> N
             spoc.outbox.deliver_due()
         except Exception:
             log.exception("delivery pass failed; the next pass retries")
+        for task in also:
+            try:
+                more = task() or more
+            except Exception:
+                log.exception("worker task failed; the next pass retries")
         done += 1
         if passes is not None and done >= passes:
             break

@@ -15,7 +15,8 @@ plugin's tests use them without importing anything::
 
 The fixtures (see docs/testing-plugins.md): ``spoc_app_settings`` (override it), ``make_app``,
 ``app``, ``spoc``, ``clock``, ``database_url``, ``client``, ``runner``, ``factories``,
-``admin_agent``, ``console_client``, ``api_token``, ``mail``, ``deliver_mail``,
+``admin_agent``, ``console_client``, ``api_token``, ``mail``, ``imap_server``,
+``imap_account``, ``deliver_mail``,
 ``run_sweep`` and ``spoc_cli``. The names below are what a test may import.
 """
 
@@ -25,6 +26,7 @@ from spoc.testing.checks import applied_migrations, sla_due, table_names
 from spoc.testing.cli import run_cli
 from spoc.testing.database import backends
 from spoc.testing.factories import Factories
+from spoc.testing.imap import ImapAccount, ImapServer, dovecot_server
 from spoc.testing.mail import Mailbox, free_port, smtp_server
 from spoc.testing.plugin import AppFactory
 from spoc.testing.settings import BUSINESS_CALENDARS, START, test_settings
@@ -37,10 +39,13 @@ __all__ = [
     "ApiToken",
     "AppFactory",
     "Factories",
+    "ImapAccount",
+    "ImapServer",
     "Mailbox",
     "applied_migrations",
     "backends",
     "csrf_token",
+    "dovecot_server",
     "free_port",
     "give_password",
     "issue_api_token",

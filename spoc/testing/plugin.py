@@ -10,11 +10,12 @@ Override ``spoc_app_settings`` in a ``conftest.py`` to enable a plugin and set i
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from click.testing import CliRunner, Result
@@ -31,6 +32,7 @@ from spoc.core.services import Spoc, spoc_of
 from spoc.testing import database
 from spoc.testing.cli import run_cli
 from spoc.testing.factories import Factories
+from spoc.testing.imap import DovecotUnavailable, ImapAccount, ImapServer, dovecot_server
 from spoc.testing.mail import Mailbox, smtp_server
 from spoc.testing.settings import START, test_settings
 from spoc.testing.web import ApiToken, issue_api_token, sign_in
@@ -196,6 +198,31 @@ def mail() -> Iterator[Mailbox]:
     the test's apps at that server (unless a test sets ``smtp_host`` itself)."""
     with smtp_server() as mailbox:
         yield mailbox
+
+
+@pytest.fixture(scope="session")
+def imap_server() -> Iterator[ImapServer]:
+    """A real IMAP server (dovecot) for the test session. Where dovecot is missing, the tests
+    asking for it fail in CI (``CI`` set) and are skipped elsewhere, saying why."""
+    try:
+        with dovecot_server() as server:
+            yield server
+    except DovecotUnavailable as exc:
+        missing_server(str(exc))
+
+
+def missing_server(reason: str) -> NoReturn:
+    """A real server a test needs is not installed: a failure in CI (a skipped suite proves
+    nothing), a skip elsewhere."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}: CI must run these tests")
+    pytest.skip(f"{reason}; CI installs it (.ci/run)")
+
+
+@pytest.fixture
+def imap_account(imap_server: ImapServer) -> ImapAccount:
+    """A fresh, empty mailbox on :func:`imap_server`; ``append(raw)`` files a message."""
+    return imap_server.new_account()
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from click.testing import Result
 from flask.testing import FlaskClient
 
 import spoc.testing
+import spoc.testing.imap
 from spoc import Actor, FrozenClock, Spoc
 from spoc.testing import START, ApiToken, Factories, Mailbox, backends
 from spoc.testing import plugin as kit_plugin
@@ -117,3 +118,17 @@ def _kit_fixtures() -> list[str]:
 def test_every_fixture_and_helper_is_in_the_testing_guide(name: str) -> None:
     guide = (ROOT / "docs" / "testing-plugins.md").read_text(encoding="utf-8")
     assert f"`{name}" in guide, f"docs/testing-plugins.md does not describe {name}"
+
+
+def test_a_missing_imap_server_fails_in_ci_and_skips_elsewhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(spoc.testing.imap, "dovecot_path", lambda: None)
+    with pytest.raises(spoc.testing.imap.DovecotUnavailable, match="apt-get install dovecot"):
+        spoc.testing.imap.dovecot_server().__enter__()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must run these tests"):
+        kit_plugin.missing_server("dovecot is not installed")
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match=r"CI installs it \(.ci/run\)"):
+        kit_plugin.missing_server("dovecot is not installed")

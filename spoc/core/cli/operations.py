@@ -15,6 +15,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from spoc.core.cli.base import build_app, main, ready_spoc, services_of
+from spoc.core.cli.mail import worker_mail_tasks
 from spoc.core.domain.demo import seed
 from spoc.core.domain.models import OutboxMessage
 from spoc.core.kernel.errors import StartupError
@@ -180,10 +181,12 @@ def sweep(limit: int | None) -> None:
 @click.option("--interval", default=30.0, show_default=True, type=click.FloatRange(0.1, 3600))
 @click.option("--passes", default=None, type=click.IntRange(1), help="Stop after N passes.")
 def worker(interval: float, passes: int | None) -> None:
-    """Sweep and deliver notifications in a loop; safe to run on several machines at once."""
+    """Sweep, deliver notifications and fetch mail in a loop; safe to run on several machines
+    at once."""
     spoc = ready_spoc()
+    mail_tasks = worker_mail_tasks(spoc)
     click.echo(f"Worker started: a pass every {interval:g} s (Ctrl+C stops)")
-    run_forever(spoc, timedelta(seconds=interval), passes)
+    run_forever(spoc, timedelta(seconds=interval), passes, also=mail_tasks)
 
 
 @main.group()

@@ -33,6 +33,12 @@ class Receipt:
     outcome: str = ""
     request_id: int | None = None
 
+    @property
+    def done(self) -> bool:
+        """The message needs no further delivery: taken now, or taken before. Neither means
+        refused for good: IMAP moves it to the failed folder, LMTP answers 5xx."""
+        return self.accepted or self.duplicate
+
 
 class MailReceiver(Protocol):
     """Takes raw mails in (``spoc.mail``). ``bounce=False`` when the caller refuses a mail to

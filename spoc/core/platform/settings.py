@@ -26,6 +26,7 @@ from pydantic_settings import (
 
 from spoc.core.kernel.errors import StartupError
 from spoc.core.kernel.types import TEAM_KEY_PATTERN
+from spoc.core.platform.mailboxes import ImapMailbox, unique_names
 
 ENV_PREFIX = "SPOC_"
 NESTED = "__"
@@ -285,6 +286,14 @@ class Settings(BaseSettings):
         le=3600,
         description="How long a worker holds the message it is sending; longer than one send.",
     )
+    mail_mailboxes: list[ImapMailbox] = Field(
+        default_factory=list,
+        description="IMAP mailboxes `spoc mail fetch` and `spoc worker` read (JSON list; "
+        "see README).",
+    )
+    mail_fetch_batch: int = Field(
+        default=50, ge=1, le=10_000, description="Messages taken from one mailbox per pass."
+    )
     plugin_settings: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="Nested plugin sections (SPOC_<PLUGIN>__<KEY>).",
@@ -334,6 +343,10 @@ class Settings(BaseSettings):
         if self.smtp_security is not None:
             return self.smtp_security
         return "starttls" if self.smtp_starttls else "none"
+    @field_validator("mail_mailboxes")
+    @classmethod
+    def _mailbox_names(cls, value: list[ImapMailbox]) -> list[ImapMailbox]:
+        return unique_names(value)
 
     @field_validator("teams")
     @classmethod

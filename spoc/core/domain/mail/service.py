@@ -357,8 +357,8 @@ class MailService(HeldMail):
 
         try:
             receipt = self._store(row, MailOutcome.REFUSED, reason, then=answer)
-        except IntegrityError:
-            return Receipt(False, duplicate=True, reason=reason, outcome=MailOutcome.REFUSED)
+        except IntegrityError:  # refused before: refused again, and not bounced twice
+            return Receipt(False, reason=reason, outcome=MailOutcome.REFUSED)
         return Receipt(False, reason=reason, outcome=receipt.outcome)
 
     def _answer_sender(
