@@ -67,9 +67,7 @@ def worker_mail_tasks(spoc: Spoc) -> list[Callable[[], bool]]:
     if not spoc.settings.mail_mailboxes:
         return []
     return [
-        fetch_pass(
-            spoc.settings.mail_mailboxes, spoc.mail, batch=spoc.settings.mail_fetch_batch
-        )
+        fetch_pass(spoc.settings.mail_mailboxes, spoc.mail, batch=spoc.settings.mail_fetch_batch)
     ]
 
 

@@ -343,6 +343,7 @@ class Settings(BaseSettings):
         if self.smtp_security is not None:
             return self.smtp_security
         return "starttls" if self.smtp_starttls else "none"
+
     @field_validator("mail_mailboxes")
     @classmethod
     def _mailbox_names(cls, value: list[ImapMailbox]) -> list[ImapMailbox]:

@@ -5,7 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+import pytest
 from click.testing import Result
+from sqlalchemy import select
+
+from spoc.core.domain.models import InboundMail, Request
+from spoc.core.services import spoc_of
+from spoc.testing import AppFactory
+from spoc.testing.imap import ImapAccount
+from tests.conftest import build_org
+from tests.core.domain.mail.mails import compose
 
 MAILBOX = {
     "name": "support",
@@ -40,3 +49,27 @@ def test_a_bad_mailbox_setting_stops_the_command_naming_the_field(
     assert result.exit_code == 1
     assert "SPOC_MAIL_MAILBOXES.0: Value error, security: plain" not in result.output
     assert "SPOC_MAIL_MAILBOXES.0: security: plain sends the password in clear" in result.output
+
+
+@pytest.mark.slow
+def test_fetch_once_files_each_mail_from_a_real_dovecot_and_moves_it(
+    make_app: AppFactory, spoc_cli: Callable[..., Result], imap_account: ImapAccount
+) -> None:
+    """End to end: mail in an IMAP mailbox becomes requests through `spoc mail fetch --once`,
+    each once, and the mailbox is left with them in the processed folder."""
+    spoc = spoc_of(make_app(mail_from="help@example.org"))
+    build_org(spoc)
+    imap_account.append(
+        compose(message_id="<imap-1@client.example.com>"),
+        compose(subject="Second question", message_id="<imap-2@client.example.com>"),
+    )
+    env = {"SPOC_MAIL_MAILBOXES": json.dumps([imap_account.mailbox_settings()])}
+    for _ in range(2):  # the second pass finds nothing left to take
+        result = spoc_cli("mail", "fetch", "--once", env=env)
+        assert result.exit_code == 0, result.output
+    with spoc.db.reader() as session:
+        rows = session.scalars(select(InboundMail).order_by(InboundMail.id)).all()
+        assert [(r.outcome, r.source) for r in rows] == [("filed", "imap:support")] * 2
+        assert session.query(Request).count() == 2
+    assert imap_account.messages("INBOX") == []
+    assert len(imap_account.messages("Processed")) == 2
