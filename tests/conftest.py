@@ -141,6 +141,5 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     ]
     if outcomes:
         terminalreporter.write_line(
-            f"authorization matrix: {len(outcomes)} checks ran, "
-            f"{outcomes.count('failed')} failed"
+            f"authorization matrix: {len(outcomes)} checks ran, {outcomes.count('failed')} failed"
         )

@@ -30,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from spoc.core.domain.access import private_request
+from spoc.core.domain.attachments import AttachmentLine, attachment_lines
 from spoc.core.domain.escalation import MAX_LEVEL
 from spoc.core.domain.lifecycle import allowed_targets
 from spoc.core.domain.models import (
@@ -149,6 +150,7 @@ class TimelineEntry:
     author: str | None
     message: str | None
     data: Mapping[str, Any]
+    attachments: tuple[AttachmentLine, ...] = ()  # the files that came with the message
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,7 @@ class RequestDetail:
     clocks: tuple[ClockLine, ...]
     escalations: tuple[EscalationLine, ...]  # staff only
     timeline: tuple[TimelineEntry, ...]
+    attachments: tuple[AttachmentLine, ...]  # the files filed with the request itself
     rating: int | None
     may: NextSteps
     # The stored row, for the plugin hooks that take a request (panels, exports); render from
@@ -212,6 +215,13 @@ class RequestDetail:
     def notices(self) -> list[str]:
         """Notices a plugin raised at intake (an emergency number), shown above everything."""
         return [e.summary for e in self.timeline if e.kind == "notice"]
+
+    def attachment(self, attachment_id: int) -> AttachmentLine | None:
+        """The attachment ``attachment_id`` if this reader sees it here: filed with the
+        request, or on a timeline entry they may read (never an internal note's, for the
+        requester)."""
+        lines = [*self.attachments, *(a for e in self.timeline for a in e.attachments)]
+        return next((a for a in lines if a.id == attachment_id), None)
 
     @property
     def open_escalation(self) -> EscalationLine | None:
@@ -241,7 +251,8 @@ def request_detail(
     subject = _subject(session, request.subject_id)
     owner = session.get(Agent, request.owner_agent_id) if request.owner_agent_id else None
     team = session.get(Team, request.owner_team_id) if request.owner_team_id else None
-    timeline = _timeline(session, request.id, reader)
+    files = attachment_lines(session, request.id)
+    timeline = _timeline(session, request.id, reader, files)
     contact = session.get(Contact, request.contact_id) if staff else None
     escalations = _escalations(session, request.id) if staff else ()
     rating = session.scalar(select(Feedback.rating).where(Feedback.request_id == request.id))
@@ -275,13 +286,19 @@ def request_detail(
         clocks=_clocks(session, request.id, settings, staff),
         escalations=escalations,
         timeline=timeline,
+        attachments=files.get(None, ()),
         rating=rating,
         may=_next_steps(request, reader, escalations, rating),
         row=request,
     )
 
 
-def _timeline(session: Session, request_id: int, reader: Actor) -> tuple[TimelineEntry, ...]:
+def _timeline(
+    session: Session,
+    request_id: int,
+    reader: Actor,
+    files: Mapping[int | None, tuple[AttachmentLine, ...]],
+) -> tuple[TimelineEntry, ...]:
     query = (
         select(TimelineEvent)
         .where(TimelineEvent.request_id == request_id)
@@ -310,6 +327,7 @@ def _timeline(session: Session, request_id: int, reader: Actor) -> tuple[Timelin
             author=_agent_name(names, e),
             message=e.message.body if e.message is not None else None,
             data=dict(e.data),
+            attachments=files.get(e.message_id, ()) if e.message_id is not None else (),
         )
         for e in events
     )

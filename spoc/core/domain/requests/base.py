@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from spoc.core.domain.access import clean_reason, report_staff_read
+from spoc.core.domain.attachments import AttachmentRules
 from spoc.core.domain.escalation import EscalationService
 from spoc.core.domain.models import (
     Request,
@@ -30,6 +31,7 @@ class RequestReads(ServiceBase):
     def __init__(self, deps: ServiceDeps, *, escalations: EscalationService) -> None:
         super().__init__(deps)
         self.escalations = escalations
+        self.attachments = AttachmentRules(deps.settings, deps.hooks, deps.files)
 
     def get(self, request_id: int, actor: Actor) -> Request:
         """The request, if ``actor`` may see it; ``NotFoundError`` otherwise (missing and invisible
