@@ -28,8 +28,12 @@ class ClamdScanner:
         if sep and port.isdigit() and not self.address.startswith("/"):
             return socket.create_connection((host, int(port)), timeout=self.timeout)
         unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        unix.settimeout(self.timeout)
-        unix.connect(self.address)
+        try:
+            unix.settimeout(self.timeout)
+            unix.connect(self.address)
+        except OSError:
+            unix.close()
+            raise
         return unix
 
     def scan(self, data: bytes) -> str | None:
