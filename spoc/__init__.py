@@ -72,7 +72,7 @@ from spoc.core.platform.hookspecs import PROJECT
 from spoc.core.services import Spoc, spoc_of
 from spoc.core.storage.db import Database, JSONType, Model, UTCDateTime
 from spoc.core.storage.keyset import CursorRejected, Ordering, Page, Pager
-from spoc.core.web.forms import Phone
+from spoc.core.web.forms import Files, Phone
 
 if TYPE_CHECKING:
     from spoc.core.app import create_app
@@ -207,6 +207,7 @@ __all__ = [
     "DemoContext",
     "EscalationCheck",
     "Export",
+    "Files",
     "FrozenClock",
     "IllegalTransition",
     "JSONType",

@@ -327,10 +327,19 @@ def _timeline(
             author=_agent_name(names, e),
             message=e.message.body if e.message is not None else None,
             data=dict(e.data),
-            attachments=files.get(e.message_id, ()) if e.message_id is not None else (),
+            attachments=_files_of(e, files),
         )
         for e in events
     )
+
+
+def _files_of(
+    event: TimelineEvent, files: Mapping[int | None, tuple[AttachmentLine, ...]]
+) -> tuple[AttachmentLine, ...]:
+    """A message's files; the files filed with the request show on its "created" entry."""
+    if event.message_id is not None:
+        return files.get(event.message_id, ())
+    return files.get(None, ()) if event.kind == "created" else ()
 
 
 def _agent_name(names: Mapping[int, str], event: TimelineEvent) -> str | None:
