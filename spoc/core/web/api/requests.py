@@ -123,15 +123,15 @@ def _uploads(type_key: str | None, fields: dict[str, Any]) -> list[Upload]:
     one of the request type's file fields (``spoc.Files``), whose value becomes their names."""
     uploads = uploads_from()
     request_type = spoc_of().host.request_types.get(type_key) if type_key else None
-    if request_type is not None:
-        for item in form_spec(request_type.fields_model).fields:
-            if item.widget == "file" and item.name != FIELD:
-                sent = uploads_from(item.name)
-                fields[item.name] = [safe_filename(u.filename) for u in sent]
-                uploads += sent
-        named = [f.name for f in form_spec(request_type.fields_model).fields]
-        if FIELD in named:
-            fields[FIELD] = [safe_filename(u.filename) for u in uploads_from()]
+    if request_type is None:
+        return uploads
+    for item in form_spec(request_type.fields_model).fields:
+        if item.widget != "file":
+            continue
+        sent = uploads if item.name == FIELD else uploads_from(item.name)
+        fields[item.name] = [safe_filename(u.filename) for u in sent]
+        if item.name != FIELD:
+            uploads = [*uploads, *sent]
     return uploads
 
 
