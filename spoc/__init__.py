@@ -16,6 +16,7 @@ import pluggy
 
 from spoc.core.domain.access import AccessReasonRequired
 from spoc.core.domain.access import check_staff_access as _check_staff_access
+from spoc.core.domain.attachments import Upload
 from spoc.core.domain.demo import DemoContext
 from spoc.core.domain.models import Contact, Request, Subject, Watch
 from spoc.core.domain.outbox import NotificationChannel, Outgoing
@@ -248,6 +249,7 @@ __all__ = [
     "TeamKey",
     "Triage",
     "UTCDateTime",
+    "Upload",
     "ValidationFailed",
     "Watch",
     "WatchOutcome",
