@@ -16,6 +16,7 @@ import pluggy
 
 from spoc.core.domain.access import AccessReasonRequired
 from spoc.core.domain.access import check_staff_access as _check_staff_access
+from spoc.core.domain.attachments import Upload
 from spoc.core.domain.demo import DemoContext
 from spoc.core.domain.models import Contact, Request, Subject, Watch
 from spoc.core.domain.outbox import NotificationChannel, Outgoing
@@ -58,6 +59,7 @@ from spoc.core.kernel.types import (
     RequestType,
     Role,
     Routing,
+    ScanFinding,
     SlaPolicy,
     StaffAccess,
     Status,
@@ -72,7 +74,7 @@ from spoc.core.platform.hookspecs import PROJECT
 from spoc.core.services import Spoc, spoc_of
 from spoc.core.storage.db import Database, JSONType, Model, UTCDateTime
 from spoc.core.storage.keyset import CursorRejected, Ordering, Page, Pager
-from spoc.core.web.forms import Phone
+from spoc.core.web.forms import Files, Phone
 
 if TYPE_CHECKING:
     from spoc.core.app import create_app
@@ -207,6 +209,7 @@ __all__ = [
     "DemoContext",
     "EscalationCheck",
     "Export",
+    "Files",
     "FrozenClock",
     "IllegalTransition",
     "InboundMail",
@@ -235,6 +238,7 @@ __all__ = [
     "RequestType",
     "Role",
     "Routing",
+    "ScanFinding",
     "ServiceError",
     "SlaPolicy",
     "Spoc",
@@ -249,6 +253,7 @@ __all__ = [
     "TeamKey",
     "Triage",
     "UTCDateTime",
+    "Upload",
     "ValidationFailed",
     "Watch",
     "WatchOutcome",

@@ -25,6 +25,7 @@ from spoc.core.storage.db import Database
 from spoc.core.storage.keys import Keys, Sealer
 from spoc.core.web import api, console, pages, portal
 from spoc.core.web.base import init_app as init_web
+from spoc.core.web.files import allow_uploads
 from spoc.core.web.plugin_mounts import mount_plugins
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +73,7 @@ def create_app(
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_max_hours),
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
     )
+    allow_uploads(app, settings)
     sealer = Sealer(Keys(settings).derive(SEAL_LABEL))
     spoc = Spoc(
         settings=settings,

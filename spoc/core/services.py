@@ -43,6 +43,7 @@ from spoc.core.platform.plugins import PluginHost
 from spoc.core.platform.settings import Settings
 from spoc.core.storage import migrate
 from spoc.core.storage.db import Database
+from spoc.core.storage.files import file_store_from
 from spoc.core.storage.keys import Keys, Sealer
 from spoc.core.storage.keyset import CURSOR_KEY_LABEL, Pager
 
@@ -105,6 +106,7 @@ class Spoc:
             self.host,
             self.settings,
             self.clock,
+            file_store_from(self.settings, self.instance_path),
             observers=(self.sla,),
             late_observers=(self.notifier,),
         )

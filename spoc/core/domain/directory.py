@@ -223,7 +223,7 @@ class DirectoryService(ServiceBase):
                 if not batch:
                     break
                 ids = [r.id for r in batch]
-                strip_requests(session, batch)
+                strip_requests(session, batch, self.deps.files)
                 for contact_id in {r.contact_id for r in batch}:
                     elsewhere = session.scalar(
                         select(Request.id)
@@ -259,13 +259,14 @@ class DirectoryService(ServiceBase):
         """Strip what was said in some requests (a plugin erasing special-category answers
         after their retention period), keeping the requester and the subject.
 
-        Goes: the form fields, summary, messages, timeline wording, tracking links and the
-        text of mails about them. Stays: type, priority, status, timestamps, clocks and
-        escalations. One transaction; returns the number of requests erased."""
+        Goes: the form fields, summary, messages, attachments, timeline wording,
+        tracking links and the text of mails about them. Stays: type, priority, status,
+        timestamps, clocks and escalations. One transaction; returns the number of
+        requests erased."""
         self.require_staff(actor, "erase request details", (Role.ADMIN,))
         with self.db.transaction() as session:
             batch = list(session.scalars(select(Request).where(Request.id.in_(list(request_ids)))))
-            strip_requests(session, batch)
+            strip_requests(session, batch, self.deps.files)
         return len(batch)
 
     def add_absence(self, agent_id: int, starts_on: date, ends_on: date, note: str = "") -> Absence:

@@ -8,11 +8,16 @@ from collections.abc import Sequence
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
+from spoc.core.domain.attachments import erase_attachments
 from spoc.core.domain.models import Message, OutboxMessage, Request, TimelineEvent, TrackingToken
+from spoc.core.storage.files import FileStore
 
 
-def strip_requests(session: Session, batch: Sequence[Request]) -> None:
+def strip_requests(session: Session, batch: Sequence[Request], files: FileStore) -> None:
+    """What people said and sent goes: fields, summaries, messages, timeline texts, tracking
+    links, mail bodies, and attachments (rows and, once no row names it, the stored file)."""
     ids = [r.id for r in batch]
+    erase_attachments(session, ids, files)
     for request in batch:
         request.fields = {}
         request.summary = "Anonymised request"

@@ -150,7 +150,7 @@ class ContactPrivacyService(ServiceBase):
                 if not batch:
                     break
                 ids = [r.id for r in batch]
-                strip_requests(session, batch)
+                strip_requests(session, batch, self.deps.files)
                 session.execute(
                     update(Feedback).where(Feedback.request_id.in_(ids)).values(comment="")
                 )

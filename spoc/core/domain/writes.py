@@ -41,6 +41,7 @@ from spoc.core.platform.dispatch import Hooks
 from spoc.core.platform.plugins import PluginHost
 from spoc.core.platform.settings import Settings
 from spoc.core.storage.db import Database
+from spoc.core.storage.files import FileStore
 
 WriteObserver = Callable[["WriteContext"], None]
 """Called inside every write transaction, after the change and its timeline events, before
@@ -59,6 +60,7 @@ class ServiceDeps:
     host: PluginHost  # the registries: request types, subject kinds, articles
     settings: Settings
     clock: Clock
+    files: FileStore  # attachment contents (spoc.core.storage.files)
     # Inside every write, before commit: the SLA clocks.
     observers: tuple[WriteObserver, ...] = ()
     # After the write's flush (ids known), before commit; may only add rows (the outbox).

@@ -446,6 +446,14 @@ class AccessRefused:
 
 
 @dataclass(frozen=True)
+class ScanFinding:
+    """``spoc_scan_attachment``'s answer when a file must not be stored: what was found
+    (``"Eicar-Test-Signature"``); the uploader is told the file was refused and why."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class WatchOutcome:
     """What the sweep does with a watch that fell due: ``spoc_watch_due``'s answer.
 

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         RequestEvent,
         RequestType,
         Routing,
+        ScanFinding,
         SlaPolicy,
         StaffAccess,
         SubjectInfo,
@@ -92,6 +93,7 @@ PHASES: dict[str, tuple[str, ...]] = {
         "spoc_request_exports",
     ),
     "Portal: what requesters see": ("spoc_portal_panels", "spoc_form_defaults"),
+    "Attachments: files people send": ("spoc_scan_attachment",),
     "Demo data": ("spoc_demo_data",),
 }
 
@@ -660,6 +662,30 @@ def spoc_inbound_mail(mail: InboundMail, spoc: Spoc) -> MailVerdict | None:
 
     firstresult: no — the first plugin by name that answers decides; ``refuse`` from any
     plugin wins over the others, so a plugin guarding private data is never overruled.
+# --- Attachments --------------------------------------------------------------------------
+
+
+@hookspec
+def spoc_scan_attachment(
+    filename: str, content_type: str, data: bytes, spoc: Spoc
+) -> ScanFinding | None:
+    """Scan a file someone attached, before it is stored: answer what was found, or nothing.
+
+    Called for every file that passed the size and type checks, on every channel (portal form,
+    tracking-page reply, console reply or note, API, inbound mail), before the request or
+    message is written; when ``SPOC_CLAMAV_SOCKET`` is set the core's ClamAV scan has already
+    passed. A finding refuses the whole submission with an error on ``attachments`` naming the
+    file, and nothing is written. Must not write; never log ``data``.
+
+    Arguments:
+        filename: the sanitised file name (no folders).
+        content_type: the type detected from the content (``application/pdf``).
+        data: the file's bytes.
+        spoc: the application's :class:`spoc.Spoc`.
+
+    Returns: a :class:`spoc.ScanFinding` naming what was found, or ``None`` when clean.
+
+    firstresult: no — every plugin is asked, in plugin-name order; the first finding refuses.
     """
 
 

@@ -33,6 +33,17 @@ NESTED = "__"
 
 Environment = Literal["production", "dev", "demo", "test"]
 
+DEFAULT_ATTACHMENT_TYPES = (
+    "application/pdf",
+    "image/jpeg",
+    "image/png",
+    "image/gif",
+    "image/webp",
+    "text/plain",
+)
+"""What an attachment may be unless ``SPOC_ATTACHMENTS_ALLOWED_TYPES`` says otherwise: documents
+and pictures no browser runs (no HTML, SVG, scripts or archives)."""
+
 
 def _coerce(raw: str) -> Any:
     """Env values are strings; JSON lists and objects are decoded, the rest kept as text."""
@@ -294,6 +305,38 @@ class Settings(BaseSettings):
     mail_fetch_batch: int = Field(
         default=50, ge=1, le=10_000, description="Messages taken from one mailbox per pass."
     )
+    # Attachments (see spoc.core.domain.attachments and spoc.core.storage.files).
+    attachments_path: Path | None = Field(
+        default=None,
+        description="Folder for attachment contents. Default: attachments/ in the instance folder.",
+    )
+    attachments_max_file_mb: float = Field(
+        default=10, gt=0, le=1024, description="Largest attachment accepted, in MB."
+    )
+    attachments_max_total_mb: float = Field(
+        default=25, gt=0, le=4096, description="Most MB of attachments on one message or request."
+    )
+    attachments_max_count: int = Field(
+        default=10, ge=0, le=100, description="Most files on one message or request; 0 turns off."
+    )
+    attachments_allowed_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_ATTACHMENT_TYPES),
+        description="Content types accepted (detected from the content, not the name).",
+    )
+    attachments_s3_bucket: str | None = Field(
+        default=None, description="Store attachments in this S3-compatible bucket (spoc[s3])."
+    )
+    attachments_s3_prefix: str = Field(default="", description="Key prefix inside the bucket.")
+    attachments_s3_endpoint_url: str | None = Field(
+        default=None, description="The S3 endpoint, for a service other than AWS."
+    )
+    attachments_s3_region: str | None = Field(default=None)
+    attachments_s3_access_key_id: str | None = Field(default=None)
+    attachments_s3_secret_access_key: SecretStr | None = Field(default=None)
+    clamav_socket: str | None = Field(
+        default=None,
+        description="clamd to scan attachments with: a unix socket path, or host:port.",
+    )
     plugin_settings: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="Nested plugin sections (SPOC_<PLUGIN>__<KEY>).",
@@ -317,7 +360,14 @@ class Settings(BaseSettings):
             file_secret_settings,
         )
 
-    @field_validator("plugins", "webhook_urls", "oidc_allowed_domains", "teams", mode="before")
+    @field_validator(
+        "plugins",
+        "webhook_urls",
+        "oidc_allowed_domains",
+        "teams",
+        "attachments_allowed_types",
+        mode="before",
+    )
     @classmethod
     def _split_plugins(cls, value: object) -> object:
         if isinstance(value, str):

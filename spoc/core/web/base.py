@@ -73,7 +73,8 @@ def init_app(app: Flask, spoc: Spoc) -> CSRFProtect:
         # instead of failing deep inside a transaction.
         for values in (request.args, request.form):
             for key, value in values.items(multi=True):
-                if "\x00" in key or "\x00" in value:
+                # A malformed multipart part may come without a name or a value.
+                if "\x00" in str(key or "") or "\x00" in str(value or ""):
                     message = "Your input contains a character we cannot accept (NUL)."
                     if request.path.startswith("/api/"):
                         return problem(400, "Bad request", message)

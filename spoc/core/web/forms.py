@@ -10,12 +10,16 @@ HTML through ``json_schema_extra``::
     tier: Tier = Field(json_schema_extra={"labels": {"gold": "Gold (round the clock)"}})
 
 Widgets: text, textarea, email, tel, number, checkbox, date, datetime-local, time, select,
-radio, checkboxes. Groups are shown as fieldsets, in the order fields first name them.
+radio, checkboxes, file. Groups are shown as fieldsets, in the order fields first name them.
+
+A file field is typed :data:`Files`: the form shows a file input, the files become the
+request's attachments (checked and stored by the domain, see
+:mod:`spoc.core.domain.attachments`), and the field's value is the list of their names.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol
 
@@ -33,6 +37,14 @@ Phone = Annotated[
     ),
 ]
 """A telephone number field: ``<input type=tel>``, digits, spaces and + ( ) . / -."""
+
+Files = Annotated[
+    list[Annotated[str, Field(max_length=200)]],
+    Field(max_length=100, json_schema_extra={"widget": "file"}),
+]
+"""A file field: ``<input type=file multiple>``. Its value is the names of the files sent,
+which are stored as the request's attachments; give it a default (``= []``) to make it
+optional, or ``Field(min_length=1)`` to ask for at least one file."""
 
 
 class FormData(Protocol):
@@ -176,15 +188,25 @@ def form_spec(model: type[BaseModel]) -> FormSpec:
 TRUTHY = {"on", "true", "1", "yes"}
 
 
-def read_form(spec: FormSpec, form: FormData) -> tuple[dict[str, Any], dict[str, str]]:
+def read_form(
+    spec: FormSpec, form: FormData, files: Mapping[str, Sequence[str]] | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
     """Turn submitted strings into model input. Returns (values, errors for missing fields).
 
     Blank optional fields are left out so the model's default applies; a blank required field
-    is reported here with the same words the browser would use.
+    is reported here with the same words the browser would use. ``files`` holds the names of
+    the files sent in each file field.
     """
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for item in spec.fields:
+        if item.widget == "file":
+            names = list((files or {}).get(item.name, ()))
+            if names or item.required:
+                values[item.name] = names
+            if item.required and not names:
+                errors[item.name] = "Choose a file"
+            continue
         if item.widget == "checkbox":
             values[item.name] = str(form.get(item.name) or "").lower() in TRUTHY
             continue
@@ -205,11 +227,11 @@ def read_form(spec: FormSpec, form: FormData) -> tuple[dict[str, Any], dict[str,
 
 
 def validate_form(
-    model: type[BaseModel], form: FormData
+    model: type[BaseModel], form: FormData, files: Mapping[str, Sequence[str]] | None = None
 ) -> tuple[BaseModel | None, dict[str, Any], dict[str, str]]:
     """Validate a submitted form. Returns (instance or None, values to re-display, errors)."""
     spec = form_spec(model)
-    values, errors = read_form(spec, form)
+    values, errors = read_form(spec, form, files)
     try:
         instance = model.model_validate(values)
     except ValidationError as exc:

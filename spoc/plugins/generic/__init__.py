@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from spoc import (
     DemoContext,
+    Files,
     KnowledgeArticle,
     Priority,
     RequestType,
@@ -51,6 +52,11 @@ class Incident(_Form):
     urgency: Level = Field(
         description="How soon it hurts: high = work has stopped, medium = degraded, "
         "low = a workaround exists"
+    )
+    attachments: Files = Field(
+        default_factory=list,
+        title="Screenshots or files",
+        description="A screenshot of the error, a photo, a log (optional)",
     )
 
 

@@ -11,6 +11,7 @@ from spoc.core.domain.models.accounts import (
     LoginThrottle,
     PasswordReset,
 )
+from spoc.core.domain.models.attachments import Attachment
 from spoc.core.domain.models.audit import AdminAuditEntry
 from spoc.core.domain.models.columns import NO_DEADLINE, Visibility
 from spoc.core.domain.models.links import MagicLink, SubjectIntakeLink, TrackingToken
@@ -38,6 +39,7 @@ __all__ = [
     "AgentSession",
     "AgentTwoFactor",
     "ApiToken",
+    "Attachment",
     "Contact",
     "Escalation",
     "EscalationTrigger",

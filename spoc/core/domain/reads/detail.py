@@ -30,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from spoc.core.domain.access import private_request
+from spoc.core.domain.attachments import AttachmentLine, attachment_lines
 from spoc.core.domain.escalation import MAX_LEVEL
 from spoc.core.domain.lifecycle import allowed_targets
 from spoc.core.domain.models import (
@@ -150,6 +151,7 @@ class TimelineEntry:
     message: str | None
     data: Mapping[str, Any]
     message_id: int | None = None  # the message's row: the mail it came in is found by it
+    attachments: tuple[AttachmentLine, ...] = ()  # the files that came with the message
 
 
 @dataclass(frozen=True)
@@ -199,6 +201,7 @@ class RequestDetail:
     clocks: tuple[ClockLine, ...]
     escalations: tuple[EscalationLine, ...]  # staff only
     timeline: tuple[TimelineEntry, ...]
+    attachments: tuple[AttachmentLine, ...]  # the files filed with the request itself
     rating: int | None
     may: NextSteps
     # The stored row, for the plugin hooks that take a request (panels, exports); render from
@@ -213,6 +216,13 @@ class RequestDetail:
     def notices(self) -> list[str]:
         """Notices a plugin raised at intake (an emergency number), shown above everything."""
         return [e.summary for e in self.timeline if e.kind == "notice"]
+
+    def attachment(self, attachment_id: int) -> AttachmentLine | None:
+        """The attachment ``attachment_id`` if this reader sees it here: filed with the
+        request, or on a timeline entry they may read (never an internal note's, for the
+        requester)."""
+        lines = [*self.attachments, *(a for e in self.timeline for a in e.attachments)]
+        return next((a for a in lines if a.id == attachment_id), None)
 
     @property
     def open_escalation(self) -> EscalationLine | None:
@@ -242,7 +252,8 @@ def request_detail(
     subject = _subject(session, request.subject_id)
     owner = session.get(Agent, request.owner_agent_id) if request.owner_agent_id else None
     team = session.get(Team, request.owner_team_id) if request.owner_team_id else None
-    timeline = _timeline(session, request.id, reader)
+    files = attachment_lines(session, request.id)
+    timeline = _timeline(session, request.id, reader, files)
     contact = session.get(Contact, request.contact_id) if staff else None
     escalations = _escalations(session, request.id) if staff else ()
     rating = session.scalar(select(Feedback.rating).where(Feedback.request_id == request.id))
@@ -276,13 +287,19 @@ def request_detail(
         clocks=_clocks(session, request.id, settings, staff),
         escalations=escalations,
         timeline=timeline,
+        attachments=files.get(None, ()),
         rating=rating,
         may=_next_steps(request, reader, escalations, rating),
         row=request,
     )
 
 
-def _timeline(session: Session, request_id: int, reader: Actor) -> tuple[TimelineEntry, ...]:
+def _timeline(
+    session: Session,
+    request_id: int,
+    reader: Actor,
+    files: Mapping[int | None, tuple[AttachmentLine, ...]],
+) -> tuple[TimelineEntry, ...]:
     query = (
         select(TimelineEvent)
         .where(TimelineEvent.request_id == request_id)
@@ -312,9 +329,19 @@ def _timeline(session: Session, request_id: int, reader: Actor) -> tuple[Timelin
             message=e.message.body if e.message is not None else None,
             data=dict(e.data),
             message_id=e.message_id,
+            attachments=_files_of(e, files),
         )
         for e in events
     )
+
+
+def _files_of(
+    event: TimelineEvent, files: Mapping[int | None, tuple[AttachmentLine, ...]]
+) -> tuple[AttachmentLine, ...]:
+    """A message's files; the files filed with the request show on its "created" entry."""
+    if event.message_id is not None:
+        return files.get(event.message_id, ())
+    return files.get(None, ()) if event.kind == "created" else ()
 
 
 def _agent_name(names: Mapping[int, str], event: TimelineEvent) -> str | None:

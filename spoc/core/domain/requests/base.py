@@ -6,8 +6,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from spoc.core.domain.access import clean_reason, report_staff_read
+from spoc.core.domain.attachments import AttachmentLine, AttachmentRules
 from spoc.core.domain.escalation import EscalationService
 from spoc.core.domain.models import (
+    Attachment,
     Request,
     Subject,
     TimelineEvent,
@@ -30,6 +32,7 @@ class RequestReads(ServiceBase):
     def __init__(self, deps: ServiceDeps, *, escalations: EscalationService) -> None:
         super().__init__(deps)
         self.escalations = escalations
+        self.attachments = AttachmentRules(deps.settings, deps.hooks, deps.files)
 
     def get(self, request_id: int, actor: Actor) -> Request:
         """The request, if ``actor`` may see it; ``NotFoundError`` otherwise (missing and invisible
@@ -87,6 +90,40 @@ class RequestReads(ServiceBase):
             return request_detail(
                 session, found, reader, host=self.host, settings=self.settings, today=self.today()
             )
+
+    def attachment_content(
+        self,
+        request_id: int,
+        attachment_id: int,
+        reader: Actor,
+        *,
+        channel: str,
+        reason: str | None = None,
+        reason_field: str = "reason",
+    ) -> tuple[AttachmentLine, bytes]:
+        """One attachment and its content, for a download: read through :meth:`detail` (the
+        same access rules, and a staff read reported as ``attachment``), so a file the reader
+        does not see on the request's page — another request's, an internal note's for the
+        requester — is ``NotFoundError`` like a missing one."""
+        detail = self.detail(
+            request_id,
+            reader,
+            channel=channel,
+            what="attachment",
+            reason=reason,
+            reason_field=reason_field,
+        )
+        line = detail.attachment(attachment_id)
+        with self.db.reader() as session:
+            key = session.scalar(
+                select(Attachment.storage_key).where(
+                    Attachment.id == attachment_id, Attachment.request_id == request_id
+                )
+            )
+        data = self.attachments.read(key) if line is not None and key is not None else None
+        if line is None or data is None:
+            raise NotFoundError(f"no attachment {attachment_id} on {self.reference(request_id)}")
+        return line, data
 
     def request_type(self, type_key: str) -> RequestType:
         """The enabled request type ``type_key``; ``ValidationFailed`` when no enabled plugin offers

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from spoc.core.domain.attachments import Upload, describe_files
 from spoc.core.domain.models import (
     Feedback,
     Message,
@@ -45,6 +46,7 @@ class RequestConversation(RequestStatus):
         expected_version: int | None = None,
         apply: Callable[[Session, Request], None] | None = None,
         on_message: Callable[[Session, Message], None] | None = None,
+        attachments: Sequence[Upload] = (),
     ) -> Request:
         """A public reply or an internal note. Replies move the status where people expect:
         staff replying to a new request takes it into work; a requester replying to a request
@@ -53,10 +55,17 @@ class RequestConversation(RequestStatus):
         ``apply`` runs in the same write (a plugin marks "customer told" on its own row), so
         the message, its mail in the outbox and the plugin's mark commit together.
         ``on_message`` runs in that write too, once the message is added (the mail channel
-        links the mail it came in to it)."""
+        links the mail it came in to it).
+
+        ``attachments`` are checked before anything is written (``ValidationFailed`` on
+        ``attachments``) and stored in the same write as the message. A message may be files
+        alone: its body then says what was sent."""
         text = body.strip()
         if "\x00" in text:
             raise ValidationFailed("the message cannot be stored", nul_errors(text, "body"))
+        files = self.attachments.check(attachments)
+        if not text and files:
+            text = "Sent " + ", ".join(f.filename for f in files)
         if not text:
             raise ValidationFailed("the message is empty", {"body": "write a message"})
         if len(text) > 20_000:
@@ -84,10 +93,18 @@ class RequestConversation(RequestStatus):
             write.session.add(message)
             if on_message is not None:
                 on_message(write.session, message)
+            self.attachments.store(
+                write.session, request.id, files, actor, write.now, message=message
+            )
+            data: dict[str, Any] = {"visibility": visibility.value}
+            if files:
+                data["attachments"] = [f.filename for f in files]
             write.record(
                 "message",
-                ("Internal note" if internal else "Reply") + f" by {actor.name or actor.kind}",
-                {"visibility": visibility.value},
+                ("Internal note" if internal else "Reply")
+                + f" by {actor.name or actor.kind}"
+                + describe_files(files),
+                data,
                 visibility=visibility,
                 message=message,
             )

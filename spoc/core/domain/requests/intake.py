@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from spoc.core.domain.attachments import Upload, describe_files
 from spoc.core.domain.escalation import MAX_LEVEL
 from spoc.core.domain.links import add_tracking_token
 from spoc.core.domain.models import (
@@ -119,6 +120,7 @@ class RequestIntake(RequestOwnership):
         actor: Actor | None = None,
         on_issued: Callable[[Session, Request, str], None] | None = None,
         claimed_reference: str | None = None,
+        attachments: Sequence[Upload] = (),
     ) -> tuple[Request, str]:
         """File a request and issue the requester's private tracking token in the same
         transaction: a request never exists without the link its requester was promised.
@@ -138,6 +140,7 @@ class RequestIntake(RequestOwnership):
             subject_id=subject_id,
             actor=actor,
             claimed_reference=claimed_reference,
+            attachments=attachments,
             _in_transaction=issue,
         )
         return request, issued[0]
@@ -152,6 +155,7 @@ class RequestIntake(RequestOwnership):
         actor: Actor | None = None,
         clocks_from: datetime | None = None,
         claimed_reference: str | None = None,
+        attachments: Sequence[Upload] = (),
         _in_transaction: Callable[[Session, Request], None] | None = None,
     ) -> Request:
         """File a request: validate, classify, triage, route to the acting SPOC, start the
@@ -195,6 +199,7 @@ class RequestIntake(RequestOwnership):
             raise ValidationFailed("the form has errors", bad)
         if actor is not None and actor.kind is ActorKind.AGENT:
             self.require_staff(actor, "file a request", STAFF)
+        files = self.attachments.check(attachments)
 
         now = self.clock.now()
         if clocks_from is not None and (clocks_from.tzinfo is None or clocks_from > now):
@@ -239,8 +244,9 @@ class RequestIntake(RequestOwnership):
             write.clocks_from = clocks_from
             write.record(
                 "created",
-                f"{request_type.title} filed by {details.name}",
+                f"{request_type.title} filed by {details.name}" + describe_files(files),
                 {
+                    **({"attachments": [f.filename for f in files]} if files else {}),
                     "status": Status.NEW.value,
                     "priority": priority.value,
                     "priority_reason": priority_reason,
@@ -275,6 +281,7 @@ class RequestIntake(RequestOwnership):
                 self._escalate_at_intake(write, triage)
             self.observe(write)
             session.flush()  # one INSERT with the observers' changes: version 1
+            self.attachments.store(session, request.id, files, who, now)
             self.hooks.each(
                 hookspecs.spoc_request_filed,
                 request=request,

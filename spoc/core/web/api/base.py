@@ -48,6 +48,7 @@ class Operation:
     idempotent: bool = False
     errors: tuple[int, ...] = ()
     plugin: str | None = None
+    multipart: bool = False  # the body may also come as multipart/form-data, with files
 
 
 @dataclass
@@ -87,6 +88,7 @@ def operation(
     errors: tuple[int, ...] = (),
     blueprint: Blueprint | None = None,
     plugin: str | None = None,
+    multipart: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a view as an API operation (path in OpenAPI syntax: ``/things/{id}``)."""
 
@@ -110,6 +112,7 @@ def operation(
                 idempotent,
                 errors,
                 plugin,
+                multipart,
             )
         )
         return view
@@ -198,11 +201,19 @@ def parse(model: type[BaseModel], data: Any, where: str) -> Any:
         ) from None
 
 
-def json_body(model: type[BaseModel]) -> Any:
+def json_body(model: type[BaseModel], *, multipart: bool = False) -> Any:
+    """The request's JSON body as ``model``; with ``multipart`` it may instead be the part
+    named ``body`` of a multipart/form-data request, whose other parts are files."""
     data: Any = None
-    if request.is_json:
+    raw: bytes | None = request.get_data() if request.is_json else None
+    if multipart and request.mimetype == "multipart/form-data":
+        # The JSON body travels as the part named "body", files beside it (see docs/api.md).
+        part = request.files.get("body")
+        text = part.read() if part is not None else request.form.get("body", "").encode()
+        raw = text or None
+    if raw is not None:
         try:
-            data = loads_json(request.get_data())
+            data = loads_json(raw)
         except JsonRejected as exc:
             raise ProblemError(
                 400,

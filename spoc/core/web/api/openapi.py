@@ -135,12 +135,13 @@ def _operation(op: Operation) -> dict[str, Any]:
     if parameters:
         spec["parameters"] = parameters
     if op.body is not None:
+        body_ref = {"$ref": f"#/components/schemas/{op.body.__name__}"}
         spec["requestBody"] = {
             "required": True,
-            "content": {
-                "application/json": {"schema": {"$ref": f"#/components/schemas/{op.body.__name__}"}}
-            },
+            "content": {"application/json": {"schema": body_ref}},
         }
+        if op.multipart:
+            spec["requestBody"]["content"]["multipart/form-data"] = _multipart(body_ref)
     responses: dict[str, Any] = {}
     ok: dict[str, Any] = {"description": "OK"}
     if op.response is not None:
@@ -173,6 +174,25 @@ def _operation(op: Operation) -> dict[str, Any]:
     if op.auth != "none":
         spec["security"] = [{"bearer": []}]
     return spec
+
+
+def _multipart(body_ref: dict[str, Any]) -> dict[str, Any]:
+    """The same body as the part ``body`` (JSON), with files in ``attachments``."""
+    return {
+        "schema": {
+            "type": "object",
+            "required": ["body"],
+            "properties": {
+                "body": body_ref,
+                "attachments": {
+                    "type": "array",
+                    "items": {"type": "string", "contentMediaType": "application/octet-stream"},
+                    "description": "Files to attach (limits and types: SPOC_ATTACHMENTS_*)",
+                },
+            },
+        },
+        "encoding": {"body": {"contentType": "application/json"}},
+    }
 
 
 def _inline(prop: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:

@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, request
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 import spoc.core.web.api.schemas as s
 from spoc.core.domain.access import MASKED, REASON_HEADER, check_staff_access
+from spoc.core.domain.attachments import FIELD, Upload, safe_filename
 from spoc.core.domain.models import NO_DEADLINE, Request, Visibility
 from spoc.core.domain.reads.detail import RequestDetail
 from spoc.core.domain.reads.fields import listed_fields
 from spoc.core.domain.reads.queues import BY_NAME, RequestFilter
 from spoc.core.kernel.durations import BusinessHours
+from spoc.core.kernel.errors import NotFoundError
 from spoc.core.kernel.types import Actor, ActorKind
 from spoc.core.services import spoc_of
 from spoc.core.web.api.base import (
@@ -28,6 +31,8 @@ from spoc.core.web.api.base import (
     respond,
 )
 from spoc.core.web.exports import export_response, exports_for, find_export
+from spoc.core.web.files import attachment_response, uploads_from
+from spoc.core.web.forms import form_spec
 
 R404 = (401, 403, 404, 422)  # 403: a break-glass reason required; 422: too short
 
@@ -113,6 +118,23 @@ def list_requests() -> Response:
     return respond(s.RequestPage(items=items, next_cursor=found.next))
 
 
+def _uploads(type_key: str | None, fields: dict[str, Any]) -> list[Upload]:
+    """The files of a multipart call: those in ``attachments``, and those in a part named like
+    one of the request type's file fields (``spoc.Files``), whose value becomes their names."""
+    uploads = uploads_from()
+    request_type = spoc_of().host.request_types.get(type_key) if type_key else None
+    if request_type is None:
+        return uploads
+    for item in form_spec(request_type.fields_model).fields:
+        if item.widget != "file":
+            continue
+        sent = uploads if item.name == FIELD else uploads_from(item.name)
+        fields[item.name] = [safe_filename(u.filename) for u in sent]
+        if item.name != FIELD:
+            uploads = [*uploads, *sent]
+    return uploads
+
+
 @operation(
     "POST",
     "/requests",
@@ -123,18 +145,22 @@ def list_requests() -> Response:
     status=201,
     idempotent=True,
     errors=(400, 401, 403, 409, 422),
+    multipart=True,
 )
 def create_request() -> Response:
     actor = require_agent()
 
     def run() -> Response:
-        body = json_body(s.RequestCreate)
+        body = json_body(s.RequestCreate, multipart=True)
+        fields = dict(body.fields)
+        uploads = _uploads(body.type, fields)
         created = spoc_of().requests.create(
             type_key=body.type,
-            fields=body.fields,
+            fields=fields,
             requester=body.requester.model_dump(),
             subject_id=body.subject_id,
             actor=actor,
+            attachments=uploads,
         )
         return _one(created, 201)
 
@@ -215,10 +241,47 @@ def get_timeline(reference: str) -> Response:
             actor=e.actor_name,
             message=e.message,
             data=dict(e.data),
+            attachments=[
+                s.AttachmentOut(
+                    id=a.id,
+                    filename=a.filename,
+                    content_type=a.content_type,
+                    size=a.size,
+                    href=f"/api/v1/requests/{detail.reference}/attachments/{a.id}",
+                )
+                for a in e.attachments
+            ],
         )
         for e in detail.timeline
     ]
     return respond(s.TimelineOut(items=items))
+
+
+@operation(
+    "GET",
+    "/requests/{reference}/attachments/{attachment_id}",
+    summary="Download an attachment",
+    tag="requests",
+    auth="requester",
+    errors=R404,
+)
+def get_attachment(reference: str, attachment_id: str) -> WerkzeugResponse:
+    request_id = _request_id(reference)
+    actor = current_actor(allow_requester_for=request_id)
+    if not attachment_id.isdigit() or len(attachment_id) > 10:
+        raise ProblemError(404, "Not found", "no such attachment")
+    try:
+        line, data = spoc_of().requests.attachment_content(
+            request_id,
+            int(attachment_id),
+            actor,
+            channel="api",
+            reason=request.headers.get(REASON_HEADER),
+            reason_field=REASON_HEADER,
+        )
+    except NotFoundError:
+        raise ProblemError(404, "Not found", "no such attachment on this request") from None
+    return attachment_response(line, data)
 
 
 @operation(
@@ -296,13 +359,14 @@ def transition(reference: str) -> Response:
     auth="requester",
     idempotent=True,
     errors=(400, 401, 403, 404, 409, 422),
+    multipart=True,
 )
 def post_message(reference: str) -> Response:
     request_id = _request_id(reference)
     actor = current_actor(allow_requester_for=request_id)
 
     def run() -> Response:
-        body = json_body(s.MessageIn)
+        body = json_body(s.MessageIn, multipart=True)
         found = spoc_of().requests.get(request_id, actor)  # a change is a read
         _staff_read(actor, "change:note" if body.internal else "change:reply", found)
         changed = spoc_of().requests.post_message(
@@ -311,6 +375,7 @@ def post_message(reference: str) -> Response:
             body.body,
             internal=body.internal,
             expected_version=expected_version(),
+            attachments=uploads_from(),
         )
         return _one(changed, 201)
 

@@ -103,6 +103,14 @@ class PageQuery(Strict):
     limit: int = Field(default=25, ge=1, le=100)
 
 
+class AttachmentOut(BaseModel):
+    id: int
+    filename: str
+    content_type: str = Field(description="Detected from the content when it was stored")
+    size: int = Field(description="In bytes")
+    href: str = Field(description="GET it with the same token: the file, as a download")
+
+
 class TimelineEventOut(BaseModel):
     seq: int
     kind: str
@@ -112,6 +120,9 @@ class TimelineEventOut(BaseModel):
     at: datetime
     message: str | None
     data: dict[str, Any]
+    attachments: list[AttachmentOut] = Field(
+        default_factory=list, description="The files that came with this entry"
+    )
 
 
 class ExportOut(BaseModel):

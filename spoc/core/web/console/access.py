@@ -25,6 +25,7 @@ from spoc.core.kernel.errors import NotFoundError, ValidationFailed
 from spoc.core.services import spoc_of
 from spoc.core.web.console.auth import EVERYONE, _safe_next, actor, bp, role_required
 from spoc.core.web.exports import export_response, find_export
+from spoc.core.web.files import attachment_response
 
 BREAK_GLASS_MINUTES = int(BREAK_GLASS_WINDOW.total_seconds() // 60)
 SESSION_KEY = "break_glass"
@@ -130,3 +131,20 @@ def request_export(request_id: int, key: str) -> Response:
     if (refused := guard(f"export:{key}", request_obj=found)) is not None:
         return refused
     return export_response(export)
+
+
+@bp.get("/requests/<int:request_id>/files/<int:attachment_id>")
+@role_required(*EVERYONE)
+def request_attachment(request_id: int, attachment_id: int) -> Response:
+    """A file of the request, read like the request itself (the same access check and staff
+    read report, with the break-glass reason given for it); 404 to whoever may not read it."""
+    target = request_target(request_id)
+    try:
+        line, data = spoc_of().requests.attachment_content(
+            request_id, attachment_id, actor(), channel="console", reason=given_reason(target)
+        )
+    except NotFoundError:
+        abort(404)
+    except AccessReasonRequired as refused:
+        return break_glass_form(refused, target)
+    return attachment_response(line, data)

@@ -18,6 +18,7 @@ from spoc.core.services import spoc_of
 from spoc.core.web.console.access import break_glass_form, given_reason, guard, request_target
 from spoc.core.web.console.auth import EVERYONE, actor, bp, role_required
 from spoc.core.web.exports import exports_for
+from spoc.core.web.files import uploads_from
 from spoc.core.web.forms import form_spec
 from spoc.core.web.webinput import bounded_int
 
@@ -74,6 +75,9 @@ def request_detail(request_id: int) -> str | Response:
         base_url=spoc.settings.base_url.rstrip("/"),
         internal=Visibility.INTERNAL,
         mail=spoc.mail.for_request(request_id, actor()),
+        file_url=lambda attachment_id: url_for(
+            "console.request_attachment", request_id=request_id, attachment_id=attachment_id
+        ),
     )
 
 
@@ -104,6 +108,7 @@ def request_action(request_id: int, action: str) -> Response:
                 form.get("body", ""),
                 internal=action == "note",
                 expected_version=version,
+                attachments=uploads_from(),
             )
             flash("Reply sent." if action == "reply" else "Note added.", "success")
         elif action == "status":

@@ -7,6 +7,7 @@ from datetime import tzinfo
 from flask import abort, flash, render_template, request, url_for
 from markupsafe import Markup, escape
 from sqlalchemy import select
+from werkzeug.wrappers import Response
 
 from spoc.core.domain.models import Request, TimelineEvent
 from spoc.core.domain.reads.detail import ClockLine
@@ -16,6 +17,7 @@ from spoc.core.kernel.types import Actor, ActorKind, ConsolePanel, Status
 from spoc.core.platform import hookspecs
 from spoc.core.services import spoc_of
 from spoc.core.web.exports import exports_for
+from spoc.core.web.files import attachment_response, uploads_from
 
 
 def requester_of(request_id: int, contact_id: int | None) -> tuple[Request, Actor]:
@@ -55,6 +57,13 @@ def render_tracking(
             return url_for("portal.track_action", token=token, action=action)
         return url_for("portal.my_request_action", request_id=request_id, action=action)
 
+    def file_url(attachment_id: int) -> str:
+        if token is not None:
+            return url_for("portal.track_attachment", token=token, attachment_id=attachment_id)
+        return url_for(
+            "portal.my_request_attachment", request_id=request_id, attachment_id=attachment_id
+        )
+
     def export_url(key: str) -> str:
         if token is not None:
             return url_for("portal.track_export", token=token, key=key)
@@ -69,6 +78,7 @@ def render_tracking(
         label=lambda status: detail.status_labels[status],
         action_url=action_url,
         export_url=export_url,
+        file_url=file_url,
         exports=exports_for(spoc, detail.row, requester=True),
         panels=[
             (p.title, p.body if isinstance(p.body, Markup) else escape(p.body))
@@ -82,6 +92,21 @@ def render_tracking(
             else None
         ),
     )
+
+
+def download_attachment(
+    request_id: int, attachment_id: int, contact_id: int | None = None
+) -> Response:
+    """A file of the request, for whoever holds its tracking link (or the signed-in contact);
+    404 for a file they do not see on the tracking page."""
+    _, requester = requester_of(request_id, contact_id)
+    try:
+        line, data = spoc_of().requests.attachment_content(
+            request_id, attachment_id, requester, channel="portal"
+        )
+    except NotFoundError:
+        abort(404)
+    return attachment_response(line, data)
 
 
 def _expected_answer(clock: ClockLine | None, zone: tzinfo) -> str | None:
@@ -106,7 +131,11 @@ def requester_action(request_id: int, action: str, *, contact_id: int | None = N
     try:
         if action == "reply":
             requests.post_message(
-                request_id, requester, form.get("body", ""), expected_version=version
+                request_id,
+                requester,
+                form.get("body", ""),
+                expected_version=version,
+                attachments=uploads_from(),
             )
             flash("Your message was sent.", "success")
         elif action == "cancel":

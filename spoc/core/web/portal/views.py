@@ -24,6 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from spoc.core.domain.attachments import FIELD as ATTACHMENTS
+from spoc.core.domain.attachments import Upload, safe_filename
 from spoc.core.domain.links import MagicLinkState
 from spoc.core.domain.models import Contact, Request, Subject
 from spoc.core.domain.requests import ContactDetails, subject_info, validation_errors
@@ -33,8 +35,14 @@ from spoc.core.platform import hookspecs
 from spoc.core.services import Spoc, spoc_of
 from spoc.core.storage.keyset import CursorRejected, Ordering
 from spoc.core.web.exports import export_response, find_export
+from spoc.core.web.files import uploads_from
 from spoc.core.web.forms import FormSpec, form_spec, validate_form
-from spoc.core.web.portal.tracking import render_tracking, requester_action, requester_of
+from spoc.core.web.portal.tracking import (
+    download_attachment,
+    render_tracking,
+    requester_action,
+    requester_of,
+)
 from spoc.core.web.webinput import cursor_rejected
 
 bp = Blueprint("portal", __name__)
@@ -176,7 +184,13 @@ def submit_request(key: str) -> Response | tuple[str, int]:
         return _render_form(
             request_type, errors={"__all__": "Your request could not be sent."}, status=400
         )
-    fields, values, errors = validate_form(request_type.fields_model, form)
+    file_fields = [
+        f.name for f in form_spec(request_type.fields_model).fields if f.widget == "file"
+    ]
+    sent = {name: uploads_from(name) for name in file_fields}
+    uploads: list[Upload] = [u for name in file_fields for u in sent[name]]
+    names = {name: [safe_filename(u.filename) for u in sent[name]] for name in file_fields}
+    fields, values, errors = validate_form(request_type.fields_model, form, names)
     requester_values = {
         "name": form.get("requester_name", "").strip(),
         "email": form.get("requester_email", "").strip(),
@@ -233,9 +247,13 @@ def submit_request(key: str) -> Response | tuple[str, int]:
             subject_id=subject_id,
             on_issued=confirm,
             claimed_reference=claimed,
+            attachments=uploads,
         )
     except ValidationFailed as exc:
         mapped = {k.split(".", 1)[-1]: v for k, v in exc.errors.items()}
+        if ATTACHMENTS in mapped and file_fields:
+            # Shown at the file input: the files are chosen again (a browser never keeps them).
+            mapped[file_fields[0]] = mapped.pop(ATTACHMENTS)
         return _render_form(
             request_type, values=values, errors=mapped or {"__all__": str(exc)}, status=422
         )
@@ -273,6 +291,14 @@ def track_export(token: str, key: str) -> Response:
     if request_id is None:
         abort(404)
     return _export(request_id, key)
+
+
+@bp.get("/track/<token>/files/<int:attachment_id>")
+def track_attachment(token: str, attachment_id: int) -> Response:
+    request_id = _spoc().links.request_for_tracking_token(token)
+    if request_id is None:
+        abort(404)
+    return download_attachment(request_id, attachment_id)
 
 
 def _export(request_id: int, key: str, contact_id: int | None = None) -> Response:
@@ -373,6 +399,14 @@ def my_request_export(request_id: int, key: str) -> Response:
     if contact is None:
         abort(404)
     return _export(request_id, key, contact.id)
+
+
+@bp.get("/my/requests/<int:request_id>/files/<int:attachment_id>")
+def my_request_attachment(request_id: int, attachment_id: int) -> Response:
+    contact = signed_in_contact()
+    if contact is None:
+        abort(404)
+    return download_attachment(request_id, attachment_id, contact.id)
 
 
 @bp.post("/my/requests/<int:request_id>/<action>")

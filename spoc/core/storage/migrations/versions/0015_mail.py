@@ -1,7 +1,7 @@
 """Inbound mail: one row per received mail (deduplicated), and bouncing addresses on contacts.
 
 Revision ID: 0015_mail
-Revises: 0013_list_indexes
+Revises: 0014_attachments
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0015_mail"
-down_revision = "0013_list_indexes"
+down_revision = "0014_attachments"
 branch_labels = None
 depends_on = None
 
