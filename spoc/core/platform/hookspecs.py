@@ -662,6 +662,9 @@ def spoc_inbound_mail(mail: InboundMail, spoc: Spoc) -> MailVerdict | None:
 
     firstresult: no — the first plugin by name that answers decides; ``refuse`` from any
     plugin wins over the others, so a plugin guarding private data is never overruled.
+    """
+
+
 # --- Attachments --------------------------------------------------------------------------
 
 
