@@ -70,7 +70,8 @@ def run(database_url: str | None, mails: int) -> None:
     port = free_port()
     server = mail_server(spoc.mail, port=port, max_bytes=spoc.settings.mail_max_bytes)
     server.start()
-    one_mb = bytes(range(256)) * 4096
+    # A PDF by its content (attachments are typed from their bytes), 1 MB.
+    one_mb = b"%PDF-1.4\n" + bytes(range(256)) * 4096
     print(f"backend: {spoc.db.engine.dialect.name}, {mails} mails per run")
     counter = 0
     try:

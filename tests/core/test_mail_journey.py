@@ -21,6 +21,7 @@ from tests.conftest import PASSWORD, build_org, free_port, give_password
 from tests.core.test_browser_journey import browser_page
 
 pytestmark = pytest.mark.slow
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 __all__ = ["browser_page"]
 
 
@@ -99,6 +100,9 @@ def test_the_requesters_answer_by_mail_lands_threaded_on_the_request(
     expect(mail).to_contain_text("which invoice number do you mean?")
     mail.get_by_text("Reply as the requester").click()
     mail.get_by_label("Reply").fill("It is invoice 4711, thank you.")
+    mail.get_by_label("Attach a file (optional)").set_input_files(
+        {"name": "invoice-4711.pdf", "mimeType": "application/pdf", "buffer": PDF}
+    )
     mail.get_by_role("button", name="Send the reply by mail").click()
     expect(page.get_by_text("Replied as maria@example.com by mail")).to_be_visible()
 
@@ -108,5 +112,8 @@ def test_the_requesters_answer_by_mail_lands_threaded_on_the_request(
     expect(answer).to_be_visible()
     expect(answer).to_contain_text("By mail")
     expect(answer).not_to_contain_text("SPOC wrote")  # the quoted history is cut
+    download = answer.get_by_role("link", name="invoice-4711.pdf")
+    expect(download).to_be_visible()
+    assert page.request.get(base + (download.get_attribute("href") or "")).body() == PDF
     answer.get_by_role("link", name="the mail as it came").click()
     expect(page.get_by_text("which invoice number do you mean?")).to_be_visible()

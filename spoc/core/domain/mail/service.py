@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from spoc.core.domain.attachments import Upload
 from spoc.core.domain.mail.held import HeldMail
 from spoc.core.domain.mail.parse import ParsedMail, automatic_reason, parse
 from spoc.core.domain.mail.threads import MailAddressing, Thread
@@ -219,12 +220,14 @@ class MailService(HeldMail):
                 if found is not None:  # they wrote: the address works again
                     found.mail_bounced_at, found.mail_bounce_reason = None, None
 
+        files, refused = self._files(mail)
         try:
             self.requests.post_message(
                 target.id,
                 Actor.requester(contact.id, mail.sender_name or contact.name),
-                mail.reply or "(empty message)",
+                (mail.reply or ("" if files else "(empty message)")) + refused,
                 on_message=record,
+                attachments=files,
             )
         except IllegalTransition:
             return self._file(mail, row, target.type_key, closed=target)
@@ -242,7 +245,8 @@ class MailService(HeldMail):
         if closed is not None:
             ended = f"{self.reference(closed.id)}, which is {closed.status.value}"
             body = f"(A reply to {ended}.)\n\n{body}"
-        fields = dict(request_type.mail_fields(mail.subject, body))
+        files, refused = self._files(mail)
+        fields = dict(request_type.mail_fields(mail.subject, body + refused))
         subject_id, claimed = self._subject_of(mail, request_type)
         name = mail.sender_name or mail.sender.partition("@")[0] or "Unknown"
         row.outcome, row.reason = MailOutcome.FILED.value, f"to {row.envelope_to or 'SPOC'}"
@@ -271,6 +275,7 @@ class MailService(HeldMail):
                 subject_id=subject_id,
                 on_issued=acknowledge,
                 claimed_reference=claimed,
+                attachments=files,
             )
         except ValidationFailed as exc:
             row.request_id = None
@@ -376,6 +381,29 @@ class MailService(HeldMail):
         )
 
     # --- helpers --------------------------------------------------------------------------
+
+    def _files(self, mail: ParsedMail) -> tuple[list[Upload], str]:
+        """The mail's files the attachment rules accept, and a line naming those they do not:
+        a refused file does not cost the requester their message."""
+        rules = self.requests.attachments
+        accepted: list[Upload] = []
+        problems: list[str] = []
+        for part in mail.attachments:
+            upload = Upload(part.filename, part.data, part.content_type)
+            try:
+                rules.check([upload])
+            except ValidationFailed as exc:
+                problems.append(exc.errors.get("attachments", str(exc)))
+                continue
+            accepted.append(upload)
+        try:
+            rules.check(accepted)
+        except ValidationFailed as exc:
+            problems.append(exc.errors.get("attachments", str(exc)))
+            accepted = []
+        if not problems:
+            return accepted, ""
+        return accepted, "\n\n(Files not accepted: " + "; ".join(problems) + ")"
 
     def _over_limit(self, sender: str) -> bool:
         since = self.clock.now() - timedelta(hours=1)
