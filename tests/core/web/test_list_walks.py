@@ -18,6 +18,7 @@ from sqlalchemy import event, select
 from spoc import Actor, Contact, FrozenClock, Role
 from spoc.core.services import spoc_of
 from spoc.core.web.console import admin, audit, queues, subjects
+from spoc.core.web.console import mail as console_mail
 from spoc.core.web.portal import views as portal
 from spoc.testing import issue_api_token
 from tests.conftest import Org, build_org, login
@@ -55,6 +56,12 @@ def busy(app: Flask, clock: FrozenClock) -> Org:
             kind="generic.account", name=f"Account {i}", spoc_agent_id=org.sam.id
         )
         spoc.directory.add_agent(email=f"agent{i}@example.org", name=f"Agent {i}", role=Role.AGENT)
+    for i in range(7):  # automatic mail, stored and ignored: the inbound mail log's rows
+        raw = (
+            f"From: noreply@shop{i}.example.com\r\nTo: help@example.org\r\n"
+            f"Subject: Newsletter {i}\r\nMessage-ID: <news-{i}@shop.example.com>\r\n\r\nHi\r\n"
+        ).encode()
+        spoc.mail.receive(raw, envelope_to=["help@example.org"], source="test")
     return org
 
 
@@ -149,6 +156,7 @@ CONSOLE_LISTS = [
     ("dana", "/console/subjects?kind=generic.account", subjects),
     ("ada", "/console/admin/agents", admin),
     ("ada", "/console/admin/outbox?status=pending", admin),
+    ("ada", "/console/admin/mail?outcome=ignored", console_mail),
     ("ada", "/console/admin/audit", audit),
     ("ada", "/console/admin/audit?action=agent.added", audit, FILTERED),
 ]

@@ -5,17 +5,46 @@ from __future__ import annotations
 from email import policy
 from email.parser import BytesHeaderParser
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from spoc.core.domain.access import AccessReasonRequired
+from spoc.core.domain.models import InboundMail
 from spoc.core.kernel.errors import NotFoundError, ServiceError
+from spoc.core.kernel.mail import MailOutcome
 from spoc.core.kernel.types import Role
 from spoc.core.services import spoc_of
+from spoc.core.storage.keyset import Ordering
 from spoc.core.web.console.access import break_glass_form, given_reason, request_target
 from spoc.core.web.console.auth import EVERYONE, actor, bp, role_required
 
 HELD_ACTIONS = {"accept": "accept_held", "file": "file_held", "dismiss": "dismiss_held"}
+PAGE = 50
+MAIL_LOG = Ordering("console:mail", InboundMail.id.desc())  # ix_inbound_outcome (outcome, id)
+
+
+@bp.get("/admin/mail")
+@role_required(Role.ADMIN)
+def admin_mail() -> str:
+    """Every inbound mail of one outcome, newest first: what was filed, held, ignored..."""
+    outcome = request.args.get("outcome", MailOutcome.HELD.value)
+    if outcome not in {o.value for o in MailOutcome}:
+        abort(404)
+    spoc = spoc_of()
+    query = select(InboundMail).where(InboundMail.outcome == outcome)
+    with spoc.db.reader() as session:
+        found = spoc.pager.page(
+            session, query, MAIL_LOG, limit=PAGE, cursor=request.args.get("before"), field="before"
+        )
+        session.expunge_all()
+    return render_template(
+        "console/admin_mail.html",
+        rows=found.items,
+        outcome=outcome,
+        outcomes=[o.value for o in MailOutcome],
+        next_before=found.next,
+    )
 
 
 @bp.post("/requests/<int:request_id>/mail/<int:mail_id>/<action>")
