@@ -180,13 +180,38 @@ def sweep(limit: int | None) -> None:
 @main.command()
 @click.option("--interval", default=30.0, show_default=True, type=click.FloatRange(0.1, 3600))
 @click.option("--passes", default=None, type=click.IntRange(1), help="Stop after N passes.")
-def worker(interval: float, passes: int | None) -> None:
+@click.option(
+    "--lmtp",
+    "lmtp",
+    default=None,
+    metavar="HOST:PORT",
+    help="Also take mail by LMTP here (as `spoc mail serve`), in this process.",
+)
+def worker(interval: float, passes: int | None, lmtp: str | None) -> None:
     """Sweep, deliver notifications and fetch mail in a loop; safe to run on several machines
-    at once."""
+    at once. With --lmtp it also serves LMTP for the mail server to deliver to."""
     spoc = ready_spoc()
     mail_tasks = worker_mail_tasks(spoc)
+    server = None
+    if lmtp is not None:
+        host, _, port = lmtp.rpartition(":")
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise click.BadParameter("write HOST:PORT, e.g. 127.0.0.1:8024", param_hint="--lmtp")
+        spoc.mail.check_types()
+        server = mail_server(
+            spoc.mail,
+            host=host or "127.0.0.1",
+            port=int(port),
+            max_bytes=spoc.settings.mail_max_bytes,
+        )
+        server.start()
+        click.echo(f"Taking mail by LMTP on {host or '127.0.0.1'}:{port}")
     click.echo(f"Worker started: a pass every {interval:g} s (Ctrl+C stops)")
-    run_forever(spoc, timedelta(seconds=interval), passes, also=mail_tasks)
+    try:
+        run_forever(spoc, timedelta(seconds=interval), passes, also=mail_tasks)
+    finally:
+        if server is not None:
+            server.stop()
 
 
 @main.group()

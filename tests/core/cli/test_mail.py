@@ -73,3 +73,11 @@ def test_fetch_once_files_each_mail_from_a_real_dovecot_and_moves_it(
         assert session.query(Request).count() == 2
     assert imap_account.messages("INBOX") == []
     assert len(imap_account.messages("Processed")) == 2
+
+
+def test_worker_refuses_a_bad_lmtp_address_naming_the_option(
+    spoc_cli: Callable[..., Result],
+) -> None:
+    result = spoc_cli("worker", "--passes", "1", "--lmtp", "127.0.0.1:http")
+    assert result.exit_code == 2
+    assert "--lmtp" in result.output and "HOST:PORT" in result.output

@@ -115,3 +115,39 @@ def test_a_killed_mail_server_loses_nothing_and_files_nothing_twice(tmp_path: Pa
         ).all()
     engine.dispose()
     assert sorted(acks) == sorted(f"customer{n}@example.com" for n in range(1, MAILS + 1))
+
+
+def test_the_worker_takes_mail_by_lmtp_in_its_own_process(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'worker.sqlite'}"
+    environment = {
+        **os.environ,
+        "SPOC_ENV": "dev",
+        "SPOC_DATABASE_URL": database,
+        "SPOC_PLUGINS": "generic",
+        "SPOC_INSTANCE_PATH": str(tmp_path),
+        "SPOC_MAIL_FROM": "help@example.org",
+    }
+    spoc = str(Path(sys.executable).with_name("spoc"))
+    subprocess.run([spoc, "db", "upgrade"], env=environment, check=True, capture_output=True)
+    port = free_port()
+    worker = subprocess.Popen(
+        [spoc, "worker", "--interval", "3600", "--lmtp", f"127.0.0.1:{port}"],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert worker.stdout is not None
+        for line in worker.stdout:  # until it says it takes mail: no sleeping
+            if "Taking mail by LMTP" in line:
+                break
+        with smtplib.LMTP("127.0.0.1", port) as client:
+            assert client.sendmail("customer1@example.com", ["help@example.org"], _mail(1)) == {}
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _close(worker)
+    engine = create_engine(database)
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(Request)) == 1
+    engine.dispose()
