@@ -24,6 +24,7 @@ from spoc.core.web.console.auth import bp, role_required
 PAGE = 20
 LINK = re.compile(r"https?://[^\s<>\"]+")
 KEY = re.compile(r"^[A-Za-z0-9._-]{1,200}$")
+ARRIVAL = re.compile(r"^(\d+)\.M(\d+)")
 
 
 def _box() -> tuple[mailbox.Maildir, Path]:
@@ -45,6 +46,13 @@ def _read(box: mailbox.Maildir, key: str) -> EmailMessage:
     return message
 
 
+def _arrival(key: str) -> tuple[int, int, str]:
+    """Maildir names start with the second and microsecond of arrival ("1796408771.M6001...");
+    the microseconds are not zero-padded, so they are compared as numbers."""
+    found = ARRIVAL.match(key)
+    return (int(found.group(1)), int(found.group(2)), key) if found else (0, 0, key)
+
+
 def _linked(text: str) -> Markup:
     """The text, escaped, with its web links clickable."""
     parts: list[Markup] = []
@@ -61,10 +69,10 @@ def _linked(text: str) -> Markup:
 @role_required(Role.ADMIN)
 def demo_mailbox() -> str:
     box, _ = _box()
-    keys = sorted(box.keys(), reverse=True)  # Maildir names start with the time of arrival
+    keys = sorted(box.keys(), key=_arrival, reverse=True)
     before = request.args.get("before")
     if before:
-        keys = [k for k in keys if k < before]
+        keys = [k for k in keys if _arrival(k) < _arrival(before)]
     page, more = keys[:PAGE], len(keys) > PAGE
     with spoc_of().db.reader() as session:
         staff = set(session.scalars(select(Agent.email)))
