@@ -344,7 +344,9 @@ class Deliverer:
         settings = self.settings
         assert settings.smtp_host is not None
         mode = settings.smtp_mode
-        tls = ssl.create_default_context()
+        # Certificates are always checked: against SPOC_SMTP_CA_FILE, else the system's CAs.
+        ca_file = str(settings.smtp_ca_file) if settings.smtp_ca_file else None
+        tls = ssl.create_default_context(cafile=ca_file)
         smtp = (
             smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, timeout=10, context=tls)
             if mode == "tls"

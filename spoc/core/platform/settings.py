@@ -150,6 +150,10 @@ class Settings(BaseSettings):
         description="none, starttls, or tls (implicit TLS, usually port 465). "
         "Default: starttls if SPOC_SMTP_STARTTLS is set, else none.",
     )
+    smtp_ca_file: Path | None = Field(
+        default=None,
+        description="CA certificates to trust for the SMTP server's TLS instead of the system's.",
+    )
     mail_from: str = Field(default="SPOC <spoc@localhost>", description="From: of SPOC's mails")
     mail_domain: str | None = Field(
         default=None,
