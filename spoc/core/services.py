@@ -111,7 +111,7 @@ class Spoc:
             late_observers=(self.notifier,),
         )
         self.escalations = EscalationService(deps)
-        self.requests = RequestService(deps, escalations=self.escalations)
+        self.requests = RequestService(deps, escalations=self.escalations, notifier=self.notifier)
         self.directory = DirectoryService(deps)
         self.privacy = ContactPrivacyService(deps)
         self.links = LinkService(deps)

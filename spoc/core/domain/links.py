@@ -36,8 +36,16 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def add_tracking_token(session: Session, request_id: int, now: datetime, settings: Settings) -> str:
-    """Add a tracking token to ``session``'s transaction; returns the secret (never stored)."""
+def add_tracking_token(
+    session: Session,
+    request_id: int,
+    now: datetime,
+    settings: Settings,
+    *,
+    contact_id: int | None = None,
+) -> str:
+    """Add a tracking token to ``session``'s transaction; returns the secret (never stored).
+    ``contact_id``: a CC's own link (the requester's links name nobody)."""
     token = new_token()
     session.add(
         TrackingToken(
@@ -45,6 +53,7 @@ def add_tracking_token(session: Session, request_id: int, now: datetime, setting
             token_hash=digest(token),
             created_at=now,
             expires_at=now + timedelta(days=settings.tracking_link_days),
+            contact_id=contact_id,
         )
     )
     return token
@@ -55,6 +64,18 @@ class LinkService(ServiceBase):
         """A new private tracking link secret for ``request_id`` (older ones keep working)."""
         with self.db.transaction() as session:
             return add_tracking_token(session, request_id, self.clock.now(), self.settings)
+
+    def tracking_holder(self, token: str) -> tuple[int, int | None] | None:
+        """The request a tracking token opens and the CC who holds it (``None``: the
+        requester's link), or ``None`` if unknown or expired."""
+        with self.db.reader() as session:
+            row = session.execute(
+                select(TrackingToken.request_id, TrackingToken.contact_id).where(
+                    TrackingToken.token_hash == digest(token),
+                    TrackingToken.expires_at > self.clock.now(),
+                )
+            ).first()
+        return (row[0], row[1]) if row is not None else None
 
     def request_for_tracking_token(self, token: str) -> int | None:
         """The request a tracking token opens, or ``None`` if unknown or expired."""

@@ -28,6 +28,8 @@ from spoc.core.domain.models import (
     Contact,
     InboundMail,
     Request,
+    RequestCc,
+    RequestWatcher,
     TeamMember,
     TimelineEvent,
     Visibility,
@@ -139,6 +141,7 @@ class Notifier:
                 self._requester(
                     write, "You have a reply", body, sender_name=write.actor.name, auto=None
                 )
+                self._ccs(write, body, sender_name=write.actor.name)
             elif public and by is ActorKind.SYSTEM:
                 self._requester(write, "You have a reply", body)
             elif by is ActorKind.REQUESTER or write.actor.id != request.owner_agent_id:
@@ -326,6 +329,38 @@ class Notifier:
             my_requests_url=f"{self.settings.base_url.rstrip('/')}/my-requests",
         )
 
+    def _ccs(self, write: WriteContext, body: str, *, sender_name: str | None) -> None:
+        """Contacts copied on the request get its public replies (private types have none)."""
+        rows = write.session.execute(
+            select(Contact.name, Contact.email)
+            .join(RequestCc, RequestCc.contact_id == Contact.id)
+            .where(RequestCc.request_id == write.request.id)
+            .order_by(Contact.id)
+        )
+        for name, email in rows:
+            self.mail(
+                write.session,
+                write.request,
+                email,
+                "You have a reply",
+                "requester_update",
+                auto_submitted=None,
+                sender_name=sender_name or None,
+                name=name,
+                headline="You have a reply",
+                body=body,
+                my_requests_url=f"{self.settings.base_url.rstrip('/')}/my-requests",
+            )
+
+    @staticmethod
+    def _watchers(write: WriteContext) -> list[str]:
+        rows = write.session.scalars(
+            select(Agent.email)
+            .join(RequestWatcher, RequestWatcher.agent_id == Agent.id)
+            .where(RequestWatcher.request_id == write.request.id, Agent.active.is_(True))
+        )
+        return list(rows)
+
     def _staff(
         self,
         write: WriteContext,
@@ -334,6 +369,8 @@ class Notifier:
         event: TimelineEvent,
         body: str = "",
     ) -> None:
+        # Watchers follow every staff notice of the request, internal events included.
+        recipients = [*recipients, *self._watchers(write)]
         request = write.request
         skip = (
             {a.email for a in [write.session.get(Agent, write.actor.id)] if a}

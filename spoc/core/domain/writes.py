@@ -11,7 +11,7 @@ Every service call that changes a request goes through :meth:`ServiceBase.changi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -27,6 +27,7 @@ from spoc.core.domain.models import (
     Escalation,
     Message,
     Request,
+    RequestCc,
     Team,
     TeamMember,
     TimelineEvent,
@@ -160,7 +161,16 @@ class ServiceBase:
         if actor.kind is ActorKind.SYSTEM:
             return True
         if actor.kind is ActorKind.REQUESTER:
-            return request.contact_id == actor.id
+            # The requester, or a contact copied on the request (a CC).
+            return request.contact_id == actor.id or bool(
+                session.scalar(
+                    select(
+                        exists().where(
+                            RequestCc.request_id == request.id, RequestCc.contact_id == actor.id
+                        )
+                    )
+                )
+            )
         if actor.role is not Role.SPECIALIST:
             return True
         if request.owner_agent_id == actor.id:
@@ -265,6 +275,43 @@ class ServiceBase:
                 raise ConflictError(reference, current) from None
             raise
         self.emit(write.request, write.events, actor)
+
+    @contextmanager
+    def changing_together(
+        self, request_ids: Sequence[int], actor: Actor
+    ) -> Iterator[list[WriteContext]]:
+        """The write path for several requests at once (a merge, a link): one transaction,
+        each request read, versioned, observed and announced as :meth:`changing` does for one.
+        Rows are read in id order, so two such writes never wait on each other in a circle."""
+        writes: dict[int, WriteContext] = {}
+        try:
+            with self.db.transaction() as session:
+                now = self.clock.now()
+                for request_id in sorted(set(request_ids)):
+                    request = self.load_visible(session, request_id, actor)
+                    last = session.scalar(
+                        select(func.max(TimelineEvent.seq)).where(
+                            TimelineEvent.request_id == request_id
+                        )
+                    )
+                    writes[request_id] = WriteContext(session, request, actor, now, (last or 0) + 1)
+                with session.no_autoflush:
+                    yield [writes[r] for r in request_ids]
+                    for write in writes.values():
+                        self.observe(write)
+                for write in writes.values():
+                    if write.events:
+                        write.request.updated_at = write.now
+                        flag_modified(write.request, "updated_at")
+                session.flush()
+                for write in writes.values():
+                    if write.events:
+                        self.observe_late(write)
+        except StaleDataError:
+            first = min(request_ids)
+            raise ConflictError(self.reference(first), self._current_version(first)) from None
+        for write in writes.values():
+            self.emit(write.request, write.events, actor)
 
     def observe(self, write: WriteContext) -> None:
         """Run the write observers. They see unflushed objects and must not flush: the request

@@ -83,6 +83,7 @@ class ParsedMail:
     sender: str  # the From address, lower case ("" when there is none)
     sender_name: str
     recipients: tuple[str, ...]  # To and Cc, lower case
+    cc: tuple[tuple[str, str], ...]  # Cc: (name, address lower case)
     subject: str
     in_reply_to: tuple[str, ...]  # In-Reply-To, then References, newest first
     text: str  # the whole plain text (from HTML when there is no plain part)
@@ -116,6 +117,11 @@ def parse(raw: bytes, authserv_id: str | None = None) -> ParsedMail:
             )
             if a
         ),
+        cc=tuple(
+            (n.strip()[:200], a.strip().lower())
+            for n, a in getaddresses([str(v) for v in message.get_all("Cc", [])])
+            if "@" in a
+        )[:20],
         subject=" ".join(str(message.get("Subject", "")).split())[:300],
         in_reply_to=tuple(dict.fromkeys(referenced)),
         text=text,

@@ -27,7 +27,15 @@ from spoc.core.domain.attachments import Upload
 from spoc.core.domain.mail.held import HeldMail
 from spoc.core.domain.mail.parse import ParsedMail, automatic_reason, parse
 from spoc.core.domain.mail.threads import MailAddressing, Thread
-from spoc.core.domain.models import Contact, InboundMail, Message, OutboxMessage, Request
+from spoc.core.domain.models import (
+    Agent,
+    Contact,
+    InboundMail,
+    Message,
+    OutboxMessage,
+    Request,
+    RequestCc,
+)
 from spoc.core.domain.notifications import Notifier
 from spoc.core.domain.requests import RequestService
 from spoc.core.domain.writes import ServiceDeps
@@ -187,14 +195,25 @@ class MailService(HeldMail):
         self, mail: ParsedMail, row: InboundMail, target: Request, thread: Thread
     ) -> Receipt:
         with self.db.reader() as session:
-            contact = session.get(Contact, target.contact_id)
-        is_requester = contact is not None and contact.email == mail.sender
+            requester = session.get(Contact, target.contact_id)
+            is_requester = requester is not None and requester.email == mail.sender
+            # Someone copied on the request answers as themselves.
+            copied = (
+                None
+                if is_requester
+                else session.scalar(
+                    select(Contact)
+                    .join(RequestCc, RequestCc.contact_id == Contact.id)
+                    .where(RequestCc.request_id == target.id, Contact.email == mail.sender)
+                )
+            )
+        contact = requester if is_requester else copied
         row.request_id = target.id
-        if not is_requester or mail.auth.failed:
+        if contact is None or mail.auth.failed:
             why = (
                 "the sender's domain says this mail is not theirs (DMARC)"
-                if is_requester
-                else f"{mail.sender or 'an unknown sender'} is not the requester"
+                if contact is not None
+                else f"{mail.sender or 'an unknown sender'} is neither the requester nor a CC"
             )
             return self._store(
                 row,
@@ -231,7 +250,35 @@ class MailService(HeldMail):
             )
         except IllegalTransition:
             return self._file(mail, row, target.type_key, closed=target)
+        if is_requester:
+            self._copy_ccs(mail, target, contact)
         return Receipt(True, reason=row.reason, outcome=row.outcome, request_id=target.id)
+
+    def _copy_ccs(self, mail: ParsedMail, target: Request, requester: Contact) -> None:
+        """The requester copied people on their mail: they are copied on the request too
+        (never SPOC's own addresses, staff, or the requester)."""
+        wanted = [(n, a) for n, a in mail.cc if not self.addressing.is_ours(a)]
+        if not wanted:
+            return
+        with self.db.reader() as session:
+            staff = set(
+                session.scalars(select(Agent.email).where(Agent.email.in_([a for _, a in wanted])))
+            )
+            known = set(
+                session.scalars(
+                    select(Contact.email)
+                    .join(RequestCc, RequestCc.contact_id == Contact.id)
+                    .where(RequestCc.request_id == target.id)
+                )
+            )
+        actor = Actor.requester(requester.id, requester.name)
+        for name, address in wanted:
+            if address in staff or address in known or address == requester.email:
+                continue
+            try:
+                self.requests.add_cc(target.id, actor, address, name)
+            except ServiceError:
+                continue  # a private type, too many CCs, a bad address: the message stands
 
     def _file(
         self, mail: ParsedMail, row: InboundMail, type_key: str | None, *, closed: Request | None

@@ -26,6 +26,7 @@ from spoc.core.domain.models.people import (
     Team,
     TeamMember,
 )
+from spoc.core.domain.models.relations import RequestCc, RequestLink, RequestWatcher
 from spoc.core.domain.models.requests import Escalation, Feedback, Message, Request, TimelineEvent
 from spoc.core.domain.models.sla import EscalationTrigger, SlaClock, SlaClockEvent
 from spoc.core.domain.models.watches import Watch
@@ -52,6 +53,9 @@ __all__ = [
     "OutboxMessage",
     "PasswordReset",
     "Request",
+    "RequestCc",
+    "RequestLink",
+    "RequestWatcher",
     "SlaClock",
     "SlaClockEvent",
     "Subject",

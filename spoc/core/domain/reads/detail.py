@@ -452,6 +452,8 @@ def _next_steps(
 ) -> NextSteps:
     targets = tuple(allowed_targets(request.status, reader))
     final = request.status.is_final
+    if reader.kind is ActorKind.REQUESTER and reader.id != request.contact_id:
+        return NextSteps(reply=not final)  # a CC: follows and answers, decides nothing
     if reader.kind is ActorKind.REQUESTER:
         return NextSteps(
             statuses=targets,

@@ -12,10 +12,10 @@ from spoc.core.domain.requests.fields import (
     subject_info,
     validation_errors,
 )
-from spoc.core.domain.requests.intake import RequestIntake
+from spoc.core.domain.requests.relations import RequestRelations
 
 
-class RequestService(RequestIntake):
+class RequestService(RequestRelations):
     """Everything done to requests: intake, the conversation, status, ownership, reading.
 
     One service, assembled from one module per responsibility (``intake``, ``conversation``,

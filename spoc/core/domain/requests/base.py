@@ -15,6 +15,7 @@ from spoc.core.domain.models import (
     TimelineEvent,
     Visibility,
 )
+from spoc.core.domain.notifications import Notifier
 from spoc.core.domain.reads.detail import RequestDetail, request_detail
 from spoc.core.domain.writes import ServiceBase, ServiceDeps
 from spoc.core.kernel.errors import (
@@ -29,9 +30,12 @@ from spoc.core.kernel.types import (
 
 
 class RequestReads(ServiceBase):
-    def __init__(self, deps: ServiceDeps, *, escalations: EscalationService) -> None:
+    def __init__(
+        self, deps: ServiceDeps, *, escalations: EscalationService, notifier: Notifier
+    ) -> None:
         super().__init__(deps)
         self.escalations = escalations
+        self.notifier = notifier  # mails a write composes itself (a CC's own link)
         self.attachments = AttachmentRules(deps.settings, deps.hooks, deps.files)
 
     def get(self, request_id: int, actor: Actor) -> Request:

@@ -190,6 +190,8 @@ class RequestConversation(RequestStatus):
         if not 1 <= rating <= 5:
             raise ValidationFailed("invalid rating", {"rating": "choose 1 to 5"})
         with self.changing(request_id, actor, None) as write:
+            if write.request.contact_id != actor.id:
+                raise PermissionDenied("only the requester rates a request, not a CC")
             if write.request.status not in (Status.RESOLVED, Status.CLOSED):
                 raise IllegalTransition("a request can be rated once it is resolved")
             existing = write.session.scalar(

@@ -62,6 +62,7 @@ def request_detail(request_id: int) -> str | Response:
         # What the action forms offer: teams to escalate to, agents to reassign to.
         teams = list(db.scalars(select(Team).order_by(Team.name))) if detail.may.escalate else []
         assignable = spoc_capable_agents(db) if detail.may.manage else []
+    relations = spoc.requests.relations(request_id, actor())
     return render_template(
         "console/request.html",
         req=detail,
@@ -75,6 +76,8 @@ def request_detail(request_id: int) -> str | Response:
         base_url=spoc.settings.base_url.rstrip("/"),
         internal=Visibility.INTERNAL,
         mail=spoc.mail.for_request(request_id, actor()),
+        relations=relations,
+        watching=any(w.id == actor().id for w in relations.watchers),
         file_url=lambda attachment_id: url_for(
             "console.request_attachment", request_id=request_id, attachment_id=attachment_id
         ),

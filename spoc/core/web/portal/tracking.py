@@ -9,7 +9,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from spoc.core.domain.models import Request, TimelineEvent
+from spoc.core.domain.models import Contact, Request, TimelineEvent
 from spoc.core.domain.reads.detail import ClockLine
 from spoc.core.kernel.clocks import ClockKind
 from spoc.core.kernel.errors import ConflictError, NotFoundError, ServiceError, ValidationFailed
@@ -20,12 +20,20 @@ from spoc.core.web.exports import exports_for
 from spoc.core.web.files import attachment_response, uploads_from
 
 
-def requester_of(request_id: int, contact_id: int | None) -> tuple[Request, Actor]:
+def requester_of(
+    request_id: int, contact_id: int | None, cc: int | None = None
+) -> tuple[Request, Actor]:
+    """The request and who acts on it: its requester, or the CC ``cc`` whose own link it is."""
     spoc = spoc_of()
     with spoc.db.reader() as session:
         found = session.get(Request, request_id)
         if found is None or (contact_id is not None and found.contact_id != contact_id):
             abort(404)
+        if cc is not None:
+            copied = session.get(Contact, cc)
+            if copied is None:
+                abort(404)
+            return found, Actor.requester(copied.id, copied.name)
         # The name typed when this request was filed, never the one stored for the address:
         # whoever holds the link may have typed someone else's email.
         typed = session.scalar(
@@ -44,9 +52,10 @@ def render_tracking(
     token: str | None = None,
     contact_id: int | None = None,
     just_filed: bool = False,
+    cc: int | None = None,
 ) -> str:
     spoc = spoc_of()
-    _, requester = requester_of(request_id, contact_id)
+    _, requester = requester_of(request_id, contact_id, cc)
     try:
         detail = spoc.requests.detail(request_id, requester, channel="portal")
     except NotFoundError:
@@ -85,6 +94,8 @@ def render_tracking(
             for p in sorted(panels, key=lambda p: (p.order, p.title))
         ],
         just_filed=just_filed,
+        is_cc=cc is not None,
+        ccs=[] if cc is not None else spoc.requests.relations(request_id, requester).ccs,
         expect=_expected_answer(detail.expected_answer, spoc.settings.tz),
         track_url=(
             spoc.settings.base_url.rstrip("/") + url_for("portal.track", token=token)
@@ -95,11 +106,11 @@ def render_tracking(
 
 
 def download_attachment(
-    request_id: int, attachment_id: int, contact_id: int | None = None
+    request_id: int, attachment_id: int, contact_id: int | None = None, cc: int | None = None
 ) -> Response:
     """A file of the request, for whoever holds its tracking link (or the signed-in contact);
     404 for a file they do not see on the tracking page."""
-    _, requester = requester_of(request_id, contact_id)
+    _, requester = requester_of(request_id, contact_id, cc)
     try:
         line, data = spoc_of().requests.attachment_content(
             request_id, attachment_id, requester, channel="portal"
@@ -117,14 +128,16 @@ def _expected_answer(clock: ClockLine | None, zone: tzinfo) -> str | None:
     return f"Expect {what} by {clock.due_at.astimezone(zone).strftime('%a %d %b, %H:%M')}"
 
 
-ACTIONS = {"reply", "cancel", "confirm", "reopen", "rate"}
+ACTIONS = {"reply", "cancel", "confirm", "reopen", "rate", "cc", "uncc"}
 
 
-def requester_action(request_id: int, action: str, *, contact_id: int | None = None) -> None:
+def requester_action(
+    request_id: int, action: str, *, contact_id: int | None = None, cc: int | None = None
+) -> None:
     if action not in ACTIONS:
         abort(404)
     spoc = spoc_of()
-    _, requester = requester_of(request_id, contact_id)
+    _, requester = requester_of(request_id, contact_id, cc)
     form = request.form
     version = form.get("version", type=int)
     requests = spoc.requests
@@ -138,6 +151,12 @@ def requester_action(request_id: int, action: str, *, contact_id: int | None = N
                 attachments=uploads_from(),
             )
             flash("Your message was sent.", "success")
+        elif action == "cc":
+            requests.add_cc(request_id, requester, form.get("email", ""), form.get("name", ""))
+            flash("Copied: they get the replies and their own link.", "success")
+        elif action == "uncc":
+            requests.remove_cc(request_id, requester, form.get("contact_id", type=int) or 0)
+            flash("No longer copied.", "success")
         elif action == "cancel":
             requests.transition(
                 request_id,

@@ -268,37 +268,42 @@ def _proven_contact_id(typed_email: str) -> int | None:
     return contact.id
 
 
-@bp.get("/track/<token>")
-def track(token: str) -> str:
-    request_id = _spoc().links.request_for_tracking_token(token)
-    if request_id is None:
+def _holder(token: str) -> tuple[int, int | None]:
+    """The request a tracking link opens, and the CC whose own link it is (or ``None``)."""
+    found = _spoc().links.tracking_holder(token)
+    if found is None:
         abort(404)
-    return render_tracking(request_id, token=token, just_filed=request.args.get("new") == "1")
+    return found
+
+
+@bp.get("/track/<token>")
+def track(token: str) -> str | Response:
+    request_id, cc = _holder(token)
+    merged = _spoc().requests.merged_into(request_id)
+    if merged is not None and merged[1]:
+        # A merged duplicate's link leads to the request it was merged into.
+        return redirect(url_for("portal.track", token=merged[1]), code=303)
+    just_filed = request.args.get("new") == "1"
+    return render_tracking(request_id, token=token, just_filed=just_filed, cc=cc)
 
 
 @bp.post("/track/<token>/<action>")
 def track_action(token: str, action: str) -> Response:
-    request_id = _spoc().links.request_for_tracking_token(token)
-    if request_id is None:
-        abort(404)
-    requester_action(request_id, action)
+    request_id, cc = _holder(token)
+    requester_action(request_id, action, cc=cc)
     return redirect(url_for("portal.track", token=token), code=303)
 
 
 @bp.get("/track/<token>/exports/<key>")
 def track_export(token: str, key: str) -> Response:
-    request_id = _spoc().links.request_for_tracking_token(token)
-    if request_id is None:
-        abort(404)
+    request_id, _ = _holder(token)
     return _export(request_id, key)
 
 
 @bp.get("/track/<token>/files/<int:attachment_id>")
 def track_attachment(token: str, attachment_id: int) -> Response:
-    request_id = _spoc().links.request_for_tracking_token(token)
-    if request_id is None:
-        abort(404)
-    return download_attachment(request_id, attachment_id)
+    request_id, cc = _holder(token)
+    return download_attachment(request_id, attachment_id, cc=cc)
 
 
 def _export(request_id: int, key: str, contact_id: int | None = None) -> Response:

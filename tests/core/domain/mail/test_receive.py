@@ -192,3 +192,19 @@ def test_mail_over_the_senders_hourly_limit_is_stored_not_filed(
     assert len(outbox(spoc, "maria@example.com")) == 2
     clock.advance(timedelta(hours=1, seconds=1))
     assert receive(spoc, compose(subject="Question 4")).outcome == MailOutcome.FILED
+
+
+def test_the_requesters_cc_is_copied_and_may_answer_by_mail(mailroom: Org) -> None:
+    request = _filed(mailroom)
+    subject = f"Re: [REQ-{request.id:05d}]"
+    copying = compose(
+        subject=subject,
+        body="Adding my colleague.",
+        headers={"Cc": "Bob <bob@example.com>, help@example.org"},
+    )
+    assert receive(mailroom.spoc, copying).outcome == MailOutcome.THREADED
+    relations = mailroom.spoc.requests.relations(request.id, Actor.system())
+    assert [c.email for c in relations.ccs] == ["bob@example.com"]  # never our own address
+    answer = compose(sender="Bob <bob@example.com>", subject=subject, body="Bob here: it is 4711.")
+    assert receive(mailroom.spoc, answer).outcome == MailOutcome.THREADED
+    assert messages(mailroom, request.id)[-1].body == "Bob here: it is 4711."
