@@ -38,6 +38,8 @@ def test_the_console_merges_and_the_old_tracking_link_redirects_to_the_survivor(
     assert response.headers["Location"].endswith(f"/console/requests/{survivor}")
     page = agent.get(f"/console/requests/{survivor}").get_data(as_text=True)
     assert f"REQ-{duplicate:05d}" in page and "Merged here:" in page
+    assert f"Timeline of REQ-{duplicate:05d}, merged into this request" in page
+    assert "Same broken parcel" in page  # the duplicate's own events, on the survivor
     tom = app.test_client()
     moved = tom.get(f"/track/{old_link}")
     assert moved.status_code == 303

@@ -77,6 +77,12 @@ def request_detail(request_id: int) -> str | Response:
         internal=Visibility.INTERNAL,
         mail=spoc.mail.for_request(request_id, actor()),
         relations=relations,
+        # Both timelines on the survivor: each merged duplicate's, read as the page is.
+        merged=[
+            (line, spoc.requests.detail(line.id, actor(), channel="console").timeline)
+            for line in relations.related
+            if line.kind == "merged_from"
+        ][:10],
         watching=any(w.id == actor().id for w in relations.watchers),
         file_url=lambda attachment_id: url_for(
             "console.request_attachment", request_id=request_id, attachment_id=attachment_id
