@@ -272,6 +272,7 @@ class RequestRelations(RequestIntake):
         return contact.id
 
     def remove_cc(self, request_id: int, actor: Actor, contact_id: int) -> None:
+        """Stop copying a contact (the requester, staff, or the CC themselves)."""
         if actor.kind is ActorKind.REQUESTER:
             if actor.id != contact_id:
                 self._require_the_requester(request_id, actor)
@@ -409,7 +410,8 @@ class RequestRelations(RequestIntake):
         )
 
     def _require_the_requester(self, request_id: int, actor: Actor) -> None:
+        """A CC may not decide; anyone else does not see the request at all (404)."""
         with self.db.reader() as session:
-            contact_id = session.scalar(select(Request.contact_id).where(Request.id == request_id))
-        if contact_id is not None and contact_id != actor.id:
+            contact_id = self.load_visible(session, request_id, actor).contact_id
+        if contact_id != actor.id:
             raise PermissionDenied("only the requester decides this; a CC follows and answers")
