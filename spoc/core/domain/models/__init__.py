@@ -14,6 +14,13 @@ from spoc.core.domain.models.accounts import (
 from spoc.core.domain.models.attachments import Attachment
 from spoc.core.domain.models.audit import AdminAuditEntry
 from spoc.core.domain.models.columns import NO_DEADLINE, Visibility
+from spoc.core.domain.models.knowledge import (
+    ArticleFeedbackDay,
+    KbArticle,
+    KbArticleRequestType,
+    KbArticleVersion,
+    SavedReply,
+)
 from spoc.core.domain.models.links import MagicLink, SubjectIntakeLink, TrackingToken
 from spoc.core.domain.models.mail import InboundMail
 from spoc.core.domain.models.outbox import OutboxMessage
@@ -39,6 +46,7 @@ __all__ = [
     "AgentSession",
     "AgentTwoFactor",
     "ApiToken",
+    "ArticleFeedbackDay",
     "Attachment",
     "Contact",
     "Escalation",
@@ -46,12 +54,16 @@ __all__ = [
     "Feedback",
     "IdempotencyRecord",
     "InboundMail",
+    "KbArticle",
+    "KbArticleRequestType",
+    "KbArticleVersion",
     "LoginThrottle",
     "MagicLink",
     "Message",
     "OutboxMessage",
     "PasswordReset",
     "Request",
+    "SavedReply",
     "SlaClock",
     "SlaClockEvent",
     "Subject",
