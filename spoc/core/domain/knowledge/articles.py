@@ -11,13 +11,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import Select, Table, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from spoc.core.domain.knowledge.lines import (
+    PREFIX,
+    ArticleDraft,
+    ArticleLine,
+    PublishedArticle,
+    VersionLine,
+)
 from spoc.core.domain.knowledge.markdown import article_html
 from spoc.core.domain.models import (
     ArticleFeedbackDay,
@@ -28,9 +34,10 @@ from spoc.core.domain.models import (
 from spoc.core.domain.writes import ServiceDeps
 from spoc.core.kernel.errors import NotFoundError, PermissionDenied, ValidationFailed
 from spoc.core.kernel.types import Actor, ActorKind, KnowledgeArticle, Role
+
+__all__ = ["ArticleDraft", "ArticleLine", "ArticleService", "PublishedArticle", "VersionLine"]
 from spoc.core.storage.keyset import Ordering, Page, Pager
 
-PREFIX = "kb."
 SLUG = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 DEFAULT_LANGUAGE = "en"
@@ -38,77 +45,6 @@ MAX_TITLE, MAX_SUMMARY, MAX_BODY = 200, 500, 50_000
 WRITERS = (Role.ADMIN, Role.AGENT)
 PUBLISHED = Ordering("kb:published", KbArticle.id)
 CONSOLE_LIST = Ordering("kb:console", KbArticle.id.desc())
-
-
-@dataclass(frozen=True)
-class ArticleDraft:
-    """What an author writes: the text of a version and the article's settings."""
-
-    title: str
-    summary: str
-    body: str
-    request_types: tuple[str, ...] = ()
-    plugin: str | None = None
-    order: int = 100
-
-
-@dataclass(frozen=True)
-class VersionLine:
-    id: int
-    number: int
-    title: str
-    created_at: datetime
-    published_at: datetime | None
-    live: bool  # what the portal shows now
-
-
-@dataclass(frozen=True)
-class ArticleLine:
-    """An article as the console shows it: the latest version's text, and its history."""
-
-    id: int
-    key: str
-    slug: str
-    language: str
-    plugin: str | None
-    order: int
-    request_types: tuple[str, ...]
-    title: str
-    summary: str
-    body: str
-    draft: bool  # the latest version is not published yet
-    published: bool  # the portal shows some version
-    versions: tuple[VersionLine, ...]
-
-
-@dataclass(frozen=True)
-class PublishedArticle:
-    """A published article as the portal (and the search index) reads it: ``html`` is the
-    sanitised rendering of ``body`` (Markdown)."""
-
-    id: int
-    key: str
-    language: str
-    title: str
-    summary: str
-    body: str
-    html: str
-    request_types: tuple[str, ...]
-    plugin: str | None
-    order: int
-    published_at: datetime
-    languages: tuple[str, ...] = ()  # every language this key is published in
-
-    def as_knowledge_article(self) -> KnowledgeArticle:
-        """The plugins' article type, so one list shows both kinds."""
-        return KnowledgeArticle(
-            key=self.key,
-            title=self.title,
-            summary=self.summary,
-            body=self.body,
-            request_types=self.request_types,
-            order=self.order,
-        )
 
 
 class ArticleService:
@@ -347,6 +283,7 @@ class ArticleService:
         day = self.clock.now().date()
         column = ArticleFeedbackDay.yes if helpful else ArticleFeedbackDay.no
         table = ArticleFeedbackDay.__table__
+        assert isinstance(table, Table)
         for attempt in (1, 2):
             try:
                 with self.db.transaction() as session:
@@ -430,9 +367,7 @@ class ArticleService:
         latest.author_agent_id = actor.id
         latest.updated_at = now
         session.execute(
-            KbArticleRequestType.__table__.delete().where(
-                KbArticleRequestType.article_id == article.id
-            )
+            delete(KbArticleRequestType).where(KbArticleRequestType.article_id == article.id)
         )
         session.add_all(
             KbArticleRequestType(article_id=article.id, type_key=k)
@@ -463,7 +398,7 @@ def _latest(session: Session, article_id: int) -> KbArticleVersion:
     return latest
 
 
-def _published_rows(session: Session) -> Select[tuple[KbArticle, KbArticleVersion]]:
+def _published_rows(session: Session) -> Select[KbArticle, KbArticleVersion]:
     return select(KbArticle, KbArticleVersion).join(
         KbArticleVersion,
         and_(

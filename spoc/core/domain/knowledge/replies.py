@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from spoc.core.domain.knowledge.templates import check_template, render_template
@@ -170,7 +170,7 @@ def _posts(actor: Actor) -> bool:
     return actor.kind is ActorKind.AGENT and actor.role in POSTERS and actor.id is not None
 
 
-def _visible(actor: Actor) -> object:
+def _visible(actor: Actor) -> ColumnElement[bool]:
     teams = select(TeamMember.team_id).where(TeamMember.agent_id == actor.id)
     team_replies = (
         SavedReply.team_id.is_not(None)

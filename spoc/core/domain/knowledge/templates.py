@@ -23,7 +23,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError, nodes
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
 
 from spoc.core.kernel.errors import ValidationFailed
 
@@ -105,24 +106,28 @@ def _check(tree: nodes.Template) -> None:
     # Every name is one of the groups, followed by one of its parts: nothing else reaches
     # the values, not even a dict's own methods (``request.items``) or ``self``.
     parts: dict[int, str] = {}
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        if isinstance(node, nodes.Getattr):
-            parts[id(node.node)] = node.attr
-        elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
-            parts[id(node.node)] = node.arg.value
+    for part in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        if isinstance(part, nodes.Getattr):
+            parts[id(part.node)] = part.attr
+        elif (
+            isinstance(part, nodes.Getitem)
+            and isinstance(part.arg, nodes.Const)
+            and isinstance(part.arg.value, str)
+        ):
+            parts[id(part.node)] = part.arg.value
         else:
             raise TemplateRefused("only names may follow a variable (requester.name)")
-        if not isinstance(node.node, nodes.Name):
-            raise TemplateRefused(f"'{parts[id(node.node)]}' is not a variable; use {_variables()}")
+        if not isinstance(part.node, nodes.Name):
+            raise TemplateRefused(f"'{parts[id(part.node)]}' is not a variable; use {_variables()}")
     for node in tree.find_all(nodes.Node):
         if not isinstance(node, ALLOWED_NODES):
             raise TemplateRefused(f"{_describe(node)} is not allowed; use {_variables()}")
         if isinstance(node, nodes.Name):
             if node.ctx != "load":
                 raise TemplateRefused("assignments are not allowed")
-            part = parts.get(id(node))
-            if node.name not in SAMPLE or part not in SAMPLE[node.name]:
-                name = node.name if part is None else f"{node.name}.{part}"
+            named = parts.get(id(node))
+            if node.name not in SAMPLE or named not in SAMPLE[node.name]:
+                name = node.name if named is None else f"{node.name}.{named}"
                 raise TemplateRefused(f"'{name}' is not a variable; use {_variables()}")
         if isinstance(node, nodes.Filter) and (
             node.name not in SAFE_FILTERS or node.args or node.kwargs or node.dyn_args

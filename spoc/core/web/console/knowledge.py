@@ -39,7 +39,7 @@ def _teams_for_new_reply() -> list[Team]:
 @bp.get("/saved-replies")
 @role_required(*POSTERS)
 def saved_replies() -> str:
-    return _replies_page()
+    return str(_replies_page())
 
 
 def _replies_page(

@@ -39,7 +39,8 @@ def test_a_saved_reply_is_inserted_without_javascript_and_counted_on_send(
         data={
             "csrf_token": token,
             "title": "Greeting",
-            "body": "Hi {{ requester.first_name }}, {{ request.reference }} is with {{ spoc.name }}.",
+            "body": "Hi {{ requester.first_name }}, {{ request.reference }} "
+            "is with {{ spoc.name }}.",
         },
     )
     assert created.status_code == 303
