@@ -24,6 +24,8 @@ from spoc.core.accounts.two_factor import SEAL_LABEL as TWO_FACTOR_LABEL
 from spoc.core.accounts.two_factor import TwoFactorService
 from spoc.core.domain.directory import DirectoryService
 from spoc.core.domain.escalation import EscalationService
+from spoc.core.domain.knowledge.articles import ArticleService
+from spoc.core.domain.knowledge.replies import SavedReplyService
 from spoc.core.domain.links import LinkService
 from spoc.core.domain.mail.service import MailService
 from spoc.core.domain.mail.threads import TOKEN_LABEL, MailAddressing
@@ -81,6 +83,8 @@ class Spoc:
     notifier: Notifier = field(init=False)
     addressing: MailAddressing = field(init=False)  # reply addresses, Message-IDs
     mail: MailService = field(init=False)  # inbound mail
+    saved_replies: SavedReplyService = field(init=False)
+    articles: ArticleService = field(init=False)  # the knowledge base written in the console
     hooks: Hooks = field(init=False)
     schema_checked: bool = False
 
@@ -127,6 +131,8 @@ class Spoc:
         self.mail = MailService(
             deps, requests=self.requests, notifier=self.notifier, addressing=self.addressing
         )
+        self.saved_replies = SavedReplyService(deps)
+        self.articles = ArticleService(deps, self.pager)
 
     def plugin_settings(self, plugin: str, model: type[M]) -> M:
         """The validated settings section of ``plugin`` (see ``spoc_settings_model``)."""

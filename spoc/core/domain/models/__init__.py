@@ -14,6 +14,13 @@ from spoc.core.domain.models.accounts import (
 from spoc.core.domain.models.attachments import Attachment
 from spoc.core.domain.models.audit import AdminAuditEntry
 from spoc.core.domain.models.columns import NO_DEADLINE, Visibility
+from spoc.core.domain.models.knowledge import (
+    ArticleFeedbackDay,
+    KbArticle,
+    KbArticleRequestType,
+    KbArticleVersion,
+    SavedReply,
+)
 from spoc.core.domain.models.links import MagicLink, SubjectIntakeLink, TrackingToken
 from spoc.core.domain.models.mail import InboundMail
 from spoc.core.domain.models.outbox import OutboxMessage
@@ -40,6 +47,7 @@ __all__ = [
     "AgentSession",
     "AgentTwoFactor",
     "ApiToken",
+    "ArticleFeedbackDay",
     "Attachment",
     "Contact",
     "Escalation",
@@ -47,6 +55,9 @@ __all__ = [
     "Feedback",
     "IdempotencyRecord",
     "InboundMail",
+    "KbArticle",
+    "KbArticleRequestType",
+    "KbArticleVersion",
     "LoginThrottle",
     "MagicLink",
     "Message",
@@ -56,6 +67,7 @@ __all__ = [
     "RequestCc",
     "RequestLink",
     "RequestWatcher",
+    "SavedReply",
     "SlaClock",
     "SlaClockEvent",
     "Subject",

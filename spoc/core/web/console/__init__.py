@@ -9,6 +9,7 @@ from spoc.core.web.console import admin as admin
 from spoc.core.web.console import audit as audit
 from spoc.core.web.console import contacts as contacts
 from spoc.core.web.console import demo_mail as demo_mail
+from spoc.core.web.console import knowledge as knowledge
 from spoc.core.web.console import mail as mail
 from spoc.core.web.console import queues as queues
 from spoc.core.web.console import relations as relations

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from markupsafe import Markup, escape
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from spoc.core.domain.access import AccessReasonRequired
 from spoc.core.domain.directory import spoc_capable_agents
+from spoc.core.domain.knowledge.templates import TemplateRefused
 from spoc.core.domain.models import Request, Subject, Team, Visibility
+from spoc.core.domain.reads.detail import RequestDetail
 from spoc.core.kernel.durations import BusinessHours
 from spoc.core.kernel.errors import ConflictError, NotFoundError, ServiceError, ValidationFailed
-from spoc.core.kernel.types import ConsolePanel, Priority, Role, Status
+from spoc.core.kernel.types import ConsolePanel, KnowledgeArticle, Priority, Role, Status
 from spoc.core.platform import hookspecs
-from spoc.core.services import spoc_of
+from spoc.core.services import Spoc, spoc_of
 from spoc.core.web.console.access import break_glass_form, given_reason, guard, request_target
 from spoc.core.web.console.auth import EVERYONE, actor, bp, role_required
 from spoc.core.web.exports import exports_for
@@ -23,6 +26,7 @@ from spoc.core.web.forms import form_spec
 from spoc.core.web.webinput import bounded_int
 
 MAX_ANSWER_HOURS = 720  # as the API allows (EscalateIn)
+MAX_ARTICLES = 10
 
 
 def _load(request_id: int) -> Request:
@@ -58,6 +62,8 @@ def request_detail(request_id: int) -> str | Response:
     field_labels = {}
     if request_type is not None:
         field_labels = {f.name: f.label for f in form_spec(request_type.fields_model).fields}
+    replies = spoc.saved_replies.for_agent(actor()) if detail.may.note else []
+    inserted, saved_error = _inserted_reply(detail)
     with spoc.db.reader() as db:
         # What the action forms offer: teams to escalate to, agents to reassign to.
         teams = list(db.scalars(select(Team).order_by(Team.name))) if detail.may.escalate else []
@@ -72,7 +78,10 @@ def request_detail(request_id: int) -> str | Response:
         priorities=list(Priority),
         panels=_panels(detail.row),
         exports=exports_for(spoc, detail.row),
-        articles=[a for a in spoc.host.articles if detail.type_key in a.request_types][:10],
+        articles=_articles_for(spoc, detail.type_key),
+        saved_replies=replies,
+        inserted=inserted,
+        saved_error=saved_error,
         base_url=spoc.settings.base_url.rstrip("/"),
         internal=Visibility.INTERNAL,
         mail=spoc.mail.for_request(request_id, actor()),
@@ -88,6 +97,43 @@ def request_detail(request_id: int) -> str | Response:
             "console.request_attachment", request_id=request_id, attachment_id=attachment_id
         ),
     )
+
+
+def _articles_for(spoc: Spoc, type_key: str) -> list[KnowledgeArticle]:
+    """The plugins' and the console's published articles for the request's type."""
+    plugin = [a for a in spoc.host.articles if type_key in a.request_types]
+    written = spoc.articles.portal_list(request_type=type_key, limit=MAX_ARTICLES)
+    return sorted([*plugin, *written], key=lambda a: (a.order, a.key))[:MAX_ARTICLES]
+
+
+def _inserted_reply(detail: RequestDetail) -> tuple[tuple[int, str] | None, str | None]:
+    """``?saved=<id>``: the saved reply rendered for this request, to pre-fill the reply box
+    (without JavaScript), or why it cannot be."""
+    saved = request.args.get("saved", "")
+    if not saved:
+        return None, None
+    try:
+        reply_id = bounded_int(saved, "saved")
+        return (reply_id, spoc_of().saved_replies.render(reply_id, actor(), detail)), None
+    except NotFoundError:
+        return None, "That saved reply is not one of yours or your teams'."
+    except ValidationFailed as exc:
+        return None, str(exc)
+
+
+@bp.get("/requests/<int:request_id>/saved-replies/<int:reply_id>")
+@role_required(Role.ADMIN, Role.AGENT, Role.SPECIALIST)
+def saved_reply_text(request_id: int, reply_id: int) -> Response | tuple[Response, int]:
+    """The saved reply rendered for this request, as JSON (the reply box's inline insert)."""
+    spoc = spoc_of()
+    try:
+        detail = spoc.requests.detail(request_id, actor(), channel="console")
+        text = spoc.saved_replies.render(reply_id, actor(), detail)
+    except (NotFoundError, AccessReasonRequired):
+        abort(404)
+    except TemplateRefused as exc:
+        return jsonify({"error": str(exc)}), 422
+    return jsonify({"id": reply_id, "text": text})
 
 
 ACTIONS = {"reply", "note", "status", "assign", "link", "escalate", "hand_back", "priority"}
@@ -111,6 +157,13 @@ def request_action(request_id: int, action: str) -> Response:
     requests, escalations = spoc.requests, spoc.escalations
     try:
         if action in ("reply", "note"):
+            saved = form.get("saved_reply_id", "")
+            saved_id = bounded_int(saved, "saved_reply_id") if saved else None
+
+            def count_saved_reply(session: Session, _request: Request) -> None:
+                # Counted in the message's own write: a use is a message sent, once.
+                spoc.saved_replies.count_use(session, saved_id, me)
+
             requests.post_message(
                 request_id,
                 me,
@@ -118,6 +171,7 @@ def request_action(request_id: int, action: str) -> Response:
                 internal=action == "note",
                 expected_version=version,
                 attachments=uploads_from(),
+                apply=count_saved_reply,
             )
             flash("Reply sent." if action == "reply" else "Note added.", "success")
         elif action == "status":

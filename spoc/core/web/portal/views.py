@@ -13,6 +13,7 @@ from flask import (
     Blueprint,
     abort,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -29,7 +30,7 @@ from spoc.core.domain.attachments import Upload, safe_filename
 from spoc.core.domain.links import MagicLinkState
 from spoc.core.domain.models import Contact, Request, Subject
 from spoc.core.domain.requests import ContactDetails, subject_info, validation_errors
-from spoc.core.kernel.errors import ServiceError, ValidationFailed
+from spoc.core.kernel.errors import NotFoundError, ServiceError, ValidationFailed
 from spoc.core.kernel.types import RequestType
 from spoc.core.platform import hookspecs
 from spoc.core.services import Spoc, spoc_of
@@ -37,6 +38,12 @@ from spoc.core.storage.keyset import CursorRejected, Ordering
 from spoc.core.web.exports import export_response, find_export
 from spoc.core.web.files import uploads_from
 from spoc.core.web.forms import FormSpec, form_spec, validate_form
+from spoc.core.web.portal.help import (
+    already_answered,
+    article_page,
+    help_articles,
+    remember_answer,
+)
 from spoc.core.web.portal.tracking import (
     download_attachment,
     render_tracking,
@@ -85,18 +92,17 @@ def _catalogue(subject: Subject | None, intake_token: str | None) -> str:
     spoc = _spoc()
     query = request.args.get("q", "").strip()[:100]
     types = _types_for(subject)
-    articles = list(spoc.host.articles)
+    articles = help_articles(spoc, query=query)
     if query:
         words = query.lower().split()
         types = [t for t in types if all(w in f"{t.title} {t.description}".lower() for w in words)]
-        articles = [a for a in articles if a.matches(query)]
     groups: dict[str, list[RequestType]] = {}
     for request_type in sorted(types, key=lambda t: (t.group, t.order, t.key)):
         groups.setdefault(request_type.group, []).append(request_type)
     return render_template(
         "portal/catalogue.html",
         groups=list(groups.items()),
-        articles=articles[:8],
+        articles=articles,
         query=query,
         subject=subject,
         intake=intake_token,
@@ -104,15 +110,40 @@ def _catalogue(subject: Subject | None, intake_token: str | None) -> str:
 
 
 @bp.get("/help/<key>")
-def article(key: str) -> str:
-    item = _spoc().host.articles.get(key)
+def article(key: str) -> Response:
+    spoc = _spoc()
+    item = article_page(spoc, key)
     if item is None:
         abort(404)
-    related = [t for k in item.request_types if (t := _spoc().host.request_types.get(k))]
-    paragraphs = [p.strip() for p in item.body.split("\n\n") if p.strip()]
-    return render_template(
-        "portal/article.html", article=item, paragraphs=paragraphs, related=related
+    related = [t for k in item.request_types if (t := spoc.host.request_types.get(k))]
+    response = make_response(
+        render_template(
+            "portal/article.html",
+            article=item,
+            related=related,
+            answered=already_answered(key),
+        )
     )
+    # The page carries this session's CSRF token (the "did this answer" form): a browser may
+    # keep it but asks again each time, and no shared cache keeps it.
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@bp.post("/help/<key>/answer")
+def article_answer(key: str) -> Response:
+    """ "Did this answer your question?": counted once per article per session."""
+    answer = request.form.get("helpful")
+    if answer not in ("yes", "no"):
+        raise ValidationFailed("choose yes or no", {"helpful": "yes or no"})
+    if not already_answered(key):
+        try:
+            _spoc().articles.record_answer(key, answer == "yes")
+        except NotFoundError:
+            abort(404)
+        remember_answer(key)
+    flash("Thank you for telling us.", "success")
+    return redirect(url_for("portal.article", key=key), code=303)
 
 
 def _request_type_or_404(key: str) -> RequestType:
@@ -131,7 +162,7 @@ def _render_form(
 ) -> tuple[str, int]:
     intake_token = request.values.get("intake") or None
     subject = _intake_subject(intake_token)
-    related = [a for a in _spoc().host.articles if request_type.key in a.request_types]
+    related = help_articles(_spoc(), request_type=request_type.key)
     spec = form_spec(request_type.fields_model)
     if values is None:
         values = _form_defaults(request_type, subject, spec)
@@ -431,6 +462,7 @@ def _service_error(exc: ServiceError) -> tuple[str, int]:
 RATE_LIMITED = {
     "portal.submit_request": "portal_submit_limit",
     "portal.track_action": "portal_action_limit",
+    "portal.article_answer": "portal_action_limit",
     "portal.my_request_action": "portal_action_limit",
     "portal.send_my_requests_link": "portal_magic_link_limit",
 }

@@ -2,7 +2,7 @@
 tracking link.
 
 Revision ID: 0018_relations
-Revises: 0015_mail
+Revises: 0017_knowledge
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018_relations"
-down_revision = "0015_mail"
+down_revision = "0017_knowledge"
 branch_labels = None
 depends_on = None
 

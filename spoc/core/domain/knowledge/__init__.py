@@ -1,0 +1,1 @@
+"""Saved replies and the knowledge base written in the console."""
