@@ -99,14 +99,14 @@ class SearchIndex:
                 select(Subject.id, Subject.kind).where(
                     Subject.id.in_({r.subject_id for r in requests if r.subject_id is not None})
                 )
-            ).tuples().all()
+            ).all()
         )
         said: dict[int, list[str]] = {i: [] for i in ids}
         for request_id, body in session.execute(
             select(Message.request_id, Message.body)
             .where(Message.request_id.in_(ids))
             .order_by(Message.request_id, Message.id)
-        ).tuples():
+        ):
             said[request_id].append(body)
         found = []
         for request in requests:
@@ -212,7 +212,7 @@ class SearchIndex:
                 select(documents.c.key, documents.c.title, documents.c.body).where(
                     documents.c.kind == "article", documents.c.key.not_like("%:%")
                 )
-            ).tuples().all()
+            ).all()
         }
         self.remove(session, "article", [k for k in stored if k not in wanted])
         changed = [
