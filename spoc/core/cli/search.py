@@ -17,8 +17,13 @@ def search() -> None:
 
 
 @search.command("rebuild")
-@click.option("--batch", default=BATCH, show_default=True, type=click.IntRange(1, 10_000),
-              help="Rows per transaction.")
+@click.option(
+    "--batch",
+    default=BATCH,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="Rows per transaction.",
+)
 def search_rebuild(batch: int) -> None:
     """Rewrite every request's, contact's, subject's and plugin article's search document, in
     batches by id (never all rows at once); safe while the app runs."""

@@ -120,7 +120,12 @@ class SearchIndex:
                 title = request_type.title if request_type is not None else "Request"
                 found.append(
                     Document(
-                        "request", str(request.id), request.id, True, f"{reference} · {title}", "",
+                        "request",
+                        str(request.id),
+                        request.id,
+                        True,
+                        f"{reference} · {title}",
+                        "",
                         extra,
                     )
                 )
@@ -216,7 +221,9 @@ class SearchIndex:
         }
         self.remove(session, "article", [k for k in stored if k not in wanted])
         changed = [
-            d for k, d in wanted.items() if stored.get(k) != (d.title[:TITLE_MAX], d.body[:BODY_MAX])
+            d
+            for k, d in wanted.items()
+            if stored.get(k) != (d.title[:TITLE_MAX], d.body[:BODY_MAX])
         ]
         self.put(session, changed)
 
@@ -224,9 +231,7 @@ class SearchIndex:
         if not keys:
             return
         if _dialect(session) != "postgresql":
-            ids = select(documents.c.id).where(
-                documents.c.kind == kind, documents.c.key.in_(keys)
-            )
+            ids = select(documents.c.id).where(documents.c.kind == kind, documents.c.key.in_(keys))
             _delete_fts(session, list(session.scalars(ids)))
         session.execute(
             delete(documents).where(documents.c.kind == kind, documents.c.key.in_(keys))

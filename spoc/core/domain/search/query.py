@@ -30,8 +30,8 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    and_,
     Float,
+    and_,
     bindparam,
     cast,
     column,
@@ -44,7 +44,7 @@ from sqlalchemy import (
     table,
     true,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import aliased
 
 from spoc.core.domain.models import Contact, Escalation, Request, Subject, SubjectDeputy, TeamMember
 from spoc.core.domain.search.index import BATCH, SearchIndex
@@ -57,7 +57,7 @@ from spoc.core.storage.keyset import Ordering, Pager
 
 LIMIT_MAX = 100
 _FTS = table("search_fts", column("rowid"))
-_TSV = literal_column("search_documents.tsv")
+_TSV: Any = literal_column("search_documents.tsv")
 
 
 @dataclass(frozen=True)
@@ -213,10 +213,7 @@ class SearchService:
                 with self.db.transaction() as session:
                     rows: list[Any] = list(
                         session.scalars(
-                            select(model)
-                            .where(model.id > after)  # type: ignore[attr-defined]
-                            .order_by(model.id)  # type: ignore[attr-defined]
-                            .limit(batch)
+                            select(model).where(model.id > after).order_by(model.id).limit(batch)
                         )
                     )
                     if not rows:
@@ -238,7 +235,7 @@ class SearchService:
                 gone = session.scalars(
                     select(documents.c.key).where(
                         documents.c.kind == kind,
-                        ~exists().where(model.id == documents.c.ref_id),  # type: ignore[attr-defined]
+                        ~exists().where(model.id == documents.c.ref_id),
                     )
                 ).all()
                 self.index.remove(session, kind, list(gone))

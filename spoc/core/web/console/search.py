@@ -11,7 +11,12 @@ from spoc.core.services import spoc_of
 from spoc.core.web.console.auth import EVERYONE, actor, bp, role_required
 
 PAGE = 20
-KIND_LABELS = {"request": "Request", "contact": "Contact", "subject": "Subject", "article": "Article"}
+KIND_LABELS = {
+    "request": "Request",
+    "contact": "Contact",
+    "subject": "Subject",
+    "article": "Article",
+}
 
 
 @bp.get("/search")

@@ -35,7 +35,7 @@ def test_the_results_page_pages_and_says_what_is_wrong(app: Flask, org: Org) -> 
     login(client, org.spoc, org.dana)
     first = client.get("/console/search?q=toaster").get_data(as_text=True)
     assert first.count("<li>") == 20 and "More results" in first
-    after = first.split('/console/search?q=toaster&amp;kind=&amp;after=')[1].split('"')[0]
+    after = first.split("/console/search?q=toaster&amp;kind=&amp;after=")[1].split('"')[0]
     rest = client.get(f"/console/search?q=toaster&after={after}").get_data(as_text=True)
     assert rest.count("<li>") == 3 and "More results" not in rest
     bad = client.get("/console/search?q=" + "x" * 201)
