@@ -34,6 +34,7 @@ from spoc.core.domain.outbox import Deliverer
 from spoc.core.domain.privacy import ContactPrivacyService
 from spoc.core.domain.reads.queues import QueueService
 from spoc.core.domain.requests import RequestService
+from spoc.core.domain.search import SearchIndex, SearchService
 from spoc.core.domain.sla import SlaEngine, build_calendars
 from spoc.core.domain.sweep import Sweeper, SweepReport
 from spoc.core.domain.watches import WatchService
@@ -85,6 +86,7 @@ class Spoc:
     mail: MailService = field(init=False)  # inbound mail
     saved_replies: SavedReplyService = field(init=False)
     articles: ArticleService = field(init=False)  # the knowledge base written in the console
+    search: SearchService = field(init=False)  # full-text search (spoc.search.query)
     hooks: Hooks = field(init=False)
     schema_checked: bool = False
 
@@ -104,6 +106,8 @@ class Spoc:
             self.clock,
             self.addressing,
         )
+        # Kept current inside each write: after the flush, like the outbox (ids are known).
+        index = SearchIndex(self.host, partial(request_reference, self.settings))
         deps = ServiceDeps(
             self.db,
             self.hooks,
@@ -112,7 +116,8 @@ class Spoc:
             self.clock,
             file_store_from(self.settings, self.instance_path),
             observers=(self.sla,),
-            late_observers=(self.notifier,),
+            late_observers=(self.notifier, index),
+            search=index,
         )
         self.escalations = EscalationService(deps)
         self.requests = RequestService(deps, escalations=self.escalations, notifier=self.notifier)
@@ -120,6 +125,7 @@ class Spoc:
         self.privacy = ContactPrivacyService(deps)
         self.links = LinkService(deps)
         self.watches = WatchService(self.host, self.clock)
+        self.search = SearchService(self.db, index, self.pager, self.settings.reference_prefix)
         self.queues = QueueService(self.db, self.host, self.settings.desk_team, self.pager)
         self.auth = AuthService(deps)
         self.tokens = TokenService(deps)

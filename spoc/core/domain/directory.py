@@ -154,6 +154,7 @@ class DirectoryService(ServiceBase):
                 session.add(
                     SubjectDeputy(subject_id=subject.id, agent_id=agent_id, position=position)
                 )
+            self._index(session, subject)
         return subject
 
     def validate_attributes(self, kind: str, attributes: dict[str, Any]) -> dict[str, Any]:
@@ -193,7 +194,13 @@ class DirectoryService(ServiceBase):
                 subject.external_ref = external_ref.strip() or None
             if attributes is not None:
                 subject.attributes = self.validate_attributes(subject.kind, attributes)
+            self._index(session, subject)
         return subject
+
+    def _index(self, session: Session, subject: Subject) -> None:
+        """Rewrite the subject's search document in this transaction."""
+        if self.deps.search is not None:
+            self.deps.search.index_subjects(session, [subject])
 
     def anonymise_subject(
         self, actor: Actor, subject_id: int, *, label: str, keep: dict[str, Any] | None = None
@@ -223,7 +230,7 @@ class DirectoryService(ServiceBase):
                 if not batch:
                     break
                 ids = [r.id for r in batch]
-                strip_requests(session, batch, self.deps.files)
+                strip_requests(session, batch, self.deps.files, self.deps.search)
                 for contact_id in {r.contact_id for r in batch}:
                     elsewhere = session.scalar(
                         select(Request.id)
@@ -244,6 +251,9 @@ class DirectoryService(ServiceBase):
                                 attributes={},
                             )
                         )
+                        erased = session.get(Contact, contact_id)
+                        if self.deps.search is not None and erased is not None:
+                            self.deps.search.index_contacts(session, [erased])
                 done += len(batch)
                 after = ids[-1]
         with self.db.transaction() as session:
@@ -253,6 +263,7 @@ class DirectoryService(ServiceBase):
             subject.name = label.strip()[:200] or "Anonymised"
             subject.external_ref = None
             subject.attributes = {**(keep or {}), "anonymised_at": self.clock.now().isoformat()}
+            self._index(session, subject)
         return done
 
     def erase_request_details(self, actor: Actor, request_ids: Sequence[int]) -> int:
@@ -266,7 +277,7 @@ class DirectoryService(ServiceBase):
         self.require_staff(actor, "erase request details", (Role.ADMIN,))
         with self.db.transaction() as session:
             batch = list(session.scalars(select(Request).where(Request.id.in_(list(request_ids)))))
-            strip_requests(session, batch, self.deps.files)
+            strip_requests(session, batch, self.deps.files, self.deps.search)
         return len(batch)
 
     def add_absence(self, agent_id: int, starts_on: date, ends_on: date, note: str = "") -> Absence:

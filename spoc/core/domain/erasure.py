@@ -4,6 +4,7 @@ them (the counts, times and types stay; what people said goes)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
@@ -12,10 +13,19 @@ from spoc.core.domain.attachments import erase_attachments
 from spoc.core.domain.models import Message, OutboxMessage, Request, TimelineEvent, TrackingToken
 from spoc.core.storage.files import FileStore
 
+if TYPE_CHECKING:
+    from spoc.core.domain.search.index import SearchIndex
 
-def strip_requests(session: Session, batch: Sequence[Request], files: FileStore) -> None:
+
+def strip_requests(
+    session: Session,
+    batch: Sequence[Request],
+    files: FileStore,
+    search: SearchIndex | None,
+) -> None:
     """What people said and sent goes: fields, summaries, messages, timeline texts, tracking
-    links, mail bodies, and attachments (rows and, once no row names it, the stored file)."""
+    links, mail bodies, and attachments (rows and, once no row names it, the stored file);
+    and with them the words the search index held for these requests."""
     ids = [r.id for r in batch]
     erase_attachments(session, ids, files)
     for request in batch:
@@ -33,3 +43,5 @@ def strip_requests(session: Session, batch: Sequence[Request], files: FileStore)
         .where(OutboxMessage.request_id.in_(ids))
         .values(recipient="[removed]", subject="", body_text="", body_html=None)
     )
+    if search is not None:
+        search.index_requests(session, batch)

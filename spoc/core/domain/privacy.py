@@ -150,7 +150,7 @@ class ContactPrivacyService(ServiceBase):
                 if not batch:
                     break
                 ids = [r.id for r in batch]
-                strip_requests(session, batch, self.deps.files)
+                strip_requests(session, batch, self.deps.files, self.deps.search)
                 session.execute(
                     update(Feedback).where(Feedback.request_id.in_(ids)).values(comment="")
                 )
@@ -186,6 +186,17 @@ class ContactPrivacyService(ServiceBase):
             contact.email = erased_email(contact_id)
             contact.phone = None
             contact.attributes = {}
+            if self.deps.search is not None:
+                # Its name and address, and what it wrote on others' requests, leave the index.
+                self.deps.search.index_contacts(session, [contact])
+                self.deps.search.reindex_requests(
+                    session,
+                    session.scalars(
+                        select(Message.request_id)
+                        .where(Message.author_contact_id == contact_id)
+                        .distinct()
+                    ),
+                )
             record_admin_change(
                 session,
                 actor,

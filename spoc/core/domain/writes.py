@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
@@ -44,6 +44,9 @@ from spoc.core.platform.settings import Settings
 from spoc.core.storage.db import Database
 from spoc.core.storage.files import FileStore
 
+if TYPE_CHECKING:
+    from spoc.core.domain.search.index import SearchIndex
+
 WriteObserver = Callable[["WriteContext"], None]
 """Called inside every write transaction, after the change and its timeline events, before
 commit. SLA clocks and the notification outbox hang off this, so whatever they write commits
@@ -66,6 +69,9 @@ class ServiceDeps:
     observers: tuple[WriteObserver, ...] = ()
     # After the write's flush (ids known), before commit; may only add rows (the outbox).
     late_observers: tuple[WriteObserver, ...] = ()
+    # The full-text index, for writes that change rows outside the request write path (the
+    # directory's subjects, erasure); the request path reaches it as a late observer.
+    search: SearchIndex | None = None
 
 
 def request_reference(settings: Settings, request_id: int) -> str:

@@ -71,13 +71,15 @@ def init_app(app: Flask, spoc: Spoc) -> CSRFProtect:
     def _refuse_nul_bytes() -> Response | tuple[str, int] | None:
         # No database stores NUL in text (PostgreSQL refuses it outright): say so up front
         # instead of failing deep inside a transaction.
-        for values in (request.args, request.form):
+        for where, values in (("query", request.args), ("form", request.form)):
             for key, value in values.items(multi=True):
                 # A malformed multipart part may come without a name or a value.
                 if "\x00" in str(key or "") or "\x00" in str(value or ""):
                     message = "Your input contains a character we cannot accept (NUL)."
                     if request.path.startswith("/api/"):
-                        return problem(400, "Bad request", message)
+                        named = str(key or "").replace("\x00", "")
+                        errors = [{"field": f"{where}.{named}", "message": "contains NUL"}]
+                        return problem(400, "Bad request", message, errors=errors)
                     return render_template("portal/error.html", message=message), 400
         return None
 

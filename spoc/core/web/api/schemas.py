@@ -247,3 +247,34 @@ class AuditEntryOut(BaseModel):
 class AuditPage(BaseModel):
     items: list[AuditEntryOut]
     next_cursor: str | None = Field(description=NEXT_CURSOR)
+
+
+class SearchQuery(Strict):
+    q: str = Field(min_length=1, max_length=200, description="The words to look for")
+    kind: str | None = Field(
+        default=None,
+        max_length=100,
+        description="Comma-separated kinds to search: request, contact, subject, article "
+        "(default: all the caller may search)",
+    )
+    cursor: str | None = cursor_field()
+    limit: int = Field(default=20, ge=1, le=100)
+
+
+class SnippetPart(BaseModel):
+    text: str
+    match: bool = Field(description="Whether this part matched a word of the query")
+
+
+class SearchHitOut(BaseModel):
+    kind: str = Field(description="request, contact, subject or article")
+    id: int | None = Field(description="The row's id; null for an article (see key)")
+    key: str = Field(description="The row's id as text, or an article's key")
+    reference: str | None = Field(description="A request's reference; null for other kinds")
+    title: list[SnippetPart]
+    snippet: list[SnippetPart] = Field(description="Plain text parts: never markup")
+
+
+class SearchPage(BaseModel):
+    items: list[SearchHitOut] = Field(description="Best match first; no total is given")
+    next_cursor: str | None = Field(description=NEXT_CURSOR)

@@ -14,6 +14,7 @@ from spoc.core.web.console import mail as mail
 from spoc.core.web.console import queues as queues
 from spoc.core.web.console import relations as relations
 from spoc.core.web.console import requests as requests
+from spoc.core.web.console import search as search
 from spoc.core.web.console import sso as sso
 from spoc.core.web.console import subjects as subjects
 from spoc.core.web.console.auth import bp

@@ -2,7 +2,7 @@
 types) and the daily counts of "did this answer your question?".
 
 Revision ID: 0017_knowledge
-Revises: 0015_mail
+Revises: 0016_search
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017_knowledge"
-down_revision = "0015_mail"
+down_revision = "0016_search"
 branch_labels = None
 depends_on = None
 
