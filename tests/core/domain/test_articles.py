@@ -138,3 +138,21 @@ def test_did_this_answer_is_counted_per_article_per_day(org: Org, clock: FrozenC
     assert spoc.articles.answer_counts(plugin_key) == [(today, 1, 0)]
     with pytest.raises(NotFoundError):
         spoc.articles.record_answer("kb.unknown", True)
+
+
+def test_a_published_article_is_found_by_search_and_leaves_when_unpublished(org: Org) -> None:
+    spoc, dana = org.spoc, org.actor(org.dana)
+    article = spoc.articles.create(dana, "invoices", "en", DRAFT)
+
+    def found() -> list[str]:
+        return [h.key for h in spoc.search.query(dana, "billing", kinds=("article",)).hits]
+
+    assert found() == []  # a draft is not found
+    spoc.articles.publish(dana, article.id)
+    assert found() == [f"console:{article.id}"]
+    spoc.search.rebuild()
+    assert found() == [f"console:{article.id}"]  # a rebuild keeps it
+    spoc.articles.unpublish(dana, article.id)
+    assert found() == []
+    spoc.search.rebuild()
+    assert found() == []

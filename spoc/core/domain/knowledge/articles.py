@@ -53,6 +53,7 @@ class ArticleService:
         self.clock = deps.clock
         self.host = deps.host
         self.pager = pager
+        self.search = deps.search  # published articles are found by full-text search
 
     # --- writing ------------------------------------------------------------------------
 
@@ -127,6 +128,13 @@ class ArticleService:
             latest.published_by_agent_id = actor.id
             article.published_version_id = latest.id
             article.updated_at = now
+            if self.search is not None:  # in the same transaction: found once it is shown
+                self.search.put_article(
+                    session,
+                    f"console:{article.id}",
+                    latest.title,
+                    f"{latest.summary}\n{latest.body}",
+                )
         return self.get(article_id)
 
     def unpublish(self, actor: Actor, article_id: int) -> ArticleLine:
@@ -136,6 +144,8 @@ class ArticleService:
             article = _article(session, article_id)
             article.published_version_id = None
             article.updated_at = self.clock.now()
+            if self.search is not None:
+                self.search.remove_article(session, f"console:{article.id}")
         return self.get(article_id)
 
     # --- reading in the console --------------------------------------------------------

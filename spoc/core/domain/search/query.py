@@ -46,7 +46,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from spoc.core.domain.models import Contact, Escalation, Request, Subject, SubjectDeputy, TeamMember
+from spoc.core.domain.models import (
+    Contact,
+    Escalation,
+    Request,
+    Subject,
+    SubjectDeputy,
+    TeamMember,
+)
+from spoc.core.domain.models.knowledge import KbArticle, KbArticleVersion
 from spoc.core.domain.search.index import BATCH, SearchIndex
 from spoc.core.domain.search.tables import KINDS, documents
 from spoc.core.domain.search.text import QUERY_MAX, TERMS_MAX, Snippet, snippet, words
@@ -201,6 +209,32 @@ class SearchService:
 
     # --- rebuilding ------------------------------------------------------------------------
 
+    def _rebuild_console_articles(self, batch: int) -> int:
+        """Index every article published in the console, by id in batches."""
+        written, after = 0, 0
+        while True:
+            with self.db.transaction() as session:
+                rows = session.execute(
+                    select(
+                        KbArticle.id,
+                        KbArticleVersion.title,
+                        KbArticleVersion.summary,
+                        KbArticleVersion.body,
+                    )
+                    .join(KbArticleVersion, KbArticleVersion.id == KbArticle.published_version_id)
+                    .where(KbArticle.id > after)
+                    .order_by(KbArticle.id)
+                    .limit(batch)
+                ).all()
+                for row in rows:
+                    self.index.put_article(
+                        session, f"console:{row.id}", row.title, f"{row.summary}\n{row.body}"
+                    )
+            written += len(rows)
+            if len(rows) < batch:
+                return written
+            after = rows[-1].id
+
     def rebuild(self, batch: int = BATCH, progress: Any = None) -> dict[str, int]:
         """Rewrite every document from the rows, in batches of ``batch`` rows by id (one
         transaction each, never all rows at once), then drop documents whose row is gone.
@@ -228,9 +262,21 @@ class SearchService:
                 done[kind] += len(rows)
                 if progress is not None:
                     progress(kind, done[kind])
+        done["article"] = len(self.index.host.articles) + self._rebuild_console_articles(batch)
         with self.db.transaction() as session:
             self.index.sync_plugin_articles(session)
-            done["article"] = len(self.index.host.articles)
+            published = select(KbArticle.id).where(KbArticle.published_version_id.is_not(None))
+            stale = [
+                key
+                for key in session.scalars(
+                    select(documents.c.key).where(
+                        documents.c.kind == "article", documents.c.key.like("console:%")
+                    )
+                )
+                if not key[8:].isdigit()
+                or not session.scalar(select(exists(published.where(KbArticle.id == int(key[8:])))))
+            ]
+            self.index.remove(session, "article", stale)
             for kind, model in (("request", Request), ("contact", Contact), ("subject", Subject)):
                 gone = session.scalars(
                     select(documents.c.key).where(

@@ -61,4 +61,8 @@ def _link(hit: SearchHit) -> str:
         return url_for("console.subject_detail", subject_id=hit.id)
     if hit.kind == "contact":
         return url_for("console.admin_contacts", email=hit.snippet.text)
+    if hit.key.startswith("console:") and hit.key[8:].isdigit():
+        # An article written in the console: its portal page, in its language.
+        line = spoc_of().articles.get(int(hit.key[8:]))
+        return url_for("portal.article", key=line.key, lang=line.language)
     return url_for("portal.article", key=hit.key)

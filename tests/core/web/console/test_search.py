@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from spoc.core.domain.knowledge.articles import ArticleDraft
 from tests.conftest import Org, login
 
 
@@ -40,3 +41,17 @@ def test_the_results_page_pages_and_says_what_is_wrong(app: Flask, org: Org) -> 
     assert rest.count("<li>") == 3 and "More results" not in rest
     bad = client.get("/console/search?q=" + "x" * 201)
     assert bad.status_code == 422 and "at most 200 characters" in bad.get_data(as_text=True)
+
+
+def test_an_article_written_in_the_console_is_found_and_links_to_its_portal_page(
+    app: Flask, org: Org
+) -> None:
+    dana = org.actor(org.dana)
+    article = org.spoc.articles.create(
+        dana, "invoices", "de", ArticleDraft("Rechnung finden", "", "Unter Abrechnung.")
+    )
+    org.spoc.articles.publish(dana, article.id)
+    client = app.test_client()
+    login(client, org.spoc, org.dana)
+    html = client.get("/console/search?q=rechnung").get_data(as_text=True)
+    assert 'href="/help/kb.invoices?lang=de"' in html
