@@ -101,7 +101,8 @@ def _safe_next(target: str | None) -> str:
         parts = urlsplit(target)
         if not parts.netloc and not parts.scheme:
             return target
-    return url_for("console.queue", name="mine")
+    # The home page picks the first queue the role may see: a viewer has no "mine".
+    return url_for("console.home")
 
 
 @bp.get("/login")
