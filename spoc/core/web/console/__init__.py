@@ -10,6 +10,7 @@ from spoc.core.web.console import audit as audit
 from spoc.core.web.console import contacts as contacts
 from spoc.core.web.console import demo_mail as demo_mail
 from spoc.core.web.console import mail as mail
+from spoc.core.web.console import onboarding as onboarding
 from spoc.core.web.console import queues as queues
 from spoc.core.web.console import requests as requests
 from spoc.core.web.console import sso as sso
