@@ -180,14 +180,37 @@ class Onboarding(ServiceBase):
         return self._import(actor, kind, drafts, report, progress)
 
     def import_drafts(
-        self, actor: Actor, kind: str, drafts: Sequence[SubjectDraft], *, dry_run: bool
-    ) -> ImportReport:
-        """The API's batch: a list already in memory (bounded by the request size), numbered
-        from 1 by position."""
+        self,
+        actor: Actor,
+        drafts: Sequence[tuple[str, SubjectDraft]],
+        *,
+        dry_run: bool,
+    ) -> dict[str, ImportReport]:
+        """The API's batch of (kind, draft), already in memory (bounded by the request size)
+        and numbered from 1 by position. Every kind's items are checked before any is written;
+        with an error anywhere nothing is. Returns a report per kind."""
         self.require_staff(actor, "import subjects", (Role.ADMIN,))
-        self._require_kind(kind)
-        report = ImportReport(kind, dry_run)
-        return self._import(actor, kind, lambda: enumerate(drafts, start=1), report, None)
+        by_kind: dict[str, list[Numbered]] = {}
+        for number, (kind, draft) in enumerate(drafts, start=1):
+            by_kind.setdefault(kind, []).append((number, draft))
+        errors = {
+            f"{n - 1}.kind": f"no enabled plugin offers subject kind {k!r}"
+            for k, rows in by_kind.items()
+            if k not in self.host.subject_kinds
+            for n, _ in rows[:1]
+        }
+        if errors:
+            raise ValidationFailed("invalid subjects", errors)
+        reports = {
+            kind: self._import(actor, kind, _replay(rows), ImportReport(kind, True), None)
+            for kind, rows in by_kind.items()
+        }
+        if dry_run or not all(r.ok for r in reports.values()):
+            return reports
+        return {
+            kind: self._import(actor, kind, _replay(rows), ImportReport(kind, False), None)
+            for kind, rows in by_kind.items()
+        }
 
     # --- the two passes -------------------------------------------------------------------
 
@@ -452,6 +475,10 @@ def _batches(rows: Iterable[Numbered]) -> Iterator[list[Numbered]]:
     it = iter(rows)
     while batch := list(islice(it, BATCH)):
         yield batch
+
+
+def _replay(rows: list[Numbered]) -> Callable[[], Iterable[Numbered]]:
+    return lambda: rows
 
 
 def _refs(batch: Sequence[Numbered]) -> list[str]:
