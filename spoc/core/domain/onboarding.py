@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from itertools import islice
 from typing import IO, Any
 
 from sqlalchemy import select
@@ -25,77 +23,23 @@ from sqlalchemy.orm import Session, selectinload
 from spoc.core.domain.access import may_change_people, private_subject_kind
 from spoc.core.domain.audit import AuditAction, record_admin_change
 from spoc.core.domain.directory import DirectoryService
+from spoc.core.domain.imports import (
+    CORE_COLUMNS,
+    MAX_DEPUTIES,
+    Checked,
+    ImportReport,
+    Numbered,
+    ProgressFn,
+    SubjectDraft,
+    batches,
+    draft_from_csv,
+    refs_of,
+    replay,
+)
 from spoc.core.domain.models import Agent, Subject, SubjectDeputy
 from spoc.core.domain.writes import ServiceBase, ServiceDeps
 from spoc.core.kernel.errors import NotFoundError, PermissionDenied, ValidationFailed
 from spoc.core.kernel.types import Actor, Role
-
-BATCH = 500
-MAX_LISTED_ERRORS = 1000  # beyond this the report counts errors without listing them
-MAX_DEPUTIES = 3
-CORE_COLUMNS = ("name", "external_ref", "spoc", "deputies")
-ProgressFn = Callable[[int], None]
-
-
-@dataclass(frozen=True)
-class SubjectDraft:
-    """One subject as a surface hands it in: people by email, attributes unvalidated.
-
-    ``spoc``/``deputies`` of ``None`` leave an existing subject's people as they are (a CSV
-    without those columns); an empty value removes them."""
-
-    name: str
-    external_ref: str | None
-    spoc: str | None = None
-    deputies: Sequence[str] | None = None
-    attributes: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class LineError:
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.field}: {self.message}"
-
-
-@dataclass
-class ImportReport:
-    """What an import found (dry run) or did: lines read, created, updated, errors by line."""
-
-    kind: str
-    dry_run: bool
-    lines: int = 0
-    created: int = 0
-    updated: int = 0
-    error_count: int = 0
-    errors: list[LineError] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.error_count == 0
-
-    def add_error(self, line: int, field_name: str, message: str) -> None:
-        self.error_count += 1
-        if len(self.errors) < MAX_LISTED_ERRORS:
-            self.errors.append(LineError(line, field_name, message))
-
-    def summary(self) -> str:
-        verb = "would create" if self.dry_run else "created"
-        verb_up = "would update" if self.dry_run else "updated"
-        text = f"{self.lines} lines: {verb} {self.created}, {verb_up} {self.updated}"
-        return text + (f", {self.error_count} errors" if self.error_count else "")
-
-
-@dataclass(frozen=True)
-class _Checked:
-    line: int
-    draft: SubjectDraft
-    spoc_id: int | None
-    deputy_ids: tuple[int, ...] | None
-    attributes: dict[str, Any]
 
 
 class Onboarding(ServiceBase):
@@ -175,7 +119,7 @@ class Onboarding(ServiceBase):
                 if len(row) != len(columns):
                     yield number, f"has {len(row)} cells, the header {len(columns)}"
                     continue
-                yield number, _draft_from_csv(dict(zip(columns, row, strict=True)))
+                yield number, draft_from_csv(dict(zip(columns, row, strict=True)))
 
         return self._import(actor, kind, drafts, report, progress)
 
@@ -202,13 +146,13 @@ class Onboarding(ServiceBase):
         if errors:
             raise ValidationFailed("invalid subjects", errors)
         reports = {
-            kind: self._import(actor, kind, _replay(rows), ImportReport(kind, True), None)
+            kind: self._import(actor, kind, replay(rows), ImportReport(kind, True), None)
             for kind, rows in by_kind.items()
         }
         if dry_run or not all(r.ok for r in reports.values()):
             return reports
         return {
-            kind: self._import(actor, kind, _replay(rows), ImportReport(kind, False), None)
+            kind: self._import(actor, kind, replay(rows), ImportReport(kind, False), None)
             for kind, rows in by_kind.items()
         }
 
@@ -225,8 +169,8 @@ class Onboarding(ServiceBase):
         seen: set[str] = set()  # references only, to find a subject listed twice
         with self.db.reader() as session:
             agents = _agents(session)
-            for batch in _batches(drafts()):
-                existing = self._by_ref(session, kind, _refs(batch))
+            for batch in batches(drafts()):
+                existing = self._by_ref(session, kind, refs_of(batch))
                 for line, draft in batch:
                     report.lines += 1
                     if isinstance(draft, str):
@@ -253,10 +197,10 @@ class Onboarding(ServiceBase):
         if report.dry_run or not report.ok:
             return report
         done = 0
-        for batch in _batches(drafts()):
+        for batch in batches(drafts()):
             with self.db.transaction() as session:
                 agents = _agents(session)
-                existing = self._by_ref(session, kind, _refs(batch))
+                existing = self._by_ref(session, kind, refs_of(batch))
                 rows = []
                 for line, draft in batch:
                     assert not isinstance(draft, str)  # the first pass stopped on those
@@ -285,7 +229,7 @@ class Onboarding(ServiceBase):
         line: int,
         existing: Subject | None,
         errors: dict[str, str],
-    ) -> _Checked | None:
+    ) -> Checked | None:
         name = draft.name.strip()
         if not name:
             errors["name"] = "required"
@@ -322,14 +266,14 @@ class Onboarding(ServiceBase):
             errors.update(exc.errors)
         if errors:
             return None
-        return _Checked(line, draft, spoc_id, deputy_ids, attributes)
+        return Checked(line, draft, spoc_id, deputy_ids, attributes)
 
     def _write(
         self,
         session: Session,
         actor: Actor,
         kind: str,
-        checked: _Checked,
+        checked: Checked,
         subject: Subject | None,
     ) -> Subject:
         """One subject: its fields, then its people."""
@@ -347,7 +291,7 @@ class Onboarding(ServiceBase):
         session: Session,
         actor: Actor,
         kind: str,
-        rows: Sequence[_Checked],
+        rows: Sequence[Checked],
         existing: Mapping[str, Subject],
     ) -> None:
         """Many subjects in one transaction: the new ones inserted together, one flush."""
@@ -362,7 +306,7 @@ class Onboarding(ServiceBase):
         for subject, checked in fresh:
             self._set_people(session, actor, subject, checked, fresh=True)
 
-    def _new(self, session: Session, kind: str, checked: _Checked) -> Subject:
+    def _new(self, session: Session, kind: str, checked: Checked) -> Subject:
         subject = Subject(
             kind=kind,
             name=checked.draft.name.strip(),
@@ -374,7 +318,7 @@ class Onboarding(ServiceBase):
         session.add(subject)
         return subject
 
-    def _update(self, session: Session, actor: Actor, subject: Subject, checked: _Checked) -> None:
+    def _update(self, session: Session, actor: Actor, subject: Subject, checked: Checked) -> None:
         if not self._may_change(session, actor, subject):
             raise PermissionDenied(
                 "only an admin or the subject's SPOC may change a private subject"
@@ -385,7 +329,7 @@ class Onboarding(ServiceBase):
         self._set_people(session, actor, subject, checked, fresh=False)
 
     def _set_people(
-        self, session: Session, actor: Actor, subject: Subject, checked: _Checked, *, fresh: bool
+        self, session: Session, actor: Actor, subject: Subject, checked: Checked, *, fresh: bool
     ) -> None:
         """The SPOC and deputies the draft names (kept when it names none), audited when they
         change: who they are decides who is told about, and may see, the subject's requests."""
@@ -466,38 +410,3 @@ def _agents(session: Session) -> dict[str, int]:
         )
     )
     return {email.lower(): agent_id for email, agent_id in rows}
-
-
-Numbered = tuple[int, SubjectDraft | str]  # a line's number and its draft, or what is wrong
-
-
-def _batches(rows: Iterable[Numbered]) -> Iterator[list[Numbered]]:
-    it = iter(rows)
-    while batch := list(islice(it, BATCH)):
-        yield batch
-
-
-def _replay(rows: list[Numbered]) -> Callable[[], Iterable[Numbered]]:
-    return lambda: rows
-
-
-def _refs(batch: Sequence[Numbered]) -> list[str]:
-    return [d.external_ref for _, d in batch if not isinstance(d, str) and d.external_ref]
-
-
-def _draft_from_csv(row: Mapping[str, str]) -> SubjectDraft:
-    attributes = {
-        key: value.strip()
-        for key, value in row.items()
-        if key not in CORE_COLUMNS and value.strip()  # blank: the model's default applies
-    }
-    deputies = None
-    if "deputies" in row:
-        deputies = [d for d in (p.strip() for p in row["deputies"].split(";")) if d]
-    return SubjectDraft(
-        name=row.get("name", ""),
-        external_ref=row.get("external_ref", "").strip() or None,
-        spoc=row["spoc"].strip() if "spoc" in row else None,
-        deputies=deputies,
-        attributes=attributes,
-    )

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from spoc import Actor, Spoc
 from spoc.core.domain.audit import AuditAction
+from spoc.core.domain.imports import SubjectDraft
 from spoc.core.domain.models import AdminAuditEntry, Subject
-from spoc.core.domain.onboarding import SubjectDraft
 from spoc.core.kernel.errors import PermissionDenied, ValidationFailed
 from spoc.core.services import spoc_of
 from tests.conftest import AppFactory, Org

@@ -14,13 +14,13 @@ from spoc.core.domain.access import (
     masked_contact_ids,
     masked_subject_ids,
 )
+from spoc.core.domain.imports import SubjectDraft
 from spoc.core.domain.models import (
     Agent,
     Contact,
     Subject,
     Team,
 )
-from spoc.core.domain.onboarding import SubjectDraft
 from spoc.core.kernel.errors import ValidationFailed
 from spoc.core.kernel.types import Actor, Role
 from spoc.core.services import spoc_of

@@ -11,8 +11,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from spoc.core.domain.directory import spoc_capable_agents
+from spoc.core.domain.imports import MAX_DEPUTIES, ImportReport, SubjectDraft
 from spoc.core.domain.models import Subject
-from spoc.core.domain.onboarding import MAX_DEPUTIES, ImportReport, SubjectDraft
 from spoc.core.kernel.errors import NotFoundError, PermissionDenied, ValidationFailed
 from spoc.core.kernel.types import Role, SubjectKind
 from spoc.core.services import spoc_of
