@@ -30,6 +30,7 @@ from spoc.core.domain.links import LinkService
 from spoc.core.domain.mail.service import MailService
 from spoc.core.domain.mail.threads import TOKEN_LABEL, MailAddressing
 from spoc.core.domain.notifications import Notifier
+from spoc.core.domain.onboarding import Onboarding
 from spoc.core.domain.outbox import Deliverer
 from spoc.core.domain.privacy import ContactPrivacyService
 from spoc.core.domain.reads.queues import QueueService
@@ -71,6 +72,7 @@ class Spoc:
     requests: RequestService = field(init=False)
     escalations: EscalationService = field(init=False)
     directory: DirectoryService = field(init=False)
+    onboarding: Onboarding = field(init=False)  # subjects from forms, CSV and the API
     privacy: ContactPrivacyService = field(init=False)
     links: LinkService = field(init=False)
     watches: WatchService = field(init=False)
@@ -122,6 +124,7 @@ class Spoc:
         self.escalations = EscalationService(deps)
         self.requests = RequestService(deps, escalations=self.escalations, notifier=self.notifier)
         self.directory = DirectoryService(deps)
+        self.onboarding = Onboarding(deps, directory=self.directory)
         self.privacy = ContactPrivacyService(deps)
         self.links = LinkService(deps)
         self.watches = WatchService(self.host, self.clock)

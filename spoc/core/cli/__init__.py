@@ -7,7 +7,7 @@ prints one line and exits 1.
 
 from __future__ import annotations
 
-from spoc.core.cli import accounts, docs, mail, operations, scaffold, search
+from spoc.core.cli import accounts, docs, mail, operations, scaffold, search, subjects
 from spoc.core.cli.base import main
 
-__all__ = ["accounts", "docs", "mail", "main", "operations", "scaffold", "search"]
+__all__ = ["accounts", "docs", "mail", "main", "operations", "scaffold", "search", "subjects"]

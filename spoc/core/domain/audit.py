@@ -30,6 +30,7 @@ class AuditAction:
     PASSWORD_CHANGED = "agent.password"  # noqa: S105 - an action name, not a secret
     TEAM_MEMBERS = "team.members"
     SUBJECT_PEOPLE = "subject.people"
+    SUBJECTS_IMPORTED = "subject.imported"
     REQUEST_OWNER = "request.owner"
     REQUEST_SUBJECT_VERIFIED = "request.subject_verified"
     TOKEN_CREATED = "token.created"  # noqa: S105 - an action name, not a secret
@@ -52,6 +53,7 @@ class AuditAction:
         PASSWORD_CHANGED,
         TEAM_MEMBERS,
         SUBJECT_PEOPLE,
+        SUBJECTS_IMPORTED,
         REQUEST_OWNER,
         REQUEST_SUBJECT_VERIFIED,
         TOKEN_CREATED,

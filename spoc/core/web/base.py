@@ -125,7 +125,11 @@ def init_app(app: Flask, spoc: Spoc) -> CSRFProtect:
         title, message = pages.get(code, ("We could not do that", exc.description or ""))
         if isinstance(exc, FieldRejected):
             message = f"The field {exc.field!r} {exc.message}."
-        page = render_template("portal/error.html", title=title, message=message)
+        # A console page keeps the console's navigation, so a refused agent is never stranded.
+        template = (
+            "console/error.html" if request.path.startswith("/console") else "portal/error.html"
+        )
+        page = render_template(template, title=title, message=message)
         response = app.make_response((page, code))
         for name, value in exc.get_headers():
             if name.lower() != "content-type":

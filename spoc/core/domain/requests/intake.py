@@ -121,6 +121,7 @@ class RequestIntake(RequestOwnership):
         on_issued: Callable[[Session, Request, str], None] | None = None,
         claimed_reference: str | None = None,
         attachments: Sequence[Upload] = (),
+        channel: str | None = None,
     ) -> tuple[Request, str]:
         """File a request and issue the requester's private tracking token in the same
         transaction: a request never exists without the link its requester was promised.
@@ -141,6 +142,7 @@ class RequestIntake(RequestOwnership):
             actor=actor,
             claimed_reference=claimed_reference,
             attachments=attachments,
+            channel=channel,
             _in_transaction=issue,
         )
         return request, issued[0]
@@ -156,6 +158,7 @@ class RequestIntake(RequestOwnership):
         clocks_from: datetime | None = None,
         claimed_reference: str | None = None,
         attachments: Sequence[Upload] = (),
+        channel: str | None = None,
         _in_transaction: Callable[[Session, Request], None] | None = None,
     ) -> Request:
         """File a request: validate, classify, triage, route to the acting SPOC, start the
@@ -168,6 +171,10 @@ class RequestIntake(RequestOwnership):
         ``claimed_reference`` is a reference the requester typed that was not accepted as
         proof (see :meth:`resolve_subject_reference`): staff see it on the timeline as an
         unverified claim to check; the requester never sees it echoed back.
+
+        ``channel`` (``phone`` or ``walk-in``) is how a caller reached the agent who files for
+        them: the agent is the ``actor``, and the timeline credits them ("filed by Dana Reyes
+        for Maria Anders by phone").
 
         The requester is matched to a contact by email, but that contact's stored name and
         details are never changed by intake, and the timeline names the requester as they
@@ -199,6 +206,13 @@ class RequestIntake(RequestOwnership):
             raise ValidationFailed("the form has errors", bad)
         if actor is not None and actor.kind is ActorKind.AGENT:
             self.require_staff(actor, "file a request", STAFF)
+        if channel is not None and (
+            channel not in CALLER_CHANNELS or actor is None or actor.kind is not ActorKind.AGENT
+        ):
+            raise ValidationFailed(
+                "invalid channel",
+                {"channel": f"one of {', '.join(CALLER_CHANNELS)}, by an agent filing for them"},
+            )
         files = self.attachments.check(attachments)
 
         now = self.clock.now()
@@ -244,8 +258,9 @@ class RequestIntake(RequestOwnership):
             write.clocks_from = clocks_from
             write.record(
                 "created",
-                f"{request_type.title} filed by {details.name}" + describe_files(files),
+                _filed_by(request_type.title, details.name, who, channel) + describe_files(files),
                 {
+                    **({"channel": channel, "filed_by_agent_id": who.id} if channel else {}),
                     **({"attachments": [f.filename for f in files]} if files else {}),
                     "status": Status.NEW.value,
                     "priority": priority.value,
@@ -388,3 +403,14 @@ class RequestIntake(RequestOwnership):
             chosen.until,
             chosen.order,
         )
+
+
+CALLER_CHANNELS = ("phone", "walk-in")
+"""How a caller reaches an agent who files a request for them."""
+
+
+def _filed_by(title: str, requester: str, who: Actor, channel: str | None) -> str:
+    if channel is None:
+        return f"{title} filed by {requester}"
+    how = "by phone" if channel == "phone" else "in person (walk-in)"
+    return f"{title} filed by {who.name} for {requester} {how}"

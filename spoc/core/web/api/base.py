@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Blueprint, Response, g, request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, RootModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -223,7 +223,10 @@ def json_body(model: type[BaseModel], *, multipart: bool = False) -> Any:
             ) from None
         except ValueError:
             data = None
-    if not isinstance(data, dict):
+    if issubclass(model, RootModel):  # a batch: the body is a JSON array
+        if not isinstance(data, list):
+            raise ProblemError(400, "Bad request", "the body must be a JSON array")
+    elif not isinstance(data, dict):
         raise ProblemError(400, "Bad request", "the body must be a JSON object")
     return parse(model, data, "body")
 

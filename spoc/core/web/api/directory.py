@@ -14,18 +14,21 @@ from spoc.core.domain.access import (
     masked_contact_ids,
     masked_subject_ids,
 )
+from spoc.core.domain.imports import SubjectDraft
 from spoc.core.domain.models import (
     Agent,
     Contact,
     Subject,
     Team,
 )
+from spoc.core.kernel.errors import ValidationFailed
 from spoc.core.kernel.types import Actor, Role
 from spoc.core.services import spoc_of
 from spoc.core.storage.keyset import Ordering
 from spoc.core.web.api.base import (
     ProblemError,
     access_reason,
+    json_body,
     operation,
     parse,
     require_agent,
@@ -138,6 +141,65 @@ def list_subjects() -> Response:
         masked = masked_subject_ids(session, spoc_of().host, actor, rows)
         items = [_subject_out(x, masked=x.id in masked) for x in rows]
     return respond(s.SubjectPage(items=items, next_cursor=cursor))
+
+
+@operation(
+    "POST",
+    "/subjects",
+    summary="Create or update subjects in a batch",
+    tag="directory",
+    body=s.SubjectBatch,
+    query=s.SubjectBatchQuery,
+    response=s.SubjectBatchOut,
+    errors=(400, 401, 403, 422),
+)
+def import_subjects() -> Response:
+    """Admins only. Each item is found by (kind, external_ref): updated when it exists, created
+    otherwise, so sending the same batch again changes nothing more. Every item is checked
+    before any is written; a 422 lists each error as ``body.<index>.<field>``."""
+    actor = require_agent()
+    query: s.SubjectBatchQuery = parse(s.SubjectBatchQuery, request.args.to_dict(), "query")
+    batch: s.SubjectBatch = json_body(s.SubjectBatch)
+    drafts = [
+        (
+            item.kind,
+            SubjectDraft(
+                name=item.name,
+                external_ref=item.external_ref,
+                spoc=item.spoc,
+                deputies=item.deputies,
+                attributes=item.attributes,
+            ),
+        )
+        for item in batch.root
+    ]
+    try:
+        reports = spoc_of().onboarding.import_drafts(actor, drafts, dry_run=query.dry_run)
+    except ValidationFailed as exc:
+        raise ProblemError(
+            422,
+            "Validation failed",
+            str(exc),
+            errors=[{"field": f"body.{k}", "message": v} for k, v in exc.errors.items()],
+        ) from None
+    errors = sorted((e.line, e.field, e.message) for r in reports.values() for e in r.errors)
+    if errors:
+        raise ProblemError(
+            422,
+            "Validation failed",
+            f"{len(errors)} errors; nothing was written",
+            errors=[
+                {"field": f"body.{line - 1}.{name}", "message": message}
+                for line, name, message in errors
+            ],
+        )
+    return respond(
+        s.SubjectBatchOut(
+            dry_run=query.dry_run,
+            created=sum(r.created for r in reports.values()),
+            updated=sum(r.updated for r in reports.values()),
+        )
+    )
 
 
 @operation(

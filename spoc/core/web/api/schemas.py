@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, RootModel
 
 from spoc.core.kernel.types import Priority, Status
 
@@ -170,6 +170,41 @@ class SubjectOut(BaseModel):
 class SubjectPage(BaseModel):
     items: list[SubjectOut]
     next_cursor: str | None = Field(description=NEXT_CURSOR)
+
+
+class SubjectIn(Strict):
+    """One subject of a batch: found by (kind, external_ref), created when it is new."""
+
+    kind: str = Field(max_length=64, description="An enabled subject kind, e.g. generic.account")
+    name: str = Field(max_length=200)
+    external_ref: str = Field(
+        min_length=1, max_length=100, description="Your reference: a rerun updates, never doubles"
+    )
+    spoc: str | None = Field(
+        default=None, max_length=320, description="The SPOC's email; null keeps it as it is"
+    )
+    deputies: list[Annotated[str, Field(max_length=320)]] | None = Field(
+        default=None, max_length=3, description="Deputies' emails in order; null keeps them"
+    )
+    attributes: dict[str, Any] = Field(
+        default_factory=dict, description="Checked against the kind's attributes model"
+    )
+
+
+class SubjectBatch(RootModel[list[SubjectIn]]):
+    """Up to 1,000 subjects, checked all before any is written."""
+
+    root: list[SubjectIn] = Field(min_length=1, max_length=1000)
+
+
+class SubjectBatchQuery(Strict):
+    dry_run: bool = Field(default=False, description="Check every item and change nothing")
+
+
+class SubjectBatchOut(BaseModel):
+    dry_run: bool
+    created: int = Field(description="Created (or, in a dry run, that would be)")
+    updated: int = Field(description="Updated (or, in a dry run, that would be)")
 
 
 class RequestTypeOut(BaseModel):

@@ -7,10 +7,12 @@ from flask import Flask
 from spoc.core.web.console import access as access
 from spoc.core.web.console import admin as admin
 from spoc.core.web.console import audit as audit
+from spoc.core.web.console import caller as caller
 from spoc.core.web.console import contacts as contacts
 from spoc.core.web.console import demo_mail as demo_mail
 from spoc.core.web.console import knowledge as knowledge
 from spoc.core.web.console import mail as mail
+from spoc.core.web.console import onboarding as onboarding
 from spoc.core.web.console import queues as queues
 from spoc.core.web.console import relations as relations
 from spoc.core.web.console import requests as requests

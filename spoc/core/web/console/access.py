@@ -114,7 +114,7 @@ def break_glass() -> Response:
     given = dict(session.get(SESSION_KEY, {}))
     given[target] = {"reason": reason, "until": until.timestamp()}
     session[SESSION_KEY] = given
-    return redirect(_safe_next(request.form.get("next")), code=303)
+    return redirect(_safe_next(request.form.get("next"), actor().id or 0), code=303)
 
 
 @bp.get("/requests/<int:request_id>/exports/<key>")

@@ -95,19 +95,28 @@ def role_required(*roles: Role) -> Callable[[Callable[P, R]], Callable[P, R | Re
     return decorate
 
 
-def _safe_next(target: str | None) -> str:
+def landing_url(role: Role) -> str:
+    """The first queue ``role`` may see: a viewer has no "My requests", so lands on "All"."""
+    first = spoc_of().queues.available(Actor.agent(0, role, ""))[0]
+    return url_for("console.queue", name=first.name)
+
+
+def _safe_next(target: str | None, agent_id: int) -> str:
     # Only same-site paths: never redirect a freshly signed-in agent to another host.
     if target and target.startswith("/") and not target.startswith("//"):
         parts = urlsplit(target)
         if not parts.netloc and not parts.scheme:
             return target
-    return url_for("console.queue", name="mine")
+    with spoc_of().db.reader() as db:
+        agent = db.get(Agent, agent_id)
+        role = agent.role if agent is not None else Role.VIEWER
+    return landing_url(role)
 
 
 @bp.get("/login")
 def login() -> str | Response:
-    if current_agent() is not None:
-        return redirect(_safe_next(request.args.get("next")), code=303)
+    if (agent := current_agent()) is not None:
+        return redirect(_safe_next(request.args.get("next"), agent.id), code=303)
     return render_template(
         "console/login.html",
         email="",
@@ -158,7 +167,7 @@ def begin_sign_in(
         return redirect(url_for("console.login_code"), code=303)
     session[SESSION_KEY] = spoc.auth.open_session(agent_id)
     session.permanent = True
-    return redirect(_safe_next(next_url), code=303)
+    return redirect(_safe_next(next_url, agent_id), code=303)
 
 
 def _pending() -> dict[str, Any] | None:
@@ -196,7 +205,7 @@ def login_code_submit() -> tuple[str, int] | Response:
         session.pop(PENDING_KEY, None)
         session[SESSION_KEY] = spoc.auth.open_session(agent_id)
         session.permanent = True
-        return redirect(_safe_next(str(pending.get("next") or "")), code=303)
+        return redirect(_safe_next(str(pending.get("next") or ""), agent_id), code=303)
     if outcome is SecondStep.PAUSED:
         session.pop(PENDING_KEY, None)
         page = render_template(

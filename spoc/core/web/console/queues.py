@@ -13,9 +13,16 @@ from werkzeug.wrappers import Response
 from spoc.core.domain.access import MASKED
 from spoc.core.domain.models import Contact
 from spoc.core.domain.reads.queues import ACTIVE, RequestFilter
-from spoc.core.kernel.types import Priority, Status
+from spoc.core.kernel.types import Priority, Role, Status
 from spoc.core.services import spoc_of
-from spoc.core.web.console.auth import EVERYONE, actor, bp, current_agent, role_required
+from spoc.core.web.console.auth import (
+    EVERYONE,
+    actor,
+    bp,
+    current_agent,
+    landing_url,
+    role_required,
+)
 
 PAGE = 25
 
@@ -23,8 +30,7 @@ PAGE = 25
 @bp.get("/")
 @role_required(*EVERYONE)
 def home() -> Response:
-    first = spoc_of().queues.available(actor())[0]
-    return redirect(url_for("console.queue", name=first.name), code=303)
+    return redirect(landing_url(actor().role or Role.VIEWER), code=303)
 
 
 def _filters(args: Any, status: str) -> RequestFilter:

@@ -22,7 +22,6 @@ from flask import (
 )
 from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from spoc.core.domain.attachments import FIELD as ATTACHMENTS
@@ -35,6 +34,7 @@ from spoc.core.kernel.types import RequestType
 from spoc.core.platform import hookspecs
 from spoc.core.services import Spoc, spoc_of
 from spoc.core.storage.keyset import CursorRejected, Ordering
+from spoc.core.web.acknowledge import acknowledgement
 from spoc.core.web.exports import export_response, find_export
 from spoc.core.web.files import uploads_from
 from spoc.core.web.forms import FormSpec, form_spec, validate_form
@@ -257,26 +257,13 @@ def submit_request(key: str) -> Response | tuple[str, int]:
     if errors or fields is None or details is None:
         return _render_form(request_type, values=values, errors=errors, status=422)
 
-    def confirm(session: Session, created: Request, token: str) -> None:
-        # Queued in the request's own transaction: the link is never lost.
-        link = spoc.settings.base_url.rstrip("/") + url_for("portal.track", token=token)
-        spoc.notifier.mail(
-            session,
-            created,
-            details.email,
-            "We have your request",
-            "received",
-            name=details.name,
-            link=link,
-        )
-
     try:
         _, token = spoc.requests.create_with_tracking_link(
             type_key=request_type.key,
             fields=fields.model_dump(mode="json"),
             requester=details,
             subject_id=subject_id,
-            on_issued=confirm,
+            on_issued=acknowledgement(details),
             claimed_reference=claimed,
             attachments=uploads,
         )

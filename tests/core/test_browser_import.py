@@ -1,0 +1,114 @@
+"""End to end in a real headless Chromium: an admin uploads a CSV of 10,000 subjects, the dry
+run lists the bad lines by number and writes nothing, the corrected file imports them all —
+and the upload page passes an axe-core scan.
+
+Needs Debian's ``chromium`` (``apt-get install chromium``); ``.ci/run`` installs it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Page, expect, sync_playwright
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from spoc import create_app
+from spoc.core.domain.models import Subject
+from spoc.core.services import spoc_of
+from tests.conftest import PASSWORD, build_org, give_password
+from tests.core.test_browser_journey import CHROMIUM, accessible
+
+pytestmark = pytest.mark.slow
+
+LINES = 10_000
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, Flask]]:
+    app = create_app(
+        env="test",
+        database_url=f"sqlite:///{tmp_path / 'import.sqlite'}",
+        plugins=["generic"],
+        instance_path=tmp_path,
+        base_url="http://127.0.0.1",
+    )
+    spoc = spoc_of(app)
+    spoc.upgrade_database()
+    org = build_org(spoc)
+    give_password(spoc, org.ada)
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}", app
+    finally:
+        httpd.shutdown()
+        thread.join(timeout=5)
+        spoc.db.dispose()
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    assert Path(CHROMIUM).exists(), "install Debian's chromium: apt-get install chromium"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()
+
+
+def _csv(path: Path, broken: dict[int, str]) -> Path:
+    rows = [f"Account {n},AC-{n:05d},dana@example.org,lee@example.org" for n in range(LINES)]
+    for index, line in broken.items():
+        rows[index] = line
+    path.write_text("name,external_ref,spoc,deputies\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_an_admin_imports_ten_thousand_subjects_with_errors_listed_by_line(
+    server: tuple[str, Flask], page: Page, tmp_path: Path
+) -> None:
+    base, app = server
+    scans: list[tuple[str, list[str]]] = []
+    page.goto(f"{base}/console/login")
+    page.get_by_label("Email").fill("ada@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Subjects").first.click()
+    page.get_by_role("link", name="Import from CSV").click()
+    accessible(page, scans)
+
+    bad = _csv(tmp_path / "bad.csv", {41: ",AC-00041,,", 7_311: "Acme,AC-07311,ghost@nowhere.org,"})
+    page.get_by_label("Kind").select_option("generic.account")
+    page.get_by_label("CSV file (UTF-8)").set_input_files(bad)
+    page.get_by_role("button", name="Check (dry run)").click()
+    errors = page.locator("#errors tbody tr")
+    expect(errors).to_have_count(2, timeout=60_000)
+    expect(errors.nth(0)).to_contain_text("43")  # the header is line 1
+    expect(errors.nth(0)).to_contain_text("name")
+    expect(errors.nth(1)).to_contain_text("7313")
+    expect(errors.nth(1)).to_contain_text("ghost@nowhere.org is not an active agent")
+    accessible(page, scans)
+    with spoc_of(app).db.reader() as session:
+        assert session.scalar(select(func.count(Subject.id))) == 1
+
+    good = _csv(tmp_path / "good.csv", {})
+    page.get_by_label("CSV file (UTF-8)").set_input_files(good)
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.locator("#report-title")).to_contain_text(
+        f"{LINES} lines: created {LINES}, updated 0", timeout=120_000
+    )
+    expect(page.locator("#done")).to_have_attribute("value", str(LINES))
+    with spoc_of(app).db.reader() as session:
+        assert session.scalar(select(func.count(Subject.id))) == LINES + 1
+
+    failures = [f"{url}: {problem}" for url, problems in scans for problem in problems]
+    assert not failures, "axe-core found serious or critical violations:\n" + "\n".join(failures)
