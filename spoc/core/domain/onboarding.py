@@ -284,7 +284,13 @@ class Onboarding(ServiceBase):
         else:
             self._update(session, actor, subject, checked)
         session.flush()
+        self._index(session, [subject])
         return subject
+
+    def _index(self, session: Session, subjects: Sequence[Subject]) -> None:
+        """The subjects' search documents, rewritten in this transaction."""
+        if self.deps.search is not None and subjects:
+            self.deps.search.index_subjects(session, subjects)
 
     def _write_batch(
         self,
@@ -305,6 +311,8 @@ class Onboarding(ServiceBase):
         session.flush()
         for subject, checked in fresh:
             self._set_people(session, actor, subject, checked, fresh=True)
+        session.flush()
+        self._index(session, [subject for subject, _ in fresh] + list(existing.values()))
 
     def _new(self, session: Session, kind: str, checked: Checked) -> Subject:
         subject = Subject(

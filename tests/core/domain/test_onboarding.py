@@ -167,3 +167,15 @@ def test_ten_thousand_subjects_import_and_reimport(org: Org) -> None:
     assert (again.created, again.updated) == (0, 10_000)
     assert _count(org.spoc, ACCOUNT) == 10_001
     print(f"10,000 subjects imported in {elapsed:.1f} s")
+
+
+def test_imported_subjects_are_found_by_search_at_once(org: Org) -> None:
+    admin = org.actor(org.ada)
+    lines = ("name,external_ref", "Zephyr Widgets,ZW-1", "Quokka Supplies,QS-2")
+    org.spoc.onboarding.import_csv(admin, ACCOUNT, _csv(*lines), dry_run=False)
+    [hit] = org.spoc.search.query(admin, "zephyr", kinds=("subject",)).hits
+    renamed = ("name,external_ref", "Zephyr Gadgets,ZW-1")
+    org.spoc.onboarding.import_csv(admin, ACCOUNT, _csv(*renamed), dry_run=False)
+    [again] = org.spoc.search.query(admin, "gadgets", kinds=("subject",)).hits
+    assert again.id == hit.id  # the same subject, its new name found
+    assert org.spoc.search.query(admin, "widgets", kinds=("subject",)).hits == []
