@@ -7,21 +7,20 @@ Needs Debian's ``chromium`` (``apt-get install chromium``); ``.ci/run`` installs
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from spoc import create_app
 from spoc.core.domain.models import Subject
 from spoc.core.services import spoc_of
+from tests.browser import chromium_page, served
 from tests.conftest import PASSWORD, build_org, give_password
-from tests.core.test_browser_journey import CHROMIUM, accessible
+from tests.core.test_browser_journey import accessible
 
 pytestmark = pytest.mark.slow
 
@@ -41,28 +40,15 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Flask]]:
     spoc.upgrade_database()
     org = build_org(spoc)
     give_password(spoc, org.ada)
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}", app
-    finally:
-        httpd.shutdown()
-        thread.join(timeout=5)
-        spoc.db.dispose()
+    with served(app) as base:
+        yield base, app
+    spoc.db.dispose()
 
 
 @pytest.fixture
 def page() -> Iterator[Page]:
-    assert Path(CHROMIUM).exists(), "install Debian's chromium: apt-get install chromium"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            yield browser.new_page()
-        finally:
-            browser.close()
+    with chromium_page() as browser_page:
+        yield browser_page
 
 
 def _csv(path: Path, broken: dict[int, str]) -> Path:

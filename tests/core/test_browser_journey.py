@@ -6,24 +6,21 @@ Needs Debian's ``chromium`` (``apt-get install chromium``); ``.ci/run`` installs
 
 from __future__ import annotations
 
-import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
-from playwright.sync_api import Page, expect, sync_playwright
-from werkzeug.serving import make_server
+from playwright.sync_api import Page, expect
 
 from spoc import create_app
 from spoc.core.services import spoc_of
+from tests.browser import chromium_page, served
 from tests.conftest import PASSWORD, build_org, give_password
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 BLOCKING = {"serious", "critical"}
 
 
@@ -41,37 +38,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Flas
     spoc.upgrade_database()
     org = build_org(spoc)
     give_password(spoc, org.dana)
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}", app
-    finally:
-        httpd.shutdown()
-        thread.join(timeout=5)
-        spoc.db.dispose()
+    with served(app) as base:
+        yield base, app
+    spoc.db.dispose()
 
 
 @pytest.fixture(scope="module")
 def browser_page() -> Iterator[Page]:
-    assert Path(CHROMIUM).exists(), "install Debian's chromium: apt-get install chromium"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        try:
-            yield browser.new_page()
-        finally:
-            browser.close()
+    with chromium_page() as page:
+        yield page
 
 
 def accessible(page: Page, scans: list[tuple[str, list[str]]]) -> None:

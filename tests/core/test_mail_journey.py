@@ -4,20 +4,19 @@ agent sees it threaded on the request."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
-from werkzeug.serving import make_server
 
 from spoc import create_app
 from spoc.core.mail.lmtp import mail_server
 from spoc.core.mail.sink import mail_sink
 from spoc.core.services import Spoc, spoc_of
-from tests.conftest import PASSWORD, build_org, free_port, give_password
+from tests.browser import console_sign_in, served
+from tests.conftest import build_org, free_port, give_password
 from tests.core.test_browser_journey import browser_page
 
 pytestmark = pytest.mark.slow
@@ -50,25 +49,13 @@ def mail_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, S
     inbound = mail_server(spoc.mail, port=inbound_port, max_bytes=spoc.settings.mail_max_bytes)
     sink.start()
     inbound.start()
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{httpd.server_port}", spoc
+        with served(app) as base:
+            yield base, spoc
     finally:
-        httpd.shutdown()
-        thread.join(timeout=5)
         inbound.stop()
         sink.stop()
         spoc.db.dispose()
-
-
-def sign_in(page: Page, base: str, email: str) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{base}/console/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_the_requesters_answer_by_mail_lands_threaded_on_the_request(
@@ -87,14 +74,14 @@ def test_the_requesters_answer_by_mail_lands_threaded_on_the_request(
         page.get_by_role("heading", level=2, name="We have your request: REQ-00001")
     ).to_be_visible()
 
-    sign_in(page, base, "dana@example.org")
+    console_sign_in(page, base, "dana@example.org")
     page.goto(f"{base}/console/requests/1")
     page.get_by_label("Message").fill("Hello Maria, which invoice number do you mean?")
     page.get_by_role("button", name="Send reply to requester").click()
     expect(page.get_by_text("Reply sent.")).to_be_visible()
     assert spoc.outbox.deliver_due().errors == []  # the worker's pass: mail goes to the sink
 
-    sign_in(page, base, "ada@example.org")
+    console_sign_in(page, base, "ada@example.org")
     page.goto(f"{base}/console/demo/mail")
     mail = page.locator("article.mail", has_text="You have a reply").first
     expect(mail).to_contain_text("which invoice number do you mean?")
@@ -106,7 +93,7 @@ def test_the_requesters_answer_by_mail_lands_threaded_on_the_request(
     mail.get_by_role("button", name="Send the reply by mail").click()
     expect(page.get_by_text("Replied as maria@example.com by mail")).to_be_visible()
 
-    sign_in(page, base, "dana@example.org")
+    console_sign_in(page, base, "dana@example.org")
     page.goto(f"{base}/console/requests/1")
     answer = page.locator("li.event", has_text="It is invoice 4711, thank you.")
     expect(answer).to_be_visible()

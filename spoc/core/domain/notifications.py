@@ -281,8 +281,19 @@ class Notifier:
     def tell_owner(self, session: Session, request: Request, headline: str, body: str) -> None:
         """Mail a request's owner (or owning team) outside a write: a held mail, a refused
         mail channel. For private types the body is left out, as in every staff notice."""
+        self._staff_mails(session, request, self._owner_addresses(session, request), headline, body)
+
+    def _staff_mails(
+        self,
+        session: Session,
+        request: Request,
+        recipients: Iterable[str],
+        headline: str,
+        body: str,
+    ) -> None:
+        """The staff notice, once to each address; private types' notices carry no details."""
         private = self._private(request)
-        for email in sorted(set(self._owner_addresses(session, request))):
+        for email in sorted(set(recipients)):
             self.mail(
                 session,
                 request,
@@ -377,20 +388,7 @@ class Notifier:
             if write.actor.kind is ActorKind.AGENT
             else set()
         )
-        private = self._private(request)
-        for email in sorted(set(recipients) - skip):
-            self.mail(
-                write.session,
-                request,
-                email,
-                headline,
-                "staff_update",
-                headline=headline,
-                summary="(details in the console)" if private else request.summary,
-                priority=request.priority.value,
-                body="" if private else body,
-                console_url=f"{self.settings.base_url.rstrip('/')}/console/requests/{request.id}",
-            )
+        self._staff_mails(write.session, request, set(recipients) - skip, headline, body)
 
     def _webhook(self, write: WriteContext, event: TimelineEvent, url: str) -> None:
         request = write.request

@@ -48,6 +48,22 @@ def _serve(environment: dict[str, str], port: int) -> subprocess.Popen[str]:
     raise AssertionError(f"spoc mail serve did not start: exit {server.wait()}")
 
 
+def _instance(folder: Path) -> tuple[str, dict[str, str]]:
+    """A migrated SQLite database in ``folder`` and the environment of `spoc` commands on it."""
+    database = f"sqlite:///{folder / 'mail.sqlite'}"
+    environment = {
+        **os.environ,
+        "SPOC_ENV": "dev",
+        "SPOC_DATABASE_URL": database,
+        "SPOC_PLUGINS": "generic",
+        "SPOC_INSTANCE_PATH": str(folder),
+        "SPOC_MAIL_FROM": "help@example.org",
+    }
+    spoc = str(Path(sys.executable).with_name("spoc"))
+    subprocess.run([spoc, "db", "upgrade"], env=environment, check=True, capture_output=True)
+    return database, environment
+
+
 def _close(server: subprocess.Popen[str]) -> None:
     server.wait(timeout=30)
     if server.stdout is not None:
@@ -55,17 +71,7 @@ def _close(server: subprocess.Popen[str]) -> None:
 
 
 def test_a_killed_mail_server_loses_nothing_and_files_nothing_twice(tmp_path: Path) -> None:
-    database = f"sqlite:///{tmp_path / 'mail.sqlite'}"
-    environment = {
-        **os.environ,
-        "SPOC_ENV": "dev",
-        "SPOC_DATABASE_URL": database,
-        "SPOC_PLUGINS": "generic",
-        "SPOC_INSTANCE_PATH": str(tmp_path),
-        "SPOC_MAIL_FROM": "help@example.org",
-    }
-    spoc = str(Path(sys.executable).with_name("spoc"))
-    subprocess.run([spoc, "db", "upgrade"], env=environment, check=True, capture_output=True)
+    database, environment = _instance(tmp_path)
     port = free_port()
     server = _serve(environment, port)
     answered: set[int] = set()
@@ -118,17 +124,8 @@ def test_a_killed_mail_server_loses_nothing_and_files_nothing_twice(tmp_path: Pa
 
 
 def test_the_worker_takes_mail_by_lmtp_in_its_own_process(tmp_path: Path) -> None:
-    database = f"sqlite:///{tmp_path / 'worker.sqlite'}"
-    environment = {
-        **os.environ,
-        "SPOC_ENV": "dev",
-        "SPOC_DATABASE_URL": database,
-        "SPOC_PLUGINS": "generic",
-        "SPOC_INSTANCE_PATH": str(tmp_path),
-        "SPOC_MAIL_FROM": "help@example.org",
-    }
+    database, environment = _instance(tmp_path)
     spoc = str(Path(sys.executable).with_name("spoc"))
-    subprocess.run([spoc, "db", "upgrade"], env=environment, check=True, capture_output=True)
     port = free_port()
     worker = subprocess.Popen(
         [spoc, "worker", "--interval", "3600", "--lmtp", f"127.0.0.1:{port}"],

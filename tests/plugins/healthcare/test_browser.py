@@ -5,18 +5,17 @@ the patient sees it; a stranger meets the break-glass form."""
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
-from werkzeug.serving import make_server
 
 from spoc import create_app
 from spoc.core.services import spoc_of
-from tests.conftest import PASSWORD, give_password
+from tests.browser import console_sign_in, served
+from tests.conftest import give_password
 from tests.core.test_browser_journey import accessible, browser_page
 from tests.plugins.healthcare.conftest import Hospital, make_hospital
 
@@ -42,23 +41,13 @@ def hospital_server(
     hospital = make_hospital(app)
     give_password(spoc, hospital.org.dana)
     give_password(spoc, hospital.org.sam)
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}", app, hospital
-    finally:
-        httpd.shutdown()
-        thread.join(timeout=5)
-        spoc.db.dispose()
+    with served(app) as base:
+        yield base, app, hospital
+    spoc.db.dispose()
 
 
 def sign_in(page: Page, base: str, email: str) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{base}/console/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    console_sign_in(page, base, email)
     expect(page.get_by_role("heading", name="My requests")).to_be_visible()
 
 
