@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from spoc.core.domain.access import private_request
@@ -45,6 +45,7 @@ from spoc.core.domain.models import (
     Subject,
     SubjectDeputy,
     Team,
+    TeamMember,
     TimelineEvent,
     Visibility,
 )
@@ -289,7 +290,9 @@ def request_detail(
         timeline=timeline,
         attachments=files.get(None, ()),
         rating=rating,
-        may=_next_steps(request, reader, escalations, rating),
+        may=_next_steps(
+            request, reader, escalations, rating, _in_open_team(session, reader, escalations)
+        ),
         row=request,
     )
 
@@ -444,11 +447,24 @@ def _point_of_contact(
     return PointOfContact(owner.name)
 
 
+def _in_open_team(session: Session, reader: Actor, escalations: tuple[EscalationLine, ...]) -> bool:
+    """Is the reader in the team of an escalation not handed back yet? Hand back is theirs."""
+    teams = [e.team_id for e in escalations if e.handed_back_at is None and e.team_id is not None]
+    if reader.kind is not ActorKind.AGENT or not teams:
+        return False
+    return bool(
+        session.scalar(
+            select(exists().where(TeamMember.team_id.in_(teams), TeamMember.agent_id == reader.id))
+        )
+    )
+
+
 def _next_steps(
     request: Request,
     reader: Actor,
     escalations: tuple[EscalationLine, ...],
     rating: int | None,
+    in_team: bool = False,
 ) -> NextSteps:
     targets = tuple(allowed_targets(request.status, reader))
     final = request.status.is_final
@@ -471,5 +487,6 @@ def _next_steps(
         note=acts or reader.role is Role.SPECIALIST,
         manage=acts and not final,
         escalate=acts and not final and request.escalation_level < MAX_LEVEL,
-        hand_back=escalated_now and request.escalation_level > 0 and reader.role is not Role.VIEWER,
+        # Offered to the team the request was escalated to, not to the SPOC who escalated it.
+        hand_back=escalated_now and request.escalation_level > 0 and in_team,
     )

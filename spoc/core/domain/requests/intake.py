@@ -49,6 +49,8 @@ from spoc.core.kernel.types import (
 )
 from spoc.core.platform import hookspecs
 
+ROUTING = Actor.system("Routing")
+
 
 class RequestIntake(RequestOwnership):
     def resolve_subject_reference(
@@ -278,6 +280,7 @@ class RequestIntake(RequestOwnership):
                 routing.reason,
                 {"to_agent_id": routing.agent_id, "to_team_id": request.owner_team_id},
                 visibility=Visibility.INTERNAL,
+                by=ROUTING,  # the routing rules chose, not the requester
             )
             if claimed_reference:
                 write.record(

@@ -68,6 +68,9 @@ def request_detail(request_id: int) -> str | Response:
         # What the action forms offer: teams to escalate to, agents to reassign to.
         teams = list(db.scalars(select(Team).order_by(Team.name))) if detail.may.escalate else []
         assignable = spoc_capable_agents(db) if detail.may.manage else []
+    # The request type's own team first, never simply the alphabetically first.
+    own = request_type.specialist_team if request_type is not None else None
+    teams.sort(key=lambda t: t.key != own)
     relations = spoc.requests.relations(request_id, actor())
     return render_template(
         "console/request.html",
@@ -136,7 +139,17 @@ def saved_reply_text(request_id: int, reply_id: int) -> Response | tuple[Respons
     return jsonify({"id": reply_id, "text": text})
 
 
-ACTIONS = {"reply", "note", "status", "assign", "link", "escalate", "hand_back", "priority"}
+ACTIONS = {
+    "reply",
+    "note",
+    "status",
+    "resolve",
+    "assign",
+    "link",
+    "escalate",
+    "hand_back",
+    "priority",
+}
 
 
 @bp.post("/requests/<int:request_id>/<action>")
@@ -164,6 +177,12 @@ def request_action(request_id: int, action: str) -> Response:
                 # Counted in the message's own write: a use is a message sent, once.
                 spoc.saved_replies.count_use(session, saved_id, me)
 
+            if form.get("take") and found.owner_agent_id is None and me.role is not Role.SPECIALIST:
+                # "Take it" with the first reply: the requester's page names the new SPOC.
+                requests.assign(
+                    request_id, me, agent_id=me.id, expected_version=version, reason="Took it"
+                )
+                version = None
             requests.post_message(
                 request_id,
                 me,
@@ -183,15 +202,21 @@ def request_action(request_id: int, action: str) -> Response:
                 request_id, target, me, expected_version=version, reason=form.get("reason") or None
             )
             flash(f"Status changed to {target.value}.", "success")
+        elif action == "resolve":
+            requests.resolve(
+                request_id, me, expected_version=version, reason=form.get("reason") or None
+            )
+            flash("Resolved.", "success")
         elif action == "assign":
+            to_me = form.get("to") == "me"
             requests.assign(
                 request_id,
                 me,
-                agent_id=form.get("agent_id", type=int),
+                agent_id=me.id if to_me else form.get("agent_id", type=int),
                 expected_version=version,
-                reason=form.get("reason") or None,
+                reason=form.get("reason") or ("Took it" if to_me else None),
             )
-            flash("Reassigned.", "success")
+            flash("It is yours now." if to_me else "Reassigned.", "success")
         elif action == "link":
             subject_id = _subject_from(form.get("subject", ""))
             requests.link_subject(request_id, me, subject_id, expected_version=version)

@@ -102,7 +102,8 @@ def test_the_spoc_sees_everything_and_may_act(org: Org) -> None:
     explanation = clocks[ClockKind.FIRST_RESPONSE].explanation or ""
     assert explanation.startswith("First response: started")
     may = detail.may
-    assert may.reply and may.note and may.manage and may.escalate and may.hand_back
+    assert may.reply and may.note and may.manage and may.escalate
+    assert not may.hand_back  # offered to the team it was escalated to, not to the SPOC
     assert may.statuses == (Status.WAITING, Status.RESOLVED, Status.CANCELLED)
     assert not (may.cancel or may.confirm or may.rate)
 
