@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import importlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from email.utils import formataddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from spoc.core.domain.mail.threads import MailAddressing
@@ -199,25 +199,50 @@ class Notifier:
 
     # --- messages -----------------------------------------------------------------------
 
-    def _thread(self, session: Session, request: Request) -> dict[str, str]:
+    @staticmethod
+    def latest_inbound(session: Session, request_ids: Sequence[int]) -> dict[int, str]:
+        """For each request, the Message-ID of its requester's latest mail (one query), for
+        callers mailing many requests at once."""
+        rows = session.execute(
+            select(InboundMail.request_id, func.max(InboundMail.id))
+            .where(
+                InboundMail.request_id.in_(request_ids),
+                InboundMail.outcome.in_((MailOutcome.FILED, MailOutcome.THREADED)),
+                InboundMail.message_id.is_not(None),
+            )
+            .group_by(InboundMail.request_id)
+        ).all()
+        ids: dict[int, int] = {m: r for r, m in rows if r is not None}
+        found = session.execute(
+            select(InboundMail.id, InboundMail.message_id).where(InboundMail.id.in_(list(ids)))
+        ).all()
+        return {ids[mail_id]: message_id for mail_id, message_id in found if message_id}
+
+    def _thread(
+        self, session: Session, request: Request, latest: str | bool | None = True
+    ) -> dict[str, str]:
         """Threading headers of a mail about ``request``: every mail of a request refers to
         its root Message-ID, and to the requester's latest mail when they wrote one, so mail
         clients show the whole conversation as one thread; replies go to the request's reply
         address."""
         root = self.addressing.root_id(request.id)
         latest = (
-            session.scalar(
-                select(InboundMail.message_id)
-                .where(
-                    InboundMail.request_id == request.id,
-                    InboundMail.outcome.in_((MailOutcome.FILED, MailOutcome.THREADED)),
-                    InboundMail.message_id.is_not(None),
+            latest
+            if latest is not True
+            else (
+                session.scalar(
+                    select(InboundMail.message_id)
+                    .where(
+                        InboundMail.request_id == request.id,
+                        InboundMail.outcome.in_((MailOutcome.FILED, MailOutcome.THREADED)),
+                        InboundMail.message_id.is_not(None),
+                    )
+                    .order_by(InboundMail.id.desc())
+                    .limit(1)
                 )
-                .order_by(InboundMail.id.desc())
-                .limit(1)
+                if request.id is not None
+                else None
             )
-            if request.id is not None
-            else None
         )
         parent = f"<{latest}>" if latest else root
         return {
@@ -237,6 +262,7 @@ class Notifier:
         auto_submitted: str | None = "auto-generated",
         sender_name: str | None = None,
         answering: str | None = None,
+        latest: str | bool | None = True,
         **context: Any,
     ) -> None:
         """Render ``mail/<template>.txt`` and ``.html`` and queue them in ``session``.
@@ -255,7 +281,7 @@ class Notifier:
         if request is not None:
             if request.id is None:
                 session.flush()  # the id goes into the thread headers and reply address
-            headers.update(self._thread(session, request))
+            headers.update(self._thread(session, request, latest))
         if answering is not None:
             headers["In-Reply-To"] = f"<{answering}>"
             headers["References"] = " ".join(
@@ -310,6 +336,33 @@ class Notifier:
     def _private(self, request: Request) -> bool:
         request_type = self.types.get(request.type_key)
         return request_type is not None and request_type.private
+
+    def requester_notice(
+        self,
+        session: Session,
+        request: Request,
+        email: str,
+        name: str,
+        headline: str,
+        *,
+        latest: str | bool | None = True,
+    ) -> None:
+        """Tell a requester something outside a write (a cover starting): ``headline`` only,
+        and for private types only that there is an update."""
+        if self._private(request):
+            headline = "There is an update on your request"
+        self.mail(
+            session,
+            request,
+            email,
+            headline,
+            "requester_update",
+            latest=latest,
+            name=name,
+            headline=headline,
+            body="",
+            my_requests_url=f"{self.settings.base_url.rstrip('/')}/my-requests",
+        )
 
     def _requester(
         self,

@@ -35,8 +35,16 @@ def away_until(session: Session, agent_ids: list[int], on: date) -> dict[int, da
     return until
 
 
-def acting_spoc(session: Session, subject: Subject | None, on: date, desk_team: str) -> Routing:
-    """The acting SPOC for ``subject`` on the organisation-local date ``on``."""
+def acting_spoc(
+    session: Session,
+    subject: Subject | None,
+    on: date,
+    desk_team: str,
+    away: dict[int, date] | None = None,
+) -> Routing:
+    """The acting SPOC for ``subject`` on the organisation-local date ``on``. ``away``: the
+    absences of the agents concerned, when the caller looked them up for many subjects at
+    once (:func:`away_until`)."""
     desk = f"the {desk_team} team"
     if subject is None:
         return Routing(None, desk_team, f"No subject linked; routed to {desk} for triage")
@@ -46,7 +54,8 @@ def acting_spoc(session: Session, subject: Subject | None, on: date, desk_team: 
         return Routing(None, desk_team, f"{subject.name} has no SPOC; routed to {desk}")
 
     candidates = ([spoc] if spoc is not None else []) + deputies
-    away = away_until(session, [a.id for a in candidates], on)
+    if away is None:
+        away = away_until(session, [a.id for a in candidates], on)
     notes: list[str] = []
 
     def unavailable(agent: Agent) -> str | None:

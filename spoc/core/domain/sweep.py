@@ -17,6 +17,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from spoc.core.domain.cover import CoverService
 from spoc.core.domain.escalation import MAX_LEVEL, EscalationService
 from spoc.core.domain.models import Request, SlaClock, SlaClockEvent, Visibility
 from spoc.core.domain.requests import RequestService
@@ -47,6 +48,8 @@ class SweepReport:
     plugin_triggers: int = 0
     plugin_tasks: int = 0
     watches: int = 0
+    covered: int = 0  # requests given a cover as their owner's absence began
+    returned: int = 0  # requests given back as it ended
     errors: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
@@ -54,7 +57,8 @@ class SweepReport:
             f"due {self.due}, warned {self.warned}, breached {self.breached}, "
             f"escalated {self.escalated}, closed {self.closed}, reminded {self.reminded}, "
             f"skipped (held by another worker) {self.skipped}, "
-            f"plugin triggers {self.plugin_triggers}, plugin tasks {self.plugin_tasks}"
+            f"plugin triggers {self.plugin_triggers}, plugin tasks {self.plugin_tasks}, "
+            f"covered {self.covered}, returned {self.returned}"
         )
 
 
@@ -71,7 +75,9 @@ class Sweeper:
         escalations: EscalationService,
         sla: SlaEngine,
         request_types: Registry[RequestType],
+        cover: CoverService,
     ) -> None:
+        self.cover = cover
         self.db = db
         self.settings = settings
         self.clock = clock
@@ -85,6 +91,9 @@ class Sweeper:
         report = SweepReport()
         now = self.clock.now()
         batch = limit or self.settings.sweep_batch
+        # Absences first: a request whose owner went away today is answered by their cover.
+        covered = self.cover.run(limit=max(batch, 10_000))
+        report.covered, report.returned = covered.covered, covered.returned
         self._plugin_tasks(now, batch, report)
         with self.db.reader() as session:
             due = list(

@@ -200,6 +200,10 @@ class Settings(BaseSettings):
         description="Trust only Authentication-Results headers of this authserv-id (your MTA's "
         "host name). Default: the topmost such header.",
     )
+    cover_returns: bool = Field(
+        default=True,
+        description="When an absence ends, the requests its cover still holds go back.",
+    )
     tracking_link_days: int = Field(
         default=180, ge=1, description="How long a requester's private tracking link works."
     )

@@ -71,6 +71,9 @@ class Absence(Model):
     __table_args__ = (
         CheckConstraint("ends_on >= starts_on", name="ends_after_start"),
         Index("ix_absences_agent_period", "agent_id", "ends_on", "starts_on"),
+        # The sweep's "whose absence began, whose ended" (both a short range of the index).
+        Index("ix_absences_cover_start", "cover_started_at", "starts_on"),
+        Index("ix_absences_cover_end", "cover_ended_at", "ends_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -78,6 +81,10 @@ class Absence(Model):
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
     note: Mapped[str] = mapped_column(String(200), default="")
+    # Set by the sweep once the agent's open requests have their covers, and once they are
+    # back: each absence is acted on once, at its start and at its end.
+    cover_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cover_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Contact(Model):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -40,6 +41,8 @@ class Request(Model):
         Index("ix_requests_deadline_owner", "owner_agent_id", "deadline_at", "id"),
         Index("ix_requests_deadline_team", "owner_team_id", "deadline_at", "id"),
         Index("ix_requests_deadline_all", "deadline_at", "id"),
+        # Cover: the requests an absent agent's covers hold for them, by id (returned in pages).
+        Index("ix_requests_covering", "covering_for_agent_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,6 +55,9 @@ class Request(Model):
     subject_id: Mapped[int | None] = mapped_column(ForeignKey("subjects.id"))
     owner_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
     owner_team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    # Cover: the owner is acting for this absent agent until this date (organisation date).
+    covering_for_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    cover_until: Mapped[date | None] = mapped_column(Date)
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -282,7 +282,7 @@ def request_detail(
         owner_team_id=request.owner_team_id,
         owner=Person(owner.id, owner.name) if owner else None,
         owner_team=TeamRef(team.id, team.name) if team else None,
-        point_of_contact=_point_of_contact(session, owner, team, subject, today, settings),
+        point_of_contact=_point_of_contact(session, request, owner, team, subject, today, settings),
         requester=RequesterLine(contact.name, contact.email) if contact else None,
         subject=_subject_line(subject) if subject is not None and staff else None,
         clocks=_clocks(session, request.id, settings, staff),
@@ -428,12 +428,19 @@ def _subject_line(subject: Subject) -> SubjectLine:
 
 def _point_of_contact(
     session: Session,
+    request: Request,
     owner: Agent | None,
     team: Team | None,
     subject: Subject | None,
     today: date,
     settings: Settings,
 ) -> PointOfContact:
+    if request.covering_for_agent_id is not None and request.cover_until is not None:
+        absent = session.get(Agent, request.covering_for_agent_id)
+        who = owner.name if owner is not None else f"The {team.name if team else 'service desk'}"
+        if absent is not None:
+            until = human_date(request.cover_until, today)
+            return PointOfContact(who, f"{who} covers for {absent.name} until {until}")
     if owner is None:
         return PointOfContact(f"The {team.name if team else 'service desk'}")
     if subject is None:

@@ -67,6 +67,8 @@ class RequestOwnership(RequestConversation):
                 )
             self._audit_owner(write, actor, agent_id, team_id, f"Assigned to {label}")
             request.owner_agent_id, request.owner_team_id = agent_id, team_id
+            # Reassigned by hand: no cover to end, the new owner keeps it.
+            request.covering_for_agent_id, request.cover_until = None, None
             write.record(
                 "assigned",
                 f"Assigned to {label}" + (f": {reason}" if reason else ""),
