@@ -26,7 +26,7 @@ from sqlalchemy import create_engine, func, insert, select, text
 from spoc import Role, create_app
 from spoc.core.domain.models import Contact, OutboxMessage, Request
 from spoc.core.kernel.clock import FrozenClock
-from spoc.core.services import spoc_of
+from spoc.core.services import Spoc, spoc_of
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 FAR = datetime(9999, 1, 1, tzinfo=UTC)
@@ -34,8 +34,7 @@ SUBJECTS = 1000
 CHUNK = 20_000
 
 
-def seed(spoc: object, total: int, owned: int, owner: int, others: list[int]) -> float:
-    assert hasattr(spoc, "db") and hasattr(spoc, "directory")
+def seed(spoc: Spoc, total: int, owned: int, owner: int, others: list[int]) -> float:
     started = time.monotonic()
     subjects = [
         spoc.directory.add_subject(

@@ -67,9 +67,12 @@ def test_ownership_returns_when_the_absence_ends_unless_reassigned_by_hand(
     assert spoc.requests.get(kept, Actor.system()).owner_agent_id == org.dana.id
     assert spoc.requests.get(moved, Actor.system()).owner_agent_id == org.sam.id
     with spoc.db.reader() as session:
-        assert session.scalars(
-            select(Request.id).where(Request.covering_for_agent_id.is_not(None))
-        ).all() == []
+        assert (
+            session.scalars(
+                select(Request.id).where(Request.covering_for_agent_id.is_not(None))
+            ).all()
+            == []
+        )
     timeline = [e.summary for e in spoc.requests.timeline(kept, Actor.system())]
     assert "Dana Reyes is back; the request is theirs again" in timeline
 
