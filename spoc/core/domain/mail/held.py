@@ -9,14 +9,14 @@ row is claimed with ``handled_at IS NULL`` in the same transaction.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
 
-from spoc.core.domain.mail.parse import ParsedMail, parse
-from spoc.core.domain.models import Contact, InboundMail, Request
+from spoc.core.domain.mail.parse import parse
+from spoc.core.domain.models import Contact, InboundMail
 from spoc.core.domain.requests import RequestService
 from spoc.core.domain.requests.fields import STAFF
 from spoc.core.domain.writes import ServiceBase
@@ -55,10 +55,8 @@ class HeldMail(ServiceBase):
 
     requests: RequestService
 
-    def _file(
-        self, mail: ParsedMail, row: InboundMail, type_key: str | None, *, closed: Request | None
-    ) -> Receipt:
-        raise NotImplementedError
+    # Filing a mail as a new request is MailService's (service.py), which this class is part of.
+    _file: Callable[..., Receipt]
 
     def _type_for(self, address: str) -> str:
         """The request type mail to ``address`` files (SPOC_MAIL_ADDRESSES, else the default)."""
