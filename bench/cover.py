@@ -15,13 +15,13 @@ the pass's time (target: under 5 s on PostgreSQL). Use a scratch database: it is
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, insert, select, text
+from _bulk import after_bulk, bulk_insert, request_row  # bench/, beside this script
+from sqlalchemy import create_engine, func, select, text
 
 from spoc import Role, create_app
 from spoc.core.domain.models import Contact, OutboxMessage, Request
@@ -29,7 +29,6 @@ from spoc.core.kernel.clock import FrozenClock
 from spoc.core.services import Spoc, spoc_of
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-FAR = datetime(9999, 1, 1, tzinfo=UTC)
 SUBJECTS = 1000
 CHUNK = 20_000
 
@@ -44,81 +43,38 @@ def seed(spoc: Spoc, total: int, owned: int, owner: int, others: list[int]) -> f
     ]
     contacts = max(1, total // 20)
     db = spoc.db
-    with db.engine.begin() as conn:
-        conn.execute(
-            insert(Contact),
-            [
-                {
-                    "id": i,
-                    "email": f"person{i}@example.com",
-                    "name": f"Person {i}",
-                    "language": "en",
-                    "attributes": {},
-                    "created_at": NOW,
-                }
-                for i in range(1, contacts + 1)
-            ],
-        )
-    postgres = db.engine.dialect.name == "postgresql"
+    bulk_insert(
+        db,
+        Contact.__table__,  # type: ignore[arg-type]
+        [
+            {
+                "id": i,
+                "email": f"person{i}@example.com",
+                "name": f"Person {i}",
+                "language": "en",
+                "attributes": {},
+                "created_at": NOW,
+            }
+            for i in range(1, contacts + 1)
+        ],
+    )
     for start in range(1, total + 1, CHUNK):
         rows = []
         for i in range(start, min(total, start + CHUNK - 1) + 1):
             mine = i % (total // owned) == 0 and i // (total // owned) <= owned
             rows.append(
-                (
+                request_row(
                     i,
                     f"Question {i}",
                     {"summary": f"Question {i}", "details": ""},
                     1 + i % contacts,
-                    subjects[i % SUBJECTS] if mine else None,
-                    owner if mine else others[i % len(others)],
+                    NOW,
+                    subject_id=subjects[i % SUBJECTS] if mine else None,
+                    owner_agent_id=owner if mine else others[i % len(others)],
                 )
             )
-        if postgres:
-            raw = db.engine.raw_connection()
-            try:
-                with raw.cursor().copy(  # type: ignore[attr-defined]
-                    "COPY requests (id, type_key, summary, fields, priority, status, contact_id,"
-                    " subject_id, owner_agent_id, escalation_level, version, created_at,"
-                    " updated_at, deadline_at) FROM STDIN"
-                ) as copy:
-                    for i, summary, fields, contact, subject, agent in rows:
-                        copy.write_row(
-                            (i, "generic.question", summary, json.dumps(fields), "P3", "open",
-                             contact, subject, agent, 0, 1, NOW, NOW, FAR)
-                        )  # fmt: skip
-                raw.commit()
-            finally:
-                raw.close()
-            continue
-        with db.engine.begin() as conn:
-            conn.execute(
-                insert(Request),
-                [
-                    {
-                        "id": i,
-                        "type_key": "generic.question",
-                        "summary": summary,
-                        "fields": fields,
-                        "priority": "P3",
-                        "status": "open",
-                        "contact_id": contact,
-                        "subject_id": subject,
-                        "owner_agent_id": agent,
-                        "escalation_level": 0,
-                        "version": 1,
-                        "created_at": NOW,
-                        "updated_at": NOW,
-                        "deadline_at": FAR,
-                    }
-                    for i, summary, fields, contact, subject, agent in rows
-                ],
-            )
-    if postgres:
-        with db.engine.begin() as conn:
-            conn.execute(text("SELECT setval('requests_id_seq', (SELECT max(id) FROM requests))"))
-            conn.execute(text("SELECT setval('contacts_id_seq', (SELECT max(id) FROM contacts))"))
-            conn.execute(text("ANALYZE"))
+        bulk_insert(db, Request.__table__, rows)  # type: ignore[arg-type]
+    after_bulk(db, ["requests", "contacts"])
     return time.monotonic() - started
 
 

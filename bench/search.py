@@ -17,7 +17,6 @@ word (first page only), and a word prefix. Use a scratch database: the script mi
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 import tempfile
@@ -25,7 +24,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import insert, text
+from _bulk import after_bulk, bulk_insert, request_row  # bench/, beside this script
+from sqlalchemy import text
 
 from spoc import Actor, Role, create_app
 from spoc.core.domain.models import Contact, Message, Request
@@ -134,23 +134,22 @@ def seed(spoc: object, total: int, rng: random.Random) -> tuple[float, int]:
     db = spoc.db
     started = time.monotonic()
     contacts = max(1, total // 20)
-    postgres = db.engine.dialect.name == "postgresql"
     messages = 0
-    with db.engine.begin() as conn:
-        conn.execute(
-            insert(Contact),
-            [
-                {
-                    "id": i,
-                    "email": f"person{i}@example.com",
-                    "name": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
-                    "language": "en",
-                    "attributes": {},
-                    "created_at": NOW,
-                }
-                for i in range(1, contacts + 1)
-            ],
-        )
+    bulk_insert(
+        db,
+        Contact.__table__,  # type: ignore[arg-type]
+        [
+            {
+                "id": i,
+                "email": f"person{i}@example.com",
+                "name": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+                "language": "en",
+                "attributes": {},
+                "created_at": NOW,
+            }
+            for i in range(1, contacts + 1)
+        ],
+    )
     chunk = 20_000
     for start in range(1, total + 1, chunk):
         requests, said = [], []
@@ -164,82 +163,29 @@ def seed(spoc: object, total: int, rng: random.Random) -> tuple[float, int]:
             for _ in range(rng.randint(1, 3)):
                 said.append((i, sentence(rng)))
         messages += len(said)
-        if postgres:
-            raw = db.engine.raw_connection()
-            try:
-                cursor = raw.cursor()
-                with cursor.copy(  # type: ignore[attr-defined]
-                    "COPY requests (id, type_key, summary, fields, priority, status, contact_id,"
-                    " escalation_level, version, created_at, updated_at, deadline_at)"
-                    " FROM STDIN"
-                ) as copy:
-                    for i, summary, fields, contact in requests:
-                        copy.write_row(
-                            (
-                                i,
-                                "generic.question",
-                                summary,
-                                json.dumps(fields),
-                                "P3",
-                                "open",
-                                contact,
-                                0,
-                                1,
-                                NOW,
-                                NOW,
-                                datetime(9999, 1, 1, tzinfo=UTC),
-                            )
-                        )
-                with cursor.copy(
-                    "COPY messages (request_id, visibility, author_kind, body, created_at)"
-                    " FROM STDIN"
-                ) as copy:
-                    for request_id, body in said:
-                        copy.write_row((request_id, "public", "agent", body, NOW))
-                raw.commit()
-            finally:
-                raw.close()
-            continue
-        with db.engine.begin() as conn:
-            conn.execute(
-                insert(Request),
-                [
-                    {
-                        "id": i,
-                        "type_key": "generic.question",
-                        "summary": summary,
-                        "fields": fields,
-                        "priority": "P3",
-                        "status": "open",
-                        "contact_id": contact,
-                        "escalation_level": 0,
-                        "version": 1,
-                        "created_at": NOW,
-                        "updated_at": NOW,
-                    }
-                    for i, summary, fields, contact in requests
-                ],
-            )
-            conn.execute(
-                insert(Message),
-                [
-                    {
-                        "request_id": request_id,
-                        "visibility": "public",
-                        "author_kind": "agent",
-                        "body": body,
-                        "created_at": NOW,
-                    }
-                    for request_id, body in said
-                ],
-            )
-    if postgres:
-        with db.engine.begin() as conn:
-            for table in ("requests", "messages", "contacts"):
-                # The names are the three literals above, never input.
-                sql = f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"  # noqa: E501, S608
-                conn.execute(text(sql))
-            conn.execute(text("ANALYZE"))
+        bulk_insert(
+            db,
+            Request.__table__,  # type: ignore[arg-type]
+            [
+                request_row(i, summary, fields, contact, NOW)
+                for i, summary, fields, contact in requests
+            ],
+        )
+        bulk_insert(
+            db,
+            Message.__table__,  # type: ignore[arg-type]
+            [
+                {
+                    "request_id": request_id,
+                    "visibility": "public",
+                    "author_kind": "agent",
+                    "body": body,
+                    "created_at": NOW,
+                }
+                for request_id, body in said
+            ],
+        )
+    after_bulk(db, ["requests", "messages", "contacts"])
     return time.monotonic() - started, messages
 
 
