@@ -22,6 +22,7 @@ from spoc.core.accounts.oidc import OidcClient
 from spoc.core.accounts.tokens import TokenService
 from spoc.core.accounts.two_factor import SEAL_LABEL as TWO_FACTOR_LABEL
 from spoc.core.accounts.two_factor import TwoFactorService
+from spoc.core.domain.assignment import AssignmentService
 from spoc.core.domain.cover import CoverService
 from spoc.core.domain.directory import DirectoryService
 from spoc.core.domain.escalation import EscalationService
@@ -88,6 +89,7 @@ class Spoc:
     addressing: MailAddressing = field(init=False)  # reply addresses, Message-IDs
     mail: MailService = field(init=False)  # inbound mail
     cover: CoverService = field(init=False)  # acting owners while an agent is away
+    assignment: AssignmentService = field(init=False)  # teams' rules: who gets the next
     saved_replies: SavedReplyService = field(init=False)
     articles: ArticleService = field(init=False)  # the knowledge base written in the console
     search: SearchService = field(init=False)  # full-text search (spoc.search.query)
@@ -140,6 +142,7 @@ class Spoc:
         self.oidc = OidcClient(self.settings, self.clock) if self.settings.oidc_issuer else None
         self.outbox = self.deliverer()
         self.cover = CoverService(deps, notifier=self.notifier)
+        self.assignment = AssignmentService(deps)
         self.mail = MailService(
             deps, requests=self.requests, notifier=self.notifier, addressing=self.addressing
         )

@@ -29,6 +29,7 @@ class AuditAction:
     AGENT_UNLOCKED = "agent.unlocked"
     PASSWORD_CHANGED = "agent.password"  # noqa: S105 - an action name, not a secret
     TEAM_MEMBERS = "team.members"
+    TEAM_ASSIGNMENT = "team.assignment"
     SUBJECT_PEOPLE = "subject.people"
     SUBJECTS_IMPORTED = "subject.imported"
     REQUEST_OWNER = "request.owner"
@@ -52,6 +53,7 @@ class AuditAction:
         AGENT_UNLOCKED,
         PASSWORD_CHANGED,
         TEAM_MEMBERS,
+        TEAM_ASSIGNMENT,
         SUBJECT_PEOPLE,
         SUBJECTS_IMPORTED,
         REQUEST_OWNER,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import exists, select
 
+from spoc.core.domain.assignment import pick_member
 from spoc.core.domain.models import Escalation, EscalationTrigger, Team, TeamMember, Visibility
 from spoc.core.domain.writes import ServiceBase, WriteContext
 from spoc.core.kernel.durations import (
@@ -94,11 +95,13 @@ class EscalationService(ServiceBase):
             )
         level = request.escalation_level + 1
         ola = answer_within or BusinessHours(self.settings.ola_hours)
+        picked = pick_member(write.session, team, self.today())
         escalation = Escalation(
             request_id=request.id,
             level=level,
             from_agent_id=actor.id if actor.kind is ActorKind.AGENT else None,
             to_team_id=team.id,
+            to_agent_id=picked.agent_id if picked is not None else None,
             reason=reason.strip(),
             trigger=trigger,
             opened_at=write.now,
@@ -119,6 +122,14 @@ class EscalationService(ServiceBase):
             },
             visibility=Visibility.INTERNAL,
         )
+        if picked is not None:
+            write.record(
+                "escalation_assigned",
+                picked.reason,
+                {"escalation_id": escalation.id, "to_agent_id": picked.agent_id},
+                visibility=Visibility.INTERNAL,
+                by=Actor.system("Assignment"),
+            )
         return escalation
 
     def hand_back(

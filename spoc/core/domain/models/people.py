@@ -30,6 +30,11 @@ class Team(Model):
     key: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
+    # How requests and escalations reaching the team get a person: "none" (the team holds
+    # them), "round_robin" or "least_open"; at most ``assignment_cap`` open requests each.
+    assignment: Mapped[str] = mapped_column(String(16), default="none")
+    assignment_cap: Mapped[int | None] = mapped_column(Integer)
+    last_assigned_agent_id: Mapped[int | None] = mapped_column(Integer)
 
     members: Mapped[list[Agent]] = relationship(
         secondary="team_members", back_populates="teams", order_by="Agent.name"

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from spoc.core.domain.assignment import pick_member
 from spoc.core.domain.attachments import Upload, describe_files
 from spoc.core.domain.escalation import MAX_LEVEL
 from spoc.core.domain.links import add_tracking_token
@@ -240,6 +241,11 @@ class RequestIntake(RequestOwnership):
                 if routing.team_key
                 else None
             )
+            # A team with an assignment rule gives the request to one of its members.
+            picked = pick_member(session, owner_team, self.today()) if owner_team else None
+            if picked is not None:
+                routing = Routing(picked.agent_id, None, f"{routing.reason}; {picked.reason}")
+                owner_team = None
             stored = validated.model_dump(mode="json")
             request = Request(
                 type_key=request_type.key,

@@ -10,11 +10,12 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from spoc.core.domain.models import Absence, Agent, OutboxMessage, Team
-from spoc.core.kernel.errors import ServiceError, ValidationFailed
+from spoc.core.kernel.errors import NotFoundError, ServiceError, ValidationFailed
 from spoc.core.kernel.types import Role
 from spoc.core.services import spoc_of
 from spoc.core.storage.keyset import Ordering
 from spoc.core.web.console.auth import EVERYONE, actor, bp, current_agent, role_required
+from spoc.core.web.webinput import bounded_int
 
 PAGE = 50
 AGENTS = Ordering("console:agents", Agent.id)
@@ -206,6 +207,26 @@ def admin_create_team() -> Response:
         flash("Team created.", "success")
     except ServiceError as exc:
         flash(f"Not created: {exc}", "error")
+    return redirect(url_for("console.admin_teams"), code=303)
+
+
+@bp.post("/admin/teams/<int:team_id>/assignment")
+@role_required(Role.ADMIN)
+def admin_team_assignment(team_id: int) -> Response:
+    form = request.form
+    cap = form.get("cap", "").strip()
+    try:
+        spoc_of().assignment.set_rule(
+            actor(),
+            team_id,
+            form.get("assignment", ""),
+            bounded_int(cap, "assignment_cap") if cap else None,
+        )
+        flash("Assignment rule saved.", "success")
+    except NotFoundError:
+        abort(404)
+    except ServiceError as exc:
+        flash(f"Not changed: {exc}", "error")
     return redirect(url_for("console.admin_teams"), code=303)
 
 
