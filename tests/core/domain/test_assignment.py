@@ -52,7 +52,7 @@ def test_round_robin_across_three_with_one_away_spreads_and_never_picks_the_abse
 def test_least_open_picks_the_least_loaded_and_respects_the_cap(org: Org) -> None:
     a, b, c = _desk_of_three(org)
     spoc = org.spoc
-    for n in range(2):  # a has two open, b one, c none
+    for _ in range(2):  # a has two open, b one, c none
         spoc.requests.assign(org.file(subject_id=None), Actor.system(), agent_id=a)
     spoc.requests.assign(org.file(subject_id=None), Actor.system(), agent_id=b)
     spoc.assignment.set_rule(org.actor(org.ada), org.desk.id, "least_open", cap=2)
