@@ -141,7 +141,7 @@ class Spoc:
         )
         self.oidc = OidcClient(self.settings, self.clock) if self.settings.oidc_issuer else None
         self.outbox = self.deliverer()
-        self.cover = CoverService(deps, notifier=self.notifier)
+        self.cover = CoverService(deps, notifier=self.notifier, pager=self.pager)
         self.assignment = AssignmentService(deps)
         self.mail = MailService(
             deps, requests=self.requests, notifier=self.notifier, addressing=self.addressing

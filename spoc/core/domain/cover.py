@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import Integer, func, insert, literal, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -29,6 +29,7 @@ from spoc.core.domain.models import (
     Contact,
     Request,
     Subject,
+    Team,
     TimelineEvent,
     Visibility,
 )
@@ -36,11 +37,27 @@ from spoc.core.domain.notifications import Notifier
 from spoc.core.domain.routing import acting_spoc, away_until, human_date
 from spoc.core.domain.writes import ServiceBase, ServiceDeps
 from spoc.core.kernel.types import ActorKind, Status
+from spoc.core.storage.keyset import Ordering, Page, Pager
 
 PAGE = 500
 ABSENCES_PER_PASS = 20
 UNRESOLVED = sorted(Status.unresolved())
 COVER = "Cover"
+
+
+@dataclass(frozen=True)
+class AwayLine:
+    """One absence now or soon, and who holds the agent's requests meanwhile."""
+
+    absence_id: int
+    agent_id: int
+    agent_name: str
+    starts_on: date
+    ends_on: date
+    covers: tuple[tuple[str, int], ...]  # (who, open requests they cover)
+
+
+AWAY = Ordering("console:away", Absence.starts_on, Absence.id)
 
 
 @dataclass
@@ -58,9 +75,10 @@ class CoverReport:
 
 
 class CoverService(ServiceBase):
-    def __init__(self, deps: ServiceDeps, *, notifier: Notifier) -> None:
+    def __init__(self, deps: ServiceDeps, *, notifier: Notifier, pager: Pager) -> None:
         super().__init__(deps)
         self.notifier = notifier
+        self.pager = pager
 
     def run(self, limit: int = 10_000) -> CoverReport:
         """One pass: start the covers of absences that began, end those that ended; at most
@@ -104,6 +122,48 @@ class CoverService(ServiceBase):
             if self._end(absence, limit - report.returned, report):
                 report.ended += 1
         return report
+
+    def overview(
+        self, *, days: int = 14, cursor: str | None = None, limit: int = 50
+    ) -> Page[AwayLine]:
+        """Who is away today or in the next ``days`` days, and who covers their open requests
+        (one grouped, indexed count per absence), a page at a time."""
+        today = self.today()
+        with self.db.reader() as session:
+            page = self.pager.page(
+                session,
+                select(Absence, Agent.name)
+                .join(Agent, Agent.id == Absence.agent_id)
+                .where(Absence.ends_on >= today, Absence.starts_on <= today + timedelta(days=days)),
+                AWAY,
+                limit=limit,
+                cursor=cursor,
+            )
+            lines = []
+            for absence, name in page.items:
+                rows = session.execute(
+                    select(Agent.name, Team.name, func.count())
+                    .select_from(Request)
+                    .outerjoin(Agent, Agent.id == Request.owner_agent_id)
+                    .outerjoin(Team, Team.id == Request.owner_team_id)
+                    .where(
+                        Request.covering_for_agent_id == absence.agent_id,
+                        Request.status.in_(UNRESOLVED),
+                    )
+                    .group_by(Agent.name, Team.name)
+                    .order_by(func.count().desc())
+                ).all()
+                lines.append(
+                    AwayLine(
+                        absence.id,
+                        absence.agent_id,
+                        name,
+                        absence.starts_on,
+                        absence.ends_on,
+                        tuple((agent or f"The {team}", n) for agent, team, n in rows),
+                    )
+                )
+        return Page(lines, page.next, page.previous)
 
     # --- the absence begins -----------------------------------------------------------------
 

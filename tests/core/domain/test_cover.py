@@ -87,3 +87,15 @@ def test_without_an_available_deputy_the_desk_covers(org: Org, clock: FrozenCloc
     request = spoc.requests.get(request_id, Actor.system())
     assert request.owner_agent_id is None and request.owner_team_id == org.desk.id
     assert request.status is Status.NEW
+
+
+def test_the_overview_shows_who_is_away_and_who_covers(org: Org, clock: FrozenClock) -> None:
+    spoc = org.spoc
+    for _ in range(2):
+        org.file()
+    today = spoc.requests.today()
+    spoc.directory.add_absence(org.dana.id, today, today + timedelta(days=4))
+    spoc.directory.add_absence(org.sam.id, today + timedelta(days=30), today + timedelta(days=31))
+    spoc.sweep()
+    [line] = spoc.cover.overview().items  # Sam's absence is too far off
+    assert (line.agent_name, line.covers) == ("Dana Reyes", (("Lee Chen", 2),))

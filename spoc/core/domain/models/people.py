@@ -79,6 +79,8 @@ class Absence(Model):
         # The sweep's "whose absence began, whose ended" (both a short range of the index).
         Index("ix_absences_cover_start", "cover_started_at", "starts_on"),
         Index("ix_absences_cover_end", "cover_ended_at", "ends_on"),
+        # The console's "who is away and who covers", by start (keyset).
+        Index("ix_absences_start", "starts_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

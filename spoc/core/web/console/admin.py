@@ -42,6 +42,14 @@ def my_absences() -> str:
     return render_template("console/absences.html", agent=agent, absences=_absences_of(agent.id))
 
 
+@bp.get("/cover")
+@role_required(*EVERYONE)
+def cover_overview() -> str:
+    """Who is away now or in the next two weeks, and who covers their open requests."""
+    found = spoc_of().cover.overview(cursor=request.args.get("after"))
+    return render_template("console/cover.html", rows=found.items, next_after=found.next)
+
+
 def _back_to(agent_id: int) -> Response:
     me = current_agent()
     assert me is not None
