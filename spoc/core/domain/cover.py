@@ -23,6 +23,7 @@ from datetime import date, timedelta
 from sqlalchemy import Integer, func, insert, literal, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from spoc.core.domain.assignment import pick_member
 from spoc.core.domain.models import (
     Absence,
     Agent,
@@ -30,6 +31,7 @@ from spoc.core.domain.models import (
     Request,
     Subject,
     Team,
+    TeamMember,
     TimelineEvent,
     Visibility,
 )
@@ -220,11 +222,32 @@ class CoverService(ServiceBase):
         away = away_until(session, sorted(people), today)
         groups: dict[tuple[int | None, int | None], list[int]] = defaultdict(list)
         names: dict[tuple[int | None, int | None], str] = {}
+        # Where no deputy can act: the absent agent's team that assigns by a rule, if any.
+        ruled = session.scalar(
+            select(Team)
+            .join(TeamMember, TeamMember.team_id == Team.id)
+            .where(TeamMember.agent_id == absent.id, Team.assignment != "none")
+            .order_by(Team.id)
+            .limit(1)
+        )
         for subject_id, ids in by_subject.items():
             subject = subjects.get(subject_id) if subject_id is not None else None
             routing = acting_spoc(session, subject, today, self.settings.desk_team, away)
             agent_id = routing.agent_id if routing.agent_id != absent.id else None
             team_id = None
+            if agent_id is None and ruled is not None:
+                left = []
+                for request_id in ids:  # one turn each, by the team's rule
+                    pick = pick_member(session, ruled, today)
+                    if pick is None:
+                        left.append(request_id)
+                        continue
+                    chosen = session.get(Agent, pick.agent_id)
+                    groups[(pick.agent_id, None)].append(request_id)
+                    names[(pick.agent_id, None)] = chosen.name if chosen else "Your new contact"
+                ids = left
+                if not ids:
+                    continue
             if agent_id is None:
                 desk = self.team_by_key(session, self.settings.desk_team, create=True)
                 assert desk is not None

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from spoc import Actor, FrozenClock, Status
+from spoc import Actor, FrozenClock, Role, Status
 from spoc.core.domain.models import OutboxMessage, Request
 from tests.conftest import Org
 
@@ -99,3 +99,21 @@ def test_the_overview_shows_who_is_away_and_who_covers(org: Org, clock: FrozenCl
     spoc.sweep()
     [line] = spoc.cover.overview().items  # Sam's absence is too far off
     assert (line.agent_name, line.covers) == ("Dana Reyes", (("Lee Chen", 2),))
+
+
+def test_without_a_deputy_the_absent_agents_team_rule_covers_before_the_desk(
+    org: Org, clock: FrozenClock
+) -> None:
+    spoc = org.spoc
+    admin = org.actor(org.ada)
+    extra = spoc.directory.add_agent(email="nia@example.org", name="Nia Okafor", role=Role.AGENT)
+    spoc.directory.set_team_members(admin, org.desk.id, [org.dana.id, org.sam.id, extra.id])
+    spoc.assignment.set_rule(admin, org.desk.id, "round_robin")
+    ids = [org.file(subject_id=None) for _ in range(4)]  # routed to the desk by its rule…
+    for request_id in ids:  # …then Dana took them all
+        spoc.requests.assign(request_id, Actor.system(), agent_id=org.dana.id)
+    today = spoc.requests.today()
+    spoc.directory.add_absence(org.dana.id, today, today + timedelta(days=2))
+    spoc.sweep()
+    owners = [spoc.requests.get(i, Actor.system()).owner_agent_id for i in ids]
+    assert org.dana.id not in owners and set(owners) == {org.sam.id, extra.id}
