@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import Integer, func, insert, literal, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -36,9 +37,11 @@ from spoc.core.domain.models import (
     Visibility,
 )
 from spoc.core.domain.notifications import Notifier
+from spoc.core.domain.outbox import enqueue_rows
 from spoc.core.domain.routing import acting_spoc, away_until, human_date
 from spoc.core.domain.writes import ServiceBase, ServiceDeps
 from spoc.core.kernel.types import ActorKind, Status
+from spoc.core.storage.bulk import among
 from spoc.core.storage.keyset import Ordering, Page, Pager
 
 PAGE = 500
@@ -262,7 +265,7 @@ class CoverService(ServiceBase):
             summary = f"{names[(agent_id, team_id)]} covers for {absent.name} until {until}"
             session.execute(
                 update(Request)
-                .where(Request.id.in_(ids))
+                .where(among(session, Request.id, ids))
                 .values(
                     owner_agent_id=agent_id,
                     owner_team_id=team_id,
@@ -305,7 +308,7 @@ class CoverService(ServiceBase):
                 open_ids = list(
                     session.scalars(
                         select(Request.id).where(
-                            Request.id.in_(ids), Request.status.in_(UNRESOLVED)
+                            among(session, Request.id, ids), Request.status.in_(UNRESOLVED)
                         )
                     )
                 )
@@ -313,7 +316,7 @@ class CoverService(ServiceBase):
                 if back and open_ids:
                     session.execute(
                         update(Request)
-                        .where(Request.id.in_(open_ids))
+                        .where(among(session, Request.id, open_ids))
                         .values(
                             owner_agent_id=absence.agent_id,
                             owner_team_id=None,
@@ -333,7 +336,7 @@ class CoverService(ServiceBase):
                     )
                 session.execute(
                     update(Request)
-                    .where(Request.id.in_(ids))
+                    .where(among(session, Request.id, ids))
                     .values(**values)
                     .execution_options(synchronize_session=False)
                 )
@@ -370,7 +373,7 @@ class CoverService(ServiceBase):
             literal(summary[:500]),
             literal(data, TimelineEvent.__table__.c.data.type),
             literal(self.clock.now(), TimelineEvent.__table__.c.at.type),
-        ).where(Request.id.in_(ids))
+        ).where(among(session, Request.id, ids))
         session.execute(
             insert(TimelineEvent).from_select(
                 [
@@ -395,11 +398,12 @@ class CoverService(ServiceBase):
         rows = session.execute(
             select(Request, Contact.name, Contact.email)
             .join(Contact, Contact.id == Request.contact_id)
-            .where(Request.id.in_(ids))
+            .where(among(session, Request.id, ids))
         ).all()
         latest = self.notifier.latest_inbound(session, ids)
-        with session.no_autoflush:  # the mails are flushed once, with the transaction
-            for request, name, email in rows:
-                self.notifier.requester_notice(
-                    session, request, email, name, summary, latest=latest.get(request.id)
-                )
+        mails: list[dict[str, Any]] = []
+        for request, name, email in rows:
+            self.notifier.requester_notice(
+                session, request, email, name, summary, latest=latest.get(request.id), into=mails
+            )
+        enqueue_rows(session, mails)

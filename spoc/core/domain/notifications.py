@@ -34,12 +34,13 @@ from spoc.core.domain.models import (
     TimelineEvent,
     Visibility,
 )
-from spoc.core.domain.outbox import enqueue, webhook_body
+from spoc.core.domain.outbox import enqueue, outbox_row, webhook_body
 from spoc.core.domain.writes import WriteContext
 from spoc.core.kernel.clock import Clock
 from spoc.core.kernel.mail import MailOutcome
 from spoc.core.kernel.types import ActorKind, Status
 from spoc.core.platform.settings import Settings
+from spoc.core.storage.bulk import among
 
 if TYPE_CHECKING:
     from spoc.core.platform.plugins import PluginHost
@@ -98,6 +99,9 @@ def mail_environment(host: PluginHost) -> Environment:
         loader=ChoiceLoader(folders),
         autoescape=select_autoescape(enabled_extensions=("html",), default=False),
         keep_trailing_newline=True,
+        # Mail templates ship with the code: no file check before every mail rendered (a pass
+        # that tells ten thousand requesters renders twenty thousand).
+        auto_reload=False,
     )
 
 
@@ -206,7 +210,7 @@ class Notifier:
         rows = session.execute(
             select(InboundMail.request_id, func.max(InboundMail.id))
             .where(
-                InboundMail.request_id.in_(request_ids),
+                among(session, InboundMail.request_id, request_ids),
                 InboundMail.outcome.in_((MailOutcome.FILED, MailOutcome.THREADED)),
                 InboundMail.message_id.is_not(None),
             )
@@ -214,7 +218,9 @@ class Notifier:
         ).all()
         ids: dict[int, int] = {m: r for r, m in rows if r is not None}
         found = session.execute(
-            select(InboundMail.id, InboundMail.message_id).where(InboundMail.id.in_(list(ids)))
+            select(InboundMail.id, InboundMail.message_id).where(
+                among(session, InboundMail.id, list(ids))
+            )
         ).all()
         return {ids[mail_id]: message_id for mail_id, message_id in found if message_id}
 
@@ -263,9 +269,12 @@ class Notifier:
         sender_name: str | None = None,
         answering: str | None = None,
         latest: str | bool | None = True,
+        into: list[dict[str, Any]] | None = None,
         **context: Any,
     ) -> None:
-        """Render ``mail/<template>.txt`` and ``.html`` and queue them in ``session``.
+        """Render ``mail/<template>.txt`` and ``.html`` and queue them in ``session`` — or,
+        given ``into``, add the outbox row to it for :func:`enqueue_rows` (``request`` must then
+        have its id).
 
         ``auto_submitted`` is the mail's Auto-Submitted (RFC 3834): ``auto-generated`` for
         notices, ``auto-replied`` for answers to a mail, ``None`` for a person's words (a
@@ -291,6 +300,21 @@ class Notifier:
             headers["Auto-Submitted"] = auto_submitted
         if sender_name:
             headers["From"] = formataddr((sender_name, self.addressing.from_address))
+        if into is not None:
+            into.append(
+                outbox_row(
+                    channel="email",
+                    recipient=to,
+                    subject=subject,
+                    body_text=text,
+                    body_html=html,
+                    headers=headers,
+                    request_id=request.id if request is not None else None,
+                    now=self.clock.now(),
+                    key=key,
+                )
+            )
+            return
         enqueue(
             session,
             channel="email",
@@ -346,9 +370,10 @@ class Notifier:
         headline: str,
         *,
         latest: str | bool | None = True,
+        into: list[dict[str, Any]] | None = None,
     ) -> None:
         """Tell a requester something outside a write (a cover starting): ``headline`` only,
-        and for private types only that there is an update."""
+        and for private types only that there is an update. ``into``: see :meth:`mail`."""
         if self._private(request):
             headline = "There is an update on your request"
         self.mail(
@@ -358,6 +383,7 @@ class Notifier:
             headline,
             "requester_update",
             latest=latest,
+            into=into,
             name=name,
             headline=headline,
             body="",

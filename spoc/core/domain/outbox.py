@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 from spoc.core.domain.models import Contact, OutboxMessage
 from spoc.core.kernel.clock import Clock
 from spoc.core.platform.settings import Settings
+from spoc.core.storage.bulk import insert_rows
 from spoc.core.storage.db import UNREADABLE, Database
 from spoc.core.storage.keys import SEALED
 
@@ -80,6 +81,42 @@ class NotificationChannel:
     send: Callable[[Outgoing], None]
 
 
+def outbox_row(
+    *,
+    channel: str,
+    recipient: str,
+    body_text: str,
+    now: datetime,
+    subject: str = "",
+    body_html: str | None = None,
+    headers: Mapping[str, Any] | None = None,
+    request_id: int | None = None,
+    key: str | None = None,
+) -> dict[str, Any]:
+    """The columns of one pending message, for :func:`enqueue_rows` (a pass queuing
+    thousands of mails at once writes them in one statement)."""
+    return {
+        "request_id": request_id,
+        "channel": channel,
+        "recipient": recipient,
+        "subject": subject[:300],
+        "body_text": body_text,
+        "body_html": body_html,
+        "headers": dict(headers or {}),
+        "idempotency_key": key or f"ntf-{uuid.uuid4().hex}",
+        "status": PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+def enqueue_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Add the messages :func:`outbox_row` made to the caller's transaction, in one write
+    (``COPY`` on PostgreSQL); bodies are sealed as by :func:`enqueue`."""
+    insert_rows(session, OutboxMessage.__table__, rows)  # type: ignore[arg-type]
+
+
 def enqueue(
     session: Session,
     *,
@@ -94,19 +131,18 @@ def enqueue(
     key: str | None = None,
 ) -> OutboxMessage:
     """Add a message to the caller's transaction (no flush: safe inside write observers)."""
-    message = OutboxMessage(
+    row = outbox_row(
         channel=channel,
         recipient=recipient,
-        subject=subject[:300],
         body_text=body_text,
+        now=now,
+        subject=subject,
         body_html=body_html,
-        headers=dict(headers or {}),
-        idempotency_key=key or f"ntf-{uuid.uuid4().hex}",
-        status=PENDING,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
+        headers=headers,
+        key=key,
     )
+    del row["request_id"]
+    message = OutboxMessage(**row)
     if request is not None:
         message.request = request  # resolved at flush, also for a request not yet inserted
     session.add(message)

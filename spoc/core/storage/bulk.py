@@ -1,0 +1,61 @@
+"""Set-based writes: many rows in one statement, and id sets as one parameter.
+
+Two things cost most when a pass touches thousands of rows on PostgreSQL: a long ``IN`` list
+(psycopg parses the statement text, and every size is a new statement for the server) and a
+multi-row ``INSERT … VALUES`` of thousands of rows (the same parsing, per page of rows).
+:func:`among` sends an id set as one array parameter (``= ANY(:ids)``), and
+:func:`insert_rows` writes with ``COPY`` inside the session's transaction; elsewhere (SQLite)
+both fall back to the plain statements, which cost little there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, Table, any_, bindparam, insert
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Session
+
+
+def postgres(session: Session) -> bool:
+    """Is this session's database PostgreSQL?"""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def among(session: Session, column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
+    """``column IN ids``: one array parameter on PostgreSQL, a plain ``IN`` elsewhere."""
+    if postgres(session):
+        found: ColumnElement[bool] = column == any_(
+            bindparam(None, list(ids), type_=postgresql.ARRAY(Integer))
+        )
+        return found
+    listed: ColumnElement[bool] = column.in_(list(ids))
+    return listed
+
+
+def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (dicts with the same keys, column values as Python objects) into
+    ``table`` in the session's transaction: ``COPY`` on PostgreSQL, one ``executemany``
+    elsewhere. Column types still apply (a sealed column is sealed, JSON is encoded)."""
+    if not rows:
+        return
+    if not postgres(session):
+        session.execute(insert(table), list(rows))
+        return
+    session.flush()  # what the ORM holds goes first, in order
+    dialect = session.get_bind().dialect
+    columns = list(rows[0])
+    processors = [table.c[name].type._cached_bind_processor(dialect) for name in columns]
+    driver = session.connection().connection.driver_connection
+    assert driver is not None
+    # The table and column names come from the models, never from input.
+    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(
+                [
+                    value if process is None else process(value)
+                    for process, value in zip(processors, (row[c] for c in columns), strict=True)
+                ]
+            )
