@@ -73,6 +73,7 @@ PHASES: dict[str, tuple[str, ...]] = {
     ),
     "Intake: deciding priority and owner of a new request": (
         "spoc_resolve_subject",
+        "spoc_contact_subjects",
         "spoc_classify_request",
         "spoc_triage_request",
         "spoc_route_request",
@@ -284,6 +285,28 @@ def spoc_resolve_subject(reference: str, request_type: RequestType, spoc: Spoc) 
 
     firstresult: no — if plugins disagree the reference is refused as ambiguous; if none
     knows it, the stakeholder is asked to check it (or to leave it empty for desk triage).
+    """
+
+
+@hookspec
+def spoc_contact_subjects(email: str, kinds: Sequence[str], spoc: Spoc) -> Sequence[int]:  # type: ignore[empty-body]
+    """The subjects a requester belongs to by this plugin's own records: a customer account's
+    verified contacts, a project's sponsor, an event's attendees.
+
+    Asked when a contact signed in by magic link (so ``email`` is proven, never typed) opens a
+    form: the subjects named here, with those of their own earlier requests, are offered as
+    "which one is it about?", and a choice among them files the request there — also for a
+    private kind, so answer only from records the organisation keeps, never from what a
+    requester typed. Must not write.
+
+    Arguments:
+        email: the signed-in contact's address, lower case.
+        kinds: the subject kinds the request type applies to (empty: any kind).
+        spoc: the application's :class:`spoc.Spoc`, for reading the plugin's own tables.
+
+    Returns: subject ids (the core keeps those of ``kinds`` and offers at most 20).
+
+    firstresult: no — every plugin's subjects are offered together.
     """
 
 

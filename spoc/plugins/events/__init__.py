@@ -10,7 +10,7 @@ the public plugin API (:mod:`spoc`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -56,7 +56,7 @@ from spoc.plugins.events.forms import (
     VendorContractForm,
     VendorRequestForm,
 )
-from spoc.plugins.events.models import Event, Incident, RequestLink, Vendor
+from spoc.plugins.events.models import Attendee, Event, Incident, RequestLink, Vendor
 from spoc.plugins.events.program import EVENT, event_of_subject, is_under_way
 from spoc.plugins.events.settings import EventsSettings, is_coordinator, settings_of
 from spoc.plugins.events.views import bp, console_panels, exports
@@ -418,3 +418,22 @@ def spoc_demo_data(demo: DemoContext) -> None:
     from spoc.plugins.events.demo import add_demo_data
 
     add_demo_data(demo)
+
+
+@hookimpl
+def spoc_contact_subjects(email: str, kinds: Sequence[str], spoc: Spoc) -> list[int]:
+    """A signed-in requester's events: those they attend, and those their company supplies
+    as a vendor (its on-site contact), newest first."""
+    if kinds and EVENT not in kinds:
+        return []
+    attending = select(Attendee.event_id).where(Attendee.email == email)
+    supplying = select(Vendor.event_id).where(Vendor.onsite_email == email)
+    with spoc.db.reader() as session:
+        return list(
+            session.scalars(
+                select(Event.subject_id)
+                .where(Event.id.in_(attending.union(supplying)), Event.erased_at.is_(None))
+                .order_by(Event.starts_at.desc())
+                .limit(20)
+            )
+        )

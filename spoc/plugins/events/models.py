@@ -79,6 +79,7 @@ class Vendor(Model):
     __table_args__ = (
         UniqueConstraint("event_id", "code"),
         Index("ix_events_vendors_event", "event_id", "name", "id"),
+        Index("ix_events_vendors_onsite_email", "onsite_email"),  # see spoc_contact_subjects
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -142,6 +143,7 @@ class Attendee(Model):
     __table_args__ = (
         UniqueConstraint("event_id", "email"),
         Index("ix_events_attendees_event", "event_id", "name", "id"),
+        Index("ix_events_attendees_email", "email"),  # see spoc_contact_subjects
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

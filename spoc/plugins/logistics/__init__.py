@@ -11,7 +11,7 @@ requester's panel), ``services`` (orders, identity, address changes, claims), ``
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -46,7 +46,7 @@ from spoc.plugins.logistics.api import routes
 from spoc.plugins.logistics.cli import logistics_cli
 from spoc.plugins.logistics.detect import detect
 from spoc.plugins.logistics.mail import carrier_notice
-from spoc.plugins.logistics.models import Claim, Order, Shipment
+from spoc.plugins.logistics.models import Claim, Order, Shipment, VerifiedContact
 from spoc.plugins.logistics.services import answer_address_request
 from spoc.plugins.logistics.settings import LogisticsSettings, settings_of
 from spoc.plugins.logistics.tracking import (
@@ -272,3 +272,19 @@ def spoc_demo_data(demo: DemoContext) -> None:
     from spoc.plugins.logistics.demo import add_demo_data
 
     add_demo_data(demo)
+
+
+@hookimpl
+def spoc_contact_subjects(email: str, kinds: Sequence[str], spoc: Spoc) -> list[int]:
+    """A signed-in requester's customer accounts: where the SPOC verified them, or where an
+    order names them as the customer's contact."""
+    if kinds and forms.ACCOUNT not in kinds:
+        return []
+    with spoc.db.reader() as session:
+        verified = session.scalars(
+            select(VerifiedContact.account_id).where(VerifiedContact.email == email).limit(20)
+        ).all()
+        ordered = session.scalars(
+            select(Order.account_id).where(Order.customer_email == email).distinct().limit(20)
+        ).all()
+    return [*verified, *ordered]

@@ -70,6 +70,8 @@ class Cause(StrEnum):
 
 class Order(Model):
     __tablename__ = "logistics_orders"
+    # The accounts a signed-in requester belongs to (spoc_contact_subjects).
+    __table_args__ = (Index("ix_logistics_orders_customer_email", "customer_email"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_number: Mapped[str] = mapped_column(String(60), unique=True)
@@ -238,7 +240,11 @@ class VerifiedContact(Model):
     number on file, signed letter…): they may change addresses and see proof of delivery."""
 
     __tablename__ = "logistics_verified_contacts"
-    __table_args__ = (UniqueConstraint("account_id", "email"),)
+    __table_args__ = (
+        UniqueConstraint("account_id", "email"),
+        # The accounts a signed-in requester belongs to (spoc_contact_subjects).
+        Index("ix_logistics_verified_contacts_email", "email"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("subjects.id", ondelete="CASCADE"))

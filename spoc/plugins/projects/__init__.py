@@ -9,13 +9,14 @@ public plugin API (:mod:`spoc`); see docs/projects.md.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint
 from pydantic import BaseModel
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from spoc import (
@@ -62,6 +63,7 @@ from spoc.plugins.projects.keys import (
     UPDATE,
     WORKSTREAM,
 )
+from spoc.plugins.projects.models import Person, Workstream
 from spoc.plugins.projects.records import after_commit, on_filed
 from spoc.plugins.projects.settings import ProjectsSettings
 from spoc.plugins.projects.views import bp, console_panels
@@ -293,3 +295,20 @@ def spoc_demo_data(demo: DemoContext) -> None:
     from spoc.plugins.projects.demo import add_demo_data
 
     add_demo_data(demo)
+
+
+@hookimpl
+def spoc_contact_subjects(email: str, kinds: Sequence[str], spoc: Spoc) -> list[int]:
+    """A signed-in requester's projects: those naming them (sponsor, steering committee…)
+    and the workstreams they lead."""
+    found: list[int] = []
+    with spoc.db.reader() as session:
+        if not kinds or PROJECT in kinds:
+            found += session.scalars(
+                select(Person.project_id).where(Person.email == email).distinct().limit(20)
+            ).all()
+        if not kinds or WORKSTREAM in kinds:
+            found += session.scalars(
+                select(Workstream.subject_id).where(Workstream.lead_email == email).limit(20)
+            ).all()
+    return found

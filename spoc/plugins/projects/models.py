@@ -55,7 +55,11 @@ class Project(Model):
 
 class Workstream(Model):
     __tablename__ = "projects_workstreams"
-    __table_args__ = (Index("ix_projects_workstreams_project", "project_id", "subject_id"),)
+    __table_args__ = (
+        Index("ix_projects_workstreams_project", "project_id", "subject_id"),
+        # The projects a signed-in requester belongs to (spoc_contact_subjects).
+        Index("ix_projects_workstreams_lead_email", "lead_email"),
+    )
 
     subject_id: Mapped[int] = mapped_column(
         ForeignKey("subjects.id", ondelete="CASCADE"), primary_key=True
@@ -71,7 +75,10 @@ class Person(Model):
     with a role."""
 
     __tablename__ = "projects_people"
-    __table_args__ = (Index("ix_projects_people_project", "project_id", "role", "id"),)
+    __table_args__ = (
+        Index("ix_projects_people_project", "project_id", "role", "id"),
+        Index("ix_projects_people_email", "email"),  # see spoc_contact_subjects
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("subjects.id", ondelete="CASCADE"))

@@ -9,8 +9,10 @@ import re
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from spoc import Actor
+from spoc.core.domain.models import Request
 from spoc.core.services import spoc_of
 from spoc.plugins.logistics.services import verify_contact
 from tests.conftest import AppFactory, FrozenClock, Inbox, csrf_token, login
@@ -221,3 +223,36 @@ def test_a_proven_verified_contact_files_an_address_change_for_the_spoc(
     ]
     assert len(notes) == 1 and "signed in with the portal's magic link" in notes[0]
     assert tower.shipment().destination_address == "Leopoldstr. 12, 80802 Munich"
+
+
+def test_hook_contact_subjects_offers_a_verified_contact_her_account_to_file_into(
+    web: Flask, delivered: Tower, inbox: tuple[Inbox, int]
+) -> None:
+    tower = delivered
+    verify_contact(tower.spoc, Actor.system("Dana"), tower.account.id, "petra@acme.example", "id")
+    tower.spoc.requests.create(  # Petra is a portal contact, with no request on the account
+        type_key="generic.question",
+        fields={"summary": "Hello", "details": ""},
+        requester={"name": "Petra Weiss", "email": "petra@acme.example"},
+    )
+    client = web.test_client()
+    url = "/new/logistics.where_is_my_order"
+    assert "Which customer account?" in client.get(url).get_data(as_text=True)  # asked, not offered
+    sign_in_by_magic_link(web, inbox[0], client, "petra@acme.example")
+    page = client.get(url).get_data(as_text=True)
+    assert "Which customer account is it about?" in page and "Acme Retail" in page
+    response = client.post(
+        url,
+        data={
+            "csrf_token": csrf_token(client, url),
+            "requester_name": "Petra Weiss",
+            "requester_email": "petra@acme.example",
+            "order_number": "PO-1",
+            "subject_choice": str(tower.account.id),
+        },
+    )
+    assert response.status_code == 303, response.get_data(as_text=True)
+    with tower.spoc.db.reader() as session:
+        filed = session.scalars(select(Request).order_by(Request.id.desc())).first()
+    assert filed is not None and filed.subject_id == tower.account.id
+    assert filed.owner_agent_id == tower.dana.id  # the account's SPOC, not the desk

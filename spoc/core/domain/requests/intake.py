@@ -22,6 +22,7 @@ from spoc.core.domain.models import (
     Subject,
     Visibility,
 )
+from spoc.core.domain.requests.belonging import RequestSubjects
 from spoc.core.domain.requests.fields import (
     STAFF,
     ContactDetails,
@@ -32,7 +33,6 @@ from spoc.core.domain.requests.fields import (
     summary_of,
     validation_errors,
 )
-from spoc.core.domain.requests.ownership import RequestOwnership
 from spoc.core.domain.routing import acting_spoc
 from spoc.core.domain.writes import WriteContext
 from spoc.core.kernel.errors import (
@@ -53,7 +53,7 @@ from spoc.core.platform import hookspecs
 ROUTING = Actor.system("Routing")
 
 
-class RequestIntake(RequestOwnership):
+class RequestIntake(RequestSubjects):
     def resolve_subject_reference(
         self,
         reference: str,
@@ -111,6 +111,8 @@ class RequestIntake(RequestOwnership):
                 session, proven_contact_id, subject_id
             ):
                 return subject_id
+        if proven_contact_id is not None and self.contact_belongs_to(proven_contact_id, subject_id):
+            return subject_id
         return None
 
     def create_with_tracking_link(

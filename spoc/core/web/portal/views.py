@@ -164,8 +164,16 @@ def _render_form(
     subject = _intake_subject(intake_token)
     related = help_articles(_spoc(), request_type=request_type.key)
     spec = form_spec(request_type.fields_model)
+    contact = signed_in_contact()
     if values is None:
         values = _form_defaults(request_type, subject, spec)
+        if contact is not None:
+            values.update(requester_name=contact.name, requester_email=contact.email)
+    choices = (
+        _spoc().requests.subjects_of_contact(contact.id, request_type.subject_kinds)
+        if contact is not None and subject is None
+        else []
+    )
     return (
         render_template(
             "portal/form.html",
@@ -176,9 +184,22 @@ def _render_form(
             subject=subject,
             intake=intake_token if subject else None,
             articles=related,
+            choices=choices,
+            what=_what_it_is_about(request_type),
         ),
         status,
     )
+
+
+def _what_it_is_about(request_type: RequestType) -> str | None:
+    """ "project", "account or order": the kinds a request type is about, for "Which …?"."""
+    kinds = _spoc().host.subject_kinds
+    found = [kinds.get(key) for key in request_type.subject_kinds]
+    titles = [kind.title.lower() for kind in found if kind is not None]
+    titles = list(dict.fromkeys(titles))
+    if len(titles) > 1:
+        return f"{', '.join(titles[:-1])} or {titles[-1]}"
+    return titles[0] if titles else None
 
 
 def _form_defaults(
@@ -240,7 +261,20 @@ def submit_request(key: str) -> Response | tuple[str, int]:
     subject = _intake_subject(form.get("intake") or None)
     subject_id = subject.id if subject else None
     claimed: str | None = None
-    if subject is None and values["reference"]:
+    values["subject_choice"] = choice = form.get("subject_choice", "").strip()
+    if subject is None and choice:
+        # Only one of the signed-in contact's own subjects, whatever the form sent.
+        proven = _proven_contact_id(requester_values["email"])
+        mine = (
+            {c.id for c in spoc.requests.subjects_of_contact(proven, request_type.subject_kinds)}
+            if proven is not None
+            else set()
+        )
+        if choice.isdigit() and int(choice) in mine:
+            subject_id = int(choice)
+        else:
+            about_you["subject_choice"] = "Choose one of yours from the list, or type its reference"
+    elif subject is None and values["reference"]:
         try:
             subject_id = spoc.requests.resolve_subject_reference(
                 values["reference"],
