@@ -68,6 +68,24 @@ def test_pages_walk_every_hit_once_and_refuse_a_foreign_cursor(org: Org) -> None
     assert refused.value.errors.keys() == {"cursor"}
 
 
+def test_a_broad_query_ranks_its_newest_matches_and_a_narrow_one_all(
+    org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from spoc.core.domain.search import query  # Imported here: the module whose cap is set
+
+    monkeypatch.setattr(query, "CANDIDATES", 3)
+    spoc, dana = org.spoc, org.actor(org.dana)
+    best_but_old = org.file(fields={"summary": "Toner toner toner toner"})
+    newer = [org.file(fields={"summary": f"Toner for printer {i}"}) for i in range(3)]
+    # Four match: only the newest three are ranked, and they are ranked among themselves.
+    assert sorted(found(spoc.search.query(dana, "toner"))) == sorted(newer)
+    # A narrower query has fewer matches than the cap: every one ranked, the best first.
+    spoc.requests.post_message(best_but_old, dana, "Cyan toner ordered")
+    spoc.requests.post_message(newer[0], dana, "Cyan cartridge ordered")
+    assert sorted(found(spoc.search.query(dana, "cyan"))) == sorted([best_but_old, newer[0]])
+    assert found(spoc.search.query(dana, "cyan toner")) == [best_but_old, newer[0]]
+
+
 @pytest.mark.parametrize(
     ("text", "says"),
     [

@@ -64,6 +64,7 @@ from spoc.core.storage.db import Database
 from spoc.core.storage.keyset import Ordering, Pager
 
 LIMIT_MAX = 100
+CANDIDATES = 1000  # the matches a query ranks, newest first (see SearchService._hits)
 _FTS = table("search_fts", column("rowid"))
 _TSV: Any = literal_column("search_documents.tsv")
 
@@ -155,10 +156,8 @@ class SearchService:
             self._articles_synced = True
         with self.db.reader() as session:
             postgres = session.get_bind().dialect.name == "postgresql"
-            hits = self._hits(terms, postgres).where(
-                or_(*(_visible(kind, reader) for kind in allowed)) if allowed else false()
-            )
-            found = hits.subquery("hits")
+            visible = or_(*(_visible(kind, reader) for kind in allowed)) if allowed else false()
+            found = self._hits(terms, postgres, visible).subquery("hits")
             signature = hashlib.sha256(
                 "\x00".join([*terms, "|", *sorted(kinds)]).encode()
             ).hexdigest()[:16]
@@ -179,10 +178,15 @@ class SearchService:
         )
 
     @staticmethod
-    def _hits(terms: Sequence[str], postgres: bool) -> Any:
-        """Every document matching all ``terms`` (each a word prefix), with its ``score``:
-        lower is better, so (score, id) ascending is best first on both backends. A title
-        match weighs more than a body match."""
+    def _hits(terms: Sequence[str], postgres: bool, visible: ColumnElement[bool]) -> Any:
+        """The documents matching all ``terms`` (each a word prefix) that pass ``visible``,
+        with their ``score``: lower is better, so (score, id) ascending is best first on both
+        backends. A title match weighs more than a body match.
+
+        Only the newest :data:`CANDIDATES` such documents are ranked (the index hands them over
+        in id order, newest first, without scoring the rest): a query matching fewer is ranked
+        in full, a broad one ranks its most recently indexed matches, so its cost stays flat
+        however many documents share its words."""
         columns = [
             documents.c.id,
             documents.c.kind,
@@ -196,16 +200,30 @@ class SearchService:
                 literal_column("'simple'::regconfig"),
                 bindparam("search_terms", " & ".join(f"{t}:*" for t in terms)),
             )
+            newest = (
+                select(*columns, _TSV.label("tsv"))
+                .where(_TSV.op("@@")(query), visible)
+                .order_by(documents.c.id.desc())
+                .limit(CANDIDATES)
+                .subquery("newest")
+            )
             # float8, so the cursor carries the very value compared (a real would round).
-            score = cast(-func.ts_rank(_TSV, query), Float(53)).label("score")
-            return select(*columns, score).where(_TSV.op("@@")(query))
+            score = cast(-func.ts_rank(newest.c.tsv, query), Float(53)).label("score")
+            return select(*(newest.c[c.name] for c in columns), score)
         match = " ".join(f'"{t}"*' for t in terms)
         score = func.bm25(literal_column("search_fts"), 10.0, 1.0).label("score")
-        return (
+        newest = (
             select(*columns, score)
-            .select_from(documents.join(_FTS, _FTS.c.rowid == documents.c.id))
-            .where(literal_column("search_fts").op("MATCH")(bindparam("search_terms", match)))
+            .select_from(_FTS.join(documents, documents.c.id == _FTS.c.rowid))
+            .where(
+                literal_column("search_fts").op("MATCH")(bindparam("search_terms", match)),
+                visible,
+            )
+            .order_by(_FTS.c.rowid.desc())
+            .limit(CANDIDATES)
+            .subquery("newest")
         )
+        return select(*(newest.c[c.name] for c in [*columns, score]))
 
     # --- rebuilding ------------------------------------------------------------------------
 
