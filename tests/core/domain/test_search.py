@@ -76,9 +76,17 @@ def test_a_broad_query_ranks_its_newest_matches_and_a_narrow_one_all(
     monkeypatch.setattr(query, "CANDIDATES", 3)
     spoc, dana = org.spoc, org.actor(org.dana)
     best_but_old = org.file(fields={"summary": "Toner toner toner toner"})
-    newer = [org.file(fields={"summary": f"Toner for printer {i}"}) for i in range(3)]
-    # Four match: only the newest three are ranked, and they are ranked among themselves.
-    assert sorted(found(spoc.search.query(dana, "toner"))) == sorted(newer)
+    newer = [org.file(fields={"summary": f"Toner for printer {i}"}) for i in range(2)]
+    in_a_message = org.file(fields={"summary": "A question about printing"})
+    spoc.requests.post_message(in_a_message, dana, "Which toner fits?")
+    # Four match, more than the cap: the newest three are ranked, title matches first.
+    hits = found(spoc.search.query(dana, "toner"))
+    assert sorted(hits[:2]) == sorted(newer) and hits[2:] == [in_a_message]
+    # Paging walks the same three.
+    first = spoc.search.query(dana, "toner", limit=2)
+    assert first.next is not None
+    rest = spoc.search.query(dana, "toner", limit=2, cursor=first.next)
+    assert found(first) + found(rest) == hits
     # A narrower query has fewer matches than the cap: every one ranked, the best first.
     spoc.requests.post_message(best_but_old, dana, "Cyan toner ordered")
     spoc.requests.post_message(newer[0], dana, "Cyan cartridge ordered")

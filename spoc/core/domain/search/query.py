@@ -33,18 +33,20 @@ from sqlalchemy import (
     Float,
     and_,
     bindparam,
+    case,
     cast,
     column,
     exists,
     false,
     func,
+    literal,
     literal_column,
     or_,
     select,
     table,
     true,
 )
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from spoc.core.domain.models import (
     Contact,
@@ -65,6 +67,7 @@ from spoc.core.storage.keyset import Ordering, Pager
 
 LIMIT_MAX = 100
 CANDIDATES = 1000  # the matches a query ranks, newest first (see SearchService._hits)
+RECENCY = 10**12  # above any document id: a broad query's score is -(weight * RECENCY) - id
 _FTS = table("search_fts", column("rowid"))
 _TSV: Any = literal_column("search_documents.tsv")
 
@@ -157,7 +160,7 @@ class SearchService:
         with self.db.reader() as session:
             postgres = session.get_bind().dialect.name == "postgresql"
             visible = or_(*(_visible(kind, reader) for kind in allowed)) if allowed else false()
-            found = self._hits(terms, postgres, visible).subquery("hits")
+            found = self._hits(session, terms, postgres, visible).subquery("hits")
             signature = hashlib.sha256(
                 "\x00".join([*terms, "|", *sorted(kinds)]).encode()
             ).hexdigest()[:16]
@@ -178,7 +181,9 @@ class SearchService:
         )
 
     @staticmethod
-    def _hits(terms: Sequence[str], postgres: bool, visible: ColumnElement[bool]) -> Any:
+    def _hits(
+        session: Session, terms: Sequence[str], postgres: bool, visible: ColumnElement[bool]
+    ) -> Any:
         """The documents matching all ``terms`` (each a word prefix) that pass ``visible``,
         with their ``score``: lower is better, so (score, id) ascending is best first on both
         backends. A title match weighs more than a body match.
@@ -186,7 +191,9 @@ class SearchService:
         Only the newest :data:`CANDIDATES` such documents are ranked (the index hands them over
         in id order, newest first, without scoring the rest): a query matching fewer is ranked
         in full, a broad one ranks its most recently indexed matches, so its cost stays flat
-        however many documents share its words."""
+        however many documents share its words. On SQLite a broad query is ranked by title
+        match (checked here on the candidates' titles), then recency: BM25 would first count
+        every match of each word across the index (the cost this bound avoids)."""
         columns = [
             documents.c.id,
             documents.c.kind,
@@ -211,19 +218,31 @@ class SearchService:
             score = cast(-func.ts_rank(newest.c.tsv, query), Float(53)).label("score")
             return select(*(newest.c[c.name] for c in columns), score)
         match = " ".join(f'"{t}"*' for t in terms)
-        score = func.bm25(literal_column("search_fts"), 10.0, 1.0).label("score")
-        newest = (
-            select(*columns, score)
+        matching = literal_column("search_fts").op("MATCH")
+        ids = session.scalars(
+            select(_FTS.c.rowid)
             .select_from(_FTS.join(documents, documents.c.id == _FTS.c.rowid))
-            .where(
-                literal_column("search_fts").op("MATCH")(bindparam("search_terms", match)),
-                visible,
-            )
+            .where(matching(bindparam("search_terms", match)), visible)
             .order_by(_FTS.c.rowid.desc())
-            .limit(CANDIDATES)
-            .subquery("newest")
-        )
-        return select(*(newest.c[c.name] for c in [*columns, score]))
+            .limit(CANDIDATES + 1)
+        ).all()
+        if len(ids) <= CANDIDATES:
+            score = func.bm25(literal_column("search_fts"), 10.0, 1.0).label("score")
+            return (
+                select(*columns, score)
+                .select_from(_FTS.join(documents, documents.c.id == _FTS.c.rowid))
+                .where(_FTS.c.rowid.in_(ids))
+                .where(matching(bindparam("search_terms", match)))
+            )
+        ids = ids[:CANDIDATES]
+        titles = session.execute(
+            select(documents.c.id, documents.c.title).where(documents.c.id.in_(ids))
+        ).all()
+        titled = [i for i, title in titles if _names_all(title, terms)]
+        # Title matches first, then the newest: -(2 or 1) * 10^12 - id, exact in a float8.
+        weight = case((documents.c.id.in_(titled), literal(-2 * RECENCY)), else_=literal(-RECENCY))
+        score = cast(weight - documents.c.id, Float(53)).label("score")
+        return select(*columns, score).where(documents.c.id.in_(ids))
 
     # --- rebuilding ------------------------------------------------------------------------
 
@@ -368,6 +387,12 @@ def _responsible_for_subject(subject_id: Any, agent_id: int) -> ColumnElement[bo
             or_(about.owner_agent_id == agent_id, about.owner_team_id.in_(_teams(agent_id))),
         ),
     )
+
+
+def _names_all(title: str, terms: Sequence[str]) -> bool:
+    """Does every term start a word of ``title`` (as the index matches a word prefix)?"""
+    found = words(title)
+    return all(any(word.startswith(term) for word in found) for term in terms)
 
 
 def searchable(kinds: Iterable[str]) -> tuple[str, ...]:
