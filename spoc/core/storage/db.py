@@ -139,7 +139,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("postgresql"):
         # No JIT compilation: it pays off for long analytic queries, while SPOC's are short and
         # indexed, and a plan whose estimate crosses jit_above_cost (a search's bounded scan)
-        # spent 35–60 ms compiling to save nothing.
+        # spent 35-60 ms compiling to save nothing.
         connect_args = dict(kwargs.pop("connect_args", {}))
         connect_args.setdefault("options", "-c jit=off")
         kwargs["connect_args"] = connect_args

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
+from hypothesis import given
+from hypothesis import strategies as st
 
 from spoc import Actor, Role
 from spoc.core.domain.search import SearchPage
@@ -255,3 +257,20 @@ def test_roles_search_what_their_role_may_read(org: Org) -> None:
     assert kinds_for(org.actor(org.kim)) == ("request", "article")
     assert kinds_for(Actor.system()) == ("request", "contact", "subject", "article")
     assert Role.SPECIALIST is org.kim.role
+
+
+@given(st.text(max_size=60))
+def test_folding_by_runs_folds_each_character_as_alone(text: str) -> None:
+    from spoc.core.domain.search.text import _fold_char, fold  # Imported here: internals
+
+    assert fold(text) == "".join(_fold_char(c) for c in text)
+
+
+def test_a_prefix_finds_every_word_it_starts_and_an_unknown_one_nothing(org: Org) -> None:
+    spoc, dana = org.spoc, org.actor(org.dana)
+    refunds = [
+        org.file(fields={"summary": summary})
+        for summary in ("Refund please", "Two refunds", "Refunded twice", "Refundable?")
+    ]
+    assert sorted(found(spoc.search.query(dana, "refund"))) == sorted(refunds)
+    assert found(spoc.search.query(dana, "refundx")) == []

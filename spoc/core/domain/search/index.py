@@ -272,11 +272,17 @@ class SearchIndex:
                 for (doc_id, _, _), r in zip(stored, rows, strict=True)
             ],
         )
+        # The vocabulary that expands a prefix (migration 0025); a word no document holds any
+        # more stays, harmless: it only adds a branch that matches nothing.
+        said = {w for r in rows for w in f"{r['title_words']} {r['body_words']}".split()}
+        if said:
+            session.execute(_WORDS_INSERT, [{"word": w} for w in sorted(said)])
 
 
 _FTS = table("search_fts", column("rowid"))
 _COLUMNS = ("kind", "key", "ref_id", "private", "title", "body")
 _FTS_INSERT = text("INSERT INTO search_fts (rowid, title, body) VALUES (:id, :title, :body)")
+_WORDS_INSERT = text("INSERT OR IGNORE INTO search_words (word) VALUES (:word)")
 _PG_UPSERT = text(
     "INSERT INTO search_documents (kind, key, ref_id, private, title, body, tsv) "
     "VALUES (:kind, :key, :ref_id, :private, :title, :body, "

@@ -69,6 +69,9 @@ LIMIT_MAX = 100
 CANDIDATES = 1000  # the matches a query ranks, newest first (see SearchService._hits)
 RECENCY = 10**12  # above any document id: a broad query's score is -(weight * RECENCY) - id
 _FTS = table("search_fts", column("rowid"))
+_WORDS = table("search_words", column("word"))
+EXPANSION_MAX = 32  # words a prefix is expanded to; beyond, FTS5's own prefix query
+LAST_CHARACTER = chr(0x10FFFF)  # sorts after every character: term…term+this is the prefix
 _TSV: Any = literal_column("search_documents.tsv")
 
 
@@ -217,7 +220,7 @@ class SearchService:
             # float8, so the cursor carries the very value compared (a real would round).
             score = cast(-func.ts_rank(newest.c.tsv, query), Float(53)).label("score")
             return select(*(newest.c[c.name] for c in columns), score)
-        match = " ".join(f'"{t}"*' for t in terms)
+        match = " AND ".join(_expanded(session, t) for t in terms)
         matching = literal_column("search_fts").op("MATCH")
         ids = session.scalars(
             select(_FTS.c.rowid)
@@ -387,6 +390,23 @@ def _responsible_for_subject(subject_id: Any, agent_id: int) -> ColumnElement[bo
             or_(about.owner_agent_id == agent_id, about.owner_team_id.in_(_teams(agent_id))),
         ),
     )
+
+
+def _expanded(session: Session, term: str) -> str:
+    """An FTS5 expression for the words starting with ``term``: the words themselves, from
+    the vocabulary (``("refund" OR "refunds")``, merged lazily, so a page stops early), or the
+    native prefix query when more than :data:`EXPANSION_MAX` words start so."""
+    found = session.scalars(
+        select(_WORDS.c.word)
+        .where(_WORDS.c.word >= term, _WORDS.c.word < term + LAST_CHARACTER)
+        .order_by(_WORDS.c.word)
+        .limit(EXPANSION_MAX + 1)
+    ).all()
+    if len(found) > EXPANSION_MAX:
+        return f'"{term}"*'
+    if not found:
+        return f'"{term}"'  # no indexed word starts so: matches nothing, at once
+    return "(" + " OR ".join(f'"{word}"' for word in found) + ")"
 
 
 def _names_all(title: str, terms: Sequence[str]) -> bool:

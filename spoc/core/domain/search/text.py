@@ -27,12 +27,18 @@ SNIPPET_WIDTH = 180
 """About how many characters of a hit's text a snippet shows."""
 
 _WORD = re.compile(r"[^\W_]+")
+_RUNS = re.compile(r"[\x00-\x7f]+|[^\x00-\x7f]+")  # ASCII and other runs, in order
 
 
 def fold(text: str) -> str:
     """``text`` without accents, case folded, character for character where it can be (so a
     position in the folded text is near the same position in the original)."""
-    return "".join(_fold_char(c) for c in text)
+    if text.isascii():
+        return text.lower()  # most text, at C speed
+    return "".join(
+        run.lower() if run.isascii() else "".join(map(_fold_char, run))
+        for run in _RUNS.findall(text)
+    )
 
 
 def _fold_char(char: str) -> str:
