@@ -6,6 +6,7 @@ import pytest
 from flask import Flask
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import text as sql
 
 from spoc import Actor, Role
 from spoc.core.domain.search import SearchPage
@@ -169,6 +170,11 @@ def test_an_erased_contacts_words_find_nothing(org: Org) -> None:
     for word in ("tortoise", "wilhelmina", "quast", "wq"):
         assert spoc.search.query(ada, word).hits == [], word
     assert found(spoc.search.query(dana, "invoice")) == [other]
+    if spoc.db.engine.dialect.name == "sqlite":  # nor do they linger in the word list
+        with spoc.db.reader() as session:
+            left = session.execute(sql("SELECT word FROM search_words")).scalars().all()
+        assert {"tortoise", "wilhelmina", "quast", "wq"}.isdisjoint(left)
+        assert "invoice" in left
 
 
 def test_plugin_articles_are_found(org: Org) -> None:

@@ -232,7 +232,8 @@ class SearchIndex:
             return
         if _dialect(session) != "postgresql":
             ids = select(documents.c.id).where(documents.c.kind == kind, documents.c.key.in_(keys))
-            _delete_fts(session, list(session.scalars(ids)))
+            gone = _delete_fts(session, list(session.scalars(ids)))
+            _forget_words(session, gone)
         session.execute(
             delete(documents).where(documents.c.kind == kind, documents.c.key.in_(keys))
         )
@@ -245,6 +246,7 @@ class SearchIndex:
         if _dialect(session) == "postgresql":
             session.execute(_PG_UPSERT, rows)
             return
+        replaced: set[str] = set()
         by_kind: dict[str, list[str]] = {}
         for d in found:
             by_kind.setdefault(d.kind, []).append(d.key)
@@ -257,7 +259,7 @@ class SearchIndex:
                 )
             )
             if old:
-                _delete_fts(session, old)
+                replaced |= _delete_fts(session, old)
                 session.execute(delete(documents).where(documents.c.id.in_(old)))
         stored = session.execute(
             insert(documents).returning(
@@ -273,13 +275,16 @@ class SearchIndex:
             ],
         )
         # The vocabulary that expands a prefix (migration 0025); a word no document holds any
-        # more stays, harmless: it only adds a branch that matches nothing.
+        # more leaves it (an erased name must not linger in a word list).
         said = {w for r in rows for w in f"{r['title_words']} {r['body_words']}".split()}
         if said:
             session.execute(_WORDS_INSERT, [{"word": w} for w in sorted(said)])
+        _forget_words(session, replaced - said)
 
 
-_FTS = table("search_fts", column("rowid"))
+_FTS = table("search_fts", column("rowid"), column("title"), column("body"))
+_WORDS = table("search_words", column("word"))
+_FTS_HOLDS = text("SELECT rowid FROM search_fts WHERE search_fts MATCH :word LIMIT 1")
 _COLUMNS = ("kind", "key", "ref_id", "private", "title", "body")
 _FTS_INSERT = text("INSERT INTO search_fts (rowid, title, body) VALUES (:id, :title, :body)")
 _WORDS_INSERT = text("INSERT OR IGNORE INTO search_words (word) VALUES (:word)")
@@ -294,9 +299,28 @@ _PG_UPSERT = text(
 )
 
 
-def _delete_fts(session: Session, ids: Sequence[int]) -> None:
+def _delete_fts(session: Session, ids: Sequence[int]) -> set[str]:
+    """Drop the documents' rows from the FTS index; the words those rows held."""
+    held: set[str] = set()
     for start in range(0, len(ids), BATCH):
-        session.execute(delete(_FTS).where(_FTS.c.rowid.in_(ids[start : start + BATCH])))
+        chunk = ids[start : start + BATCH]
+        for title, body in session.execute(
+            select(_FTS.c.title, _FTS.c.body).where(_FTS.c.rowid.in_(chunk))
+        ):
+            held.update(f"{title} {body}".split())
+        session.execute(delete(_FTS).where(_FTS.c.rowid.in_(chunk)))
+    return held
+
+
+def _forget_words(session: Session, words: set[str]) -> None:
+    """Take out of the vocabulary each of ``words`` that no document holds any more."""
+    unused = [
+        word
+        for word in sorted(words)
+        if session.execute(_FTS_HOLDS, {"word": f'"{word}"'}).first() is None
+    ]
+    for start in range(0, len(unused), BATCH):
+        session.execute(delete(_WORDS).where(_WORDS.c.word.in_(unused[start : start + BATCH])))
 
 
 def _dialect(session: Session) -> str:
