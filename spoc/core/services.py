@@ -23,6 +23,7 @@ from spoc.core.accounts.tokens import TokenService
 from spoc.core.accounts.two_factor import SEAL_LABEL as TWO_FACTOR_LABEL
 from spoc.core.accounts.two_factor import TwoFactorService
 from spoc.core.domain.assignment import AssignmentService
+from spoc.core.domain.contacts import ContactDirectory
 from spoc.core.domain.cover import CoverService
 from spoc.core.domain.directory import DirectoryService
 from spoc.core.domain.escalation import EscalationService
@@ -39,6 +40,7 @@ from spoc.core.domain.reads.queues import QueueService
 from spoc.core.domain.requests import RequestService
 from spoc.core.domain.search import SearchIndex, SearchService
 from spoc.core.domain.sla import SlaEngine, build_calendars
+from spoc.core.domain.structures import StructureService
 from spoc.core.domain.sweep import Sweeper, SweepReport
 from spoc.core.domain.watches import WatchService
 from spoc.core.domain.writes import ServiceDeps, request_reference
@@ -76,6 +78,8 @@ class Spoc:
     directory: DirectoryService = field(init=False)
     onboarding: Onboarding = field(init=False)  # subjects from forms, CSV and the API
     privacy: ContactPrivacyService = field(init=False)
+    contacts: ContactDirectory = field(init=False)  # contacts from forms, CSV and the API
+    structures: StructureService = field(init=False)  # plugins' own rows, the same way
     links: LinkService = field(init=False)
     watches: WatchService = field(init=False)
     queues: QueueService = field(init=False)
@@ -130,6 +134,8 @@ class Spoc:
         self.directory = DirectoryService(deps)
         self.onboarding = Onboarding(deps, directory=self.directory)
         self.privacy = ContactPrivacyService(deps)
+        self.contacts = ContactDirectory(deps)
+        self.structures = StructureService(deps)
         self.links = LinkService(deps)
         self.watches = WatchService(self.host, self.clock)
         self.search = SearchService(self.db, index, self.pager, self.settings.reference_prefix)
