@@ -27,6 +27,7 @@ from spoc.core.domain.contacts import ContactDirectory
 from spoc.core.domain.cover import CoverService
 from spoc.core.domain.directory import DirectoryService
 from spoc.core.domain.escalation import EscalationService
+from spoc.core.domain.import_jobs import ImportJobs
 from spoc.core.domain.knowledge.articles import ArticleService
 from spoc.core.domain.knowledge.replies import SavedReplyService
 from spoc.core.domain.links import LinkService
@@ -80,6 +81,7 @@ class Spoc:
     privacy: ContactPrivacyService = field(init=False)
     contacts: ContactDirectory = field(init=False)  # contacts from forms, CSV and the API
     structures: StructureService = field(init=False)  # plugins' own rows, the same way
+    imports: ImportJobs = field(init=False)  # large console uploads, run by the worker
     links: LinkService = field(init=False)
     watches: WatchService = field(init=False)
     queues: QueueService = field(init=False)
@@ -136,6 +138,12 @@ class Spoc:
         self.privacy = ContactPrivacyService(deps)
         self.contacts = ContactDirectory(deps)
         self.structures = StructureService(deps)
+        self.imports = ImportJobs(
+            deps,
+            onboarding=self.onboarding,
+            contacts=self.contacts,
+            structures=self.structures,
+        )
         self.links = LinkService(deps)
         self.watches = WatchService(self.host, self.clock)
         self.search = SearchService(self.db, index, self.pager, self.settings.reference_prefix)
@@ -226,7 +234,8 @@ def run_forever(
     passes: int | None = None,
     also: Sequence[Callable[[], bool]] = (),
 ) -> None:
-    """``spoc worker``: sweep (and deliver notifications, housekeeping) in a loop. ``also``
+    """``spoc worker``: sweep (and deliver notifications, run queued imports, housekeeping) in
+    a loop. ``also``
     are further tasks of each pass, built above this layer (the mail fetch of every
     mailbox); each answers whether more is waiting."""
     sweeper = spoc.sweeper()
@@ -243,6 +252,10 @@ def run_forever(
             spoc.outbox.deliver_due()
         except Exception:
             log.exception("delivery pass failed; the next pass retries")
+        try:
+            more = spoc.imports.run_next() or more
+        except Exception:
+            log.exception("import job failed; the next pass retries")
         for task in also:
             try:
                 more = task() or more

@@ -75,7 +75,13 @@ class ContactDirectory(ServiceBase):
             return self._write(session, actor, form, existing, audit_new=True)
 
     def import_csv(
-        self, actor: Actor, stream: IO[str], *, dry_run: bool, progress: ProgressFn | None = None
+        self,
+        actor: Actor,
+        stream: IO[str],
+        *,
+        dry_run: bool,
+        progress: ProgressFn | None = None,
+        checking: ProgressFn | None = None,
     ) -> ImportReport:
         """Import a CSV of contacts (columns name, email, phone, language; the header is line
         1), found by email: checked whole first, written in batches only when every line is
@@ -83,7 +89,12 @@ class ContactDirectory(ServiceBase):
         self._require_admin(actor, "import contacts")
         kind = self._kind(actor)
         report = import_rows(
-            self.db, kind, read_csv(kind, stream), dry_run=dry_run, progress=progress
+            self.db,
+            kind,
+            read_csv(kind, stream),
+            dry_run=dry_run,
+            progress=progress,
+            checking=checking,
         )
         self._summary(actor, report)
         return report

@@ -88,11 +88,14 @@ class Onboarding(ServiceBase):
         *,
         dry_run: bool,
         progress: ProgressFn | None = None,
+        checking: ProgressFn | None = None,
     ) -> ImportReport:
         """Import a CSV (a header line, then one subject per line; line numbers count the
         header as line 1). Columns: name, external_ref, spoc (an agent's email), deputies
-        (emails separated by ``;``) and the kind's attribute fields. ``stream`` must be
-        seekable: the second pass reads it again from the start."""
+        (emails separated by ``;``), the kind's attribute fields and those of the structure
+        completing it. ``stream`` must be seekable: the second pass reads it again from the
+        start. ``checking`` hears the lines checked after each batch, ``progress`` those
+        written."""
         self.require_staff(actor, "import subjects", (Role.ADMIN,))
         self._require_kind(kind)
         report = ImportReport(kind, dry_run)
@@ -126,7 +129,7 @@ class Onboarding(ServiceBase):
                     continue
                 yield number, draft_from_csv(dict(zip(columns, row, strict=True)), details)
 
-        return self._import(actor, kind, drafts, report, progress)
+        return self._import(actor, kind, drafts, report, progress, checking)
 
     def import_drafts(
         self,
@@ -170,6 +173,7 @@ class Onboarding(ServiceBase):
         drafts: Callable[[], Iterable[tuple[int, SubjectDraft | str]]],
         report: ImportReport,
         progress: ProgressFn | None,
+        checking: ProgressFn | None = None,
     ) -> ImportReport:
         seen: set[str] = set()  # references only, to find a subject listed twice
         with self.db.reader() as session:
@@ -199,6 +203,8 @@ class Onboarding(ServiceBase):
                         report.created += 1
                     else:
                         report.updated += 1
+                if checking is not None:
+                    checking(report.lines)
         if report.dry_run or not report.ok:
             return report
         done = 0

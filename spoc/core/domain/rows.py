@@ -84,14 +84,18 @@ def import_rows(
     *,
     dry_run: bool,
     progress: ProgressFn | None = None,
+    checking: ProgressFn | None = None,
 ) -> ImportReport:
-    """Check every line, then (not a dry run, no error anywhere) write them in batches."""
+    """Check every line, then (not a dry run, no error anywhere) write them in batches;
+    ``checking`` and ``progress`` hear the lines checked and written after each batch."""
     report = ImportReport(kind.what, dry_run)
     seen: set[str] = set()
     with db.reader() as session:
         for batch in _batches(lines()):
             _prepare(kind, session, batch)
             _check(kind, session, batch, seen, report)
+            if checking is not None:
+                checking(report.lines)
     if dry_run or not report.ok:
         return report
     done = 0

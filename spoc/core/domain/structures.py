@@ -155,6 +155,7 @@ class StructureService(ServiceBase):
         *,
         dry_run: bool,
         progress: ProgressFn | None = None,
+        checking: ProgressFn | None = None,
     ) -> ImportReport:
         """Import a CSV of items: column ``parent`` (the parent subject's external_ref) and
         the structure's fields; the header is line 1. Checked whole first; written in batches
@@ -162,7 +163,12 @@ class StructureService(ServiceBase):
         self.require_staff(actor, "import structures", (Role.ADMIN,))
         kind = self._kind(actor, self.structure(key))
         report = import_rows(
-            self.db, kind, read_csv(kind, stream), dry_run=dry_run, progress=progress
+            self.db,
+            kind,
+            read_csv(kind, stream),
+            dry_run=dry_run,
+            progress=progress,
+            checking=checking,
         )
         self._summary(actor, report)
         return report

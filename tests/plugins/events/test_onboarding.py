@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
+from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import func, select
@@ -128,7 +129,7 @@ def test_child_rows_report_errors_by_line_and_unknown_parents(expo: Expo) -> Non
 
 
 def test_a_session_added_in_the_console_and_the_cli_and_api_import_vendors(
-    expo: Expo, expo_app: Flask, tmp_path
+    expo: Expo, expo_app: Flask, tmp_path: Path
 ) -> None:
     client = expo_app.test_client()
     login(client, expo.spoc, expo.org.dana)

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import io
 
-from sqlalchemy import func, select
-
 from flask import Flask
+from sqlalchemy import func, select
 
 from spoc import Subject
 from spoc.plugins.projects.models import Period, Person, Portfolio, Project, Workstream

@@ -10,6 +10,7 @@ from spoc.core.web.console import audit as audit
 from spoc.core.web.console import caller as caller
 from spoc.core.web.console import contacts as contacts
 from spoc.core.web.console import demo_mail as demo_mail
+from spoc.core.web.console import import_jobs as import_jobs
 from spoc.core.web.console import knowledge as knowledge
 from spoc.core.web.console import mail as mail
 from spoc.core.web.console import onboarding as onboarding

@@ -19,6 +19,7 @@ from spoc.core.kernel.types import Role, SubjectKind
 from spoc.core.services import spoc_of
 from spoc.core.web.console.access import guard
 from spoc.core.web.console.auth import STAFF, actor, bp, role_required
+from spoc.core.web.console.import_jobs import queued
 from spoc.core.web.forms import FormSpec, form_spec, read_form
 
 
@@ -150,7 +151,7 @@ def subject_edit(subject_id: int) -> Response | tuple[str, int]:
 
 @bp.route("/subjects/import", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
-def subjects_import() -> tuple[str, int]:
+def subjects_import() -> Response | tuple[str, int]:
     spoc = spoc_of()
     kinds = list(spoc.host.subject_kinds)
     report: ImportReport | None = None
@@ -162,6 +163,10 @@ def subjects_import() -> tuple[str, int]:
         dry_run = request.form.get("mode") != "import"
         if upload is None or not upload.filename:
             error, status = "file: choose a CSV file", 422
+        elif (
+            job := queued("subjects", kind_key, upload.stream, upload.filename, dry_run)
+        ) is not None:
+            return job  # a large file: the worker imports it, its page shows the progress
         else:
             # The upload is spooled to disk by werkzeug past a small size, so the two passes
             # read it from there, one batch at a time, never as a whole in memory.

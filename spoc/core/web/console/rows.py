@@ -20,6 +20,7 @@ from spoc.core.kernel.types import Role
 from spoc.core.services import spoc_of
 from spoc.core.web.console.access import guard
 from spoc.core.web.console.auth import STAFF, actor, bp, role_required
+from spoc.core.web.console.import_jobs import queued
 from spoc.core.web.forms import FormSpec, form_spec, read_form
 
 CONTACT_SPEC = form_spec(ContactForm)
@@ -93,11 +94,12 @@ def contact_form(contact_id: int | None = None) -> Response | tuple[str, int]:
 
 def _import_page(
     title: str,
+    what: str,
     columns: list[str],
     run: Callable[[io.TextIOWrapper, bool], ImportReport],
     choices: list[tuple[str, str]] | None = None,
     chosen: str = "",
-) -> tuple[str, int]:
+) -> Response | tuple[str, int]:
     report: ImportReport | None = None
     error = None
     status = 200
@@ -106,6 +108,8 @@ def _import_page(
         dry_run = request.form.get("mode") != "import"
         if upload is None or not upload.filename:
             error, status = "file: choose a CSV file", 422
+        elif (job := queued(what, chosen, upload.stream, upload.filename, dry_run)) is not None:
+            return job  # a large file: the worker imports it, its page shows the progress
         else:
             # Spooled to disk by werkzeug past a small size: each pass reads it from there.
             stream = io.TextIOWrapper(upload.stream, encoding="utf-8-sig", newline="")
@@ -134,10 +138,11 @@ def _import_page(
 
 @bp.route("/admin/contacts/import", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
-def contacts_import() -> tuple[str, int]:
+def contacts_import() -> Response | tuple[str, int]:
     contacts = spoc_of().contacts
     return _import_page(
         "Import contacts",
+        "contacts",
         list(COLUMNS),
         lambda stream, dry_run: contacts.import_csv(actor(), stream, dry_run=dry_run),
     )
@@ -190,7 +195,7 @@ def structure_item(subject_id: int, key: str) -> Response | tuple[str, int]:
 
 @bp.route("/structures/import", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
-def structures_import() -> tuple[str, int]:
+def structures_import() -> Response | tuple[str, int]:
     spoc = spoc_of()
     children = [s for s in spoc.host.structures if s.parent_kind is not None]
     key = request.form.get("structure", request.args.get("structure", ""))
@@ -198,6 +203,7 @@ def structures_import() -> tuple[str, int]:
     columns = [PARENT_COLUMN, *chosen.field_names] if chosen is not None else []
     return _import_page(
         "Import structures",
+        "structures",
         columns,
         lambda stream, dry_run: spoc.structures.import_csv(actor(), key, stream, dry_run=dry_run),
         [(s.key, s.title) for s in children],
