@@ -38,8 +38,12 @@ class _Form(BaseModel):
 class EventAttributes(_Form):
     """An event subject's attributes: where it is, and the zone its times are in."""
 
-    venue: str = Field(min_length=1, max_length=300)
-    timezone: str = Field(max_length=64, description="An IANA zone, e.g. America/New_York")
+    # Defaults, so a subject made in Python without them stays valid; the dates' structure
+    # reads the zone, and an event imported without one is in UTC.
+    venue: str = Field(default="", max_length=300)
+    timezone: str = Field(
+        default="UTC", max_length=64, description="An IANA zone, e.g. America/New_York"
+    )
 
     @field_validator("timezone")
     @classmethod
