@@ -44,6 +44,7 @@ from spoc.core.kernel.errors import (
     ValidationFailed,
 )
 from spoc.core.kernel.mail import InboundMail, MailOutcome, MailVerdict
+from spoc.core.kernel.structures import Saved, Structure, StructureItem
 from spoc.core.kernel.types import (
     AccessRefused,
     Actor,
@@ -238,6 +239,7 @@ __all__ = [
     "RequestType",
     "Role",
     "Routing",
+    "Saved",
     "ScanFinding",
     "ServiceError",
     "SlaPolicy",
@@ -246,6 +248,8 @@ __all__ = [
     "StaffAccess",
     "StartupError",
     "Status",
+    "Structure",
+    "StructureItem",
     "Subject",
     "SubjectInfo",
     "SubjectKind",

@@ -23,9 +23,11 @@ from spoc.core.accounts.tokens import TokenService
 from spoc.core.accounts.two_factor import SEAL_LABEL as TWO_FACTOR_LABEL
 from spoc.core.accounts.two_factor import TwoFactorService
 from spoc.core.domain.assignment import AssignmentService
+from spoc.core.domain.contacts import ContactDirectory
 from spoc.core.domain.cover import CoverService
 from spoc.core.domain.directory import DirectoryService
 from spoc.core.domain.escalation import EscalationService
+from spoc.core.domain.import_jobs import ImportJobs
 from spoc.core.domain.knowledge.articles import ArticleService
 from spoc.core.domain.knowledge.replies import SavedReplyService
 from spoc.core.domain.links import LinkService
@@ -39,6 +41,7 @@ from spoc.core.domain.reads.queues import QueueService
 from spoc.core.domain.requests import RequestService
 from spoc.core.domain.search import SearchIndex, SearchService
 from spoc.core.domain.sla import SlaEngine, build_calendars
+from spoc.core.domain.structures import StructureService
 from spoc.core.domain.sweep import Sweeper, SweepReport
 from spoc.core.domain.watches import WatchService
 from spoc.core.domain.writes import ServiceDeps, request_reference
@@ -76,6 +79,9 @@ class Spoc:
     directory: DirectoryService = field(init=False)
     onboarding: Onboarding = field(init=False)  # subjects from forms, CSV and the API
     privacy: ContactPrivacyService = field(init=False)
+    contacts: ContactDirectory = field(init=False)  # contacts from forms, CSV and the API
+    structures: StructureService = field(init=False)  # plugins' own rows, the same way
+    imports: ImportJobs = field(init=False)  # large console uploads, run by the worker
     links: LinkService = field(init=False)
     watches: WatchService = field(init=False)
     queues: QueueService = field(init=False)
@@ -130,6 +136,14 @@ class Spoc:
         self.directory = DirectoryService(deps)
         self.onboarding = Onboarding(deps, directory=self.directory)
         self.privacy = ContactPrivacyService(deps)
+        self.contacts = ContactDirectory(deps)
+        self.structures = StructureService(deps)
+        self.imports = ImportJobs(
+            deps,
+            onboarding=self.onboarding,
+            contacts=self.contacts,
+            structures=self.structures,
+        )
         self.links = LinkService(deps)
         self.watches = WatchService(self.host, self.clock)
         self.search = SearchService(self.db, index, self.pager, self.settings.reference_prefix)
@@ -220,7 +234,8 @@ def run_forever(
     passes: int | None = None,
     also: Sequence[Callable[[], bool]] = (),
 ) -> None:
-    """``spoc worker``: sweep (and deliver notifications, housekeeping) in a loop. ``also``
+    """``spoc worker``: sweep (and deliver notifications, run queued imports, housekeeping) in
+    a loop. ``also``
     are further tasks of each pass, built above this layer (the mail fetch of every
     mailbox); each answers whether more is waiting."""
     sweeper = spoc.sweeper()
@@ -237,6 +252,10 @@ def run_forever(
             spoc.outbox.deliver_due()
         except Exception:
             log.exception("delivery pass failed; the next pass retries")
+        try:
+            more = spoc.imports.run_next() or more
+        except Exception:
+            log.exception("import job failed; the next pass retries")
         for task in also:
             try:
                 more = task() or more

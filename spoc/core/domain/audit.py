@@ -41,6 +41,9 @@ class AuditAction:
     BREAK_GLASS = "break_glass"
     CONTACT_EXPORTED = "contact.exported"
     CONTACT_ERASED = "contact.erased"
+    CONTACT_SAVED = "contact.saved"
+    CONTACTS_IMPORTED = "contact.imported"
+    STRUCTURES_IMPORTED = "structure.imported"
     TWO_FACTOR_ENROLLED = "agent.two_factor_on"
     TWO_FACTOR_DISABLED = "agent.two_factor_off"
     TWO_FACTOR_RESET = "agent.two_factor_reset"
@@ -65,6 +68,9 @@ class AuditAction:
         BREAK_GLASS,
         CONTACT_EXPORTED,
         CONTACT_ERASED,
+        CONTACT_SAVED,
+        CONTACTS_IMPORTED,
+        STRUCTURES_IMPORTED,
         TWO_FACTOR_ENROLLED,
         TWO_FACTOR_DISABLED,
         TWO_FACTOR_RESET,

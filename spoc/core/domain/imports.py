@@ -28,6 +28,8 @@ class SubjectDraft:
     spoc: str | None = None
     deputies: Sequence[str] | None = None
     attributes: Mapping[str, Any] = field(default_factory=dict)
+    # The fields of the plugin structure completing the kind (its own rows), if it has one.
+    details: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class Checked:
     spoc_id: int | None
     deputy_ids: tuple[int, ...] | None
     attributes: dict[str, Any]
+    details: Any = None  # the completing structure's validated fields
 
 
 Numbered = tuple[int, SubjectDraft | str]  # a line's number and its draft, or what is wrong
@@ -94,12 +97,14 @@ def refs_of(batch: Sequence[Numbered]) -> list[str]:
     return [d.external_ref for _, d in batch if not isinstance(d, str) and d.external_ref]
 
 
-def draft_from_csv(row: Mapping[str, str]) -> SubjectDraft:
-    attributes = {
+def draft_from_csv(row: Mapping[str, str], details: Sequence[str] = ()) -> SubjectDraft:
+    """One line's draft; ``details`` names the columns of the kind's completing structure."""
+    cells = {
         key: value.strip()
         for key, value in row.items()
         if key not in CORE_COLUMNS and value.strip()  # blank: the model's default applies
     }
+    attributes = {k: v for k, v in cells.items() if k not in details}
     deputies = None
     if "deputies" in row:
         deputies = [d for d in (p.strip() for p in row["deputies"].split(";")) if d]
@@ -109,4 +114,5 @@ def draft_from_csv(row: Mapping[str, str]) -> SubjectDraft:
         spoc=row["spoc"].strip() if "spoc" in row else None,
         deputies=deputies,
         attributes=attributes,
+        details={k: v for k, v in cells.items() if k in details},
     )

@@ -37,6 +37,7 @@ from spoc.core.domain.imports import (
     replay,
 )
 from spoc.core.domain.models import Agent, Subject, SubjectDeputy
+from spoc.core.domain.structures import check_details, complete
 from spoc.core.domain.writes import ServiceBase, ServiceDeps
 from spoc.core.kernel.errors import NotFoundError, PermissionDenied, ValidationFailed
 from spoc.core.kernel.types import Actor, Role
@@ -64,7 +65,9 @@ class Onboarding(ServiceBase):
                 if existing is None or existing.kind != kind:
                     raise NotFoundError(f"no subject {subject_id}")
             errors: dict[str, str] = {}
-            checked = self._check(session, _agents(session), kind, draft, 1, existing, errors)
+            checked = self._check(
+                actor, session, _agents(session), kind, draft, 1, existing, errors
+            )
             if checked is None:
                 raise ValidationFailed("invalid subject", errors)
             clash = self._by_ref(session, kind, [draft.external_ref] if draft.external_ref else [])
@@ -85,11 +88,14 @@ class Onboarding(ServiceBase):
         *,
         dry_run: bool,
         progress: ProgressFn | None = None,
+        checking: ProgressFn | None = None,
     ) -> ImportReport:
         """Import a CSV (a header line, then one subject per line; line numbers count the
         header as line 1). Columns: name, external_ref, spoc (an agent's email), deputies
-        (emails separated by ``;``) and the kind's attribute fields. ``stream`` must be
-        seekable: the second pass reads it again from the start."""
+        (emails separated by ``;``), the kind's attribute fields and those of the structure
+        completing it. ``stream`` must be seekable: the second pass reads it again from the
+        start. ``checking`` hears the lines checked after each batch, ``progress`` those
+        written."""
         self.require_staff(actor, "import subjects", (Role.ADMIN,))
         self._require_kind(kind)
         report = ImportReport(kind, dry_run)
@@ -103,8 +109,10 @@ class Onboarding(ServiceBase):
             raise ValidationFailed(
                 "invalid file", {"file": "the first line must name the columns name, external_ref"}
             )
-        unknown = set(columns) - set(CORE_COLUMNS) - set(self._attribute_names(kind))
-        if unknown and self._attribute_names(kind):
+        structure = self.host.completing(kind)
+        details = structure.field_names if structure is not None else []
+        unknown = set(columns) - set(CORE_COLUMNS) - set(self._attribute_names(kind)) - set(details)
+        if unknown and (self._attribute_names(kind) or structure is not None):
             raise ValidationFailed(
                 "invalid file", {"file": f"unknown columns: {', '.join(sorted(unknown))}"}
             )
@@ -119,9 +127,9 @@ class Onboarding(ServiceBase):
                 if len(row) != len(columns):
                     yield number, f"has {len(row)} cells, the header {len(columns)}"
                     continue
-                yield number, draft_from_csv(dict(zip(columns, row, strict=True)))
+                yield number, draft_from_csv(dict(zip(columns, row, strict=True)), details)
 
-        return self._import(actor, kind, drafts, report, progress)
+        return self._import(actor, kind, drafts, report, progress, checking)
 
     def import_drafts(
         self,
@@ -165,6 +173,7 @@ class Onboarding(ServiceBase):
         drafts: Callable[[], Iterable[tuple[int, SubjectDraft | str]]],
         report: ImportReport,
         progress: ProgressFn | None,
+        checking: ProgressFn | None = None,
     ) -> ImportReport:
         seen: set[str] = set()  # references only, to find a subject listed twice
         with self.db.reader() as session:
@@ -184,7 +193,7 @@ class Onboarding(ServiceBase):
                     elif draft.external_ref:
                         seen.add(draft.external_ref)
                     found = existing.get(draft.external_ref or "")
-                    checked = self._check(session, agents, kind, draft, line, found, errors)
+                    checked = self._check(actor, session, agents, kind, draft, line, found, errors)
                     if found is not None and not self._may_change(session, actor, found):
                         errors["spoc"] = "only an admin or its SPOC may change a private subject"
                     if checked is None or errors:
@@ -194,6 +203,8 @@ class Onboarding(ServiceBase):
                         report.created += 1
                     else:
                         report.updated += 1
+                if checking is not None:
+                    checking(report.lines)
         if report.dry_run or not report.ok:
             return report
         done = 0
@@ -206,7 +217,7 @@ class Onboarding(ServiceBase):
                     assert not isinstance(draft, str)  # the first pass stopped on those
                     errors = {}
                     found = existing.get(draft.external_ref or "")
-                    checked = self._check(session, agents, kind, draft, line, found, errors)
+                    checked = self._check(actor, session, agents, kind, draft, line, found, errors)
                     if checked is None:  # changed between the passes (an agent deactivated)
                         raise ValidationFailed(
                             f"line {line} no longer valid; lines before it were imported",
@@ -222,6 +233,7 @@ class Onboarding(ServiceBase):
 
     def _check(
         self,
+        actor: Actor,
         session: Session,
         agents: Mapping[str, int],
         kind: str,
@@ -264,9 +276,25 @@ class Onboarding(ServiceBase):
             attributes = self.directory.validate_attributes(kind, merged)
         except ValidationFailed as exc:
             errors.update(exc.errors)
+        details = None
+        structure = self.host.completing(kind)
+        if structure is not None and not errors:
+            details = check_details(
+                self.hooks.spoc,
+                session,
+                actor,
+                structure,
+                values=draft.details,
+                subject=existing,
+                name=name,
+                external_ref=ref or None,
+                attributes=attributes,
+                attribute_names=self._attribute_names(kind),
+                errors=errors,
+            )
         if errors:
             return None
-        return Checked(line, draft, spoc_id, deputy_ids, attributes)
+        return Checked(line, draft, spoc_id, deputy_ids, attributes, details)
 
     def _write(
         self,
@@ -284,8 +312,20 @@ class Onboarding(ServiceBase):
         else:
             self._update(session, actor, subject, checked)
         session.flush()
+        self._complete(session, actor, kind, [(subject, checked)])
         self._index(session, [subject])
         return subject
+
+    def _complete(
+        self, session: Session, actor: Actor, kind: str, rows: Sequence[tuple[Subject, Checked]]
+    ) -> None:
+        """The plugin's own rows of the subjects just written, in their transaction."""
+        structure = self.host.completing(kind)
+        if structure is None:
+            return
+        for subject, checked in rows:
+            complete(self.hooks.spoc, session, actor, structure, checked.details, subject)
+        session.flush()
 
     def _index(self, session: Session, subjects: Sequence[Subject]) -> None:
         """The subjects' search documents, rewritten in this transaction."""
@@ -302,16 +342,19 @@ class Onboarding(ServiceBase):
     ) -> None:
         """Many subjects in one transaction: the new ones inserted together, one flush."""
         fresh = []
+        written = []
         for checked in rows:
             found = existing.get(checked.draft.external_ref or "")
             if found is None:
                 fresh.append((self._new(session, kind, checked), checked))
             else:
                 self._update(session, actor, found, checked)
+                written.append((found, checked))
         session.flush()
         for subject, checked in fresh:
             self._set_people(session, actor, subject, checked, fresh=True)
         session.flush()
+        self._complete(session, actor, kind, fresh + written)
         self._index(session, [subject for subject, _ in fresh] + list(existing.values()))
 
     def _new(self, session: Session, kind: str, checked: Checked) -> Subject:

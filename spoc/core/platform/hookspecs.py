@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from spoc.core.domain.models import Request, Watch
     from spoc.core.domain.outbox import NotificationChannel
     from spoc.core.kernel.mail import InboundMail, MailVerdict
+    from spoc.core.kernel.structures import Structure
     from spoc.core.kernel.types import (
         AccessRefused,
         ApiRoute,
@@ -64,6 +65,7 @@ PHASES: dict[str, tuple[str, ...]] = {
         "spoc_settings_model",
         "spoc_request_types",
         "spoc_subject_kinds",
+        "spoc_structures",
         "spoc_migrations",
         "spoc_cli_commands",
         "spoc_knowledge_articles",
@@ -157,6 +159,35 @@ def spoc_subject_kinds() -> Sequence[SubjectKind]:  # type: ignore[empty-body]
     Returns: a sequence of :class:`spoc.SubjectKind` (may be empty).
 
     firstresult: no — the contributions of all plugins are collected.
+    """
+
+
+@hookspec
+def spoc_structures() -> Sequence[Structure]:  # type: ignore[empty-body]
+    """The plugin's own rows that the console, ``spoc structures import`` / ``spoc subjects
+    import`` and the batch API create and change, as they do subjects.
+
+    A :class:`spoc.Structure` either completes a subject kind (``subject_kind``: a project's
+    reporting row, an event's dates; its fields join the kind's form, CSV columns and the API
+    item's ``details``) or holds items under a parent subject (``parent_kind``: an event's
+    sessions and vendors, an account's verified contacts; ``spoc structures import KEY FILE``,
+    ``POST /api/v1/structures/{key}``, the subject page's "Add" links). Every surface calls
+    ``save`` twice per item: first with ``check_only`` in a reading session (raise
+    :class:`spoc.ValidationFailed` naming the fields, write nothing), then in the transaction
+    that writes the subject, so the plugin's rows commit with it or not at all. Make ``save``
+    idempotent: a completing structure finds its row by the subject's id, a child by its
+    ``key_fields`` under the parent, so an import run twice creates nothing twice.
+
+    Called once at start-up. Keys are namespaced by the plugin and unique across plugins; a
+    duplicate stops start-up naming both plugins, and so do an unknown ``subject_kind`` or
+    ``parent_kind``, a second structure completing the same kind, or a field named like one
+    of the kind's attributes or the core's columns.
+
+    Arguments: none.
+
+    Returns: a sequence of :class:`spoc.Structure` (may be empty).
+
+    firstresult: no — every plugin's structures are collected, listed by ``order`` then key.
     """
 
 

@@ -23,6 +23,7 @@ from spoc.core.kernel.errors import (
     PluginContractError,
     PluginError,
 )
+from spoc.core.kernel.structures import Structure
 from spoc.core.kernel.types import KnowledgeArticle, RequestType, SubjectKind
 from spoc.core.platform import hookspecs, references
 from spoc.core.platform.dispatch import Dispatcher
@@ -69,12 +70,19 @@ class PluginHost:
     subject_kinds: Registry[SubjectKind] = field(
         default_factory=lambda: Registry("subject kind", lambda k: k.key, lambda k: k.order)
     )
+    structures: Registry[Structure] = field(
+        default_factory=lambda: Registry("structure", lambda s: s.key, lambda s: s.order)
+    )
     articles: Registry[KnowledgeArticle] = field(
         default_factory=lambda: Registry("knowledge article", lambda a: a.key, lambda a: a.order)
     )
     settings_sections: dict[str, BaseModel] = field(default_factory=dict)
     migration_dirs: dict[str, Path] = field(default_factory=dict)
     cli_commands: list[tuple[str, click.Command]] = field(default_factory=list)
+
+    def completing(self, kind: str) -> Structure | None:
+        """The structure that completes subjects of ``kind``, if a plugin declares one."""
+        return next((s for s in self.structures if s.subject_kind == kind), None)
 
     @property
     def enabled(self) -> list[str]:
@@ -203,6 +211,10 @@ def _collect(host: PluginHost, settings: Settings) -> None:
     for plugin, kinds in calls.each(hookspecs.spoc_subject_kinds):
         for kind in kinds:
             host.subject_kinds.add(kind, plugin)
+    for plugin, structures in calls.each(hookspecs.spoc_structures):
+        for structure in structures:
+            host.structures.add(structure, plugin)
+            _check_structure(host, plugin, structure)
     for plugin, articles in calls.each(
         hookspecs.spoc_knowledge_articles, settings_sections=sections
     ):
@@ -226,3 +238,26 @@ def _collect(host: PluginHost, settings: Settings) -> None:
                 )
             seen[command.name] = plugin
             host.cli_commands.append((plugin, command))
+
+
+SUBJECT_COLUMNS = ("name", "external_ref", "spoc", "deputies", "subject_name")
+
+
+def _check_structure(host: PluginHost, plugin: str, structure: Structure) -> None:
+    kind_key = structure.subject_kind or structure.parent_kind or ""
+    kind = host.subject_kinds.get(kind_key)
+    if kind is None:
+        raise PluginError(
+            plugin, f"structure {structure.key} names unknown subject kind {kind_key}"
+        )
+    if structure.subject_kind is None:
+        return
+    others = [s.key for s in host.structures if s.subject_kind == kind_key]
+    if len(others) > 1:
+        raise PluginError(plugin, f"subject kind {kind_key} is completed twice: {others}")
+    attributes = set(kind.attributes_model.model_fields) if kind.attributes_model else set()
+    clash = sorted(set(structure.field_names) & (attributes | set(SUBJECT_COLUMNS)))
+    if clash:
+        raise PluginError(
+            plugin, f"structure {structure.key} fields clash with the kind's: {', '.join(clash)}"
+        )

@@ -33,6 +33,7 @@ from spoc import (
     SlaPolicy,
     Spoc,
     StaffAccess,
+    Structure,
     SubjectInfo,
     SubjectKind,
     Triage,
@@ -42,7 +43,7 @@ from spoc import (
     hookimpl,
     request_states,
 )
-from spoc.plugins.events import attendees, vendors
+from spoc.plugins.events import attendees, onboarding, vendors
 from spoc.plugins.events.cli import events_cli
 from spoc.plugins.events.forms import (
     PERSONAL,
@@ -79,7 +80,20 @@ def spoc_settings_model() -> type[BaseModel]:
 
 @hookimpl
 def spoc_subject_kinds() -> list[SubjectKind]:
-    return [SubjectKind(EVENT, "Event", "An event; its SPOC is the event manager.")]
+    return [
+        SubjectKind(
+            EVENT,
+            "Event",
+            "An event; its SPOC is the event manager.",
+            attributes_model=onboarding.EventAttributes,
+        )
+    ]
+
+
+@hookimpl
+def spoc_structures() -> list[Structure]:
+    """An event's dates complete its subject; sessions and vendors are items under it."""
+    return onboarding.structures()
 
 
 def _incident_priority(fields: BaseModel) -> Priority | None:

@@ -125,7 +125,6 @@ def _team(settings: EventsSettings, cause: str) -> str:
 
 
 def add_vendor(spoc: Spoc, settings: EventsSettings, event_id: int, plan: VendorPlan) -> Vendor:
-    email = valid_email(plan.onsite_email)
     with spoc.db.transaction() as session:
         event = get_or_404(session, Event, event_id, "event")
         if session.scalar(
@@ -134,41 +133,49 @@ def add_vendor(spoc: Spoc, settings: EventsSettings, event_id: int, plan: Vendor
             raise ValidationFailed(
                 "duplicate vendor", {"code": f"{plan.code} exists for this event"}
             )
-        vendor = Vendor(
-            event_id=event.id,
-            code=plan.code,
-            name=plan.name.strip()[:200],
-            contract_ref=plan.contract_ref,
-            contract_value=plan.contract_value,
-            budget_tolerance=plan.budget_tolerance,
-            insurance_expires_on=plan.insurance_expires_on,
-            onsite_name=plan.onsite_name,
-            onsite_phone=plan.onsite_phone,
-            onsite_email=email,
-        )
-        session.add(vendor)
-        session.flush()
-        days = settings.certificate_days_before
+        return insert_vendor(spoc, settings, session, event, plan)
+
+
+def insert_vendor(
+    spoc: Spoc, settings: EventsSettings, session: Session, event: Event, plan: VendorPlan
+) -> Vendor:
+    """A new vendor of ``event`` and its triggers, in the caller's transaction."""
+    email = valid_email(plan.onsite_email)
+    vendor = Vendor(
+        event_id=event.id,
+        code=plan.code,
+        name=plan.name.strip()[:200],
+        contract_ref=plan.contract_ref,
+        contract_value=plan.contract_value,
+        budget_tolerance=plan.budget_tolerance,
+        insurance_expires_on=plan.insurance_expires_on,
+        onsite_name=plan.onsite_name,
+        onsite_phone=plan.onsite_phone,
+        onsite_email=email,
+    )
+    session.add(vendor)
+    session.flush()
+    days = settings.certificate_days_before
+    _alert(
+        spoc,
+        session,
+        event,
+        vendor,
+        CERTIFICATE_MISSING,
+        event.starts_at - timedelta(days=days),
+        f"{vendor.name}: no valid insurance certificate {days} days before the event",
+    )
+    if event.load_in_starts_at is not None:
+        grace = settings.check_in_grace_minutes
         _alert(
             spoc,
             session,
             event,
             vendor,
-            CERTIFICATE_MISSING,
-            event.starts_at - timedelta(days=days),
-            f"{vendor.name}: no valid insurance certificate {days} days before the event",
+            NOT_CHECKED_IN,
+            event.load_in_starts_at + timedelta(minutes=grace),
+            f"{vendor.name} not checked in {grace} minutes after load-in started",
         )
-        if event.load_in_starts_at is not None:
-            grace = settings.check_in_grace_minutes
-            _alert(
-                spoc,
-                session,
-                event,
-                vendor,
-                NOT_CHECKED_IN,
-                event.load_in_starts_at + timedelta(minutes=grace),
-                f"{vendor.name} not checked in {grace} minutes after load-in started",
-            )
     return vendor
 
 

@@ -36,12 +36,13 @@ from spoc import (
     Routing,
     Spoc,
     Status,
+    Structure,
     SubjectKind,
     Watch,
     WatchOutcome,
     hookimpl,
 )
-from spoc.plugins.logistics import escalation, forms, services
+from spoc.plugins.logistics import escalation, forms, onboarding, services
 from spoc.plugins.logistics.api import routes
 from spoc.plugins.logistics.cli import logistics_cli
 from spoc.plugins.logistics.detect import detect
@@ -81,6 +82,12 @@ def spoc_subject_kinds() -> list[SubjectKind]:
             "A shipper or consignee organisation; its SPOC is the account manager.",
         )
     ]
+
+
+@hookimpl
+def spoc_structures() -> list[Structure]:
+    """An account's verified contacts, items under the account."""
+    return onboarding.structures()
 
 
 @hookimpl

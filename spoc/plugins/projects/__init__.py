@@ -30,13 +30,14 @@ from spoc import (
     SlaPolicy,
     Spoc,
     Status,
+    Structure,
     SubjectInfo,
     SubjectKind,
     Triage,
     Watch,
     hookimpl,
 )
-from spoc.plugins.projects import cycle, rollup
+from spoc.plugins.projects import cycle, onboarding, rollup
 from spoc.plugins.projects.cycle import due_period_label, on_watch_due
 from spoc.plugins.projects.forms import (
     ChangeRequestForm,
@@ -99,6 +100,12 @@ def spoc_subject_kinds() -> list[SubjectKind]:
             WorkstreamDetails,
         ),
     ]
+
+
+@hookimpl
+def spoc_structures() -> list[Structure]:
+    """Each portfolio, project and workstream subject gets its row here, in its transaction."""
+    return onboarding.structures()
 
 
 def _sla(first: BusinessDays, resolve: BusinessDays) -> SlaPolicy:

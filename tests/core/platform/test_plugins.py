@@ -6,8 +6,18 @@ from importlib.metadata import EntryPoint
 
 import pytest
 from flask import Flask
+from pydantic import BaseModel
 
-from spoc import Actor, PluginContractError, PluginError, Priority, ValidationFailed, create_app
+from spoc import (
+    Actor,
+    PluginContractError,
+    PluginError,
+    Priority,
+    Saved,
+    Structure,
+    ValidationFailed,
+    create_app,
+)
 from spoc.core.kernel.errors import DuplicateContributionError
 from spoc.core.platform.plugins import ENTRY_POINT_GROUP, installed_entry_points
 from spoc.core.services import spoc_of
@@ -247,3 +257,28 @@ def test_hook_resolve_subject_finds_subjects_by_plugin_references(make_app: AppF
     assert resolve(org.account.external_ref or "", question) == org.account.id
     with pytest.raises(ValidationFailed, match="could not find"):
         resolve("ORD-x", question)
+
+
+def test_a_structure_under_an_unknown_kind_stops_startup_naming_it() -> None:
+    with pytest.raises(PluginError, match=r"'stray_structure'.*unknown subject kind nobody.site"):
+        start(["generic", "stray_structure"], "stray_structure")
+
+
+def test_a_structure_repeating_an_attribute_of_its_kind_stops_startup() -> None:
+    with pytest.raises(PluginError, match=r"'clashing_structure'.*clash.*floor"):
+        start(["generic", "clashing_structure"], "clashing_structure")
+
+
+def test_a_structure_must_say_what_it_belongs_to_and_how_it_is_found_again() -> None:
+    class Row(BaseModel):
+        code: str
+
+    def save(item: object) -> Saved:
+        return Saved.CREATED
+
+    with pytest.raises(ValueError, match="exactly one"):
+        Structure("x.row", "Row", Row, save)
+    with pytest.raises(ValueError, match="key_fields"):
+        Structure("x.row", "Row", Row, save, parent_kind="x.site")
+    with pytest.raises(ValueError, match="key_fields must be fields"):
+        Structure("x.row", "Row", Row, save, parent_kind="x.site", key_fields=("name",))

@@ -14,6 +14,7 @@ from spoc.core.domain.models.accounts import (
 from spoc.core.domain.models.attachments import Attachment
 from spoc.core.domain.models.audit import AdminAuditEntry
 from spoc.core.domain.models.columns import NO_DEADLINE, Visibility
+from spoc.core.domain.models.imports import ImportJob
 from spoc.core.domain.models.knowledge import (
     ArticleFeedbackDay,
     KbArticle,
@@ -54,6 +55,7 @@ __all__ = [
     "EscalationTrigger",
     "Feedback",
     "IdempotencyRecord",
+    "ImportJob",
     "InboundMail",
     "KbArticle",
     "KbArticleRequestType",

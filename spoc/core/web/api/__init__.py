@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from spoc.core.web.api import audit as audit
 from spoc.core.web.api import directory as directory
+from spoc.core.web.api import onboarding as onboarding
 from spoc.core.web.api import openapi as openapi
 from spoc.core.web.api import requests as requests
 from spoc.core.web.api import search as search

@@ -169,6 +169,7 @@ def import_subjects() -> Response:
                 spoc=item.spoc,
                 deputies=item.deputies,
                 attributes=item.attributes,
+                details=item.details,
             ),
         )
         for item in batch.root

@@ -189,12 +189,38 @@ class SubjectIn(Strict):
     attributes: dict[str, Any] = Field(
         default_factory=dict, description="Checked against the kind's attributes model"
     )
+    details: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The fields of the plugin structure completing the kind (its own rows)",
+    )
 
 
 class SubjectBatch(RootModel[list[SubjectIn]]):
     """Up to 1,000 subjects, checked all before any is written."""
 
     root: list[SubjectIn] = Field(min_length=1, max_length=1000)
+
+
+class ContactIn(Strict):
+    """One contact of a batch: found by email, created when it is new."""
+
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=320, description="Finds the contact: a rerun updates")
+    phone: str | None = Field(default=None, max_length=40, description="null removes it")
+    language: str | None = Field(default=None, max_length=16, description="null keeps it")
+
+
+class ContactBatch(RootModel[list[ContactIn]]):
+    """Up to 1,000 contacts, checked all before any is written."""
+
+    root: list[ContactIn] = Field(min_length=1, max_length=1000)
+
+
+class StructureBatch(RootModel[list[dict[str, Any]]]):
+    """Up to 1,000 items of a plugin structure: ``parent`` (the parent subject's
+    external_ref) and the structure's fields; checked all before any is written."""
+
+    root: list[dict[str, Any]] = Field(min_length=1, max_length=1000)
 
 
 class SubjectBatchQuery(Strict):

@@ -10,12 +10,14 @@ from spoc.core.web.console import audit as audit
 from spoc.core.web.console import caller as caller
 from spoc.core.web.console import contacts as contacts
 from spoc.core.web.console import demo_mail as demo_mail
+from spoc.core.web.console import import_jobs as import_jobs
 from spoc.core.web.console import knowledge as knowledge
 from spoc.core.web.console import mail as mail
 from spoc.core.web.console import onboarding as onboarding
 from spoc.core.web.console import queues as queues
 from spoc.core.web.console import relations as relations
 from spoc.core.web.console import requests as requests
+from spoc.core.web.console import rows as rows
 from spoc.core.web.console import search as search
 from spoc.core.web.console import sso as sso
 from spoc.core.web.console import subjects as subjects

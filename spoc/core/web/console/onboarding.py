@@ -8,6 +8,7 @@ import io
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from spoc.core.domain.directory import spoc_capable_agents
@@ -18,6 +19,7 @@ from spoc.core.kernel.types import Role, SubjectKind
 from spoc.core.services import spoc_of
 from spoc.core.web.console.access import guard
 from spoc.core.web.console.auth import STAFF, actor, bp, role_required
+from spoc.core.web.console.import_jobs import queued
 from spoc.core.web.forms import FormSpec, form_spec, read_form
 
 
@@ -29,7 +31,17 @@ def _kind_or_404(key: str) -> SubjectKind:
 
 
 def _spec(kind: SubjectKind) -> FormSpec:
-    return form_spec(kind.attributes_model) if kind.attributes_model else FormSpec(())
+    """The kind's attributes, then the fields of the plugin structure completing it."""
+    spec = form_spec(kind.attributes_model) if kind.attributes_model else FormSpec(())
+    structure = spoc_of().host.completing(kind.key)
+    if structure is None:
+        return spec
+    return FormSpec(spec.fields + form_spec(structure.fields_model).fields)
+
+
+def _detail_names(kind: SubjectKind) -> set[str]:
+    structure = spoc_of().host.completing(kind.key)
+    return set(structure.field_names) if structure is not None else set()
 
 
 def _render(
@@ -54,10 +66,13 @@ def _render(
     return page, status
 
 
-def _values_of(subject: Subject) -> dict[str, Any]:
+def _values_of(db: Session, subject: Subject) -> dict[str, Any]:
     emails = {d.position: d.agent.email for d in subject.deputies}
+    structure = spoc_of().host.completing(subject.kind)
+    details = structure.values(db, subject.id) if structure and structure.values else None
     return {
         **subject.attributes,
+        **(details or {}),
         "subject_name": subject.name,
         "external_ref": subject.external_ref or "",
         "spoc": subject.spoc.email if subject.spoc else "",
@@ -68,9 +83,12 @@ def _values_of(subject: Subject) -> dict[str, Any]:
 def _save(kind: SubjectKind, subject: Subject | None) -> Response | tuple[str, int]:
     form = request.form
     spec = _spec(kind)
-    attributes, _ = read_form(spec, form)  # blanks left out; the model says what is missing
+    read, _ = read_form(spec, form)  # blanks left out; the model says what is missing
+    names = _detail_names(kind)
+    attributes = {k: v for k, v in read.items() if k not in names}
+    details = {k: v for k, v in read.items() if k in names}
     values: dict[str, Any] = {
-        **attributes,
+        **read,
         **{k: form.get(k, "") for k in ("subject_name", "external_ref", "spoc")},
         **{f"deputy{i}": form.get(f"deputy{i}", "") for i in range(1, MAX_DEPUTIES + 1)},
     }
@@ -81,6 +99,7 @@ def _save(kind: SubjectKind, subject: Subject | None) -> Response | tuple[str, i
         spoc=values["spoc"],
         deputies=deputies,
         attributes=attributes,
+        details=details,
     )
     try:
         saved = spoc_of().onboarding.save_subject(
@@ -102,7 +121,7 @@ def _form_name(path: str) -> str:
     # names its inputs after the model's fields, and the subject's name "subject_name".
     if path == "name":
         return "subject_name"
-    return path.removeprefix("attributes.").split(".", 1)[0]
+    return path.removeprefix("attributes.").removeprefix("details.").split(".", 1)[0]
 
 
 @bp.route("/subjects/new/<kind_key>", methods=["GET", "POST"])
@@ -123,7 +142,7 @@ def subject_edit(subject_id: int) -> Response | tuple[str, int]:
         subject = db.get(Subject, subject_id)
         if subject is None:
             abort(404)
-        values = _values_of(subject)
+        values = _values_of(db, subject)
     kind = _kind_or_404(subject.kind)
     if request.method == "GET":
         return _render(kind, subject, values, {})
@@ -132,7 +151,7 @@ def subject_edit(subject_id: int) -> Response | tuple[str, int]:
 
 @bp.route("/subjects/import", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
-def subjects_import() -> tuple[str, int]:
+def subjects_import() -> Response | tuple[str, int]:
     spoc = spoc_of()
     kinds = list(spoc.host.subject_kinds)
     report: ImportReport | None = None
@@ -144,6 +163,10 @@ def subjects_import() -> tuple[str, int]:
         dry_run = request.form.get("mode") != "import"
         if upload is None or not upload.filename:
             error, status = "file: choose a CSV file", 422
+        elif (
+            job := queued("subjects", kind_key, upload.stream, upload.filename, dry_run)
+        ) is not None:
+            return job  # a large file: the worker imports it, its page shows the progress
         else:
             # The upload is spooled to disk by werkzeug past a small size, so the two passes
             # read it from there, one batch at a time, never as a whole in memory.
@@ -169,6 +192,6 @@ def subjects_import() -> tuple[str, int]:
 
 def _attribute_columns(kinds: list[SubjectKind], key: str) -> list[str]:
     kind = next((k for k in kinds if k.key == key), None)
-    if kind is None or kind.attributes_model is None:
+    if kind is None:
         return []
-    return list(kind.attributes_model.model_fields)
+    return [f.name for f in _spec(kind).fields]

@@ -16,6 +16,7 @@ from spoc.core.services import spoc_of
 from spoc.core.storage.keyset import Ordering
 from spoc.core.web.console.access import guard
 from spoc.core.web.console.auth import EVERYONE, STAFF, actor, bp, role_required
+from spoc.core.web.console.rows import children_of
 
 PAGE = 25
 SUBJECTS = Ordering("console:subjects", Subject.id)
@@ -77,6 +78,10 @@ def _subject_page(subject_id: int, intake_url: str | None = None) -> str:
         )
         agents = spoc_capable_agents(db)
         deputies = [d.agent_id for d in subject.deputies]
+        structures = [
+            (s, s.items(db, subject_id) if s.items is not None else [])
+            for s in children_of(subject.kind)
+        ]
     kind = spoc.host.subject_kinds.get(subject.kind)
     return render_template(
         "console/subject.html",
@@ -89,6 +94,7 @@ def _subject_page(subject_id: int, intake_url: str | None = None) -> str:
         agents=agents,
         deputies=deputies + [None] * (MAX_DEPUTIES - len(deputies)),
         intake_url=intake_url,
+        structures=structures,
     )
 
 

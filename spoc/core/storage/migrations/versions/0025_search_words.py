@@ -8,7 +8,7 @@ It is filled here from the index already built, then kept by every index write. 
 GIN index needs nothing of the kind.
 
 Revision ID: 0025_search_words
-Revises: 0021_absences_start
+Revises: 0024_import_jobs
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0025_search_words"
-down_revision = "0021_absences_start"
+down_revision = "0024_import_jobs"
 branch_labels = None
 depends_on = None
 
