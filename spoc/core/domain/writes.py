@@ -372,7 +372,8 @@ class ServiceBase:
                     .group_by(TimelineEvent.request_id)
                 ).all()
             )
-            now, memo = self.clock.now(), {}
+            now = self.clock.now()
+            memo: dict[object, Any] = {}
             for request_id in request_ids:
                 if (request := claimed.get(request_id)) is None:
                     continue
