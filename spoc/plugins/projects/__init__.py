@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import Blueprint
 from pydantic import BaseModel
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from spoc import (
@@ -62,6 +63,7 @@ from spoc.plugins.projects.keys import (
     UPDATE,
     WORKSTREAM,
 )
+from spoc.plugins.projects.models import Project
 from spoc.plugins.projects.records import after_commit, on_filed
 from spoc.plugins.projects.settings import ProjectsSettings
 from spoc.plugins.projects.views import bp, console_panels
@@ -262,6 +264,9 @@ def spoc_form_defaults(
 
 @hookimpl
 def spoc_sweep_tasks(spoc: Spoc, now: datetime, limit: int) -> int:
+    with spoc.db.reader() as session:
+        if session.scalar(select(Project.subject_id).limit(1)) is None:
+            return 0  # no project yet: nothing to open, chase, remind or refresh (one query)
     done = cycle.open_due_periods(spoc, limit)
     done += cycle.chase_missing_updates(spoc, now, limit)
     done += cycle.send_reminders(spoc, now, limit)

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from spoc import Actor, BusinessHours, FrozenClock, Status
 from spoc.core.cli import main
@@ -256,6 +256,26 @@ def test_hook_keep_open_stops_automatic_closing_but_not_staff(
         org.spoc.requests.transition(kept, Status.CLOSED, Actor.system("a plugin"))
     org.spoc.requests.transition(kept, Status.CLOSED, dana)  # a person may
     assert org.spoc.requests.get(kept, Actor.system()).status is Status.CLOSED
+
+
+def test_a_pass_with_nothing_due_reads_little_and_writes_nothing(make_app: AppFactory) -> None:
+    """All five plugins' periodic tasks with empty tables: a few indexed reads, no write."""
+    app = make_app(plugins=["generic", "healthcare", "logistics", "events", "projects"])
+    spoc = spoc_of(app)
+    spoc.sweep()
+    statements: list[str] = []
+
+    def seen(_c: object, _cur: object, statement: str, *_rest: object) -> None:
+        statements.append(statement.split()[0].upper())
+
+    event.listen(spoc.db.engine, "before_cursor_execute", seen)
+    try:
+        report = spoc.sweep()
+    finally:
+        event.remove(spoc.db.engine, "before_cursor_execute", seen)
+    assert report.due == 0 and not report.errors
+    assert not {"INSERT", "UPDATE", "DELETE"} & set(statements)
+    assert statements.count("SELECT") <= 12, statements
 
 
 def test_a_request_failing_in_its_batch_is_retried_alone_and_the_others_commit(
