@@ -47,7 +47,7 @@ TABLES = (
 CHUNK = 50_000
 
 
-def load(spoc: Spoc, total: int, due: int) -> float:
+def load(spoc: Spoc, total: int, due: int, contact: int, owner: int) -> float:
     """``total`` open requests, the first ``due`` with a breached resolution clock."""
     started = time.perf_counter()
     db = spoc.db
@@ -62,9 +62,9 @@ def load(spoc: Spoc, total: int, due: int) -> float:
                 i,
                 f"Question {i}",
                 {},
-                1,
+                contact,
                 created,
-                owner_agent_id=1,
+                owner_agent_id=owner,
                 next_due_at=past if i <= due else future,
                 deadline_at=past if i <= due else future,
             )
@@ -127,7 +127,7 @@ def main() -> None:
     with spoc.db.engine.begin() as connection:
         for table in (*TABLES, "team_members", "contacts", "agents", "teams"):
             connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - the bench's own names
-    spoc.directory.add_agent(email="bench@example.org", name="Bench", role="agent")
+    owner = spoc.directory.add_agent(email="bench@example.org", name="Bench", role="agent").id
     members = [
         spoc.directory.add_agent(email=f"s{n}@example.org", name=f"S{n}", role="specialist").id
         for n in range(2)
@@ -135,13 +135,13 @@ def main() -> None:
     # Each escalation assigns a member and mails the team: outbox rows are written too.
     spoc.directory.add_team(key="specialists", name="Specialists", members=members)
     with spoc.db.transaction() as session:
-        session.execute(
+        contact = session.execute(
             text(
                 "INSERT INTO contacts (email, name, language, attributes, created_at) "
-                "VALUES ('c@example.com', 'C', 'en', '{}', :now)"
+                "VALUES ('c@example.com', 'C', 'en', '{}', :now) RETURNING id"
             ),
             {"now": NOW},
-        )
+        ).scalar_one()
 
     cases = [tuple(int(n) for n in case.split(":")) for case in args.cases.split(",")]
     timings = {}
@@ -152,7 +152,7 @@ def main() -> None:
         f"{'ms/escalation':>13}  rows written (escalations/timeline/clock events/outbox)",
     )
     for total, due in cases:
-        loaded = load(spoc, total, due)
+        loaded = load(spoc, total, due, contact, owner)
         seconds, escalated = sweep(spoc, due)
         per = f"{seconds / escalated * 1000:13.2f}" if escalated else f"{'-':>13}"
         print(
