@@ -185,8 +185,7 @@ class Notifier:
         return []
 
     def _team(self, write: WriteContext, team_id: int) -> list[str]:
-        key = ("team", team_id)
-        if key not in write.memo:
+        if (key := ("team", team_id)) not in write.memo:
             write.memo[key] = self._team_addresses(write.session, team_id)
         return list(write.memo[key])
 
@@ -430,8 +429,7 @@ class Notifier:
         key = ("latest", write.request.id)
         if key not in write.memo:
             write.memo[key] = self._latest_inbound(write.session, write.request.id)
-        latest: str | None = write.memo[key]
-        return latest
+        return write.memo[key]  # type: ignore[no-any-return]
 
     @staticmethod
     def _latest_inbound(session: Session, request_id: int | None) -> str | None:
