@@ -16,6 +16,10 @@ def bare_app() -> Flask:
     """The floor: a Flask form endpoint that validates two fields and redirects."""
     app = Flask("bare")
 
+    @app.get("/submit")
+    def form() -> str:
+        return '<form method="post"><input name="summary"><input name="email"></form>'
+
     @app.post("/submit")
     def submit() -> object:
         if not request.form.get("summary") or "@" not in request.form.get("email", ""):

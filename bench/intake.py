@@ -1,12 +1,13 @@
 """Intake throughput: requests filed through the real portal form, served by gunicorn.
 
-    .venv/bin/python bench/intake.py [--requests N] [--concurrency C] [--workers W]
+    .venv/bin/python bench/intake.py [--requests N] [--concurrency 16,1] [--workers W]
 
-Starts gunicorn on 127.0.0.1 twice with the same settings: once with SPOC (each submission
-is a POST of the generated form with its CSRF token: validation, contact matching,
-classification, routing, timeline, tracking token, confirmation mail to the log), once with a
-bare Flask endpoint that only checks two fields. Prints requests/s, p50 and p99 for each and
-the ratio. Traffic stays on 127.0.0.1 and the run stops by itself.
+Starts gunicorn (sync workers) on 127.0.0.1 twice per concurrency with the same settings:
+once with SPOC (each submission GETs the form, then POSTs it with its CSRF token:
+validation, contact matching, classification, routing, timeline, tracking token,
+confirmation mail to the log), once with a bare Flask form endpoint (GET, then a POST that
+checks two fields). Prints submissions/s, p50 and p99 of GET+POST and of the POST alone,
+and the ratio portal / bare (target 0.6). Traffic stays on 127.0.0.1; the run stops itself.
 """
 
 from __future__ import annotations
@@ -56,13 +57,12 @@ def gunicorn(target: str, port: int, workers: int, env: dict[str, str]) -> subpr
         "--workers",
         str(workers),
         "--worker-class",
-        "gthread",
-        "--threads",
-        "4",
+        "sync",
         "--log-level",
         "warning",
     ]
-    return subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603
+    # Run from the scratch folder: the working directory would come first on the path.
+    return subprocess.Popen(command, cwd=env["SPOC_INSTANCE_PATH"], env=env)  # noqa: S603
 
 
 class Client:
@@ -91,14 +91,19 @@ class Client:
         self.token = found.group(1)
 
 
-def run(port: int, total: int, concurrency: int, portal: bool) -> list[float]:
+def run(port: int, total: int, concurrency: int, portal: bool) -> list[tuple[float, float]]:
+    """``total`` submissions, each a GET of the form and its POST; (both, POST) seconds each."""
     clients = [Client(port) for _ in range(concurrency)]
-    if portal:
-        for client in clients:
-            client.prepare()
+    form = "/new/generic.question" if portal else "/submit"
 
-    def submit(index: int) -> float:
+    def submit(index: int) -> tuple[float, float]:
         client = clients[index % concurrency]
+        start = time.perf_counter()
+        if portal:
+            client.prepare()  # GET the form: its CSRF token
+        else:
+            status, _ = client.call("GET", form)
+            assert status == 200, status
         fields = {
             "summary": f"Where is invoice {index}?",
             "details": "Bench",
@@ -108,16 +113,15 @@ def run(port: int, total: int, concurrency: int, portal: bool) -> list[float]:
         }
         if portal:
             fields["csrf_token"] = client.token
-        path = "/new/generic.question" if portal else "/submit"
-        start = time.perf_counter()
-        status, _ = client.call("POST", path, urlencode(fields))
-        elapsed = time.perf_counter() - start
+        posted = time.perf_counter()
+        status, _ = client.call("POST", form, urlencode(fields))
+        done = time.perf_counter()
         if status != 303:
             raise RuntimeError(f"submission {index} answered {status}")
-        return elapsed
+        return done - start, done - posted
 
     # Each client is used by one thread at a time: index % concurrency.
-    latencies: list[float] = []
+    latencies: list[tuple[float, float]] = []
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         for chunk_start in range(0, total, concurrency):
             batch = range(chunk_start, min(total, chunk_start + concurrency))
@@ -125,14 +129,19 @@ def run(port: int, total: int, concurrency: int, portal: bool) -> list[float]:
     return latencies
 
 
-def summary(label: str, latencies: list[float], wall: float) -> float:
-    ordered = sorted(latencies)
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000
+
+
+def summary(label: str, latencies: list[tuple[float, float]], wall: float) -> float:
     rate = len(latencies) / wall
-    p50 = statistics.median(ordered) * 1000
-    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] * 1000
+    both, post = [b for b, _ in latencies], [p for _, p in latencies]
     print(
-        f"{label:<8} {len(latencies):>6} requests  {rate:8.1f} req/s  "
-        f"p50 {p50:7.2f} ms  p99 {p99:7.2f} ms"
+        f"{label:<8} {len(latencies):>6} submissions  {rate:8.1f} /s  "
+        f"GET+POST p50 {statistics.median(both) * 1000:7.2f} ms "
+        f"p99 {percentile(both, 0.99):7.2f} ms  "
+        f"POST p50 {statistics.median(post) * 1000:6.2f} ms p99 {percentile(post, 0.99):7.2f} ms"
     )
     return rate
 
@@ -140,12 +149,18 @@ def summary(label: str, latencies: list[float], wall: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=1000)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--concurrency", default="16,1", help="client threads, one run each")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--code", type=Path, default=ROOT, help="the checkout whose SPOC is measured (a baseline)"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
+        code = Path(tmp) / "code"
+        code.mkdir()
+        (code / "spoc").symlink_to((args.code / "spoc").resolve())
         url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.sqlite'}"
         env = {
             **os.environ,
@@ -155,35 +170,43 @@ def main() -> None:
             "SPOC_PLUGINS": "generic",
             "SPOC_INSTANCE_PATH": tmp,
             "SPOC_PORTAL_SUBMIT_LIMIT": "1000000 per minute",
-            "PYTHONPATH": str(ROOT),
+            # The spoc package measured (--code), then this checkout's bench/ apps.
+            "PYTHONPATH": f"{code}:{ROOT}",
         }
         subprocess.run(
             [sys.executable, "-m", "spoc", "db", "upgrade"],
             env=env,
             check=True,
             stdout=subprocess.DEVNULL,
+            cwd=tmp,
         )
+        levels = [int(c) for c in args.concurrency.split(",")]
         print(
-            f"{args.requests} submissions, concurrency {args.concurrency}, gunicorn gthread "
-            f"{args.workers} workers x 4 threads, database {url.split(':')[0]}"
+            f"{args.requests} submissions (GET form + POST) per run, gunicorn {args.workers} sync "
+            f"workers, database {url.split(':')[0]}, load average {os.getloadavg()[0]:.2f}"
         )
-        rates = {}
-        for label, target, portal in (
-            ("portal", "bench._apps:portal_app()", True),
-            ("bare", "bench._apps:bare_app()", False),
-        ):
-            port = free_port()
-            server = gunicorn(target, port, args.workers, env)
-            try:
-                wait_for(port)
-                run(port, min(50, args.requests), args.concurrency, portal)  # warm-up
-                start = time.perf_counter()
-                latencies = run(port, args.requests, args.concurrency, portal)
-                rates[label] = summary(label, latencies, time.perf_counter() - start)
-            finally:
-                server.terminate()
-                server.wait(timeout=30)
-        print(f"ratio    bare / portal = {rates['bare'] / rates['portal']:.1f}x")
+        for concurrency in levels:
+            rates = {}
+            for label, target, portal in (
+                ("portal", "bench._apps:portal_app()", True),
+                ("bare", "bench._apps:bare_app()", False),
+            ):
+                port = free_port()
+                server = gunicorn(target, port, args.workers, env)
+                try:
+                    wait_for(port)
+                    run(port, min(50, args.requests), concurrency, portal)  # warm-up
+                    start = time.perf_counter()
+                    latencies = run(port, args.requests, concurrency, portal)
+                    rates[label] = summary(
+                        f"{label} c={concurrency}", latencies, time.perf_counter() - start
+                    )
+                finally:
+                    server.terminate()
+                    server.wait(timeout=30)
+            print(
+                f"ratio    portal / bare at c={concurrency} = {rates['portal'] / rates['bare']:.2f}"
+            )
 
 
 if __name__ == "__main__":

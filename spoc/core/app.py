@@ -23,10 +23,6 @@ from spoc.core.platform.settings import Settings, load_settings
 from spoc.core.services import EXTENSION, Spoc
 from spoc.core.storage.db import Database
 from spoc.core.storage.keys import Keys, Sealer
-from spoc.core.web import api, console, pages, portal
-from spoc.core.web.base import init_app as init_web
-from spoc.core.web.files import allow_uploads
-from spoc.core.web.plugin_mounts import mount_plugins
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,6 +36,7 @@ def create_app(
     *,
     clock: Clock | None = None,
     plugin_entry_points: Iterable[EntryPoint] | None = None,
+    web: bool = True,
     **overrides: Any,
 ) -> Flask:
     """Build the Flask app: settings, plugins (from entry points), database, blueprints.
@@ -48,6 +45,10 @@ def create_app(
     ``plugin_entry_points`` replaces discovery, for tests that need a particular plugin set.
     Raises :class:`~spoc.core.kernel.errors.StartupError` with a one-line explanation on bad
     settings or a broken plugin.
+
+    ``web=False`` builds the services and plugins without any page, API route or view: for
+    commands that serve nothing (``spoc sweep``, ``spoc worker``), which then start in less
+    time and memory.
     """
     settings = settings or load_settings(**overrides)
     app = Flask(
@@ -73,7 +74,6 @@ def create_app(
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_max_hours),
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
     )
-    allow_uploads(app, settings)
     sealer = Sealer(Keys(settings).derive(SEAL_LABEL))
     spoc = Spoc(
         settings=settings,
@@ -83,7 +83,21 @@ def create_app(
         instance_path=instance,
     )
     app.extensions[EXTENSION] = spoc
+    if web:
+        _install_web(app, spoc, settings)
+    return app
 
+
+def _install_web(app: Flask, spoc: Spoc, settings: Settings) -> None:
+    """The portal, the console, the API and the plugins' pages and routes."""
+    # Imported here to keep start-up light: the views, forms and templates' helpers load
+    # only for an app that serves them, not for `spoc sweep` or `spoc worker`.
+    from spoc.core.web import api, console, pages, portal
+    from spoc.core.web.base import init_app as init_web
+    from spoc.core.web.files import allow_uploads
+    from spoc.core.web.plugin_mounts import mount_plugins
+
+    allow_uploads(app, settings)
     csrf = init_web(app, spoc)
     api.init_app(app, csrf)
     mount_plugins(app, spoc, csrf)
@@ -100,5 +114,3 @@ def create_app(
         except DatabaseNotReadyError as exc:
             return Response(f"SPOC is not ready: {exc}\n", status=503, mimetype="text/plain")
         return None
-
-    return app

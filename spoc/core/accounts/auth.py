@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -35,9 +36,14 @@ from spoc.core.kernel.errors import NotFoundError, ValidationFailed
 from spoc.core.kernel.passwords import hash_password, needs_rehash, verify_password
 from spoc.core.kernel.types import Actor, Role
 
-# Verifying against a real hash even for unknown emails keeps response times alike, so the
-# login form does not reveal which addresses have accounts.
-_DUMMY_HASH = hash_password("not-a-real-password-0000")
+
+@cache
+def _dummy_hash() -> str:
+    """Verifying against a real hash even for unknown emails keeps response times alike, so the
+    login form does not reveal which addresses have accounts. Computed at the first sign-in,
+    not at import: hashing costs a tenth of a second every command would pay."""
+    return hash_password("not-a-real-password-0000")
+
 
 REFUSED = (
     "Email or password is not right. After several failed attempts, sign-in from this "
@@ -86,11 +92,11 @@ class AuthService(ServiceBase):
                 )
             )
             if throttle is not None and throttle.locked_until and throttle.locked_until > now:
-                verify_password(_DUMMY_HASH, password)  # a paused pair answers as slowly
+                verify_password(_dummy_hash(), password)  # a paused pair answers as slowly
                 return refused
             agent = session.scalar(select(Agent).where(Agent.email == email.strip().lower()))
             if agent is None or not agent.active:
-                verify_password(_DUMMY_HASH, password)
+                verify_password(_dummy_hash(), password)
                 ok = False
             else:
                 ok = verify_password(agent.password_hash, password)

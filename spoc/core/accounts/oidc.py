@@ -16,14 +16,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from typing import Any
-
-import requests
-from authlib.common.security import generate_token
-from authlib.integrations.requests_client import OAuth2Session
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from typing import TYPE_CHECKING, Any
 
 from spoc.core.kernel.clock import Clock
 from spoc.core.platform.settings import Settings
@@ -33,6 +26,9 @@ SCOPE = "openid email profile"
 TIMEOUT_SECONDS = 10
 LEEWAY_SECONDS = 60  # clock skew between SPOC and the provider
 ALGORITHMS = ("RS256", "PS256", "ES256")
+
+if TYPE_CHECKING:
+    from authlib.integrations.requests_client import OAuth2Session
 
 
 class OidcError(Exception):
@@ -68,6 +64,10 @@ class OidcClient:
         self._metadata: dict[str, Any] | None = None
 
     def _get_json(self, url: str) -> dict[str, Any]:
+        # Imported here, as are Authlib and joserfc below: the HTTP client and the JOSE
+        # libraries cost a tenth of a second at start-up, and most desks have no sign-on.
+        import requests
+
         try:
             response = requests.get(url, timeout=TIMEOUT_SECONDS)
             response.raise_for_status()
@@ -92,6 +92,9 @@ class OidcClient:
         return self._metadata
 
     def _session(self, redirect_uri: str) -> OAuth2Session:
+        # Imported here: see _get_json.
+        from authlib.integrations.requests_client import OAuth2Session
+
         return OAuth2Session(
             self._client_id,
             self._client_secret,
@@ -103,6 +106,9 @@ class OidcClient:
     def begin(self, redirect_uri: str) -> Authorization:
         """Start a single sign-on: the identity provider's authorisation URL and the state, nonce
         and PKCE verifier to keep in the session until the callback."""
+        # Imported here: see _get_json.
+        from authlib.common.security import generate_token
+
         meta = self.metadata()
         state, nonce, verifier = generate_token(32), generate_token(32), generate_token(64)
         with self._session(redirect_uri) as oauth:
@@ -155,6 +161,11 @@ class OidcClient:
         )
 
     def _verify(self, id_token: str, nonce: str) -> dict[str, Any]:
+        # Imported here: see _get_json.
+        from joserfc import jwt
+        from joserfc.errors import JoseError
+        from joserfc.jwk import KeySet
+
         keys = KeySet.import_key_set(self._get_json(self.metadata()["jwks_uri"]))  # type: ignore[arg-type]
         registry = jwt.JWTClaimsRegistry(
             now=int(self._clock.now().timestamp()),

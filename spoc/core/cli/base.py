@@ -13,13 +13,15 @@ from spoc.core.kernel.errors import StartupError
 from spoc.core.services import spoc_of
 
 
-def build_app(**overrides: Any) -> Flask:
-    # Imported here to keep start-up light: the factory loads every web view, which commands
-    # that build no app (`spoc --version`, `spoc new-plugin`) do not need.
+def build_app(*, web: bool = True, **overrides: Any) -> Flask:
+    """The app from the environment; ``web=False`` for commands that serve no page (the
+    services and plugins only, no views: see ``create_app``)."""
+    # Imported here to keep start-up light: commands that build no app (`spoc --version`,
+    # `spoc new-plugin`) do not need the factory.
     from spoc.core.app import create_app
 
     try:
-        app = create_app(**overrides)
+        app = create_app(web=web, **overrides)
     except StartupError as exc:
         raise click.ClickException(str(exc)) from None
     context = click.get_current_context(silent=True)
@@ -40,7 +42,8 @@ class SpocGroup(click.Group):
         app = ctx.meta.get("spoc.app")
         if app is None:
             try:
-                app = build_app()
+                # Plugins' commands serve no page: the services are enough.
+                app = build_app(web=False)
             except click.ClickException:
                 return {}
             ctx.meta["spoc.app"] = app
@@ -69,7 +72,7 @@ def staff_account(spoc: Any, email: str) -> Any:
 
 def ready_spoc(app: Flask | None = None) -> Any:
     """The app's Spoc, refusing (one line, exit 1) a database that is behind."""
-    spoc = services_of(app or build_app())
+    spoc = services_of(app or build_app(web=False))
     try:
         spoc.check_database()
     except StartupError as exc:

@@ -73,7 +73,12 @@ class EscalationService(ServiceBase):
         write.session.add(
             EscalationTrigger(request_id=request.id, trigger=trigger, fired_at=write.now)
         )
-        team = self.team_by_key(write.session, team_key, create=True)
+        # Once per transaction: the sweep escalates a batch of requests to the same teams.
+        team = write.memo.get(("team_key", team_key))
+        if team is None:
+            team = write.memo[("team_key", team_key)] = self.team_by_key(
+                write.session, team_key, create=True
+            )
         assert team is not None
         return self.open_escalation(write, team, reason, trigger)
 

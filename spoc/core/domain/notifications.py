@@ -174,7 +174,11 @@ class Notifier:
     # --- audiences ----------------------------------------------------------------------
 
     def _owners(self, write: WriteContext) -> list[str]:
-        return self._owner_addresses(write.session, write.request)
+        request = write.request
+        key = ("owners", request.owner_agent_id, request.owner_team_id)
+        if key not in write.memo:
+            write.memo[key] = self._owner_addresses(write.session, request)
+        return list(write.memo[key])
 
     def _owner_addresses(self, session: Session, request: Request) -> list[str]:
         if request.owner_agent_id is not None:
@@ -185,7 +189,9 @@ class Notifier:
         return []
 
     def _team(self, write: WriteContext, team_id: int) -> list[str]:
-        return self._team_addresses(write.session, team_id)
+        if (key := ("team", team_id)) not in write.memo:
+            write.memo[key] = self._team_addresses(write.session, team_id)
+        return list(write.memo[key])
 
     @staticmethod
     def _team_addresses(session: Session, team_id: int) -> list[str]:
@@ -232,24 +238,7 @@ class Notifier:
         clients show the whole conversation as one thread; replies go to the request's reply
         address."""
         root = self.addressing.root_id(request.id)
-        latest = (
-            latest
-            if latest is not True
-            else (
-                session.scalar(
-                    select(InboundMail.message_id)
-                    .where(
-                        InboundMail.request_id == request.id,
-                        InboundMail.outcome.in_((MailOutcome.FILED, MailOutcome.THREADED)),
-                        InboundMail.message_id.is_not(None),
-                    )
-                    .order_by(InboundMail.id.desc())
-                    .limit(1)
-                )
-                if request.id is not None
-                else None
-            )
-        )
+        latest = latest if latest is not True else self._latest_inbound(session, request.id)
         parent = f"<{latest}>" if latest else root
         return {
             "In-Reply-To": parent,
@@ -340,8 +329,11 @@ class Notifier:
         recipients: Iterable[str],
         headline: str,
         body: str,
+        *,
+        latest: str | bool | None = True,
     ) -> None:
-        """The staff notice, once to each address; private types' notices carry no details."""
+        """The staff notice, once to each address; private types' notices carry no details.
+        ``latest`` as for :meth:`mail` (``True``: look the requester's latest mail up)."""
         private = self._private(request)
         for email in sorted(set(recipients)):
             self.mail(
@@ -350,6 +342,7 @@ class Notifier:
                 email,
                 headline,
                 "staff_update",
+                latest=latest,
                 headline=headline,
                 summary="(details in the console)" if private else request.summary,
                 priority=request.priority.value,
@@ -411,6 +404,7 @@ class Notifier:
             contact.email,
             headline,
             "requester_update",
+            latest=self._latest(write),
             auto_submitted=auto,
             sender_name=sender_name or None,
             name=contact.name,
@@ -434,6 +428,7 @@ class Notifier:
                 email,
                 "You have a reply",
                 "requester_update",
+                latest=self._latest(write),
                 auto_submitted=None,
                 sender_name=sender_name or None,
                 name=name,
@@ -444,12 +439,38 @@ class Notifier:
 
     @staticmethod
     def _watchers(write: WriteContext) -> list[str]:
-        rows = write.session.scalars(
-            select(Agent.email)
-            .join(RequestWatcher, RequestWatcher.agent_id == Agent.id)
-            .where(RequestWatcher.request_id == write.request.id, Agent.active.is_(True))
+        key = ("watchers", write.request.id)
+        if key not in write.memo:
+            write.memo[key] = list(
+                write.session.scalars(
+                    select(Agent.email)
+                    .join(RequestWatcher, RequestWatcher.agent_id == Agent.id)
+                    .where(RequestWatcher.request_id == write.request.id, Agent.active.is_(True))
+                )
+            )
+        return list(write.memo[key])
+
+    def _latest(self, write: WriteContext) -> str | None:
+        """The requester's latest mail on the request (its Message-ID), once per write."""
+        key = ("latest", write.request.id)
+        if key not in write.memo:
+            write.memo[key] = self._latest_inbound(write.session, write.request.id)
+        return write.memo[key]  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _latest_inbound(session: Session, request_id: int | None) -> str | None:
+        if request_id is None:
+            return None
+        return session.scalar(
+            select(InboundMail.message_id)
+            .where(
+                InboundMail.request_id == request_id,
+                InboundMail.outcome.in_((MailOutcome.FILED, MailOutcome.THREADED)),
+                InboundMail.message_id.is_not(None),
+            )
+            .order_by(InboundMail.id.desc())
+            .limit(1)
         )
-        return list(rows)
 
     def _staff(
         self,
@@ -467,7 +488,14 @@ class Notifier:
             if write.actor.kind is ActorKind.AGENT
             else set()
         )
-        self._staff_mails(write.session, request, set(recipients) - skip, headline, body)
+        self._staff_mails(
+            write.session,
+            request,
+            set(recipients) - skip,
+            headline,
+            body,
+            latest=self._latest(write) if recipients else None,
+        )
 
     def _webhook(self, write: WriteContext, event: TimelineEvent, url: str) -> None:
         request = write.request

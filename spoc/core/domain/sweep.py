@@ -1,9 +1,11 @@
 """The sweep: act on clocks that are due — warn, breach, escalate, close — exactly once.
 
 One pass reads the ids of requests whose indexed ``next_due_at`` has come (oldest first, in
-batches), then handles each in its own short transaction that locks the row: on PostgreSQL with
-``FOR UPDATE SKIP LOCKED`` so several workers on several machines share the work without
-waiting on each other, on SQLite under its single write lock. Inside the lock the request is
+batches), then handles them ``WRITE_BATCH`` at a time in one transaction that claims their rows
+in one statement: on PostgreSQL with ``FOR UPDATE SKIP LOCKED`` so several workers on several
+machines share the work without waiting on each other, on SQLite under its single write lock.
+Each request's handling runs in its own savepoint: one that fails is rolled back and retried
+alone afterwards, and the rest of the batch commits. Inside the lock the request is
 re-checked, so a request another worker already handled is left alone; warnings and breaches
 are unique per clock, automatic triggers unique per request. The cost of a pass follows the
 number of due requests, not the number of open ones.
@@ -35,6 +37,9 @@ from spoc.core.storage.db import Database
 
 log = logging.getLogger(__name__)
 
+WRITE_BATCH = 200
+"""Due requests handled in one transaction: one claim, one commit (row locks held that long)."""
+
 
 @dataclass
 class SweepReport:
@@ -51,6 +56,12 @@ class SweepReport:
     covered: int = 0  # requests given a cover as their owner's absence began
     returned: int = 0  # requests given back as it ended
     errors: list[str] = field(default_factory=list)
+
+    def add(self, other: SweepReport) -> None:
+        """Count ``other``'s clock work (one request's) into this report."""
+        for name in ("warned", "breached", "escalated", "closed", "reminded", "skipped"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.errors.extend(other.errors)
 
     def __str__(self) -> str:
         return (
@@ -105,12 +116,8 @@ class Sweeper:
                 )
             )
         report.due = len(due)
-        for request_id in due:
-            try:
-                with self.requests.changing(request_id, SWEEPER, None, skip_locked=True) as write:
-                    self._handle(write, now, report)
-            except RowLocked:
-                report.skipped += 1
+        for start in range(0, len(due), WRITE_BATCH):
+            self._clocks_batch(due[start : start + WRITE_BATCH], now, report)
         self._watches(now, batch, report)
         self._plugin_checks(now, batch, report)
         return report
@@ -140,6 +147,36 @@ class Sweeper:
                     )
 
     # --- clocks ------------------------------------------------------------------------
+
+    def _clocks_batch(self, ids: list[int], now: datetime, report: SweepReport) -> None:
+        """Up to WRITE_BATCH due requests in one transaction (see ``change_each``); each one
+        whose handling fails is retried alone, in its own transaction, and if it fails again
+        it is reported and stays due for the next pass — the others are not held back."""
+        counts: dict[int, SweepReport] = {}
+
+        def handle(write: WriteContext) -> None:
+            counts[write.request.id] = mine = SweepReport()
+            self._handle(write, now, mine)
+
+        outcome = self.requests.change_each(ids, SWEEPER, handle)
+        for write in outcome.done:
+            report.add(counts[write.request.id])
+        report.skipped += len(outcome.skipped)
+        for request_id, first in outcome.failed.items():
+            log.warning(
+                "sweep: request %s failed in its batch (%r); retrying alone", request_id, first
+            )
+            alone = SweepReport()
+            try:
+                with self.requests.changing(request_id, SWEEPER, None, skip_locked=True) as write:
+                    self._handle(write, now, alone)
+            except RowLocked:
+                report.skipped += 1
+            except Exception as exc:
+                log.exception("sweep: request %s failed", request_id)
+                report.errors.append(f"request {request_id}: {type(exc).__name__}: {exc}")
+            else:
+                report.add(alone)
 
     def _handle(self, write: WriteContext, now: datetime, report: SweepReport) -> None:
         request = write.request

@@ -83,7 +83,13 @@ class WriteContext:
     """What one write transaction sees, and the timeline events it appends."""
 
     def __init__(
-        self, session: Session, request: Request, actor: Actor, now: datetime, next_seq: int
+        self,
+        session: Session,
+        request: Request,
+        actor: Actor,
+        now: datetime,
+        next_seq: int,
+        memo: dict[object, Any] | None = None,
     ) -> None:
         self.session = session
         self.request = request
@@ -96,6 +102,10 @@ class WriteContext:
         self.clocks_from: datetime | None = None
         # ... and how long each escalation opened in this write has to be answered (its OLA).
         self.answer_within: dict[int, BusinessDuration] = {}
+        # Lookups the observers make once per transaction, not once per event (a team's
+        # addresses, a request's watchers and latest inbound mail), shared by the writes of
+        # one transaction (the sweep's batch); keys name the row they depend on.
+        self.memo: dict[object, Any] = {} if memo is None else memo
 
     def record(
         self,
@@ -128,6 +138,16 @@ class WriteContext:
 
 SWEEPER = Actor.system("SLA sweep")
 """Who the sweep's writes are by: clocks, watches and plugin checks."""
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What :meth:`ServiceBase.change_each` did: the writes committed, the requests whose
+    change raised (rolled back, each alone), and those another worker held."""
+
+    done: list[WriteContext]
+    failed: dict[int, Exception]
+    skipped: list[int]
 
 
 class RowLocked(Exception):
@@ -319,6 +339,65 @@ class ServiceBase:
             raise ConflictError(self.reference(first), self._current_version(first)) from None
         for write in writes.values():
             self.emit(write.request, write.events, actor)
+
+    def change_each(
+        self,
+        request_ids: Sequence[int],
+        actor: Actor,
+        change: Callable[[WriteContext], None],
+    ) -> BatchOutcome:
+        """The sweep's write path for many requests: one transaction for them all. The rows
+        are claimed in one statement — on PostgreSQL ``FOR UPDATE SKIP LOCKED``, so rows
+        another worker holds are left to it (``skipped``); on SQLite the transaction holds the
+        write lock. Each request's ``change`` runs in its own savepoint and is observed and
+        flushed as :meth:`changing` does (its version moves by one); a change that raises is
+        rolled back alone and returned in ``failed``, the others commit. Announced after
+        commit."""
+        done: list[WriteContext] = []
+        failed: dict[int, Exception] = {}
+        with self.db.transaction() as session:
+            claimed = {
+                r.id: r
+                for r in session.scalars(
+                    select(Request)
+                    .where(Request.id.in_(list(request_ids)))
+                    .order_by(Request.id)
+                    .with_for_update(skip_locked=True)
+                )
+            }
+            last = dict(
+                session.execute(
+                    select(TimelineEvent.request_id, func.max(TimelineEvent.seq))
+                    .where(TimelineEvent.request_id.in_(list(claimed)))
+                    .group_by(TimelineEvent.request_id)
+                ).all()
+            )
+            now = self.clock.now()
+            memo: dict[object, Any] = {}
+            for request_id in request_ids:
+                if (request := claimed.get(request_id)) is None:
+                    continue
+                seq = (last.get(request_id) or 0) + 1
+                write = WriteContext(session, request, actor, now, seq, memo)
+                try:
+                    with session.begin_nested():
+                        with session.no_autoflush:
+                            change(write)
+                            self.observe(write)
+                        if write.events:
+                            request.updated_at = write.now
+                            flag_modified(request, "updated_at")
+                            session.flush()
+                            self.observe_late(write)
+                            session.flush()
+                except Exception as exc:  # this request alone; the caller retries it alone
+                    failed[request_id] = exc
+                    continue
+                done.append(write)
+        for write in done:
+            self.emit(write.request, write.events, actor)
+        skipped = [i for i in request_ids if i not in claimed]
+        return BatchOutcome(done, failed, skipped)
 
     def observe(self, write: WriteContext) -> None:
         """Run the write observers. They see unflushed objects and must not flush: the request

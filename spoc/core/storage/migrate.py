@@ -8,20 +8,26 @@ is always migrated first, before any plugin table that references it.
 
 from __future__ import annotations
 
+import ast
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
 
 from spoc.core.kernel.errors import DatabaseNotReadyError
 from spoc.core.platform.plugins import PluginHost
 from spoc.core.storage.db import Database
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 CORE_VERSION_TABLE = "alembic_version"
+# A revision file's own ``revision = "..."`` and ``down_revision = ...`` lines (module level,
+# annotated or not), as Alembic's templates write them.
+_REVISION_LINE = re.compile(r"^(revision|down_revision)\b[^=\n]*=\s*(.+?)\s*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,10 @@ class History:
     version_table: str
 
     def config(self) -> Config:
+        # Imported here to keep start-up light: Alembic (with Mako) costs a tenth of a second
+        # and is needed only to upgrade; checking the version reads the files and one table.
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         config.set_main_option("path_separator", "newline")
@@ -40,7 +50,18 @@ class History:
         return config
 
     def heads(self) -> set[str]:
-        return set(ScriptDirectory.from_config(self.config()).get_heads())
+        """The revisions no other revision builds on, read from the version files' own
+        ``revision`` / ``down_revision`` lines (what Alembic's ``get_heads`` answers)."""
+        revisions: set[str] = set()
+        parents: set[str] = set()
+        for path in self.versions.glob("*.py"):
+            found = dict(_REVISION_LINE.findall(path.read_text(encoding="utf-8")))
+            if "revision" not in found:
+                continue
+            revisions.add(ast.literal_eval(found["revision"]))
+            down = ast.literal_eval(found.get("down_revision", "None"))
+            parents.update([down] if isinstance(down, str) else (down or ()))
+        return revisions - parents
 
 
 def histories(host: PluginHost) -> list[History]:
@@ -51,15 +72,20 @@ def histories(host: PluginHost) -> list[History]:
 
 
 def applied(db: Database, history: History) -> set[str]:
+    """The revisions the database is at for ``history`` (none before its first upgrade)."""
     with db.engine.connect() as connection:
-        context = MigrationContext.configure(
-            connection, opts={"version_table": history.version_table}
-        )
-        return set(context.get_current_heads())
+        if not inspect(connection).has_table(history.version_table):
+            return set()
+        # The table name is the history's own (core or a plugin's name), never input.
+        rows = connection.execute(text(f"SELECT version_num FROM {history.version_table}"))  # noqa: S608
+        return {row[0] for row in rows}
 
 
 def upgrade(db: Database, host: PluginHost) -> None:
     """Bring the core, then every enabled plugin, to its latest revision."""
+    # Imported here: see History.config.
+    from alembic import command
+
     for history in histories(host):
         config = history.config()
         with db.engine.begin() as connection:

@@ -19,8 +19,10 @@ request's attachments (checked and stored by the domain, see
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Annotated, Any, Protocol
 
 from pydantic import BaseModel, Field, ValidationError
@@ -156,8 +158,19 @@ def _widget_and_attrs(prop: Mapping[str, Any]) -> tuple[str, dict[str, str], tup
     return widget, attrs, choices
 
 
+_SPECS: weakref.WeakKeyDictionary[type[BaseModel], FormSpec] = weakref.WeakKeyDictionary()
+
+
 def form_spec(model: type[BaseModel]) -> FormSpec:
-    """Describe ``model`` as form fields, in declaration order."""
+    """Describe ``model`` as form fields, in declaration order. Built once per model: pydantic
+    rebuilds the JSON schema on every call, which cost a twelfth of each form GET and POST."""
+    spec = _SPECS.get(model)
+    if spec is None:
+        spec = _SPECS[model] = _build_form_spec(model)
+    return spec
+
+
+def _build_form_spec(model: type[BaseModel]) -> FormSpec:
     schema = model.model_json_schema()
     defs = schema.get("$defs", {})
     required = set(schema.get("required", []))
@@ -179,7 +192,7 @@ def form_spec(model: type[BaseModel]) -> FormSpec:
                 default=prop.get("default"),
                 choices=choices,
                 group=prop.get("group"),
-                attrs=attrs,
+                attrs=MappingProxyType(attrs),  # shared by every request: read-only
             )
         )
     return FormSpec(tuple(fields))

@@ -10,9 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fhir.resources.appointment import Appointment as AppointmentR5
-from fhir.resources.R4B.appointment import Appointment as AppointmentR4B
-from fhir.resources.task import Task
 from icalendar import Calendar, Event
 
 from spoc.plugins.healthcare.models import Appointment, Referral
@@ -65,11 +62,18 @@ def _appointment(appointment: Appointment, patient_name: str, r5: bool) -> dict[
 
 
 def appointment_r5(appointment: Appointment, patient_name: str) -> str:
+    # Imported here, at the first export: the FHIR models take a quarter of a second and
+    # ~15 MiB to import, which every worker and command would pay otherwise.
+    from fhir.resources.appointment import Appointment as AppointmentR5
+
     resource = AppointmentR5.model_validate(_appointment(appointment, patient_name, r5=True))
     return resource.model_dump_json(indent=2)
 
 
 def appointment_r4b(appointment: Appointment, patient_name: str) -> str:
+    # Imported here, at the first export (see appointment_r5).
+    from fhir.resources.R4B.appointment import Appointment as AppointmentR4B
+
     resource = AppointmentR4B.model_validate(_appointment(appointment, patient_name, r5=False))
     return resource.model_dump_json(indent=2)
 
@@ -91,6 +95,9 @@ def referral_task(referral: Referral, fields: dict[str, Any], patient_name: str)
     }
     if fields.get("why"):
         resource["reason"] = [{"concept": {"text": fields["why"]}}]
+    # Imported here, at the first export (see appointment_r5).
+    from fhir.resources.task import Task
+
     validated = Task.model_validate(resource)
     return validated.model_dump_json(indent=2)
 

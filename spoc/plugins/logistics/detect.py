@@ -149,19 +149,25 @@ def detect(spoc: Spoc, limit: int | None = None) -> DetectReport:
                 .limit(limit)
             )
         ids = set(due) | set(stale)
-        shipments = {s.id: s for s in session.scalars(select(Shipment).where(Shipment.id.in_(ids)))}
-        orders = {
-            o.id: o
-            for o in session.scalars(
-                select(Order).where(Order.id.in_({s.order_id for s in shipments.values()}))
-            )
-        }
-        existing = {
-            (e.shipment_id, e.cause): e
-            for e in session.scalars(
-                select(ShipmentException).where(ShipmentException.shipment_id.in_(ids))
-            )
-        }
+        shipments: dict[int, Shipment] = {}
+        orders: dict[int, Order] = {}
+        existing: dict[tuple[int, str], ShipmentException] = {}
+        if ids:  # a pass with nothing due costs its first queries only
+            shipments = {
+                s.id: s for s in session.scalars(select(Shipment).where(Shipment.id.in_(ids)))
+            }
+            orders = {
+                o.id: o
+                for o in session.scalars(
+                    select(Order).where(Order.id.in_({s.order_id for s in shipments.values()}))
+                )
+            }
+            existing = {
+                (e.shipment_id, e.cause): e
+                for e in session.scalars(
+                    select(ShipmentException).where(ShipmentException.shipment_id.in_(ids))
+                )
+            }
     report.looked_at = len(ids)
     work: list[tuple[Shipment, Finding]] = []
     for shipment_id in stale:
@@ -326,7 +332,7 @@ def _tell_due(spoc: Spoc, limit: int) -> int:
             .order_by(ShipmentException.id)
             .limit(limit)
         ).all()
-        states = request_states(session, (row[0].request_id for row in rows))
+        states = request_states(session, (row[0].request_id for row in rows)) if rows else {}
     told = 0
     for exception, shipment, order in rows:
         state = states.get(exception.request_id)

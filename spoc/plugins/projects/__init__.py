@@ -64,7 +64,7 @@ from spoc.plugins.projects.keys import (
     UPDATE,
     WORKSTREAM,
 )
-from spoc.plugins.projects.models import Person, Workstream
+from spoc.plugins.projects.models import Person, Project, Workstream
 from spoc.plugins.projects.records import after_commit, on_filed
 from spoc.plugins.projects.settings import ProjectsSettings
 from spoc.plugins.projects.views import bp, console_panels
@@ -271,6 +271,9 @@ def spoc_form_defaults(
 
 @hookimpl
 def spoc_sweep_tasks(spoc: Spoc, now: datetime, limit: int) -> int:
+    with spoc.db.reader() as session:
+        if session.scalar(select(Project.subject_id).limit(1)) is None:
+            return 0  # no project yet: nothing to open, chase, remind or refresh (one query)
     done = cycle.open_due_periods(spoc, limit)
     done += cycle.chase_missing_updates(spoc, now, limit)
     done += cycle.send_reminders(spoc, now, limit)

@@ -5,8 +5,11 @@ renderer let by — and gives every link ``rel="noopener noreferrer"``."""
 
 from __future__ import annotations
 
-import nh3
-from markdown_it import MarkdownIt
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 TAGS = frozenset(
     {
@@ -24,14 +27,24 @@ ATTRIBUTES = {
 }
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 
-# CommonMark with tables and strikethrough; "html": False escapes raw HTML in the source.
-_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+
+@cache
+def _markdown() -> MarkdownIt:
+    """CommonMark with tables and strikethrough; "html": False escapes raw HTML in the source.
+    Built at the first article rendered, not at import (start-up stays light)."""
+    # Imported here: the renderer loads only when an article is rendered.
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
 
 
 def article_html(source: str) -> str:
     """``source`` (Markdown) as sanitised HTML. An ``# h1`` becomes ``h2``: the page's title
     is its only ``h1``."""
-    html = _MARKDOWN.render(source)
+    # Imported here: the sanitiser loads only when an article is rendered.
+    import nh3
+
+    html = _markdown().render(source)
     html = html.replace("<h1>", "<h2>").replace("</h1>", "</h2>")
     return nh3.clean(
         html,

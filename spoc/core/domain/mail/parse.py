@@ -17,7 +17,6 @@ from email.message import EmailMessage, Message
 from email.utils import getaddresses, parseaddr
 from typing import Any
 
-import nh3
 from mailparser_reply import EmailReplyParser
 
 # Languages of the quoted-history headers the reply parser recognises ("On … wrote:",
@@ -151,6 +150,10 @@ def _first_id(value: str) -> str | None:
 def _bodies(message: EmailMessage) -> tuple[str, str | None, list[MailPart]]:
     plain, rich = message.get_body(("plain",)), message.get_body(("html",))
     html_text = _content(rich) if rich is not None else None
+    # Imported here, as in html_to_text: the sanitiser loads at the first HTML mail, not at
+    # start-up.
+    import nh3
+
     sanitised = nh3.clean(html_text, tags=SAFE_TAGS) if html_text else None
     if plain is not None:
         text = _content(plain)
@@ -183,6 +186,9 @@ def _content(part: Message) -> str:
 def html_to_text(markup: str) -> str:
     """The text of an HTML body: block ends become line breaks, every tag goes (nh3 with no
     tag allowed keeps the text and drops scripts and styles with their content)."""
+    # Imported here: see _bodies.
+    import nh3
+
     stripped = nh3.clean(BLOCKS.sub("\n", markup), tags=set())
     lines = (" ".join(line.split()) for line in html.unescape(stripped).splitlines())
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()

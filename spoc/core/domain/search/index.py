@@ -70,6 +70,23 @@ class Document:
         }
 
 
+UNSEARCHED_EVENTS = frozenset(
+    {
+        "assigned",
+        "clock",
+        "escalated",
+        "escalation_assigned",
+        "handed_back",
+        "priority_changed",
+        "reminder",
+        "status_changed",
+    }
+)
+"""Timeline events that change nothing a request's document holds (its reference, type,
+subject, summary, fields and messages): a write made only of these keeps its document as it
+is — the sweep's warnings, breaches and escalations write no index row."""
+
+
 class SearchIndex:
     """Writes the index: one document per request, contact, subject and article."""
 
@@ -82,6 +99,8 @@ class SearchIndex:
     def __call__(self, write: WriteContext) -> None:
         """Late observer of every request write: rewrite the request's document (and, when
         the request was just filed, its contact's, which intake may have added)."""
+        if all(e.kind in UNSEARCHED_EVENTS and e.message is None for e in write.events):
+            return
         self.index_requests(write.session, [write.request])
         if any(event.kind == "created" for event in write.events):
             contact = write.session.get(Contact, write.request.contact_id)
