@@ -10,18 +10,16 @@ shipping a file of the same name in a ``templates/mail/`` folder of its package.
 
 from __future__ import annotations
 
-import importlib
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from email.utils import formataddr
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from spoc.core.domain.mail.templates import mail_environment
 from spoc.core.domain.mail.threads import MailAddressing
 from spoc.core.domain.models import (
     Agent,
@@ -44,8 +42,6 @@ from spoc.core.storage.bulk import among
 
 if TYPE_CHECKING:
     from spoc.core.platform.plugins import PluginHost
-
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 
 @dataclass(frozen=True)
@@ -82,27 +78,6 @@ RULES: tuple[Rule, ...] = (
     ),
 )
 REQUESTER_STATUSES = {Status.WAITING, Status.RESOLVED, Status.CLOSED, Status.CANCELLED}
-
-
-def mail_environment(host: PluginHost) -> Environment:
-    """Plugin template folders first (by plugin name), then the core's."""
-    folders = []
-    for name in sorted(host.enabled):
-        plugin = host.pm.get_plugin(name)
-        module = importlib.import_module(plugin.__name__) if plugin is not None else None
-        if module is not None and getattr(module, "__file__", None):
-            folder = Path(module.__file__).parent / "templates"  # type: ignore[arg-type]
-            if folder.is_dir():
-                folders.append(FileSystemLoader(str(folder)))
-    folders.append(FileSystemLoader(str(TEMPLATES)))
-    return Environment(
-        loader=ChoiceLoader(folders),
-        autoescape=select_autoescape(enabled_extensions=("html",), default=False),
-        keep_trailing_newline=True,
-        # Mail templates ship with the code: no file check before every mail rendered (a pass
-        # that tells ten thousand requesters renders twenty thousand).
-        auto_reload=False,
-    )
 
 
 WEBHOOK_WITHHELD = frozenset({"reason", "priority_reason", "routing_reason", "note"})
