@@ -22,7 +22,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Integer, func, insert, literal, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, load_only, selectinload
 
 from spoc.core.domain.assignment import pick_member
 from spoc.core.domain.models import (
@@ -399,6 +399,8 @@ class CoverService(ServiceBase):
             select(Request, Contact.name, Contact.email)
             .join(Contact, Contact.id == Request.contact_id)
             .where(among(session, Request.id, ids))
+            # A notice needs the id (reference, thread, reply address) and the type (private?).
+            .options(load_only(Request.id, Request.type_key, raiseload=True))
         ).all()
         latest = self.notifier.latest_inbound(session, ids)
         mails: list[dict[str, Any]] = []
