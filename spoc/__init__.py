@@ -28,6 +28,7 @@ from spoc.core.domain.reads.states import (
     request_matches,
     request_states,
 )
+from spoc.core.domain.reports.filters import ReportFilter
 from spoc.core.kernel.clock import Clock, FrozenClock, SystemClock
 from spoc.core.kernel.clocks import ClockEventKind, ClockKind, ClockState
 from spoc.core.kernel.deprecation import SpocDeprecationWarning, deprecated, warn_deprecated
@@ -44,6 +45,14 @@ from spoc.core.kernel.errors import (
     ValidationFailed,
 )
 from spoc.core.kernel.mail import InboundMail, MailOutcome, MailVerdict
+from spoc.core.kernel.reports import (
+    Figure,
+    Headline,
+    ReportPeriod,
+    ReportSection,
+    ReportTable,
+    Unit,
+)
 from spoc.core.kernel.types import (
     AccessRefused,
     Actor,
@@ -209,8 +218,10 @@ __all__ = [
     "DemoContext",
     "EscalationCheck",
     "Export",
+    "Figure",
     "Files",
     "FrozenClock",
+    "Headline",
     "IllegalTransition",
     "InboundMail",
     "JSONType",
@@ -230,6 +241,10 @@ __all__ = [
     "PluginError",
     "Priority",
     "RecordId",
+    "ReportFilter",
+    "ReportPeriod",
+    "ReportSection",
+    "ReportTable",
     "Request",
     "RequestDetail",
     "RequestEvent",
@@ -253,6 +268,7 @@ __all__ = [
     "TeamKey",
     "Triage",
     "UTCDateTime",
+    "Unit",
     "Upload",
     "ValidationFailed",
     "Watch",

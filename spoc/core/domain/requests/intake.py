@@ -125,6 +125,7 @@ class RequestIntake(RequestOwnership):
         claimed_reference: str | None = None,
         attachments: Sequence[Upload] = (),
         channel: str | None = None,
+        via: str | None = None,
     ) -> tuple[Request, str]:
         """File a request and issue the requester's private tracking token in the same
         transaction: a request never exists without the link its requester was promised.
@@ -146,6 +147,7 @@ class RequestIntake(RequestOwnership):
             claimed_reference=claimed_reference,
             attachments=attachments,
             channel=channel,
+            via=via,
             _in_transaction=issue,
         )
         return request, issued[0]
@@ -162,6 +164,7 @@ class RequestIntake(RequestOwnership):
         claimed_reference: str | None = None,
         attachments: Sequence[Upload] = (),
         channel: str | None = None,
+        via: str | None = None,
         _in_transaction: Callable[[Session, Request], None] | None = None,
     ) -> Request:
         """File a request: validate, classify, triage, route to the acting SPOC, start the
@@ -178,6 +181,10 @@ class RequestIntake(RequestOwnership):
         ``channel`` (``phone`` or ``walk-in``) is how a caller reached the agent who files for
         them: the agent is the ``actor``, and the timeline credits them ("filed by Dana Reyes
         for Maria Anders by phone").
+
+        ``via`` (``email``, ``api``) is the channel a request came through when its filer is
+        not the one saying so: the reports' channel mix (the portal, and the system opening
+        one itself, are told by who files).
 
         The requester is matched to a contact by email, but that contact's stored name and
         details are never changed by intake, and the timeline names the requester as they
@@ -269,6 +276,7 @@ class RequestIntake(RequestOwnership):
                 _filed_by(request_type.title, details.name, who, channel) + describe_files(files),
                 {
                     **({"channel": channel, "filed_by_agent_id": who.id} if channel else {}),
+                    **({"via": via} if via in VIA else {}),
                     **({"attachments": [f.filename for f in files]} if files else {}),
                     "status": Status.NEW.value,
                     "priority": priority.value,
@@ -415,6 +423,7 @@ class RequestIntake(RequestOwnership):
 
 
 CALLER_CHANNELS = ("phone", "walk-in")
+VIA = ("email", "api")
 """How a caller reaches an agent who files a request for them."""
 
 

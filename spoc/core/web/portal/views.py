@@ -116,6 +116,7 @@ def article(key: str) -> Response:
     if item is None:
         abort(404)
     related = [t for k in item.request_types if (t := spoc.host.request_types.get(k))]
+    spoc.articles.record_view(key)  # the reports weigh views against requests filed
     response = make_response(
         render_template(
             "portal/article.html",
