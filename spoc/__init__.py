@@ -18,7 +18,7 @@ from spoc.core.domain.access import AccessReasonRequired
 from spoc.core.domain.access import check_staff_access as _check_staff_access
 from spoc.core.domain.attachments import Upload
 from spoc.core.domain.demo import DemoContext
-from spoc.core.domain.models import Contact, Request, Subject, Watch
+from spoc.core.domain.models import Contact, Request, RequestFact, Subject, Watch
 from spoc.core.domain.outbox import NotificationChannel, Outgoing
 from spoc.core.domain.reads.detail import RequestDetail
 from spoc.core.domain.reads.queues import RequestFilter
@@ -248,6 +248,7 @@ __all__ = [
     "Request",
     "RequestDetail",
     "RequestEvent",
+    "RequestFact",
     "RequestFilter",
     "RequestState",
     "RequestType",
