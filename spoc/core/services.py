@@ -37,6 +37,8 @@ from spoc.core.domain.outbox import Deliverer
 from spoc.core.domain.privacy import ContactPrivacyService
 from spoc.core.domain.reads.queues import QueueService
 from spoc.core.domain.reports.facts import FactFolder, FactKeeper
+from spoc.core.domain.reports.rating import LABEL as RATING_LABEL
+from spoc.core.domain.reports.rating import RatingLinks
 from spoc.core.domain.reports.service import ReportService
 from spoc.core.domain.requests import RequestService
 from spoc.core.domain.search import SearchIndex, SearchService
@@ -114,6 +116,7 @@ class Spoc:
             partial(request_reference, self.settings),
             self.clock,
             self.addressing,
+            RatingLinks(self.keys.derive(RATING_LABEL)),
         )
         # Kept current inside each write: after the flush, like the outbox (ids are known).
         index = SearchIndex(self.host, partial(request_reference, self.settings))
