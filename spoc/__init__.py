@@ -29,6 +29,7 @@ from spoc.core.domain.reads.states import (
     request_states,
 )
 from spoc.core.domain.reports.filters import ReportFilter
+from spoc.core.domain.reports.plugin_facts import ReportFacts
 from spoc.core.kernel.clock import Clock, FrozenClock, SystemClock
 from spoc.core.kernel.clocks import ClockEventKind, ClockKind, ClockState
 from spoc.core.kernel.deprecation import SpocDeprecationWarning, deprecated, warn_deprecated
@@ -46,6 +47,7 @@ from spoc.core.kernel.errors import (
 )
 from spoc.core.kernel.mail import InboundMail, MailOutcome, MailVerdict
 from spoc.core.kernel.reports import (
+    Cell,
     Figure,
     Headline,
     ReportPeriod,
@@ -206,6 +208,7 @@ __all__ = [
     "ApiRoute",
     "BusinessDays",
     "BusinessHours",
+    "Cell",
     "Clock",
     "ClockEventKind",
     "ClockKind",
@@ -241,6 +244,7 @@ __all__ = [
     "PluginError",
     "Priority",
     "RecordId",
+    "ReportFacts",
     "ReportFilter",
     "ReportPeriod",
     "ReportSection",

@@ -27,6 +27,8 @@ from spoc import (
     DemoContext,
     Export,
     Priority,
+    ReportFilter,
+    ReportSection,
     Request,
     RequestType,
     Routing,
@@ -42,7 +44,7 @@ from spoc import (
     hookimpl,
     request_states,
 )
-from spoc.plugins.events import attendees, vendors
+from spoc.plugins.events import attendees, report_section, vendors
 from spoc.plugins.events.cli import events_cli
 from spoc.plugins.events.forms import (
     PERSONAL,
@@ -418,3 +420,8 @@ def spoc_demo_data(demo: DemoContext) -> None:
     from spoc.plugins.events.demo import add_demo_data
 
     add_demo_data(demo)
+
+
+@hookimpl
+def spoc_report_sections(report_filter: ReportFilter, session: Session) -> list[ReportSection]:
+    return report_section.sections(report_filter, session, INCIDENT)

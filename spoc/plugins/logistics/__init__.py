@@ -30,6 +30,8 @@ from spoc import (
     InboundMail,
     KnowledgeArticle,
     MailVerdict,
+    ReportFilter,
+    ReportSection,
     Request,
     RequestEvent,
     RequestType,
@@ -41,7 +43,7 @@ from spoc import (
     WatchOutcome,
     hookimpl,
 )
-from spoc.plugins.logistics import escalation, forms, services
+from spoc.plugins.logistics import escalation, forms, report_section, services
 from spoc.plugins.logistics.api import routes
 from spoc.plugins.logistics.cli import logistics_cli
 from spoc.plugins.logistics.detect import detect
@@ -272,3 +274,8 @@ def spoc_demo_data(demo: DemoContext) -> None:
     from spoc.plugins.logistics.demo import add_demo_data
 
     add_demo_data(demo)
+
+
+@hookimpl
+def spoc_report_sections(report_filter: ReportFilter, session: Session) -> list[ReportSection]:
+    return report_section.sections(report_filter, session)

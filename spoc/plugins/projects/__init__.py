@@ -23,6 +23,8 @@ from spoc import (
     ConsolePanel,
     DemoContext,
     Priority,
+    ReportFilter,
+    ReportSection,
     Request,
     RequestEvent,
     RequestType,
@@ -35,7 +37,7 @@ from spoc import (
     Watch,
     hookimpl,
 )
-from spoc.plugins.projects import cycle, rollup
+from spoc.plugins.projects import cycle, report_section, rollup
 from spoc.plugins.projects.cycle import due_period_label, on_watch_due
 from spoc.plugins.projects.forms import (
     ChangeRequestForm,
@@ -293,3 +295,8 @@ def spoc_demo_data(demo: DemoContext) -> None:
     from spoc.plugins.projects.demo import add_demo_data
 
     add_demo_data(demo)
+
+
+@hookimpl
+def spoc_report_sections(report_filter: ReportFilter, session: Session) -> list[ReportSection]:
+    return report_section.sections(report_filter, session)
