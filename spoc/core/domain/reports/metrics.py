@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from spoc.core.domain.models import EscalationFact, RequestFact, Team
@@ -27,6 +28,75 @@ AGES = (
     ("7 to 30 days", timedelta(days=7), timedelta(days=30)),
     ("30 days or more", timedelta(days=30), None),
 )
+
+
+class Clocked(NamedTuple):
+    priority: str
+    seconds: int | None
+    target: int | None
+    breached: bool
+
+
+def nearest_rank(rows: Sequence[Clocked], p: int) -> Figure:
+    """The nearest-rank ``p``-th percentile of the measured rows' seconds: the smallest value
+    with at least p% of the values at or below it (the median is p=50)."""
+    values = sorted(r.seconds for r in rows if r.seconds is not None)
+    if not values:
+        return Figure(None, 0, Unit.SECONDS)
+    rank = max(1, math.ceil(p * len(values) / 100))
+    return Figure(values[rank - 1], len(values), Unit.SECONDS)
+
+
+NOTHING = Figure(None, 0, Unit.SECONDS)
+
+
+@dataclass
+class ClockSummary:
+    """A cohort's clock figures: counts per priority, the median and 90th percentile, and
+    each priority's median."""
+
+    median: Figure = NOTHING
+    p90: Figure = NOTHING
+    medians: dict[str, Figure] = field(default_factory=dict)
+    counts: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # met, targeted, n
+    breaches: int = 0
+
+    def add(self, priority: str, n: int, met: int, targeted: int, late: int) -> None:
+        self.counts[priority] = (met, targeted, n)
+        self.breaches += late
+
+    def within(self, priority: str | None = None) -> Figure:
+        """The share of measured clocks within their target (of one priority, or all)."""
+        chosen = [c for p, c in self.counts.items() if priority in (None, p)]
+        met, targeted = sum(c[0] for c in chosen), sum(c[1] for c in chosen)
+        return Figure(100 * met / targeted if targeted else None, targeted, Unit.PERCENT)
+
+
+class Escalated(NamedTuple):
+    level: int
+    team_id: int | None
+    seconds: int | None  # opening to hand-back, business time
+    late: bool  # its answer clock breached
+    handed_back: bool
+
+
+def ola_met(rows: Sequence[Escalated]) -> Figure:
+    """Of the escalations handed back or breached, the share handed back without a breach."""
+    ended = [r for r in rows if r.handed_back or r.late]
+    return Figure(
+        100 * sum(1 for r in ended if not r.late) / len(ended) if ended else None,
+        len(ended),
+        Unit.PERCENT,
+    )
+
+
+def _level_then_team(group: tuple[tuple[int, int | None], object]) -> tuple[int, int]:
+    (level, team_id), _ = group
+    return level, team_id or 0
+
+
+def handed(rows: Sequence[Escalated]) -> list[Clocked]:
+    return [Clocked("", r.seconds, None, r.late) for r in rows if r.seconds is not None]
 
 
 class Metrics:
@@ -76,7 +146,7 @@ class Metrics:
 
     def volume(self) -> ReportSection:
         previous = self.filter.previous()
-        open_now = [F.is_open.is_(True), *self.filter.narrowing()]
+        open_now = [F.is_open == true(), *self.filter.narrowing()]
         new_by_day = self._by_day(F.created_day, self.filed())
         resolved_by_day = self._by_day(F.resolved_day, self.resolved())
         days = [
@@ -96,12 +166,20 @@ class Metrics:
             totals = weeks.setdefault(week, [0, 0])
             totals[0] += new_by_day.get(d, 0)
             totals[1] += resolved_by_day.get(d, 0)
-        ages: list[list[Cell]] = []
-        for label, young, old in AGES:
-            conditions = [*open_now, F.created_at <= self.now - young]
-            if old is not None:
-                conditions.append(F.created_at > self.now - old)
-            ages.append([label, Figure.count(self.count(*conditions))])
+        # One read of the open requests' ages (the open index), bucketed by the database.
+        bucket = case(
+            *(
+                (F.created_at > self.now - old, n)
+                for n, (_, _, old) in enumerate(AGES)
+                if old is not None
+            ),
+            else_=len(AGES) - 1,
+        )
+        aged = select(bucket, func.count()).where(*open_now).group_by(bucket)
+        counted: dict[int, int] = {int(n): int(c) for n, c in self.session.execute(aged)}
+        ages: list[list[Cell]] = [
+            [label, Figure.count(int(counted.get(n, 0)))] for n, (label, _, _) in enumerate(AGES)
+        ]
         new, resolved = sum(new_by_day.values()), sum(resolved_by_day.values())
         return ReportSection(
             "volume",
@@ -155,56 +233,85 @@ class Metrics:
 
     # --- response and resolution times --------------------------------------------------
 
+    def clock_summary(
+        self, seconds: Any, target: Any, breached: Any, conditions: Sequence[ColumnElement[bool]]
+    ) -> ClockSummary:
+        """A cohort's clock figures in two queries, both computed by the database: counts per
+        priority (measured, within target, breached), and the nearest-rank median and 90th
+        percentile overall and each priority's median, picked by window functions."""
+        summary = ClockSummary()
+        measured = and_(seconds.is_not(None), target.is_not(None))
+        counts = select(
+            F.priority,
+            func.count(seconds),
+            func.coalesce(func.sum(case((and_(measured, seconds <= target), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((measured, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((breached == true(), 1), else_=0)), 0),
+        ).where(*conditions)
+        for priority, n, met, targeted, late in self.session.execute(counts.group_by(F.priority)):
+            summary.add(str(priority), int(n), int(met), int(targeted), int(late))
+        ranked = (
+            select(
+                F.priority.label("priority"),
+                seconds.label("value"),
+                func.row_number().over(order_by=seconds).label("rank"),
+                func.count().over().label("n"),
+                func.row_number().over(partition_by=F.priority, order_by=seconds).label("prank"),
+                func.count().over(partition_by=F.priority).label("pn"),
+            )
+            .where(*conditions, seconds.is_not(None))
+            .subquery()
+        )
+        r = ranked.c
+        picks = select(r.priority, r.value, r.rank, r.n, r.prank, r.pn).where(
+            or_(
+                r.rank == (r.n * 50 + 99) // 100,
+                r.rank == (r.n * 90 + 99) // 100,
+                r.prank == (r.pn * 50 + 99) // 100,
+            )
+        )
+        for priority, value, rank, n, prank, pn in self.session.execute(picks):
+            if rank == (n * 50 + 99) // 100:
+                summary.median = Figure(value, n, Unit.SECONDS)
+            if rank == (n * 90 + 99) // 100:
+                summary.p90 = Figure(value, n, Unit.SECONDS)
+            if prank == (pn * 50 + 99) // 100:
+                summary.medians[str(priority)] = Figure(value, pn, Unit.SECONDS)
+        return summary
+
     def times(self) -> ReportSection:
         previous = self.filter.previous()
-        filed, resolved = self.filed(), self.resolved()
+        first = (F.first_response_seconds, F.first_response_target, F.first_response_breached)
+        done = (F.resolution_seconds, F.resolution_target, F.resolution_breached)
+        cohorts = {
+            "First response": (
+                self.clock_summary(*first, self.filed()),
+                self.clock_summary(*first, self.filed(previous)),
+            ),
+            "Resolution": (
+                self.clock_summary(*done, self.resolved()),
+                self.clock_summary(*done, self.resolved(previous)),
+            ),
+        }
         headlines = []
-        for label, seconds, target, breached, cohort, before in (
-            (
-                "First response",
-                F.first_response_seconds,
-                F.first_response_target,
-                F.first_response_breached,
-                filed,
-                self.filed(previous),
-            ),
-            (
-                "Resolution",
-                F.resolution_seconds,
-                F.resolution_target,
-                F.resolution_breached,
-                resolved,
-                self.resolved(previous),
-            ),
-        ):
+        for label, (now, before) in cohorts.items():
             headlines += [
-                Headline(
-                    f"{label}: median",
-                    self.percentile(seconds, cohort, 50),
-                    self.percentile(seconds, before, 50),
-                ),
-                Headline(f"{label}: 90th percentile", self.percentile(seconds, cohort, 90)),
-                Headline(
-                    f"{label}: within target",
-                    self.within(seconds, target, cohort),
-                    self.within(seconds, target, before),
-                ),
-                Headline(
-                    f"{label}: breaches", Figure.count(self.count(*cohort, breached.is_(True)))
-                ),
+                Headline(f"{label}: median", now.median, before.median),
+                Headline(f"{label}: 90th percentile", now.p90),
+                Headline(f"{label}: within target", now.within(), before.within()),
+                Headline(f"{label}: breaches", Figure.count(now.breaches)),
             ]
-        rows: list[list[Cell]] = []
-        for priority in Priority:
-            by = [F.priority == priority.value]
-            rows.append(
-                [
-                    priority.value,
-                    self.percentile(F.first_response_seconds, [*filed, *by], 50),
-                    self.within(F.first_response_seconds, F.first_response_target, [*filed, *by]),
-                    self.percentile(F.resolution_seconds, [*resolved, *by], 50),
-                    self.within(F.resolution_seconds, F.resolution_target, [*resolved, *by]),
-                ]
-            )
+        first_now, done_now = cohorts["First response"][0], cohorts["Resolution"][0]
+        rows: list[list[Cell]] = [
+            [
+                priority.value,
+                first_now.medians.get(priority.value, NOTHING),
+                first_now.within(priority.value),
+                done_now.medians.get(priority.value, NOTHING),
+                done_now.within(priority.value),
+            ]
+            for priority in Priority
+        ]
         return ReportSection(
             "times",
             "Response and resolution (business hours, paused time excluded)",
@@ -234,86 +341,61 @@ class Metrics:
             where.append(E.team_id == chosen.team_id)
         return where
 
-    def _escalations(self, *conditions: ColumnElement[bool]) -> int:
-        query = select(func.count()).select_from(E).join(F, F.request_id == E.request_id)
-        return int(self.session.scalar(query.where(*conditions)) or 0)
-
-    def ola_met(self, chosen: ReportFilter) -> Figure:
-        base = self.escalation_conditions(chosen)
-        ended = or_(E.handed_back_at.is_not(None), E.ola_breached.is_(True))
-        met = and_(E.handed_back_at.is_not(None), E.ola_breached.is_(False))
-        return self.share(self._escalations(*base, met), self._escalations(*base, ended))
-
-    def _escalation_percentile(self, chosen: ReportFilter, p: int) -> Figure:
-        where = [*self.escalation_conditions(chosen), E.open_seconds.is_not(None)]
-        n = self._escalations(*where)
-        if n == 0:
-            return Figure(None, 0, Unit.SECONDS)
-        rank = max(1, math.ceil(p * n / 100))
-        value = self.session.scalar(
-            select(E.open_seconds)
+    def escalation_rows(self, chosen: ReportFilter) -> list[Escalated]:
+        """One read of the escalations opened in ``chosen``'s period (by the opened index)."""
+        query = (
+            select(E.level, E.team_id, E.open_seconds, E.ola_breached, E.handed_back_at)
             .join(F, F.request_id == E.request_id)
-            .where(*where)
-            .order_by(E.open_seconds)
-            .offset(rank - 1)
-            .limit(1)
+            .where(*self.escalation_conditions(chosen))
         )
-        return Figure(value, n, Unit.SECONDS)
+        return [
+            Escalated(level, team, seconds, bool(late), back is not None)
+            for level, team, seconds, late, back in self.session.execute(query)
+        ]
 
     def escalations(self) -> ReportSection:
         previous = self.filter.previous()
         filed, before = self.filed(), self.filed(previous)
         rate = self.share(self.count(*filed, F.escalations > 0), self.count(*filed))
         rate_before = self.share(self.count(*before, F.escalations > 0), self.count(*before))
-        where = self.escalation_conditions(self.filter)
-        groups = self.session.execute(
-            select(E.level, E.team_id, func.count())
-            .join(F, F.request_id == E.request_id)
-            .where(*where)
-            .group_by(E.level, E.team_id)
-            .order_by(E.level, E.team_id)
-        ).all()
-        names = self._team_names([team for _, team, _ in groups])
-        rows: list[list[Cell]] = []
-        for level, team_id, n in groups:
-            narrowed = ReportFilter(**{**self.filter.__dict__, "team_id": team_id})
-            at_level = [*self.escalation_conditions(narrowed), E.level == level]
-            ended = self._escalations(
-                *at_level, or_(E.handed_back_at.is_not(None), E.ola_breached.is_(True))
+        now, earlier = self.escalation_rows(self.filter), self.escalation_rows(previous)
+        groups: dict[tuple[int, int | None], list[Escalated]] = {}
+        for row in now:
+            groups.setdefault((row.level, row.team_id), []).append(row)
+        names = self._team_names([team for _, team in groups])
+        rows: list[list[Cell]] = [
+            [
+                f"Level {level}",
+                names.get(team_id, "no team"),
+                Figure.count(len(found)),
+                ola_met(found),
+            ]
+            for (level, team_id), found in sorted(
+                groups.items(), key=lambda g: (g[0][0], g[0][1] or 0)
             )
-            met = self._escalations(
-                *at_level, E.handed_back_at.is_not(None), E.ola_breached.is_(False)
+        ]
+        specialists = self.session.execute(
+            select(F.priority, F.specialist_seconds, F.specialist_seconds, false()).where(
+                *filed, F.specialist_seconds.is_not(None)
             )
-            rows.append(
-                [
-                    f"Level {level}",
-                    names.get(team_id, "no team"),
-                    Figure.count(int(n)),
-                    self.share(met, ended),
-                ]
-            )
+        )
         return ReportSection(
             "escalations",
             "Escalations",
             (
                 Headline("Escalation rate", rate, rate_before),
-                Headline("Answered within OLA", self.ola_met(self.filter), self.ola_met(previous)),
+                Headline("Answered within OLA", ola_met(now), ola_met(earlier)),
                 Headline(
                     "Time with specialists: median",
-                    self.percentile(F.specialist_seconds, filed, 50),
+                    nearest_rank([Clocked(*r) for r in specialists], 50),
                 ),
                 Headline(
                     "Hand-back time: median",
-                    self._escalation_percentile(self.filter, 50),
-                    self._escalation_percentile(previous, 50),
+                    nearest_rank(handed(now), 50),
+                    nearest_rank(handed(earlier), 50),
                 ),
-                Headline(
-                    "Hand-back time: 90th percentile", self._escalation_percentile(self.filter, 90)
-                ),
-                Headline(
-                    "Answered late (OLA breaches)",
-                    Figure.count(self._escalations(*where, E.ola_breached.is_(True))),
-                ),
+                Headline("Hand-back time: 90th percentile", nearest_rank(handed(now), 90)),
+                Headline("Answered late (OLA breaches)", Figure.count(sum(r.late for r in now))),
             ),
             (
                 ReportTable(
@@ -340,11 +422,14 @@ class Metrics:
         previous = self.filter.previous()
 
         def rates(conditions: list[ColumnElement[bool]]) -> tuple[Figure, Figure]:
-            done = self.count(*conditions, F.ever_resolved.is_(True))
-            return (
-                self.share(self.count(*conditions, F.reopens > 0), done),
-                self.share(self.count(*conditions, F.first_contact.is_(True)), done),
-            )
+            done, reopened, first = self.session.execute(
+                select(
+                    func.count(),
+                    func.coalesce(func.sum(case((F.reopens > 0, 1), else_=0)), 0),
+                    func.coalesce(func.sum(case((F.first_contact == true(), 1), else_=0)), 0),
+                ).where(*conditions, F.ever_resolved == true())
+            ).one()
+            return self.share(int(reopened), int(done)), self.share(int(first), int(done))
 
         (reopen, first), (reopen_before, first_before) = (
             rates(self.filed()),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, false, func, select, true
 
 from spoc.core.domain.models import (
     Absence,
@@ -29,7 +29,7 @@ UNRESOLVED = (Status.NEW, Status.OPEN, Status.WAITING)
 
 def load(metrics: Metrics, today: date) -> ReportSection:
     session, chosen = metrics.session, metrics.filter
-    open_now = [F.is_open.is_(True), *chosen.narrowing()]
+    open_now = [F.is_open == true(), *chosen.narrowing()]
     accountable = dict(
         session.execute(
             select(F.owner_agent_id, func.count())
@@ -125,7 +125,7 @@ def csat(metrics: Metrics, reference: Callable[[int], str]) -> ReportSection:
     comments = session.execute(
         select(F.request_id, F.rating, Feedback.comment)
         .join(Feedback, Feedback.request_id == F.request_id)
-        .where(*now_rated, F.private.is_(False), Feedback.comment != "")
+        .where(*now_rated, F.private == false(), Feedback.comment != "")
         .order_by(F.rated_day.desc(), F.request_id.desc())
         .limit(COMMENTS)
     ).all()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import select, true, tuple_, update
 from sqlalchemy.orm import Session
 
 from spoc.core.domain.models import Agent, DigestSubscription, RequestFact, Team
@@ -37,6 +37,20 @@ EXPORT_COLUMNS = (
     "first_response_breached", "resolution_seconds", "resolution_target", "resolution_breached",
     "escalations", "max_level", "specialist_seconds", "reopens", "first_contact", "rating",
 )  # fmt: skip
+TABLES = {
+    "volume-by-day": "volume",
+    "volume-by-week": "volume",
+    "backlog-by-age": "volume",
+    "times-by-priority": "times",
+    "escalations-by-level-team": "escalations",
+    "channel-mix": "quality",
+    "load-by-spoc": "load",
+    "away-now": "load",
+    "csat-distribution": "csat",
+    "csat-comments": "csat",
+    "knowledge-by-article": "knowledge",
+}
+"""The core's tables and the section each belongs to."""
 DIGEST_HOUR = 7
 """The weekly digest goes out with the first worker pass from Monday 07:00 (organisation time)."""
 
@@ -86,50 +100,59 @@ class ReportService:
 
     # --- the report ------------------------------------------------------------------
 
-    def report(self, actor: Actor, chosen: ReportFilter) -> list[ReportSection]:
-        """Every section, the core's then the plugins' (``spoc_report_sections``)."""
+    def report(
+        self, actor: Actor, chosen: ReportFilter, only: str | None = None
+    ) -> list[ReportSection]:
+        """Every section, the core's then the plugins' (``spoc_report_sections``); with
+        ``only``, just the section of that key (the others are not computed)."""
         self.require_reader(actor)
         with self.db.reader() as session:
             metrics = Metrics(session, chosen, self.clock.now())
-            sections = [
-                metrics.volume(),
-                metrics.times(),
-                metrics.escalations(),
-                metrics.quality(),
-                people.load(metrics, self.today()),
-                people.csat(metrics, self.reference),
-                people.knowledge(metrics, self._article_title),
-            ]
-            answers = self.hooks.each(
-                hookspecs.spoc_report_sections,
-                report_filter=chosen,
-                session=session,
-                spoc=self.hooks.spoc,
-            )
+            builders: dict[str, Callable[[], ReportSection]] = {
+                "volume": metrics.volume,
+                "times": metrics.times,
+                "escalations": metrics.escalations,
+                "quality": metrics.quality,
+                "load": lambda: people.load(metrics, self.today()),
+                "csat": lambda: people.csat(metrics, self.reference),
+                "knowledge": lambda: people.knowledge(metrics, self._article_title),
+            }
+            sections = [build() for key, build in builders.items() if only in (None, key)]
+            answers = []
+            if only is None or only not in builders:
+                answers = self.hooks.each(
+                    hookspecs.spoc_report_sections,
+                    report_filter=chosen,
+                    session=session,
+                    spoc=self.hooks.spoc,
+                )
         for plugin, contributed in answers:
             for section in contributed or ():
-                sections.append(
-                    ReportSection(
-                        f"{plugin}-{section.key}",
-                        section.title,
-                        section.headlines,
-                        section.tables,
-                        section.note,
-                        plugin,
+                key = f"{plugin}-{section.key}"
+                if only in (None, key):
+                    sections.append(
+                        ReportSection(
+                            key,
+                            section.title,
+                            section.headlines,
+                            section.tables,
+                            section.note,
+                            plugin,
+                        )
                     )
-                )
         return sections
 
     def section(self, actor: Actor, chosen: ReportFilter, key: str) -> ReportSection:
         """One section by key; ``NotFoundError`` for a key no section has."""
-        for section in self.report(actor, chosen):
+        for section in self.report(actor, chosen, only=key):
             if section.key == key:
                 return section
         raise NotFoundError(f"no report section {key}")
 
     def table(self, actor: Actor, chosen: ReportFilter, key: str) -> ReportTable:
         """One table by key (its CSV's name); ``NotFoundError`` for a key no table has."""
-        for section in self.report(actor, chosen):
+        home = TABLES.get(key)  # a core table: only its section is computed
+        for section in self.report(actor, chosen, only=home):
             for table in section.tables:
                 if table.key == key:
                     return table
@@ -206,7 +229,7 @@ class ReportService:
                     select(DigestSubscription.agent_id, Agent.email, Agent.name, Agent.role)
                     .join(Agent, Agent.id == DigestSubscription.agent_id)
                     .where(
-                        Agent.active.is_(True),
+                        Agent.active == true(),
                         (DigestSubscription.last_week.is_(None))
                         | (DigestSubscription.last_week != week),
                     )

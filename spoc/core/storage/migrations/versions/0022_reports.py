@@ -78,6 +78,28 @@ def upgrade() -> None:
         "ix_report_request_facts_open", "report_request_facts", ["is_open", "created_at"]
     )
     op.create_index(
+        "ix_report_request_facts_first_response",
+        "report_request_facts",
+        [
+            "created_day",
+            "priority",
+            "first_response_seconds",
+            "first_response_target",
+            "first_response_breached",
+        ],
+    )
+    op.create_index(
+        "ix_report_request_facts_resolution",
+        "report_request_facts",
+        [
+            "resolved_day",
+            "priority",
+            "resolution_seconds",
+            "resolution_target",
+            "resolution_breached",
+        ],
+    )
+    op.create_index(
         "ix_report_request_facts_rated", "report_request_facts", ["rated_day", "request_id"]
     )
     op.create_table(
