@@ -250,6 +250,8 @@ class Metrics:
         ).where(*conditions)
         for priority, n, met, targeted, late in self.session.execute(counts.group_by(F.priority)):
             summary.add(str(priority), int(n), int(met), int(targeted), int(late))
+        if self.session.get_bind().dialect.name == "postgresql":
+            return self._percentiles_disc(summary, seconds, conditions)
         ranked = (
             select(
                 F.priority.label("priority"),
@@ -277,6 +279,27 @@ class Metrics:
                 summary.p90 = Figure(value, n, Unit.SECONDS)
             if prank == (pn * 50 + 99) // 100:
                 summary.medians[str(priority)] = Figure(value, pn, Unit.SECONDS)
+        return summary
+
+    def _percentiles_disc(
+        self, summary: ClockSummary, seconds: Any, conditions: Sequence[ColumnElement[bool]]
+    ) -> ClockSummary:
+        """PostgreSQL's ``percentile_disc``: the smallest value whose cumulative share reaches
+        p, which is the nearest rank; an ordered-set aggregate, cheaper than two windows."""
+        where = [*conditions, seconds.is_not(None)]
+
+        def disc(p: float) -> Any:
+            return func.percentile_disc(p).within_group(seconds)
+
+        n, median, p90 = self.session.execute(
+            select(func.count(seconds), disc(0.5), disc(0.9)).where(*where)
+        ).one()
+        if n:
+            summary.median = Figure(median, int(n), Unit.SECONDS)
+            summary.p90 = Figure(p90, int(n), Unit.SECONDS)
+        by = select(F.priority, func.count(seconds), disc(0.5)).where(*where).group_by(F.priority)
+        for priority, count, value in self.session.execute(by):
+            summary.medians[str(priority)] = Figure(value, int(count), Unit.SECONDS)
         return summary
 
     def times(self) -> ReportSection:
