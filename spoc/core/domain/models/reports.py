@@ -27,6 +27,8 @@ class RequestFact(Model):
         Index("ix_report_request_facts_resolved", "resolved_day", "request_id"),
         # Backlog and backlog by age: the open requests, oldest first.
         Index("ix_report_request_facts_open", "is_open", "created_at"),
+        # SPOC load: open requests per accountable owner, from the index alone.
+        Index("ix_report_request_facts_open_owner", "is_open", "owner_agent_id"),
         # First-response and resolution times: the cohort's clock figures read from the index
         # alone (one read per cohort serves medians, percentiles, targets and breaches).
         Index(

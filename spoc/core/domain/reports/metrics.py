@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, case, false, func, select, true
 from sqlalchemy.orm import Session
 
 from spoc.core.domain.models import EscalationFact, RequestFact, Team
@@ -35,6 +35,15 @@ class Clocked(NamedTuple):
     seconds: int | None
     target: int | None
     breached: bool
+
+
+def rank_of(ordered: Sequence[int], p: int) -> Figure:
+    """The nearest-rank ``p``-th percentile of values already in ascending order."""
+    if not ordered:
+        return Figure(None, 0, Unit.SECONDS)
+    return Figure(
+        ordered[max(1, math.ceil(p * len(ordered) / 100)) - 1], len(ordered), Unit.SECONDS
+    )
 
 
 def nearest_rank(rows: Sequence[Clocked], p: int) -> Figure:
@@ -252,33 +261,16 @@ class Metrics:
             summary.add(str(priority), int(n), int(met), int(targeted), int(late))
         if self.session.get_bind().dialect.name == "postgresql":
             return self._percentiles_disc(summary, seconds, conditions)
-        ranked = (
-            select(
-                F.priority.label("priority"),
-                seconds.label("value"),
-                func.row_number().over(order_by=seconds).label("rank"),
-                func.count().over().label("n"),
-                func.row_number().over(partition_by=F.priority, order_by=seconds).label("prank"),
-                func.count().over(partition_by=F.priority).label("pn"),
-            )
-            .where(*conditions, seconds.is_not(None))
-            .subquery()
-        )
-        r = ranked.c
-        picks = select(r.priority, r.value, r.rank, r.n, r.prank, r.pn).where(
-            or_(
-                r.rank == (r.n * 50 + 99) // 100,
-                r.rank == (r.n * 90 + 99) // 100,
-                r.prank == (r.pn * 50 + 99) // 100,
-            )
-        )
-        for priority, value, rank, n, prank, pn in self.session.execute(picks):
-            if rank == (n * 50 + 99) // 100:
-                summary.median = Figure(value, n, Unit.SECONDS)
-            if rank == (n * 90 + 99) // 100:
-                summary.p90 = Figure(value, n, Unit.SECONDS)
-            if prank == (pn * 50 + 99) // 100:
-                summary.medians[str(priority)] = Figure(value, pn, Unit.SECONDS)
+        # SQLite: the sorted values straight from the covering index (no ORM rows), the
+        # nearest ranks picked here; its window functions are slower than this read.
+        values: dict[str, list[int]] = {}
+        everything: list[int] = []
+        query = select(F.priority, seconds).where(*conditions, seconds.is_not(None))
+        for priority, value in self.session.connection().execute(query.order_by(seconds)):
+            everything.append(value)
+            values.setdefault(str(priority), []).append(value)
+        summary.median, summary.p90 = rank_of(everything, 50), rank_of(everything, 90)
+        summary.medians = {priority: rank_of(found, 50) for priority, found in values.items()}
         return summary
 
     def _percentiles_disc(

@@ -37,18 +37,19 @@ def load(metrics: Metrics, today: date) -> ReportSection:
             .group_by(F.owner_agent_id)
         ).all()
     )
-    # Cover is live state, not a fact: who holds whose requests right now (the covering index).
+    # Cover is live state, not a fact: who holds whose requests right now. "> 0" reads the
+    # covering index's range (only covered requests), where "IS NOT NULL" may scan them all.
     with_deputy = dict(
         session.execute(
             select(Request.covering_for_agent_id, func.count())
-            .where(Request.covering_for_agent_id.is_not(None), Request.status.in_(UNRESOLVED))
+            .where(Request.covering_for_agent_id > 0, Request.status.in_(UNRESOLVED))
             .group_by(Request.covering_for_agent_id)
         ).all()
     )
     covering = dict(
         session.execute(
             select(Request.owner_agent_id, func.count())
-            .where(Request.covering_for_agent_id.is_not(None), Request.status.in_(UNRESOLVED))
+            .where(Request.covering_for_agent_id > 0, Request.status.in_(UNRESOLVED))
             .group_by(Request.owner_agent_id)
         ).all()
     )

@@ -78,6 +78,9 @@ def upgrade() -> None:
         "ix_report_request_facts_open", "report_request_facts", ["is_open", "created_at"]
     )
     op.create_index(
+        "ix_report_request_facts_open_owner", "report_request_facts", ["is_open", "owner_agent_id"]
+    )
+    op.create_index(
         "ix_report_request_facts_first_response",
         "report_request_facts",
         [
