@@ -83,6 +83,10 @@ class Sources:
     """What one request's facts are folded from."""
 
     type_key: str = ""
+    # The request row's status and priority: the fallback for a timeline whose data was
+    # erased (anonymise-and-retain keeps the events, not what they said).
+    status: str = Status.NEW.value
+    priority: str = "P3"
     events: list[TimelineEvent] = field(default_factory=list)
     clocks: list[SlaClock] = field(default_factory=list)
     clock_events: dict[int, list[SlaClockEvent]] = field(default_factory=dict)
@@ -135,8 +139,8 @@ class FactFolder:
         fact: dict[str, Any] = {
             "request_id": request_id,
             "channel": channel_of(created),
-            "status": data["status"],
-            "priority": data["priority"],
+            "status": data.get("status", sources.status),
+            "priority": data.get("priority", sources.priority),
             "owner_agent_id": data.get("owner_agent_id"),
             "owner_team_id": data.get("owner_team_id"),
             "subject_id": data.get("subject_id"),
@@ -147,10 +151,11 @@ class FactFolder:
         counts = {"escalations": 0, "max_level": 0, "reopens": 0, "staff_replies": 0}
         rating: tuple[int, datetime] | None = None
         opened: dict[int, dict[str, Any]] = {}
+        erased = "status" not in data
         for event in events[1:]:
             kind, data = event.kind, event.data
-            if kind == "status_changed":
-                old, new = data["from"], data["to"]
+            if kind == "status_changed" and "to" in data:
+                old, new = data.get("from"), data["to"]
                 fact["status"] = new
                 if old == Status.RESOLVED.value and new == Status.OPEN.value:
                     counts["reopens"] += 1
@@ -164,11 +169,11 @@ class FactFolder:
                 # Cover by a deputy leaves the accountable owner where it was.
                 fact["owner_agent_id"] = data.get("to_agent_id")
                 fact["owner_team_id"] = data.get("to_team_id")
-            elif kind == "priority_changed":
+            elif kind == "priority_changed" and "to" in data:
                 fact["priority"] = data["to"]
-            elif kind == "subject_linked":
+            elif kind == "subject_linked" and "subject_id" in data:
                 fact["subject_id"] = data["subject_id"]
-            elif kind == "escalated":
+            elif kind == "escalated" and "escalation_id" in data:
                 counts["escalations"] += 1
                 counts["max_level"] = max(counts["max_level"], int(data["level"]))
                 opened[int(data["escalation_id"])] = {
@@ -185,6 +190,8 @@ class FactFolder:
             elif kind == "feedback" and "rating" in data:
                 rating = (int(data["rating"]), event.at)
         type_key = sources.type_key
+        if erased:
+            fact["status"], fact["priority"] = sources.status, sources.priority
         figures = self._clocks(sources)
         first = figures.get((ClockKind.FIRST_RESPONSE, None))
         resolution = figures.get((ClockKind.RESOLUTION, None))
@@ -262,10 +269,13 @@ def load_sources(session: Session, request_ids: Sequence[int]) -> dict[int, Sour
     found: dict[int, Sources] = defaultdict(Sources)
     if not request_ids:
         return found
-    for request_id, type_key in session.execute(
-        select(Request.id, Request.type_key).where(Request.id.in_(request_ids))
+    for request_id, type_key, status, priority in session.execute(
+        select(Request.id, Request.type_key, Request.status, Request.priority).where(
+            Request.id.in_(request_ids)
+        )
     ):
         found[request_id].type_key = type_key
+        found[request_id].status, found[request_id].priority = status.value, priority.value
     for event in session.scalars(
         select(TimelineEvent)
         .where(TimelineEvent.request_id.in_(request_ids))
