@@ -43,11 +43,14 @@ def bulk_insert(db: Database, table: Table, rows: Sequence[Mapping[str, Any]]) -
     """``rows`` (dicts with the same keys) into ``table`` in one go."""
     if not rows:
         return
+    columns = list(rows[0])
+    if db.engine.dialect.name == "sqlite":
+        _sqlite_rows(db, table, columns, rows)
+        return
     if db.engine.dialect.name != "postgresql":
         with db.engine.begin() as conn:
             conn.execute(insert(table), list(rows))
         return
-    columns = list(rows[0])
     raw = db.engine.raw_connection()
     try:
         # The table and column names come from the models, never from input.
@@ -58,6 +61,31 @@ def bulk_insert(db: Database, table: Table, rows: Sequence[Mapping[str, Any]]) -
                     [json.dumps(v) if isinstance(v, dict) else v for v in (row[c] for c in columns)]
                 )
         raw.commit()
+    finally:
+        raw.close()
+
+
+def _sqlite_rows(
+    db: Database, table: Table, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Straight to the driver in one transaction, each value through its column type's own
+    bind processor (so stored exactly as the application would store it): an order of
+    magnitude faster than SQLAlchemy's executemany for millions of rows."""
+    dialect = db.engine.dialect
+    processors = [table.c[c].type._cached_bind_processor(dialect) for c in columns]
+    marks = ", ".join("?" for _ in columns)
+    # The table and column names come from the models, never from input.
+    statement = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
+    values = [
+        tuple(p(row[c]) if p else row[c] for c, p in zip(columns, processors, strict=True))
+        for row in rows
+    ]
+    raw = db.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("BEGIN")
+        cursor.executemany(statement, values)
+        cursor.execute("COMMIT")
     finally:
         raw.close()
 

@@ -18,7 +18,7 @@ from spoc.core.domain.access import AccessReasonRequired
 from spoc.core.domain.access import check_staff_access as _check_staff_access
 from spoc.core.domain.attachments import Upload
 from spoc.core.domain.demo import DemoContext
-from spoc.core.domain.models import Contact, Request, Subject, Watch
+from spoc.core.domain.models import Contact, Request, RequestFact, Subject, Watch
 from spoc.core.domain.outbox import NotificationChannel, Outgoing
 from spoc.core.domain.reads.detail import RequestDetail
 from spoc.core.domain.reads.queues import RequestFilter
@@ -28,6 +28,8 @@ from spoc.core.domain.reads.states import (
     request_matches,
     request_states,
 )
+from spoc.core.domain.reports.filters import ReportFilter
+from spoc.core.domain.reports.plugin_facts import ReportFacts
 from spoc.core.kernel.clock import Clock, FrozenClock, SystemClock
 from spoc.core.kernel.clocks import ClockEventKind, ClockKind, ClockState
 from spoc.core.kernel.deprecation import SpocDeprecationWarning, deprecated, warn_deprecated
@@ -44,6 +46,15 @@ from spoc.core.kernel.errors import (
     ValidationFailed,
 )
 from spoc.core.kernel.mail import InboundMail, MailOutcome, MailVerdict
+from spoc.core.kernel.reports import (
+    Cell,
+    Figure,
+    Headline,
+    ReportPeriod,
+    ReportSection,
+    ReportTable,
+    Unit,
+)
 from spoc.core.kernel.structures import Saved, Structure, StructureItem
 from spoc.core.kernel.types import (
     AccessRefused,
@@ -198,6 +209,7 @@ __all__ = [
     "ApiRoute",
     "BusinessDays",
     "BusinessHours",
+    "Cell",
     "Clock",
     "ClockEventKind",
     "ClockKind",
@@ -210,8 +222,10 @@ __all__ = [
     "DemoContext",
     "EscalationCheck",
     "Export",
+    "Figure",
     "Files",
     "FrozenClock",
+    "Headline",
     "IllegalTransition",
     "InboundMail",
     "JSONType",
@@ -231,9 +245,15 @@ __all__ = [
     "PluginError",
     "Priority",
     "RecordId",
+    "ReportFacts",
+    "ReportFilter",
+    "ReportPeriod",
+    "ReportSection",
+    "ReportTable",
     "Request",
     "RequestDetail",
     "RequestEvent",
+    "RequestFact",
     "RequestFilter",
     "RequestState",
     "RequestType",
@@ -257,6 +277,7 @@ __all__ = [
     "TeamKey",
     "Triage",
     "UTCDateTime",
+    "Unit",
     "Upload",
     "ValidationFailed",
     "Watch",

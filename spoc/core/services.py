@@ -38,6 +38,10 @@ from spoc.core.domain.onboarding import Onboarding
 from spoc.core.domain.outbox import Deliverer
 from spoc.core.domain.privacy import ContactPrivacyService
 from spoc.core.domain.reads.queues import QueueService
+from spoc.core.domain.reports.facts import FactFolder, FactKeeper
+from spoc.core.domain.reports.rating import LABEL as RATING_LABEL
+from spoc.core.domain.reports.rating import RatingLinks
+from spoc.core.domain.reports.service import ReportService
 from spoc.core.domain.requests import RequestService
 from spoc.core.domain.search import SearchIndex, SearchService
 from spoc.core.domain.sla import SlaEngine, build_calendars
@@ -99,6 +103,7 @@ class Spoc:
     saved_replies: SavedReplyService = field(init=False)
     articles: ArticleService = field(init=False)  # the knowledge base written in the console
     search: SearchService = field(init=False)  # full-text search (spoc.search.query)
+    reports: ReportService = field(init=False)  # the Reports page, its exports and digest
     hooks: Hooks = field(init=False)
     schema_checked: bool = False
 
@@ -117,9 +122,12 @@ class Spoc:
             partial(request_reference, self.settings),
             self.clock,
             self.addressing,
+            RatingLinks(self.keys.derive(RATING_LABEL)),
         )
         # Kept current inside each write: after the flush, like the outbox (ids are known).
         index = SearchIndex(self.host, partial(request_reference, self.settings))
+        # Report facts, likewise re-folded inside each write from its timeline and clock log.
+        folder = FactFolder(self.settings.tz, self.sla.calendar, self.host.request_types)
         deps = ServiceDeps(
             self.db,
             self.hooks,
@@ -128,7 +136,7 @@ class Spoc:
             self.clock,
             file_store_from(self.settings, self.instance_path),
             observers=(self.sla,),
-            late_observers=(self.notifier, index),
+            late_observers=(self.notifier, index, FactKeeper(folder)),
             search=index,
         )
         self.escalations = EscalationService(deps)
@@ -162,6 +170,16 @@ class Spoc:
         )
         self.saved_replies = SavedReplyService(deps)
         self.articles = ArticleService(deps, self.pager)
+        self.reports = ReportService(
+            self.db,
+            self.settings,
+            self.clock,
+            self.host,
+            self.hooks,
+            folder,
+            partial(request_reference, self.settings),
+            self.notifier,
+        )
 
     def plugin_settings(self, plugin: str, model: type[M]) -> M:
         """The validated settings section of ``plugin`` (see ``spoc_settings_model``)."""
@@ -248,6 +266,10 @@ def run_forever(
             more = sweeper.run_once().due >= spoc.settings.sweep_batch
         except Exception:
             log.exception("sweep pass failed; the next pass retries")
+        try:
+            spoc.reports.send_digests()  # once a week per subscriber; a cheap check otherwise
+        except Exception:
+            log.exception("weekly digest failed; the next pass retries")
         try:
             spoc.outbox.deliver_due()
         except Exception:

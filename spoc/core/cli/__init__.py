@@ -7,7 +7,26 @@ prints one line and exits 1.
 
 from __future__ import annotations
 
-from spoc.core.cli import accounts, docs, mail, operations, scaffold, search, subjects
+from spoc.core.cli import (
+    accounts,
+    docs,
+    mail,
+    operations,
+    reports,
+    scaffold,
+    search,
+    subjects,
+)
 from spoc.core.cli.base import main
 
-__all__ = ["accounts", "docs", "mail", "main", "operations", "scaffold", "search", "subjects"]
+__all__ = [
+    "accounts",
+    "docs",
+    "mail",
+    "main",
+    "operations",
+    "reports",
+    "scaffold",
+    "search",
+    "subjects",
+]

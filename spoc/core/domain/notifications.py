@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from email.utils import formataddr
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +31,9 @@ from spoc.core.domain.models import (
     TimelineEvent,
     Visibility,
 )
+from spoc.core.domain.notice_rules import REQUESTER_STATUSES
 from spoc.core.domain.outbox import enqueue, outbox_row, webhook_body
+from spoc.core.domain.reports.rating import RatingLinks
 from spoc.core.domain.writes import WriteContext
 from spoc.core.kernel.clock import Clock
 from spoc.core.kernel.mail import MailOutcome
@@ -42,42 +43,6 @@ from spoc.core.storage.bulk import among
 
 if TYPE_CHECKING:
     from spoc.core.platform.plugins import PluginHost
-
-
-@dataclass(frozen=True)
-class Rule:
-    event: str
-    audience: str  # requester | owner | team
-    when: str
-    headline: str
-
-
-RULES: tuple[Rule, ...] = (
-    Rule("created", "owner", "always", "New request for you"),
-    Rule("message", "requester", "a public reply by staff", "You have a reply"),
-    Rule(
-        "message",
-        "owner",
-        "a reply by the requester, or a note by someone other than the owner",
-        "New message",
-    ),
-    Rule(
-        "status_changed",
-        "requester",
-        "to waiting, resolved, closed or cancelled, by someone else",
-        "Your request is now: {label}",
-    ),
-    Rule("assigned", "owner", "reassigned after intake", "A request was assigned to you"),
-    Rule("escalated", "team", "always", "A request was escalated to your team"),
-    Rule("clock", "owner", "an SLA warning or breach", "{summary}"),
-    Rule(
-        "reminder",
-        "requester",
-        "waiting on the requester too long",
-        "We are still waiting for your reply",
-    ),
-)
-REQUESTER_STATUSES = {Status.WAITING, Status.RESOLVED, Status.CLOSED, Status.CANCELLED}
 
 
 WEBHOOK_WITHHELD = frozenset({"reason", "priority_reason", "routing_reason", "note"})
@@ -91,8 +56,10 @@ class Notifier:
         reference: Any,
         clock: Clock,
         addressing: MailAddressing,
+        rating_links: RatingLinks | None = None,
     ) -> None:
         self.settings = settings
+        self.rating_links = rating_links  # the "resolved" mail's one-click rating
         self.clock = clock
         self.env = mail_environment(host)
         self.reference = reference
@@ -129,7 +96,9 @@ class Notifier:
             target = Status(data["to"])
             if target in REQUESTER_STATUSES and by is not ActorKind.REQUESTER:
                 label = self._label(request, target)
-                self._requester(write, f"Your request is now: {label}", data.get("reason") or "")
+                rate = self._rate_url(request) if target is Status.RESOLVED else None
+                reason = data.get("reason") or ""
+                self._requester(write, f"Your request is now: {label}", reason, rate_url=rate)
         elif kind == "assigned" and write.events[0].kind != "created":
             self._staff(write, self._owners(write), "A request was assigned to you", event)
         elif kind == "escalated":
@@ -366,13 +335,14 @@ class Notifier:
         *,
         sender_name: str | None = None,
         auto: str | None = "auto-generated",
+        rate_url: str | None = None,
     ) -> None:
         contact = write.session.get(Contact, write.request.contact_id)
         if contact is None:
             return
         if self._private(write.request):
             # Health and other special-category requests: that there is news, never what.
-            headline, body = "There is an update on your request", ""
+            headline, body, rate_url = "There is an update on your request", "", None
         self.mail(
             write.session,
             write.request,
@@ -385,8 +355,15 @@ class Notifier:
             name=contact.name,
             headline=headline,
             body=body,
+            rate_url=rate_url,
             my_requests_url=f"{self.settings.base_url.rstrip('/')}/my-requests",
         )
+
+    def _rate_url(self, request: Request) -> str | None:
+        if self.rating_links is None or request.id is None:
+            return None
+        token = self.rating_links.token(request.id, request.contact_id)
+        return f"{self.settings.base_url.rstrip('/')}/rate/{token}"
 
     def _ccs(self, write: WriteContext, body: str, *, sender_name: str | None) -> None:
         """Contacts copied on the request get its public replies (private types have none)."""

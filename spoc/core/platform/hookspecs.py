@@ -32,7 +32,9 @@ if TYPE_CHECKING:
     from spoc.core.domain.demo import DemoContext
     from spoc.core.domain.models import Request, Watch
     from spoc.core.domain.outbox import NotificationChannel
+    from spoc.core.domain.reports.filters import ReportFilter
     from spoc.core.kernel.mail import InboundMail, MailVerdict
+    from spoc.core.kernel.reports import ReportSection
     from spoc.core.kernel.structures import Structure
     from spoc.core.kernel.types import (
         AccessRefused,
@@ -94,6 +96,7 @@ PHASES: dict[str, tuple[str, ...]] = {
         "spoc_console_panels",
         "spoc_staff_access",
         "spoc_request_exports",
+        "spoc_report_sections",
     ),
     "Portal: what requesters see": ("spoc_portal_panels", "spoc_form_defaults"),
     "Attachments: files people send": ("spoc_scan_attachment",),
@@ -647,6 +650,34 @@ def spoc_request_exports(request: Request, spoc: Spoc) -> Sequence[Export] | Non
     Returns: a sequence of :class:`spoc.Export`, or ``None``.
 
     firstresult: no — all plugins' exports are offered; keys must not collide.
+    """
+
+
+@hookspec
+def spoc_report_sections(
+    report_filter: ReportFilter, session: Session, spoc: Spoc
+) -> Sequence[ReportSection] | None:
+    """Sections of the console's Reports page about the plugin's own work (follow-up calls
+    made in time, exceptions by carrier), shown after the core's, also in the API and as CSV.
+
+    Called for a reader who may read reports. Read only indexed rows of the plugin's own
+    tables (or the core's report facts) for ``report_filter.period``; never scan every
+    request. Must not write. Build figures with :class:`spoc.Figure` (``Figure.count(n)``,
+    or a value with the ``n`` it is made from): any figure from fewer than three requests is
+    shown as "fewer than 3" everywhere. Give private request types counts only: no names,
+    no summaries.
+
+    Arguments:
+        report_filter: the :class:`spoc.ReportFilter`: ``period`` (organisation days, both
+            ends included) and the narrowings chosen (type, plugin, team, agent, subject,
+            priority, channel); ``previous()`` is the period before, for comparison.
+        session: a read-only SQLAlchemy session.
+        spoc: the application's :class:`spoc.Spoc`.
+
+    Returns: a sequence of :class:`spoc.ReportSection` (keys unique within the plugin; the
+    core prefixes them with the plugin's name), or ``None``.
+
+    firstresult: no — every plugin's sections are shown, by plugin name.
     """
 
 

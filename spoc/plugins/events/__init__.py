@@ -27,6 +27,8 @@ from spoc import (
     DemoContext,
     Export,
     Priority,
+    ReportFilter,
+    ReportSection,
     Request,
     RequestType,
     Routing,
@@ -43,7 +45,7 @@ from spoc import (
     hookimpl,
     request_states,
 )
-from spoc.plugins.events import attendees, onboarding, vendors
+from spoc.plugins.events import attendees, onboarding, report_section, vendors
 from spoc.plugins.events.cli import events_cli
 from spoc.plugins.events.forms import (
     PERSONAL,
@@ -451,3 +453,8 @@ def spoc_contact_subjects(email: str, kinds: Sequence[str], spoc: Spoc) -> list[
                 .limit(20)
             )
         )
+
+
+@hookimpl
+def spoc_report_sections(report_filter: ReportFilter, session: Session) -> list[ReportSection]:
+    return report_section.sections(report_filter, session, INCIDENT)

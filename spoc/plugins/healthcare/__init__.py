@@ -30,6 +30,8 @@ from spoc import (
     MailVerdict,
     PluginError,
     Priority,
+    ReportFilter,
+    ReportSection,
     Request,
     RequestType,
     SlaPolicy,
@@ -41,7 +43,7 @@ from spoc import (
     hookimpl,
     request_states,
 )
-from spoc.plugins.healthcare import audit
+from spoc.plugins.healthcare import audit, report_section
 from spoc.plugins.healthcare.api import routes
 from spoc.plugins.healthcare.cli import healthcare_cli
 from spoc.plugins.healthcare.education import articles
@@ -388,3 +390,8 @@ def spoc_demo_data(demo: DemoContext) -> None:
     from spoc.plugins.healthcare.demo import add_demo_data
 
     add_demo_data(demo)
+
+
+@hookimpl
+def spoc_report_sections(report_filter: ReportFilter, session: Session) -> list[ReportSection]:
+    return report_section.sections(report_filter, session)

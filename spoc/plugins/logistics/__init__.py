@@ -30,6 +30,8 @@ from spoc import (
     InboundMail,
     KnowledgeArticle,
     MailVerdict,
+    ReportFilter,
+    ReportSection,
     Request,
     RequestEvent,
     RequestType,
@@ -42,7 +44,7 @@ from spoc import (
     WatchOutcome,
     hookimpl,
 )
-from spoc.plugins.logistics import escalation, forms, onboarding, services
+from spoc.plugins.logistics import escalation, forms, onboarding, report_section, services
 from spoc.plugins.logistics.api import routes
 from spoc.plugins.logistics.cli import logistics_cli
 from spoc.plugins.logistics.detect import detect
@@ -295,3 +297,8 @@ def spoc_contact_subjects(email: str, kinds: Sequence[str], spoc: Spoc) -> list[
             select(Order.account_id).where(Order.customer_email == email).distinct().limit(20)
         ).all()
     return [*verified, *ordered]
+
+
+@hookimpl
+def spoc_report_sections(report_filter: ReportFilter, session: Session) -> list[ReportSection]:
+    return report_section.sections(report_filter, session)

@@ -24,6 +24,8 @@ from spoc import (
     ConsolePanel,
     DemoContext,
     Priority,
+    ReportFilter,
+    ReportSection,
     Request,
     RequestEvent,
     RequestType,
@@ -37,7 +39,7 @@ from spoc import (
     Watch,
     hookimpl,
 )
-from spoc.plugins.projects import cycle, onboarding, rollup
+from spoc.plugins.projects import cycle, onboarding, report_section, rollup
 from spoc.plugins.projects.cycle import due_period_label, on_watch_due
 from spoc.plugins.projects.forms import (
     ChangeRequestForm,
@@ -322,3 +324,8 @@ def spoc_contact_subjects(email: str, kinds: Sequence[str], spoc: Spoc) -> list[
                 select(Workstream.subject_id).where(Workstream.lead_email == email).limit(20)
             ).all()
     return found
+
+
+@hookimpl
+def spoc_report_sections(report_filter: ReportFilter, session: Session) -> list[ReportSection]:
+    return report_section.sections(report_filter, session)

@@ -307,7 +307,7 @@ def test_outbox_cli(make_app: AppFactory) -> None:
 def test_the_documented_table_states_every_rule() -> None:
     from pathlib import Path
 
-    from spoc.core.domain.notifications import RULES
+    from spoc.core.domain.notice_rules import RULES
 
     table = (Path(__file__).resolve().parents[3] / "docs" / "notifications.md").read_text()
     rows = [line for line in table.splitlines() if line.startswith("| ")]

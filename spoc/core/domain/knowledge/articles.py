@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Select, Table, and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -290,8 +291,15 @@ class ArticleService:
         row. ``NotFoundError`` for an article the portal does not show."""
         if self.host.articles.get(key) is None and self.published(key) is None:
             raise NotFoundError(f"no article {key}")
+        self._count(key, ArticleFeedbackDay.yes if helpful else ArticleFeedbackDay.no)
+
+    def record_view(self, key: str) -> None:
+        """Count one view of the article ``key`` on today's row (the reports' deflection
+        figures); the caller has just shown the article."""
+        self._count(key, ArticleFeedbackDay.views)
+
+    def _count(self, key: str, column: Any) -> None:
         day = self.clock.now().date()
-        column = ArticleFeedbackDay.yes if helpful else ArticleFeedbackDay.no
         table = ArticleFeedbackDay.__table__
         assert isinstance(table, Table)
         for attempt in (1, 2):
@@ -305,11 +313,8 @@ class ArticleService:
                         .values({column.key: column + 1})
                     )
                     if not counted.rowcount:  # type: ignore[attr-defined]
-                        session.add(
-                            ArticleFeedbackDay(
-                                article_key=key, day=day, yes=int(helpful), no=int(not helpful)
-                            )
-                        )
+                        counts = {"yes": 0, "no": 0, "views": 0, column.key: 1}
+                        session.add(ArticleFeedbackDay(article_key=key, day=day, **counts))
                 return
             except IntegrityError:
                 if attempt == 2:

@@ -323,6 +323,7 @@ class MailService(HeldMail):
                 on_issued=acknowledge,
                 claimed_reference=claimed,
                 attachments=files,
+                via="email",
             )
         except ValidationFailed as exc:
             row.request_id = None

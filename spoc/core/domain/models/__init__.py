@@ -35,6 +35,7 @@ from spoc.core.domain.models.people import (
     TeamMember,
 )
 from spoc.core.domain.models.relations import RequestCc, RequestLink, RequestWatcher
+from spoc.core.domain.models.reports import DigestSubscription, EscalationFact, RequestFact
 from spoc.core.domain.models.requests import Escalation, Feedback, Message, Request, TimelineEvent
 from spoc.core.domain.models.sla import EscalationTrigger, SlaClock, SlaClockEvent
 from spoc.core.domain.models.watches import Watch
@@ -51,7 +52,9 @@ __all__ = [
     "ArticleFeedbackDay",
     "Attachment",
     "Contact",
+    "DigestSubscription",
     "Escalation",
+    "EscalationFact",
     "EscalationTrigger",
     "Feedback",
     "IdempotencyRecord",
@@ -67,6 +70,7 @@ __all__ = [
     "PasswordReset",
     "Request",
     "RequestCc",
+    "RequestFact",
     "RequestLink",
     "RequestWatcher",
     "SavedReply",

@@ -109,8 +109,8 @@ class KbArticleRequestType(Model):
 
 
 class ArticleFeedbackDay(Model):
-    """ "Did this answer your question?": the yes and no answers one article (a plugin's or
-    the console's, by portal key) got on one day (UTC)."""
+    """ "Did this answer your question?": the views, and the yes and no answers, one article
+    (a plugin's or the console's, by portal key) got on one day (UTC)."""
 
     __tablename__ = "article_feedback_days"
 
@@ -118,3 +118,4 @@ class ArticleFeedbackDay(Model):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     yes: Mapped[int] = mapped_column(Integer, default=0)
     no: Mapped[int] = mapped_column(Integer, default=0)
+    views: Mapped[int] = mapped_column(Integer, default=0)  # the portal showed it (reports)

@@ -127,6 +127,7 @@ class RequestIntake(RequestSubjects):
         claimed_reference: str | None = None,
         attachments: Sequence[Upload] = (),
         channel: str | None = None,
+        via: str | None = None,
     ) -> tuple[Request, str]:
         """File a request and issue the requester's private tracking token in the same
         transaction: a request never exists without the link its requester was promised.
@@ -148,6 +149,7 @@ class RequestIntake(RequestSubjects):
             claimed_reference=claimed_reference,
             attachments=attachments,
             channel=channel,
+            via=via,
             _in_transaction=issue,
         )
         return request, issued[0]
@@ -164,6 +166,7 @@ class RequestIntake(RequestSubjects):
         claimed_reference: str | None = None,
         attachments: Sequence[Upload] = (),
         channel: str | None = None,
+        via: str | None = None,
         _in_transaction: Callable[[Session, Request], None] | None = None,
     ) -> Request:
         """File a request: validate, classify, triage, route to the acting SPOC, start the
@@ -180,6 +183,10 @@ class RequestIntake(RequestSubjects):
         ``channel`` (``phone`` or ``walk-in``) is how a caller reached the agent who files for
         them: the agent is the ``actor``, and the timeline credits them ("filed by Dana Reyes
         for Maria Anders by phone").
+
+        ``via`` (``email``, ``api``) is the channel a request came through when its filer is
+        not the one saying so: the reports' channel mix (the portal, and the system opening
+        one itself, are told by who files).
 
         The requester is matched to a contact by email, but that contact's stored name and
         details are never changed by intake, and the timeline names the requester as they
@@ -271,6 +278,7 @@ class RequestIntake(RequestSubjects):
                 _filed_by(request_type.title, details.name, who, channel) + describe_files(files),
                 {
                     **({"channel": channel, "filed_by_agent_id": who.id} if channel else {}),
+                    **({"via": via} if via in VIA else {}),
                     **({"attachments": [f.filename for f in files]} if files else {}),
                     "status": Status.NEW.value,
                     "priority": priority.value,
@@ -417,6 +425,7 @@ class RequestIntake(RequestSubjects):
 
 
 CALLER_CHANNELS = ("phone", "walk-in")
+VIA = ("email", "api")
 """How a caller reaches an agent who files a request for them."""
 
 

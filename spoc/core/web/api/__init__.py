@@ -11,6 +11,7 @@ from spoc.core.web.api import audit as audit
 from spoc.core.web.api import directory as directory
 from spoc.core.web.api import onboarding as onboarding
 from spoc.core.web.api import openapi as openapi
+from spoc.core.web.api import reports as reports
 from spoc.core.web.api import requests as requests
 from spoc.core.web.api import search as search
 from spoc.core.web.api.base import Operation, ProblemError, api_bp, operation

@@ -161,6 +161,7 @@ def create_request() -> Response:
             subject_id=body.subject_id,
             actor=actor,
             attachments=uploads,
+            via="api",
         )
         return _one(created, 201)
 

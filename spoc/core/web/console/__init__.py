@@ -16,6 +16,7 @@ from spoc.core.web.console import mail as mail
 from spoc.core.web.console import onboarding as onboarding
 from spoc.core.web.console import queues as queues
 from spoc.core.web.console import relations as relations
+from spoc.core.web.console import reports as reports
 from spoc.core.web.console import requests as requests
 from spoc.core.web.console import rows as rows
 from spoc.core.web.console import search as search

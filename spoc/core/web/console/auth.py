@@ -96,7 +96,10 @@ def role_required(*roles: Role) -> Callable[[Callable[P, R]], Callable[P, R | Re
 
 
 def landing_url(role: Role) -> str:
-    """The first queue ``role`` may see: a viewer has no "My requests", so lands on "All"."""
+    """Where ``role`` lands: a viewer on Reports (theirs to read, not queues to work); anyone
+    else on the first queue they may see."""
+    if role is Role.VIEWER:
+        return url_for("console.reports")
     first = spoc_of().queues.available(Actor.agent(0, role, ""))[0]
     return url_for("console.queue", name=first.name)
 

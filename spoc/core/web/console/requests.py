@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from spoc.core.domain.access import AccessReasonRequired
 from spoc.core.domain.directory import spoc_capable_agents
 from spoc.core.domain.knowledge.templates import TemplateRefused
-from spoc.core.domain.models import Request, Subject, Team, Visibility
+from spoc.core.domain.models import Feedback, Request, Subject, Team, Visibility
 from spoc.core.domain.reads.detail import RequestDetail
 from spoc.core.kernel.durations import BusinessHours
 from spoc.core.kernel.errors import ConflictError, NotFoundError, ServiceError, ValidationFailed
@@ -68,6 +68,8 @@ def request_detail(request_id: int) -> str | Response:
         # What the action forms offer: teams to escalate to, agents to reassign to.
         teams = list(db.scalars(select(Team).order_by(Team.name))) if detail.may.escalate else []
         assignable = spoc_capable_agents(db) if detail.may.manage else []
+        # The requester's rating and comment (the reader may see the request: detail said so).
+        feedback = db.scalar(select(Feedback).where(Feedback.request_id == request_id))
     # The request type's own team first, never simply the alphabetically first.
     own = request_type.specialist_team if request_type is not None else None
     teams.sort(key=lambda t: t.key != own)
@@ -83,6 +85,7 @@ def request_detail(request_id: int) -> str | Response:
         exports=exports_for(spoc, detail.row),
         articles=_articles_for(spoc, detail.type_key),
         saved_replies=replies,
+        feedback=feedback,
         inserted=inserted,
         saved_error=saved_error,
         base_url=spoc.settings.base_url.rstrip("/"),

@@ -116,6 +116,7 @@ def article(key: str) -> Response:
     if item is None:
         abort(404)
     related = [t for k in item.request_types if (t := spoc.host.request_types.get(k))]
+    spoc.articles.record_view(key)  # the reports weigh views against requests filed
     response = make_response(
         render_template(
             "portal/article.html",
@@ -484,6 +485,7 @@ RATE_LIMITED = {
     "portal.submit_request": "portal_submit_limit",
     "portal.track_action": "portal_action_limit",
     "portal.article_answer": "portal_action_limit",
+    "portal.rate_submit": "portal_action_limit",
     "portal.my_request_action": "portal_action_limit",
     "portal.send_my_requests_link": "portal_magic_link_limit",
 }

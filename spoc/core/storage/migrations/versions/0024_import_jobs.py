@@ -1,7 +1,7 @@
 """Import jobs: a console upload checked and written by the worker, with its progress.
 
 Revision ID: 0024_import_jobs
-Revises: 0021_absences_start
+Revises: 0022_reports
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0024_import_jobs"
-down_revision = "0021_absences_start"
+down_revision = "0022_reports"
 branch_labels = None
 depends_on = None
 
