@@ -13,7 +13,10 @@ from flask import Flask
 from playwright.sync_api import Page, sync_playwright
 from werkzeug.serving import make_server
 
+from spoc import create_app
+from spoc.core.services import spoc_of
 from spoc.testing import PASSWORD
+from tests.conftest import build_org, give_password
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -59,3 +62,28 @@ def console_sign_in(page: Page, base: str, email: str) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+
+
+@contextmanager
+def org_served(
+    folder: Path, *staff: str, plugins: tuple[str, ...] = ("generic",)
+) -> Iterator[tuple[str, Flask]]:
+    """An app on a SQLite file in ``folder`` with the test organisation (``build_org``), the
+    named staff (``"dana"``, ``"ada"``…) given the kit's password, served on 127.0.0.1."""
+    app = create_app(
+        env="test",
+        database_url=f"sqlite:///{folder / 'e2e.sqlite'}",
+        plugins=list(plugins),
+        instance_path=folder,
+        base_url="http://127.0.0.1",
+    )
+    spoc = spoc_of(app)
+    spoc.upgrade_database()
+    org = build_org(spoc)
+    for name in staff:
+        give_password(spoc, getattr(org, name))
+    try:
+        with served(app) as base:
+            yield base, app
+    finally:
+        spoc.db.dispose()

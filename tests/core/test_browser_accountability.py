@@ -6,40 +6,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from spoc import create_app
 from spoc.core.domain.models import OutboxMessage
 from spoc.core.services import Spoc, spoc_of
-from tests.browser import chromium_page, console_sign_in, served
-from tests.conftest import build_org, give_password
+from tests.browser import chromium_page, console_sign_in, org_served
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Flask]]:
-    folder = tmp_path_factory.mktemp("accountability")
-    app = create_app(
-        env="test",
-        database_url=f"sqlite:///{folder / 'e2e.sqlite'}",
-        plugins=["generic"],
-        instance_path=Path(folder),
-        base_url="http://127.0.0.1",
-    )
-    spoc = spoc_of(app)
-    spoc.upgrade_database()
-    org = build_org(spoc)
-    for agent in (org.dana, org.lee):
-        give_password(spoc, agent)
-    with served(app) as base:
-        yield base, app
-    spoc.db.dispose()
+    with org_served(tmp_path_factory.mktemp("accountability"), "dana", "lee") as served_app:
+        yield served_app
 
 
 @pytest.fixture(scope="module")

@@ -4,16 +4,11 @@ escaped and sanitised — no script in its Markdown ever runs, in the preview or
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from flask import Flask
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Dialog, Page, expect
 
-from spoc import create_app
-from spoc.core.services import spoc_of
-from tests.browser import chromium_page, console_sign_in, served
-from tests.conftest import build_org, give_password
+from tests.browser import chromium_page, console_sign_in, org_served
 
 pytestmark = pytest.mark.slow
 
@@ -30,21 +25,8 @@ HOSTILE = """Printers jam when the tray is overfilled.
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("articles")
-    app: Flask = create_app(
-        env="test",
-        database_url=f"sqlite:///{folder / 'e2e.sqlite'}",
-        plugins=["generic"],
-        instance_path=Path(folder),
-        base_url="http://127.0.0.1",
-    )
-    spoc = spoc_of(app)
-    spoc.upgrade_database()
-    org = build_org(spoc)
-    give_password(spoc, org.ada)
-    with served(app) as base:
+    with org_served(tmp_path_factory.mktemp("articles"), "ada") as (base, _):
         yield base
-    spoc.db.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +44,12 @@ def test_an_article_with_script_in_its_markdown_never_runs_it(
 ) -> None:
     base, page = server, browser_page
     dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
 
     console_sign_in(page, base, "ada@example.org")
     page.goto(f"{base}/console/articles/new")
