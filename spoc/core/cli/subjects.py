@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TextIO
 
 import click
 
@@ -44,18 +46,13 @@ def subjects_import(kind: str, file: Path, dry_run: bool) -> None:
     any error nothing is written and the errors are listed by line number. A subject whose
     external_ref exists already is updated, so running the same file again is safe."""
     spoc = ready_spoc()
-    try:
-        with file.open(newline="", encoding="utf-8-sig") as stream:
-            report = spoc.onboarding.import_csv(
-                Actor.system("spoc subjects import"),
-                kind,
-                stream,
-                dry_run=dry_run,
-                progress=_progress,
-            )
-    except SpocError as exc:
-        raise click.ClickException(str(exc)) from None
-    _print(report, dry_run)
+    _import(
+        file,
+        dry_run,
+        lambda stream: spoc.onboarding.import_csv(
+            Actor.system("spoc subjects import"), kind, stream, dry_run=dry_run, progress=_progress
+        ),
+    )
 
 
 @main.group()
@@ -73,14 +70,13 @@ def contacts_import(file: Path, dry_run: bool) -> None:
     updated, so running the same file again is safe. Every line is checked first; with any
     error nothing is written and the errors are listed by line number."""
     spoc = ready_spoc()
-    try:
-        with file.open(newline="", encoding="utf-8-sig") as stream:
-            report = spoc.contacts.import_csv(
-                Actor.system("spoc contacts import"), stream, dry_run=dry_run, progress=_progress
-            )
-    except SpocError as exc:
-        raise click.ClickException(str(exc)) from None
-    _print(report, dry_run)
+    _import(
+        file,
+        dry_run,
+        lambda stream: spoc.contacts.import_csv(
+            Actor.system("spoc contacts import"), stream, dry_run=dry_run, progress=_progress
+        ),
+    )
 
 
 @main.group()
@@ -99,15 +95,21 @@ def structures_import(key: str, file: Path, dry_run: bool) -> None:
     is found again by its key fields under its parent, so running the same file again is
     safe. Every line is checked first; with any error nothing is written."""
     spoc = ready_spoc()
+    _import(
+        file,
+        dry_run,
+        lambda stream: spoc.structures.import_csv(
+            Actor.system("spoc structures import"), key, stream, dry_run=dry_run, progress=_progress
+        ),
+    )
+
+
+def _import(file: Path, dry_run: bool, run: Callable[[TextIO], Any]) -> None:
+    """Open the CSV ``file`` (a BOM allowed), run the import on it, print its report; a
+    refusal is the command's error."""
     try:
         with file.open(newline="", encoding="utf-8-sig") as stream:
-            report = spoc.structures.import_csv(
-                Actor.system("spoc structures import"),
-                key,
-                stream,
-                dry_run=dry_run,
-                progress=_progress,
-            )
+            report = run(stream)
     except SpocError as exc:
         raise click.ClickException(str(exc)) from None
     _print(report, dry_run)
