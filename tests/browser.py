@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 from spoc import create_app
 from spoc.core.services import spoc_of
 from spoc.testing import PASSWORD
-from tests.conftest import build_org, give_password
+from tests.conftest import Org, build_org, give_password
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -67,9 +67,10 @@ def console_sign_in(page: Page, base: str, email: str) -> None:
 @contextmanager
 def org_served(
     folder: Path, *staff: str, plugins: tuple[str, ...] = ("generic",)
-) -> Iterator[tuple[str, Flask]]:
+) -> Iterator[tuple[str, Flask, Org]]:
     """An app on a SQLite file in ``folder`` with the test organisation (``build_org``), the
-    named staff (``"dana"``, ``"ada"``…) given the kit's password, served on 127.0.0.1."""
+    named staff (``"dana"``, ``"ada"``…) given the kit's password, served on 127.0.0.1:
+    its base URL, the app and the organisation."""
     app = create_app(
         env="test",
         database_url=f"sqlite:///{folder / 'e2e.sqlite'}",
@@ -84,6 +85,6 @@ def org_served(
         give_password(spoc, getattr(org, name))
     try:
         with served(app) as base:
-            yield base, app
+            yield base, app, org
     finally:
         spoc.db.dispose()

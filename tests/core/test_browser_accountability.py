@@ -21,8 +21,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Flask]]:
-    with org_served(tmp_path_factory.mktemp("accountability"), "dana", "lee") as served_app:
-        yield served_app
+    with org_served(tmp_path_factory.mktemp("accountability"), "dana", "lee") as (base, app, _):
+        yield base, app
 
 
 @pytest.fixture(scope="module")

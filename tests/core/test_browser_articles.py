@@ -25,7 +25,7 @@ HOSTILE = """Printers jam when the tray is overfilled.
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with org_served(tmp_path_factory.mktemp("articles"), "ada") as (base, _):
+    with org_served(tmp_path_factory.mktemp("articles"), "ada") as (base, _, _):
         yield base
 
 

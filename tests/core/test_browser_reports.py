@@ -7,16 +7,15 @@ Needs Debian's ``chromium`` (``apt-get install chromium``); ``.ci/run`` installs
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from spoc import Status, create_app
+from spoc import Status
 from spoc.core.services import spoc_of
-from tests.browser import chromium_page, served
-from tests.conftest import PASSWORD, build_org, give_password
+from tests.browser import chromium_page, org_served
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.slow
 
@@ -25,28 +24,16 @@ BLOCKING = {"serious", "critical"}
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("reports-e2e")
-    app = create_app(
-        env="test",
-        database_url=f"sqlite:///{folder / 'e2e.sqlite'}",
-        plugins=["generic"],
-        instance_path=Path(folder),
-        base_url="http://127.0.0.1",
-    )
-    spoc = spoc_of(app)
-    spoc.upgrade_database()
-    org = build_org(spoc)
-    give_password(spoc, org.val)
-    dana = org.actor(org.dana)
-    for n in range(4):
-        rid = org.file(fields={"summary": f"Where is invoice {n}?"})
-        spoc.requests.post_message(rid, dana, "Here it is")
-        if n < 3:
-            spoc.requests.transition(rid, Status.RESOLVED, dana)
-            spoc.requests.give_feedback(rid, org.requester(rid), 4 + n % 2, "Quick, thank you")
-    with served(app) as url:
+    with org_served(tmp_path_factory.mktemp("reports-e2e"), "val") as (url, app, org):
+        spoc = spoc_of(app)
+        dana = org.actor(org.dana)
+        for n in range(4):
+            rid = org.file(fields={"summary": f"Where is invoice {n}?"})
+            spoc.requests.post_message(rid, dana, "Here it is")
+            if n < 3:
+                spoc.requests.transition(rid, Status.RESOLVED, dana)
+                spoc.requests.give_feedback(rid, org.requester(rid), 4 + n % 2, "Quick, thank you")
         yield url
-    spoc.db.dispose()
 
 
 def test_a_viewer_lands_on_reports_and_reads_the_charts(base: str) -> None:
