@@ -171,7 +171,7 @@ def run_machine(org: Org) -> None:
     run_state_machine_as_test(
         Lifecycle,
         settings=settings(
-            max_examples=60,
+            max_examples=30,
             stateful_step_count=20,
             deadline=None,
             suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

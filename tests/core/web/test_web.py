@@ -209,7 +209,7 @@ from collections.abc import Callable  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-FORM_EXAMPLES = 150  # per form; test_forms.py fuzzes three portal forms with 60
+FORM_EXAMPLES = 50  # per form; test_forms.py fuzzes three portal forms with 60
 JUNK = st.one_of(
     st.text(max_size=60),
     st.integers().map(str),

@@ -20,7 +20,7 @@ from spoc import Actor
 from spoc.core.services import spoc_of
 from tests.conftest import AppFactory, build_org
 
-EXAMPLES_PER_OPERATION = 100  # the CLI run in test_openapi.py does 25
+EXAMPLES_PER_OPERATION = 35  # the CLI run in test_openapi.py does 10
 ALL_PLUGINS = ["generic", "healthcare", "projects", "events", "logistics"]
 CHECKS = [
     not_a_server_error,

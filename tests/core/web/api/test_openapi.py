@@ -103,7 +103,7 @@ def test_schemathesis_finds_no_server_error_and_no_contract_violation(
         "--header",
         f"Authorization: Bearer {secret}",
         "--max-examples",
-        "25",
+        "10",
         "--checks",
         "not_a_server_error,status_code_conformance,"
         "content_type_conformance,response_schema_conformance",
