@@ -246,6 +246,10 @@ def spoc_of(app: Flask | None = None) -> Spoc:
     return ext
 
 
+ROLL_UP_DAYS = 60
+"""Days of report roll-ups rebuilt per worker pass at most."""
+
+
 def run_forever(
     spoc: Spoc,
     interval: timedelta,
@@ -266,6 +270,11 @@ def run_forever(
             more = sweeper.run_once().due >= spoc.settings.sweep_batch
         except Exception:
             log.exception("sweep pass failed; the next pass retries")
+        try:
+            # The days whose report facts changed since the last pass (a full batch: more).
+            more = spoc.reports.roll_up(ROLL_UP_DAYS) >= ROLL_UP_DAYS or more
+        except Exception:
+            log.exception("report roll-up failed; the next pass retries")
         try:
             spoc.reports.send_digests()  # once a week per subscriber; a cheap check otherwise
         except Exception:

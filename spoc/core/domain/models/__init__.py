@@ -35,7 +35,13 @@ from spoc.core.domain.models.people import (
     TeamMember,
 )
 from spoc.core.domain.models.relations import RequestCc, RequestLink, RequestWatcher
-from spoc.core.domain.models.reports import DigestSubscription, EscalationFact, RequestFact
+from spoc.core.domain.models.reports import (
+    DigestSubscription,
+    EscalationFact,
+    ReportDay,
+    ReportDirtyDay,
+    RequestFact,
+)
 from spoc.core.domain.models.requests import Escalation, Feedback, Message, Request, TimelineEvent
 from spoc.core.domain.models.sla import EscalationTrigger, SlaClock, SlaClockEvent
 from spoc.core.domain.models.watches import Watch
@@ -68,6 +74,8 @@ __all__ = [
     "Message",
     "OutboxMessage",
     "PasswordReset",
+    "ReportDay",
+    "ReportDirtyDay",
     "Request",
     "RequestCc",
     "RequestFact",

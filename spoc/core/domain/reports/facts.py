@@ -26,6 +26,7 @@ from spoc.core.domain.models import (
     SlaClockEvent,
     TimelineEvent,
 )
+from spoc.core.domain.reports.dirty import mark_dirty
 from spoc.core.domain.writes import WriteContext
 from spoc.core.kernel.clocks import ClockEventKind, ClockKind, ClockState
 from spoc.core.kernel.types import ActorKind, RequestType, Status
@@ -297,11 +298,30 @@ def load_sources(session: Session, request_ids: Sequence[int]) -> dict[int, Sour
     return found
 
 
+def fact_days(request_fact: RequestFact | None, escalations: Iterable[EscalationFact]) -> set[date]:
+    """The days a request's facts count in: filed, resolved, rated, each escalation opened."""
+    days: set[date | None] = {e.opened_day for e in escalations}
+    if request_fact is not None:
+        days |= {request_fact.created_day, request_fact.resolved_day, request_fact.rated_day}
+    return {d for d in days if d is not None}
+
+
 def store(session: Session, folder: FactFolder, sources: Mapping[int, Sources]) -> int:
-    """Replace the facts of these requests with freshly folded ones; how many were written."""
+    """Replace the facts of these requests with freshly folded ones; how many were written.
+    The days of the facts replaced and written are logged for the roll-ups."""
     ids = list(sources)
     if not ids:
         return 0
+    days: set[date] = set()
+    for row in session.execute(
+        select(RequestFact.created_day, RequestFact.resolved_day, RequestFact.rated_day).where(
+            RequestFact.request_id.in_(ids)
+        )
+    ):
+        days.update(d for d in row if d is not None)
+    days.update(
+        session.scalars(select(EscalationFact.opened_day).where(EscalationFact.request_id.in_(ids)))
+    )
     session.execute(delete(EscalationFact).where(EscalationFact.request_id.in_(ids)))
     session.execute(delete(RequestFact).where(RequestFact.request_id.in_(ids)))
     written = 0
@@ -312,7 +332,9 @@ def store(session: Session, folder: FactFolder, sources: Mapping[int, Sources]) 
         request_fact, escalation_facts = folded
         session.add(request_fact)
         session.add_all(escalation_facts)
+        days |= fact_days(request_fact, escalation_facts)
         written += 1
+    mark_dirty(session, days)
     return written
 
 
@@ -330,17 +352,22 @@ class FactKeeper:
         if folded is None:
             return
         request_fact, escalation_facts = folded
-        if existing is None:
-            session.add(request_fact)
-        else:
-            for column in RequestFact.__table__.columns.keys():  # noqa: SIM118 - column names, not columns
-                setattr(existing, column, getattr(request_fact, column))
         stored = {
             e.escalation_id: e
             for e in session.scalars(
                 select(EscalationFact).where(EscalationFact.request_id == request_id)
             )
         }
+        # The days counted before and after, logged for the roll-ups (the worker rebuilds them).
+        mark_dirty(
+            session,
+            fact_days(existing, stored.values()) | fact_days(request_fact, escalation_facts),
+        )
+        if existing is None:
+            session.add(request_fact)
+        else:
+            for column in RequestFact.__table__.columns.keys():  # noqa: SIM118 - column names, not columns
+                setattr(existing, column, getattr(request_fact, column))
         for fresh in escalation_facts:
             if (old := stored.get(fresh.escalation_id)) is None:
                 session.add(fresh)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from sqlalchemy import ColumnElement, false, func, select, true
+from sqlalchemy import false, func, select, true
 
 from spoc.core.domain.models import (
     Absence,
@@ -16,8 +16,9 @@ from spoc.core.domain.models import (
     Request,
     RequestFact,
 )
+from spoc.core.domain.reports.cube import RATED, DayRow
 from spoc.core.domain.reports.filters import in_days
-from spoc.core.domain.reports.metrics import Metrics
+from spoc.core.domain.reports.metrics import Metrics, share, total
 from spoc.core.kernel.reports import Cell, Figure, Headline, ReportSection, ReportTable, Unit
 from spoc.core.kernel.types import Status
 
@@ -37,22 +38,19 @@ def load(metrics: Metrics, today: date) -> ReportSection:
             .group_by(F.owner_agent_id)
         ).all()
     )
-    # Cover is live state, not a fact: who holds whose requests right now. "> 0" reads the
-    # covering index's range (only covered requests), where "IS NOT NULL" may scan them all.
-    with_deputy = dict(
-        session.execute(
-            select(Request.covering_for_agent_id, func.count())
-            .where(Request.covering_for_agent_id > 0, Request.status.in_(UNRESOLVED))
-            .group_by(Request.covering_for_agent_id)
-        ).all()
-    )
-    covering = dict(
-        session.execute(
-            select(Request.owner_agent_id, func.count())
-            .where(Request.covering_for_agent_id > 0, Request.status.in_(UNRESOLVED))
-            .group_by(Request.owner_agent_id)
-        ).all()
-    )
+    # Cover is live state, not a fact: who holds whose requests right now. Only the covering
+    # index is read ("> 0" is its range: the requests covered now, whatever their status),
+    # and the unresolved ones are counted here, so no planner prefers the status index.
+    with_deputy: dict[int | None, int] = {}
+    covering: dict[int | None, int] = {}
+    for covered_agent, holder, status in session.execute(
+        select(Request.covering_for_agent_id, Request.owner_agent_id, Request.status).where(
+            Request.covering_for_agent_id > 0
+        )
+    ):
+        if status in UNRESOLVED:
+            with_deputy[covered_agent] = with_deputy.get(covered_agent, 0) + 1
+            covering[holder] = covering.get(holder, 0) + 1
     away = session.execute(
         select(Agent.id, Agent.name, Absence.ends_on)
         .join(Absence, Absence.agent_id == Agent.id)
@@ -107,26 +105,24 @@ def csat(metrics: Metrics, reference: Callable[[int], str]) -> ReportSection:
     session, chosen = metrics.session, metrics.filter
     previous = chosen.previous()
 
-    def rated(which: object) -> list[ColumnElement[bool]]:
-        period = chosen.period if which is chosen else previous.period
-        narrow = chosen.narrowing()
-        return [in_days(F.rated_day, period), F.rating.is_not(None), *narrow]
+    now_rated, before_rated = metrics.rows(RATED), metrics.rows(RATED, previous)
 
-    def average(conditions: list[ColumnElement[bool]]) -> Figure:
-        n = metrics.count(*conditions)
-        value = session.scalar(select(func.avg(F.rating)).where(*conditions))
-        return Figure(float(value) if value is not None else None, n, Unit.RATING)
+    def rated(rows: list[DayRow], stars: int) -> int:
+        return sum(getattr(row, f"rated_{stars}") for row in rows)
 
-    now_rated, before_rated = rated(chosen), rated(previous)
-    resolved = metrics.count(*metrics.resolved())
-    resolved_before = metrics.count(*metrics.resolved(previous))
-    spread = dict(
-        session.execute(select(F.rating, func.count()).where(*now_rated).group_by(F.rating)).all()
-    )
+    def average(rows: list[DayRow]) -> Figure:
+        n = total(rows)
+        points = sum(stars * rated(rows, stars) for stars in range(1, 6))
+        return Figure(points / n if n else None, n, Unit.RATING)
+
+    resolved = total(metrics.resolved())
+    resolved_before = total(metrics.resolved(previous))
+    spread = {stars: rated(now_rated, stars) for stars in range(1, 6)}
+    rated_now = [in_days(F.rated_day, chosen.period), F.rating.is_not(None), *chosen.narrowing()]
     comments = session.execute(
         select(F.request_id, F.rating, Feedback.comment)
         .join(Feedback, Feedback.request_id == F.request_id)
-        .where(*now_rated, F.private == false(), Feedback.comment != "")
+        .where(*rated_now, F.private == false(), Feedback.comment != "")
         .order_by(F.rated_day.desc(), F.request_id.desc())
         .limit(COMMENTS)
     ).all()
@@ -140,11 +136,11 @@ def csat(metrics: Metrics, reference: Callable[[int], str]) -> ReportSection:
         "Customer satisfaction (CSAT)",
         (
             Headline("Average rating (1 to 5)", average(now_rated), average(before_rated)),
-            Headline("Ratings given", Figure.count(metrics.count(*now_rated))),
+            Headline("Ratings given", Figure.count(total(now_rated))),
             Headline(
                 "Response rate",
-                metrics.share(metrics.count(*now_rated), resolved),
-                metrics.share(metrics.count(*before_rated), resolved_before),
+                share(total(now_rated), resolved),
+                share(total(before_rated), resolved_before),
             ),
         ),
         (
@@ -193,8 +189,8 @@ def knowledge(metrics: Metrics, titles: Callable[[str], str]) -> ReportSection:
         return int(row[0]), int(row[1]), int(row[2])
 
     (views, yes, no), (_, yes_before, _) = totals(chosen), totals(previous)
-    filed = metrics.count(*metrics.filed())
-    filed_before = metrics.count(*metrics.filed(previous))
+    filed = total(metrics.filed())
+    filed_before = total(metrics.filed(previous))
     articles = session.execute(
         select(A.article_key, func.sum(A.views), func.sum(A.yes), func.sum(A.no))
         .where(in_days(A.day, chosen.period))
@@ -211,8 +207,8 @@ def knowledge(metrics: Metrics, titles: Callable[[str], str]) -> ReportSection:
             Headline("“It did not”", Figure.count(no)),
             Headline(
                 "Deflection (answered ÷ answered + filed)",
-                metrics.share(yes, yes + filed),
-                metrics.share(yes_before, yes_before + filed_before),
+                share(yes, yes + filed),
+                share(yes_before, yes_before + filed_before),
             ),
         ),
         (

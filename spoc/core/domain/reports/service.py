@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import select, true, tuple_, update
 from sqlalchemy.orm import Session
@@ -16,6 +17,8 @@ from sqlalchemy.orm import Session
 from spoc.core.domain.models import Agent, DigestSubscription, RequestFact, Team
 from spoc.core.domain.notifications import Notifier
 from spoc.core.domain.reports import people
+from spoc.core.domain.reports.cube import roll_up
+from spoc.core.domain.reports.dirty import mark_all_dirty
 from spoc.core.domain.reports.facts import FactFolder, rebuild
 from spoc.core.domain.reports.filters import ReportFilter, in_days, parse_filter
 from spoc.core.domain.reports.metrics import Metrics
@@ -37,6 +40,13 @@ EXPORT_COLUMNS = (
     "first_response_breached", "resolution_seconds", "resolution_target", "resolution_breached",
     "escalations", "max_level", "specialist_seconds", "reopens", "first_contact", "rating",
 )  # fmt: skip
+FIGURES = EXPORT_COLUMNS[EXPORT_COLUMNS.index("created_at") :]
+"""The export's columns read from the facts as they are."""
+EXPORTED = (
+    "request_id", "created_day", "private", "owner_team_id", "owner_agent_id", "type_key",
+    "plugin", "channel", "priority", "status", *FIGURES,
+)  # fmt: skip
+"""The facts the export reads."""
 TABLES = {
     "volume-by-day": "volume",
     "volume-by-week": "volume",
@@ -107,7 +117,7 @@ class ReportService:
         ``only``, just the section of that key (the others are not computed)."""
         self.require_reader(actor)
         with self.db.reader() as session:
-            metrics = Metrics(session, chosen, self.clock.now())
+            metrics = Metrics(session, chosen, self.clock.now(), self.settings.tz)
             builders: dict[str, Callable[[], ReportSection]] = {
                 "volume": metrics.volume,
                 "times": metrics.times,
@@ -172,28 +182,43 @@ class ReportService:
         yield list(EXPORT_COLUMNS)
         after: tuple[date, int] | None = None
         f = RequestFact
+        columns = [f.__table__.c[name] for name in EXPORTED]
         while True:
             with self.db.reader() as session:
-                query = select(f).where(in_days(f.created_day, chosen.period), *chosen.narrowing())
+                query = select(*columns).where(
+                    in_days(f.created_day, chosen.period), *chosen.narrowing()
+                )
                 if after is not None:
                     query = query.where(tuple_(f.created_day, f.request_id) > tuple_(*after))
-                rows = list(
-                    session.scalars(query.order_by(f.created_day, f.request_id).limit(EXPORT_PAGE))
-                )
-                teams = _names(session, Team, {r.owner_team_id for r in rows if not r.private})
-                agents = _names(session, Agent, {r.owner_agent_id for r in rows if not r.private})
+                # Plain rows through the core connection: no ORM objects for a bulk read.
+                rows = [
+                    dict(zip(EXPORTED, row, strict=True))
+                    for row in session.connection().execute(
+                        query.order_by(f.created_day, f.request_id).limit(EXPORT_PAGE)
+                    )
+                ]
+                named = [r for r in rows if not r["private"]]
+                teams = _names(session, Team, {r["owner_team_id"] for r in named})
+                agents = _names(session, Agent, {r["owner_agent_id"] for r in named})
             for row in rows:
-                yield _export_row(row, self.reference(row.request_id), teams, agents)
+                yield _export_row(row, self.reference(row["request_id"]), teams, agents)
             if len(rows) < EXPORT_PAGE:
                 return
-            after = (rows[-1].created_day, rows[-1].request_id)
+            after = (rows[-1]["created_day"], rows[-1]["request_id"])
 
     # --- facts -----------------------------------------------------------------------
 
     def rebuild(self, batch: int = 500) -> int:
-        """Recompute every request's facts from its timeline and clock log (``spoc reports
-        rebuild``); how many requests were written."""
-        return rebuild(self.db, self.folder, batch=batch)
+        """Recompute every request's facts from its timeline and clock log, then every day's
+        roll-ups (``spoc reports rebuild``); how many requests were written."""
+        written = rebuild(self.db, self.folder, batch=batch)
+        mark_all_dirty(self.db)
+        roll_up(self.db, max_days=None)
+        return written
+
+    def roll_up(self, max_days: int | None) -> int:
+        """Rebuild the day roll-ups whose facts changed (each worker pass); how many days."""
+        return roll_up(self.db, max_days=max_days)
 
     # --- the weekly digest -----------------------------------------------------------
 
@@ -280,7 +305,7 @@ def _names(
 
 
 def _export_row(
-    row: RequestFact, reference: str, teams: Mapping[int, str], agents: Mapping[int, str]
+    row: Mapping[str, Any], reference: str, teams: Mapping[int, str], agents: Mapping[int, str]
 ) -> list[str]:
     def text(value: object) -> str:
         if value is None:
@@ -291,13 +316,11 @@ def _export_row(
             return value.isoformat()
         return str(value)
 
+    hidden = row["private"]
     values: Sequence[object] = (
-        reference, row.type_key, row.plugin, row.channel, row.priority, row.status,
-        "" if row.private else teams.get(row.owner_team_id or 0, ""),
-        "" if row.private else agents.get(row.owner_agent_id or 0, ""),
-        row.created_at, row.resolved_at, row.first_response_seconds, row.first_response_target,
-        row.first_response_breached, row.resolution_seconds, row.resolution_target,
-        row.resolution_breached, row.escalations, row.max_level, row.specialist_seconds,
-        row.reopens, row.first_contact, row.rating,
+        reference, row["type_key"], row["plugin"], row["channel"], row["priority"], row["status"],
+        "" if hidden else teams.get(row["owner_team_id"] or 0, ""),
+        "" if hidden else agents.get(row["owner_agent_id"] or 0, ""),
+        *(row[name] for name in FIGURES),
     )  # fmt: skip
     return [text(v) for v in values]
