@@ -41,8 +41,11 @@ from spoc.core.kernel.assist import SentenceEncoder
 from spoc.core.kernel.errors import NotFoundError
 from spoc.core.kernel.types import Actor, ActorKind, RequestType
 
-NEIGHBOURS = 7
+NEIGHBOURS = 10
 """How many similar requests vote for a type, priority or team."""
+VOTE_SHARPNESS = 1.0
+"""How much more a closer neighbour's vote counts (its closeness, relative to the closest
+one's, to this power)."""
 CATALOGUE_WEIGHT = 0.6
 """How much the catalogue's closeness weighs beside the neighbours' votes (which sum to 1)."""
 SEMANTIC_FLOOR = 0.35
@@ -128,11 +131,21 @@ class Suggestions:
                 t.key: float(len(wanted & set(words(f"{t.title} {t.description}")))) for t in types
             }
         else:
-            matrix = _type_matrix(encoder, tuple((t.key, t.title, t.description) for t in types))
+            matrix = _type_matrix(encoder, tuple((t.key, self._type_text(t)) for t in types))
             scores = matrix @ encode(encoder, [text])[0]
             raw = {t.key: max(0.0, float(s)) for t, s in zip(types, scores, strict=True)}
         top = max(raw.values(), default=0.0)
         return {k: v / top for k, v in raw.items()} if top > 0 else {}
+
+    def _type_text(self, request_type: RequestType) -> str:
+        """A type as the catalogue describes it: title, description, and the titles and
+        summaries of the plugins' articles about it."""
+        about = [
+            f"{a.title}. {a.summary}"
+            for a in self.assist.host.articles
+            if request_type.key in a.request_types
+        ]
+        return " ".join([f"{request_type.title}. {request_type.description}", *about])
 
     def priority_and_team(
         self, neighbours: Sequence[SimilarRequest]
@@ -227,12 +240,19 @@ def _votes(
     assert callable(value)
     votes: dict[str, float] = defaultdict(float)
     evidence: dict[str, list[str]] = defaultdict(list)
+    top = max((n.score for n in neighbours), default=0.0)
     for rank, neighbour in enumerate(neighbours):
         key = value(neighbour)
-        votes[key] += 1 / (rank + 1)
+        votes[key] += _weight(rank, neighbour.score, top)
         evidence[key].append(neighbour.reference)
     total = sum(votes.values())
     return ({k: v / total for k, v in votes.items()} if total else {}), dict(evidence)
+
+
+def _weight(rank: int, score: float, top: float) -> float:
+    """A neighbour's vote: by rank, and by how close it is next to the closest one."""
+    closeness = max(score, 0.0) / top if top > 0 else 0.0
+    return closeness**VOTE_SHARPNESS / (rank + 1)
 
 
 def _best(
@@ -246,6 +266,6 @@ def _best(
 
 
 @cache
-def _type_matrix(encoder: SentenceEncoder, types: tuple[tuple[str, str, str], ...]) -> np.ndarray:
-    """The types' titles and descriptions embedded once per engine and catalogue."""
-    return encode(encoder, [f"{title}. {description}" for _, title, description in types])
+def _type_matrix(encoder: SentenceEncoder, types: tuple[tuple[str, str], ...]) -> np.ndarray:
+    """The types' catalogue texts embedded once per engine and catalogue."""
+    return encode(encoder, [text for _, text in types])
