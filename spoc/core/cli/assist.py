@@ -35,7 +35,12 @@ def assist_rebuild(engine: str | None) -> None:
         click.echo("The lexical engine uses the search index: nothing to embed.")
         return
     started = time.monotonic()
-    done = spoc.assist.rebuild(name, progress=lambda n: n % 10_000 or click.echo(f"  {n}"))
+
+    def progress(done: int) -> None:
+        if done % 10_000 == 0:
+            click.echo(f"  {done}")
+
+    done = spoc.assist.rebuild(name, progress=progress)
     click.echo(f"Embedded {done} requests with {name} in {time.monotonic() - started:.1f} s")
 
 

@@ -252,7 +252,7 @@ def _votes(
 def _weight(rank: int, score: float, top: float) -> float:
     """A neighbour's vote: by rank, and by how close it is next to the closest one."""
     closeness = max(score, 0.0) / top if top > 0 else 0.0
-    return closeness**VOTE_SHARPNESS / (rank + 1)
+    return float(closeness**VOTE_SHARPNESS) / (rank + 1)
 
 
 def _best(
