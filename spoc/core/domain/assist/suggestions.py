@@ -48,8 +48,10 @@ VOTE_SHARPNESS = 1.0
 one's, to this power)."""
 CATALOGUE_WEIGHT = 0.6
 """How much the catalogue's closeness weighs beside the neighbours' votes (which sum to 1)."""
-SEMANTIC_FLOOR = 0.35
-"""A public answer is offered only from a request at least this close (cosine)."""
+SEMANTIC_FLOOR = 0.3
+"""A past answer is offered only from a request at least this close (cosine). On the labelled
+set, nine duplicate pairs in ten score above 0.35 and nine pairs of different types in ten
+below 0.15."""
 
 
 @dataclass(frozen=True)
