@@ -188,10 +188,12 @@ class Suggestions:
         )
         if self.assist.encoder_for(engine) is not None:
             similar = [s for s in similar if s.score >= SEMANTIC_FLOOR]
-        replies = self._public_replies([s.id for s in similar])
+        replies = self.public_replies([s.id for s in similar])
         return [PastAnswer(s, *replies[s.id]) for s in similar if s.id in replies][:limit]
 
-    def _public_replies(self, request_ids: Sequence[int]) -> dict[int, tuple[str, datetime]]:
+    def public_replies(self, request_ids: Sequence[int]) -> dict[int, tuple[str, datetime]]:
+        """The latest public reply an agent wrote on each of these requests, and when (the
+        caller has checked who may read them)."""
         if not request_ids:
             return {}
         found: dict[int, tuple[str, datetime]] = {}
