@@ -16,11 +16,11 @@ from spoc.testing import AppFactory
 LABELLED = Path(__file__).parents[3] / "data" / "assist_eval.json"
 BUNDLED = ["generic", "healthcare", "logistics", "projects", "events"]
 # (type top-1, duplicate recall@5, article recall@3), a few points under the figures measured
-# on both backends (SQLite: lexical 49.3 / 50.0 / 76.8 %, wordllama 59.9 / 93.9 / 86.6 %;
+# on both backends (SQLite: lexical 49.3 / 50.0 / 76.8 %, wordllama 59.9 / 93.9 / 84.5 %;
 # PostgreSQL: lexical 44.9 / 51.2 / 78.9 %, wordllama the same as on SQLite).
 THRESHOLDS = {
     "lexical": (0.42, 0.45, 0.72),
-    "wordllama": (0.55, 0.90, 0.82),
+    "wordllama": (0.55, 0.90, 0.80),
 }
 
 

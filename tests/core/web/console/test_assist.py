@@ -22,7 +22,7 @@ def test_the_assist_page_lists_duplicates_answers_and_suggestions(
     spoc.requests.post_message(done, dana, "Open tray 2 and pull out the torn sheet.")
     spoc.requests.transition(done, Status.RESOLVED, dana)
     twin = org.file(fields={"summary": "The printer on the second floor keeps jamming"})
-    new = org.file(fields={"summary": "Printer on floor two is jamming again"})
+    new = org.file(fields={"summary": "The printer on floor two is broken and keeps jamming"})
     embed_all(org)
     login(client, spoc, org.dana)
     page = client.get(f"/console/requests/{new}/assist").get_data(as_text=True)
