@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 from spoc.core.domain.search.tables import documents
 from spoc.core.domain.search.text import words
 
+CANDIDATES = 2000
+"""At most this many matching requests are ranked (see :func:`ranked`)."""
 TERMS_MAX = 24
 """At most this many distinct words of a description are looked up."""
 
@@ -50,35 +52,58 @@ def ranked(
 ) -> list[tuple[str, int | None, float]]:
     """``(key, ref_id, score)`` of the ``limit`` best documents of ``kind`` matching any of
     ``terms`` and all of ``where`` (conditions on ``search_documents`` and whatever they join
-    through ``exists``), best first; a higher score is better."""
+    through ``exists``), best first; a higher score is better.
+
+    Only :data:`CANDIDATES` documents are ranked, as search ranks a broad query: for articles,
+    every article (they are few); for requests, the newest that match, which the index hands
+    over in id order without scoring the rest. A description shares a common word with half
+    the desk's requests; ranking them all would cost what this bound avoids (bench/assist.py),
+    and the newest are the likeliest duplicates."""
     if not terms:
         return []
-    if session.get_bind().dialect.name == "postgresql":
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
         query = func.to_tsquery(
             literal_column("'simple'::regconfig"),
             bindparam("assist_terms", " | ".join(terms)),
         )
         tsv: Any = literal_column("search_documents.tsv")
-        score = cast(func.ts_rank(tsv, query), Float(53)).label("score")
-        rows = session.execute(
-            select(documents.c.key, documents.c.ref_id, score)
-            .where(documents.c.kind == kind, tsv.op("@@")(query), *where)
-            .order_by(score.desc(), documents.c.id.desc())
-            .limit(limit)
+        matches = tsv.op("@@")(query)
+        score: Any = cast(func.ts_rank(tsv, query), Float(53))
+    else:
+        match = " OR ".join(f'"{t}"' for t in terms)
+        matches = literal_column("search_fts").op("MATCH")(bindparam("assist_terms", match))
+        # bm25 is lower for better matches; a title word weighs as ten body words.
+        score = -func.bm25(literal_column("search_fts"), 10.0, 1.0)
+    if kind == "article":
+        candidates = session.scalars(select(documents.c.id).where(documents.c.kind == kind)).all()
+    elif postgres:
+        candidates = session.scalars(
+            select(documents.c.id)
+            .where(documents.c.kind == kind, matches)
+            .order_by(documents.c.id.desc())
+            .limit(CANDIDATES)
         ).all()
-        return [(key, ref_id, float(s)) for key, ref_id, s in rows]
-    match = " OR ".join(f'"{t}"' for t in terms)
-    # bm25 is lower for better matches; a title word weighs as ten body words.
-    bm25 = func.bm25(literal_column("search_fts"), 10.0, 1.0).label("score")
+    else:
+        candidates = session.scalars(
+            select(literal_column("search_fts.rowid"))
+            .select_from(_FTS)
+            .where(matches)
+            .order_by(literal_column("search_fts.rowid").desc())
+            .limit(CANDIDATES)
+        ).all()
+    if not candidates:
+        return []
+    scored = score.label("score")
+    query_rows = select(documents.c.key, documents.c.ref_id, scored)
+    if not postgres:
+        rowid: Any = literal_column("search_fts.rowid")
+        query_rows = query_rows.select_from(_FTS.join(documents, documents.c.id == rowid))
     rows = session.execute(
-        select(documents.c.key, documents.c.ref_id, bm25)
-        .select_from(_FTS.join(documents, documents.c.id == literal_column("search_fts.rowid")))
-        .where(
-            literal_column("search_fts").op("MATCH")(bindparam("assist_terms", match)),
-            documents.c.kind == kind,
-            *where,
+        query_rows.where(
+            documents.c.id.in_(list(candidates)), documents.c.kind == kind, matches, *where
         )
-        .order_by(bm25, documents.c.id.desc())
+        .order_by(scored.desc(), documents.c.id.desc())
         .limit(limit)
     ).all()
-    return [(key, ref_id, -float(s)) for key, ref_id, s in rows]
+    return [(key, ref_id, float(s)) for key, ref_id, s in rows]
