@@ -116,9 +116,12 @@ class AssistService:
         return chosen_engine(self.settings.assist_engine, self.encoders)
 
     def engines(self) -> list[str]:
+        """Every engine's name: ``lexical`` first, then the semantic ones."""
         return [LEXICAL, *self.encoders]
 
     def encoder_for(self, engine: str | None) -> SentenceEncoder | None:
+        """The semantic engine named ``engine`` (the chosen one for ``None``); ``None`` for
+        ``lexical``. An unknown name is :class:`ValidationFailed` naming ``engine``."""
         name = engine or self.engine
         if name == LEXICAL:
             return None
