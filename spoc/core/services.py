@@ -194,6 +194,9 @@ class Spoc:
             partial(request_reference, self.settings),
             self.notifier,
         )
+        # Fail fast: an unknown SPOC_ASSIST_ENGINE, or a plugin's engine taking a used name,
+        # stops start-up naming it (the model itself loads on first use).
+        _ = self.assist.engine
 
     def plugin_settings(self, plugin: str, model: type[M]) -> M:
         """The validated settings section of ``plugin`` (see ``spoc_settings_model``)."""

@@ -217,6 +217,18 @@ def test_hook_assist_engines_adds_an_organisations_engine(make_app: AppFactory) 
     assert spoc.assist.similar_requests(org.actor(org.dana), "printer jamming")[0].id == printer
 
 
-def test_an_unknown_engine_in_the_settings_stops_with_its_name(org: Org) -> None:
-    with pytest.raises(StartupError, match="nonesuch"):
-        encoders.chosen_engine("nonesuch", org.spoc.assist.encoders)
+def test_an_unknown_engine_in_the_settings_stops_start_up_with_its_name(
+    make_app: AppFactory,
+) -> None:
+    with pytest.raises(StartupError, match="SPOC_ASSIST_ENGINE=nonesuch"):
+        make_app(assist_engine="nonesuch")
+
+
+def test_hook_assist_engines_refuses_a_name_taken_naming_the_plugin(
+    make_app: AppFactory,
+) -> None:
+    with pytest.raises(StartupError, match=r"clashing_engine.*wordllama"):
+        make_app(
+            plugins=["generic", "clashing_engine"],
+            plugin_entry_points=with_fakes("clashing_engine"),
+        )
