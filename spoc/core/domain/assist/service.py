@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, exists, false, select, true
 from sqlalchemy.orm import Session
 
+from spoc.core.domain.access import private_request
 from spoc.core.domain.assist.encoders import LEXICAL, chosen_engine, encoders
 from spoc.core.domain.assist.lexical import description_terms, ranked
 from spoc.core.domain.assist.vectors import BATCH, VectorStore
 from spoc.core.domain.knowledge.lines import PREFIX
-from spoc.core.domain.models import KbArticle, KbArticleVersion, Request
+from spoc.core.domain.models import KbArticle, KbArticleVersion, Request, Subject
 from spoc.core.domain.search.query import request_rule
 from spoc.core.domain.search.tables import documents
 from spoc.core.domain.search.text import words
@@ -46,7 +47,9 @@ RESOLVED = (Status.RESOLVED, Status.CLOSED)
 
 @dataclass(frozen=True)
 class SimilarRequest:
-    """A request like the text: higher ``score`` is closer (comparable within one engine)."""
+    """A request like the text: higher ``score`` is closer (comparable within one engine).
+    A ``private`` one's ``summary`` is its type's title, as search shows it: what it says is
+    read on its own page, where the read is recorded (``spoc_staff_access``)."""
 
     id: int
     reference: str
@@ -56,6 +59,7 @@ class SimilarRequest:
     priority: Priority
     owner_team_id: int | None
     score: float
+    private: bool = False
 
 
 @dataclass(frozen=True)
@@ -202,20 +206,36 @@ class AssistService:
                     session, encoder, reader, text, statuses, exclude, limit, language
                 )
             rows = {r.id: r for r in session.scalars(select(Request).where(Request.id.in_(found)))}
-        return [
-            SimilarRequest(
-                r.id,
-                self.reference(r.id),
-                r.type_key,
-                r.summary,
-                r.status,
-                r.priority,
-                r.owner_team_id,
-                score,
+            kinds = dict(
+                session.execute(
+                    select(Subject.id, Subject.kind).where(
+                        Subject.id.in_({r.subject_id for r in rows.values() if r.subject_id})
+                    )
+                ).all()
             )
-            for request_id, score in found.items()
-            if (r := rows.get(request_id)) is not None
-        ]
+        similar = []
+        for request_id, score in found.items():
+            r = rows.get(request_id)
+            if r is None:
+                continue
+            kind = kinds.get(r.subject_id) if r.subject_id else None
+            private = private_request(self.host, r.type_key, kind)
+            request_type = self.host.request_types.get(r.type_key)
+            shown = (request_type.title if request_type else "Request") if private else r.summary
+            similar.append(
+                SimilarRequest(
+                    r.id,
+                    self.reference(r.id),
+                    r.type_key,
+                    shown,
+                    r.status,
+                    r.priority,
+                    r.owner_team_id,
+                    score,
+                    private,
+                )
+            )
+        return similar
 
     def _lexical_requests(
         self,

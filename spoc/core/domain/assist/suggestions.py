@@ -176,7 +176,9 @@ class Suggestions:
         engine: str | None = None,
     ) -> list[PastAnswer]:
         """What agents replied publicly on the resolved requests most like ``text`` (the
-        latest public reply of each), best first; a request without one offers nothing."""
+        latest public reply of each), best first; a request without one offers nothing, and
+        a private one never does (not even to its own staff, whose reads are recorded on its
+        page)."""
         similar = self.assist.similar_requests(
             reader,
             text,
@@ -188,6 +190,8 @@ class Suggestions:
         )
         if self.assist.encoder_for(engine) is not None:
             similar = [s for s in similar if s.score >= SEMANTIC_FLOOR]
+        # A private request's replies are read on its page, where the read is recorded.
+        similar = [s for s in similar if not s.private]
         replies = self.public_replies([s.id for s in similar])
         return [PastAnswer(s, *replies[s.id]) for s in similar if s.id in replies][:limit]
 

@@ -47,8 +47,10 @@ def drafted_reply(detail: RequestDetail, given: str) -> str | None:
         return None
     spoc = spoc_of()
     try:
-        spoc.requests.get(int(given), actor())
-    except NotFoundError:
+        source = spoc.requests.detail(int(given), actor(), channel="console")
+    except (NotFoundError, AccessReasonRequired):
+        return None
+    if source.private:  # its replies are read on its own page
         return None
     found = spoc.suggestions.public_replies([int(given)]).get(int(given))
     return found[0] if found else None
