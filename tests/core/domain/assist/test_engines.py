@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import socket
+from datetime import timedelta
 
 import pytest
 from flask import Flask
@@ -15,7 +16,7 @@ from spoc.core.domain.assist.service import OPEN, RESOLVED
 from spoc.core.domain.models import AssistPending, AssistVector
 from spoc.core.kernel.errors import StartupError, ValidationFailed
 from spoc.core.kernel.types import Status
-from spoc.core.services import Spoc, spoc_of
+from spoc.core.services import Spoc, run_forever, spoc_of
 from spoc.testing import AppFactory
 from tests.conftest import Org, build_org
 from tests.core.platform.test_plugins import with_fakes
@@ -58,6 +59,13 @@ def test_the_worker_embeds_what_was_filed_and_again_after_a_new_message(org: Org
             select(AssistVector.text_hash).where(AssistVector.ref_id == request_id)
         )
     assert after != before
+
+
+def test_spoc_worker_embeds_the_queued_requests_in_its_pass(org: Org) -> None:
+    spoc = org.spoc
+    request_id = org.file(fields={"summary": "The lift in block C is stuck"})
+    run_forever(spoc, timedelta(seconds=0), passes=1)
+    assert vectors_of(spoc, request_id) == 1
 
 
 def test_semantic_engine_finds_a_request_that_shares_no_word(org: Org) -> None:
