@@ -126,8 +126,8 @@ def main() -> None:
     for name, ask in asks.items():
         for engine in ("lexical", "wordllama"):
             medians, tails = [], []
-            for text in DESCRIPTIONS:
-                median, tail = timed(lambda a=ask, t=text, e=engine: a(t, e), args.runs)
+            for description in DESCRIPTIONS:
+                median, tail = timed(lambda a=ask, t=description, e=engine: a(t, e), args.runs)
                 medians.append(median)
                 tails.append(tail)
             median = statistics.median(medians)
