@@ -99,10 +99,18 @@ def ranked(
     if not postgres:
         rowid: Any = literal_column("search_fts.rowid")
         query_rows = query_rows.select_from(_FTS.join(documents, documents.c.id == rowid))
+        if kind != "article":
+            # Stated on the index's own rowid too, so FTS5 itself skips what is older.
+            query_rows = query_rows.where(rowid >= min(candidates))
+    # The candidates are every match from the lowest of them up (they were taken newest
+    # first): a range FTS5 seeks to in its lists, where an IN list would be one query each.
+    within = (
+        documents.c.id.in_(list(candidates))
+        if kind == "article"
+        else documents.c.id >= min(candidates)
+    )
     rows = session.execute(
-        query_rows.where(
-            documents.c.id.in_(list(candidates)), documents.c.kind == kind, matches, *where
-        )
+        query_rows.where(within, documents.c.kind == kind, matches, *where)
         .order_by(scored.desc(), documents.c.id.desc())
         .limit(limit)
     ).all()
