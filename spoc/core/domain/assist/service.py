@@ -280,7 +280,9 @@ class AssistService:
                 k=wanted,
             )
             ids = [n.ref_id for n in near if n.ref_id is not None and n.ref_id not in exclude]
-            private = [n.ref_id for n in near if n.private]
+            # Privacy as the rows say now (a vector's flag may predate the request's move to
+            # a private subject, until the worker embeds it again), and as the vector says.
+            private = self._private_now(session, ids) | {n.ref_id for n in near if n.private}
             rule = _rule(reader, Request, Request.id.in_(private) if private else false())
             if statuses is not None:
                 rule = rule & Request.status.in_(list(statuses))
@@ -289,6 +291,15 @@ class AssistService:
             if len(kept) >= limit or len(near) < wanted:
                 return {n.ref_id: n.score for n in kept if n.ref_id is not None}
             wanted *= 4
+
+    def _private_now(self, session: Session, ids: Sequence[int]) -> set[int | None]:
+        """Which of these requests are private by their type and subject's kind now."""
+        rows = session.execute(
+            select(Request.id, Request.type_key, Subject.kind)
+            .outerjoin(Subject, Subject.id == Request.subject_id)
+            .where(Request.id.in_(ids))
+        ).all()
+        return {i for i, type_key, kind in rows if private_request(self.host, type_key, kind)}
 
     # --- articles ----------------------------------------------------------------------------
 

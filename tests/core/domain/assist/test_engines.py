@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from spoc import Actor
 from spoc.core.domain.assist import encoders
@@ -169,6 +169,30 @@ def test_a_private_request_never_appears_among_suggestions_for_a_reader_who_may_
     assert spoc.suggestions.answers(None, text, engine=engine) == []
     requester = Actor.requester(booked.contact_id, "Greta Lindqvist")
     assert spoc.assist.similar_requests(requester, text, engine=engine) == []
+
+
+def test_a_stale_vector_flag_never_opens_a_private_request(clinic: Org) -> None:
+    spoc = clinic.spoc
+    patient = spoc.directory.add_subject(
+        kind="healthcare.patient",
+        name="Greta Lindqvist",
+        spoc_agent_id=clinic.dana.id,
+        external_ref="MRN-8",
+        attributes={"date_of_birth": "1958-04-12", "preferred_language": "en"},
+    )
+    booked = spoc.requests.create(
+        type_key="healthcare.appointment",
+        fields={"action": "book", "service": "Cardiology", "reason": "Palpitations at night"},
+        requester={"name": "Greta Lindqvist", "email": "greta@example.com"},
+        subject_id=patient.id,
+    )
+    embed_all(spoc)
+    with spoc.db.transaction() as session:  # as if embedded before the type became private
+        session.execute(update(AssistVector).values(private=False))
+    text = "cardiology appointment for palpitations"
+    for outsider in (clinic.sam, clinic.ada):
+        found = spoc.assist.similar_requests(clinic.actor(outsider), text, engine="wordllama")
+        assert booked.id not in [r.id for r in found]
 
 
 def test_an_erased_requests_vectors_are_gone(org: Org) -> None:
