@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml examples/spoc-facilities/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "SPOC needs Python 3.11 or newer")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]' -e examples/spoc-facilities
+	$(BIN)/python -m pip install --quiet -e '.[dev,assist]' -e examples/spoc-facilities
 	@touch $(STAMP)
 
 demo: $(STAMP)

@@ -30,6 +30,7 @@ from spoc.core.domain.reads.states import (
 )
 from spoc.core.domain.reports.filters import ReportFilter
 from spoc.core.domain.reports.plugin_facts import ReportFacts
+from spoc.core.kernel.assist import SentenceEncoder
 from spoc.core.kernel.clock import Clock, FrozenClock, SystemClock
 from spoc.core.kernel.clocks import ClockEventKind, ClockKind, ClockState
 from spoc.core.kernel.deprecation import SpocDeprecationWarning, deprecated, warn_deprecated
@@ -261,6 +262,7 @@ __all__ = [
     "Routing",
     "Saved",
     "ScanFinding",
+    "SentenceEncoder",
     "ServiceError",
     "SlaPolicy",
     "Spoc",

@@ -23,6 +23,9 @@ from spoc.core.accounts.tokens import TokenService
 from spoc.core.accounts.two_factor import SEAL_LABEL as TWO_FACTOR_LABEL
 from spoc.core.accounts.two_factor import TwoFactorService
 from spoc.core.domain.assignment import AssignmentService
+from spoc.core.domain.assist.service import AssistService
+from spoc.core.domain.assist.suggestions import Suggestions
+from spoc.core.domain.assist.vectors import PendingMarker
 from spoc.core.domain.contacts import ContactDirectory
 from spoc.core.domain.cover import CoverService
 from spoc.core.domain.directory import DirectoryService
@@ -104,6 +107,8 @@ class Spoc:
     articles: ArticleService = field(init=False)  # the knowledge base written in the console
     search: SearchService = field(init=False)  # full-text search (spoc.search.query)
     reports: ReportService = field(init=False)  # the Reports page, its exports and digest
+    assist: AssistService = field(init=False)  # similar requests and articles (issue 19)
+    suggestions: Suggestions = field(init=False)  # types, past answers, the console's box
     hooks: Hooks = field(init=False)
     schema_checked: bool = False
 
@@ -136,7 +141,7 @@ class Spoc:
             self.clock,
             file_store_from(self.settings, self.instance_path),
             observers=(self.sla,),
-            late_observers=(self.notifier, index, FactKeeper(folder)),
+            late_observers=(self.notifier, index, FactKeeper(folder), PendingMarker()),
             search=index,
         )
         self.escalations = EscalationService(deps)
@@ -155,6 +160,15 @@ class Spoc:
         self.links = LinkService(deps)
         self.watches = WatchService(self.host, self.clock)
         self.search = SearchService(self.db, index, self.pager, self.settings.reference_prefix)
+        self.assist = AssistService(
+            self.db,
+            self.host,
+            self.hooks,
+            self.settings,
+            partial(request_reference, self.settings),
+            index,
+        )
+        self.suggestions = Suggestions(self.assist)
         self.queues = QueueService(self.db, self.host, self.settings.desk_team, self.pager)
         self.auth = AuthService(deps)
         self.tokens = TokenService(deps)
@@ -180,6 +194,9 @@ class Spoc:
             partial(request_reference, self.settings),
             self.notifier,
         )
+        # Fail fast: an unknown SPOC_ASSIST_ENGINE, or a plugin's engine taking a used name,
+        # stops start-up naming it (the model itself loads on first use).
+        _ = self.assist.engine
 
     def plugin_settings(self, plugin: str, model: type[M]) -> M:
         """The validated settings section of ``plugin`` (see ``spoc_settings_model``)."""
@@ -256,8 +273,8 @@ def run_forever(
     passes: int | None = None,
     also: Sequence[Callable[[], bool]] = (),
 ) -> None:
-    """``spoc worker``: sweep (and deliver notifications, run queued imports, housekeeping) in
-    a loop. ``also``
+    """``spoc worker``: sweep (and deliver notifications, run queued imports, embed requests
+    for assist, housekeeping) in a loop. ``also``
     are further tasks of each pass, built above this layer (the mail fetch of every
     mailbox); each answers whether more is waiting."""
     sweeper = spoc.sweeper()
@@ -287,6 +304,10 @@ def run_forever(
             more = spoc.imports.run_next() or more
         except Exception:
             log.exception("import job failed; the next pass retries")
+        try:
+            more = spoc.assist.embed_pending() or more
+        except Exception:
+            log.exception("embedding requests failed; the next pass retries")
         for task in also:
             try:
                 more = task() or more

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from spoc.core.cli import (
     accounts,
+    assist,
     docs,
     mail,
     operations,
@@ -21,6 +22,7 @@ from spoc.core.cli.base import main
 
 __all__ = [
     "accounts",
+    "assist",
     "docs",
     "mail",
     "main",

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
+from spoc.core.domain.assist.vectors import forget_requests
 from spoc.core.domain.attachments import erase_attachments
 from spoc.core.domain.models import Message, OutboxMessage, Request, TimelineEvent, TrackingToken
 from spoc.core.storage.files import FileStore
@@ -25,7 +26,8 @@ def strip_requests(
 ) -> None:
     """What people said and sent goes: fields, summaries, messages, timeline texts, tracking
     links, mail bodies, and attachments (rows and, once no row names it, the stored file);
-    and with them the words the search index held for these requests."""
+    and with them the words the search index held for these requests and every assist
+    engine's vectors of them."""
     ids = [r.id for r in batch]
     erase_attachments(session, ids, files)
     for request in batch:
@@ -43,5 +45,6 @@ def strip_requests(
         .where(OutboxMessage.request_id.in_(ids))
         .values(recipient="[removed]", subject="", body_text="", body_html=None)
     )
+    forget_requests(session, ids)
     if search is not None:
         search.index_requests(session, batch)

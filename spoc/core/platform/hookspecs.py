@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from spoc.core.domain.models import Request, Watch
     from spoc.core.domain.outbox import NotificationChannel
     from spoc.core.domain.reports.filters import ReportFilter
+    from spoc.core.kernel.assist import SentenceEncoder
     from spoc.core.kernel.mail import InboundMail, MailVerdict
     from spoc.core.kernel.reports import ReportSection
     from spoc.core.kernel.structures import Structure
@@ -74,6 +75,7 @@ PHASES: dict[str, tuple[str, ...]] = {
         "spoc_notification_channels",
         "spoc_api_routes",
         "spoc_blueprints",
+        "spoc_assist_engines",
     ),
     "Intake: deciding priority and owner of a new request": (
         "spoc_resolve_subject",
@@ -296,6 +298,26 @@ def spoc_blueprints() -> Sequence[Blueprint]:  # type: ignore[empty-body]
     Returns: a sequence of :class:`flask.Blueprint`.
 
     firstresult: no — every enabled plugin's blueprints are mounted.
+    """
+
+
+@hookspec
+def spoc_assist_engines(spoc: Spoc) -> Sequence[SentenceEncoder]:  # type: ignore[empty-body]
+    """Semantic engines for assist besides the core's (``lexical``, and ``wordllama`` when
+    the ``spoc[assist]`` extra is installed): an organisation's own local embedding model.
+
+    ``SPOC_ASSIST_ENGINE=<name>`` makes one the engine of the portal's and the console's
+    suggestions; the worker then embeds every request with it, and ``spoc assist evaluate``
+    measures it beside the core's. The model must run on this machine: every request's text
+    is given to it.
+
+    Arguments:
+        spoc: the app's services (read settings with ``spoc.plugin_settings``).
+
+    Returns: a sequence of :class:`spoc.SentenceEncoder`; names are unique and none is a
+    core engine's.
+
+    firstresult: no — every plugin's engines are available.
     """
 
 

@@ -290,6 +290,12 @@ class Settings(BaseSettings):
     waiting_reminder_days: int = Field(default=3, ge=1)
     waiting_close_days: int = Field(default=7, ge=1)
     sweep_batch: int = Field(default=200, ge=1, le=10_000)
+    assist_engine: str = Field(
+        default="auto",
+        pattern=r"^[a-z][a-z0-9_.-]{0,63}$",
+        description="What ranks suggestions: lexical, wordllama (the spoc[assist] extra), a "
+        "plugin's engine, or auto (wordllama when installed, else lexical).",
+    )
     webhook_urls: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated URLs that receive signed events."
     )

@@ -46,6 +46,9 @@ MAX_TITLE, MAX_SUMMARY, MAX_BODY = 200, 500, 50_000
 WRITERS = (Role.ADMIN, Role.AGENT)
 PUBLISHED = Ordering("kb:published", KbArticle.id)
 CONSOLE_LIST = Ordering("kb:console", KbArticle.id.desc())
+REPLIES_KEY = "assist.replies"
+"""Where the answers counted for assist's past replies go (no article has a key without a
+plugin's prefix that could clash: the assist "plugin" is the core's)."""
 
 
 class ArticleService:
@@ -292,6 +295,11 @@ class ArticleService:
         if self.host.articles.get(key) is None and self.published(key) is None:
             raise NotFoundError(f"no article {key}")
         self._count(key, ArticleFeedbackDay.yes if helpful else ArticleFeedbackDay.no)
+
+    def record_reply_answer(self) -> None:
+        """Count one "this answered my question" for a reply assist showed (a resolved similar
+        request's): a deflection like an article's, on the row :data:`REPLIES_KEY`."""
+        self._count(REPLIES_KEY, ArticleFeedbackDay.yes)
 
     def record_view(self, key: str) -> None:
         """Count one view of the article ``key`` on today's row (the reports' deflection

@@ -11,6 +11,7 @@ from spoc.core.domain.models.accounts import (
     LoginThrottle,
     PasswordReset,
 )
+from spoc.core.domain.models.assist import AssistPending, AssistVector
 from spoc.core.domain.models.attachments import Attachment
 from spoc.core.domain.models.audit import AdminAuditEntry
 from spoc.core.domain.models.columns import NO_DEADLINE, Visibility
@@ -56,6 +57,8 @@ __all__ = [
     "AgentTwoFactor",
     "ApiToken",
     "ArticleFeedbackDay",
+    "AssistPending",
+    "AssistVector",
     "Attachment",
     "Contact",
     "DigestSubscription",

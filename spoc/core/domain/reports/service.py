@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select, true, tuple_, update
 from sqlalchemy.orm import Session
 
+from spoc.core.domain.knowledge.articles import REPLIES_KEY
 from spoc.core.domain.models import Agent, DigestSubscription, RequestFact, Team
 from spoc.core.domain.notifications import Notifier
 from spoc.core.domain.reports import people
@@ -170,6 +171,8 @@ class ReportService:
 
     def _article_title(self, key: str) -> str:
         plugin = self.host.articles.get(key)
+        if key == REPLIES_KEY:
+            return "Replies to similar requests (assist)"
         return plugin.title if plugin is not None else key
 
     # --- the per-request export ------------------------------------------------------

@@ -152,7 +152,7 @@ class SearchIndex:
             assert request_type is not None  # private_request says so
             hidden = sensitive_fields(request_type.fields_model)
             values = [v for k, v in request.fields.items() if k not in hidden]
-            body = "\n".join([*_flatten(values), *said[request.id]])
+            body = "\n".join([*flatten_values(values), *said[request.id]])
             found.append(
                 Document(
                     "request",
@@ -346,13 +346,14 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def _flatten(values: Iterable[Any]) -> Iterable[str]:
+def flatten_values(values: Iterable[Any]) -> Iterable[str]:
+    """The text of form values (nested lists and mappings too), blank ones and flags left out."""
     for value in values:
         if value is None or value == "" or isinstance(value, bool):
             continue
         if isinstance(value, str | int | float):
             yield str(value)
         elif isinstance(value, Mapping):
-            yield from _flatten(value.values())
+            yield from flatten_values(value.values())
         elif isinstance(value, list | tuple):
-            yield from _flatten(value)
+            yield from flatten_values(value)

@@ -340,11 +340,7 @@ def _visible(kind: str, reader: Actor) -> ColumnElement[bool]:
     assert agent_id is not None
     if kind == "request":
         request = aliased(Request)
-        if reader.role is Role.SPECIALIST:
-            # Their own or their teams' escalations; all of those they are responsible for.
-            rule = or_(request.owner_agent_id == agent_id, _escalated_to(request, agent_id))
-        else:
-            rule = or_(~documents.c.private, _responsible_for_request(request, agent_id))
+        rule = request_rule(reader, request, documents.c.private)
         return and_(is_kind, exists().where(request.id == documents.c.ref_id, rule))
     if kind == "subject":
         return and_(
@@ -354,6 +350,20 @@ def _visible(kind: str, reader: Actor) -> ColumnElement[bool]:
     if kind == "contact":
         return and_(is_kind, true() if reader.role is Role.ADMIN else false())
     return is_kind
+
+
+def request_rule(reader: Actor, request: Any, private: ColumnElement[bool]) -> ColumnElement[bool]:
+    """SQL: may staff ``reader`` find the request row ``request`` (an entity or an alias), whose
+    privacy ``private`` says? The rule of this module's docstring, shared with assist."""
+    if reader.kind is ActorKind.SYSTEM:
+        return true()
+    agent_id = reader.id
+    if reader.kind is not ActorKind.AGENT or agent_id is None:
+        return false()
+    if reader.role is Role.SPECIALIST:
+        # Their own or their teams' escalations; all of those they are responsible for.
+        return or_(request.owner_agent_id == agent_id, _escalated_to(request, agent_id))
+    return or_(~private, _responsible_for_request(request, agent_id))
 
 
 def _teams(agent_id: int) -> Any:

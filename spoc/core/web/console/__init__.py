@@ -6,6 +6,7 @@ from flask import Flask
 
 from spoc.core.web.console import access as access
 from spoc.core.web.console import admin as admin
+from spoc.core.web.console import assist as assist
 from spoc.core.web.console import audit as audit
 from spoc.core.web.console import caller as caller
 from spoc.core.web.console import contacts as contacts

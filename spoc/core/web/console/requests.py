@@ -19,6 +19,7 @@ from spoc.core.kernel.types import ConsolePanel, KnowledgeArticle, Priority, Rol
 from spoc.core.platform import hookspecs
 from spoc.core.services import Spoc, spoc_of
 from spoc.core.web.console.access import break_glass_form, given_reason, guard, request_target
+from spoc.core.web.console.assist import drafted_reply
 from spoc.core.web.console.auth import EVERYONE, actor, bp, role_required
 from spoc.core.web.exports import exports_for
 from spoc.core.web.files import uploads_from
@@ -64,6 +65,7 @@ def request_detail(request_id: int) -> str | Response:
         field_labels = {f.name: f.label for f in form_spec(request_type.fields_model).fields}
     replies = spoc.saved_replies.for_agent(actor()) if detail.may.note else []
     inserted, saved_error = _inserted_reply(detail)
+    draft = drafted_reply(detail, request.args.get("draft", "")) if inserted is None else None
     with spoc.db.reader() as db:
         # What the action forms offer: teams to escalate to, agents to reassign to.
         teams = list(db.scalars(select(Team).order_by(Team.name))) if detail.may.escalate else []
@@ -87,6 +89,7 @@ def request_detail(request_id: int) -> str | Response:
         saved_replies=replies,
         feedback=feedback,
         inserted=inserted,
+        draft=draft,
         saved_error=saved_error,
         base_url=spoc.settings.base_url.rstrip("/"),
         internal=Visibility.INTERNAL,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Flask
 
+from spoc.core.web.portal import assist as assist
+from spoc.core.web.portal import assistant as assistant
 from spoc.core.web.portal import rating as rating
 from spoc.core.web.portal.views import RATE_LIMITED, bp
 from spoc.core.web.ratelimit import limit_by_setting

@@ -485,6 +485,7 @@ RATE_LIMITED = {
     "portal.submit_request": "portal_submit_limit",
     "portal.track_action": "portal_action_limit",
     "portal.article_answer": "portal_action_limit",
+    "portal.ask_answered": "portal_action_limit",
     "portal.rate_submit": "portal_action_limit",
     "portal.my_request_action": "portal_action_limit",
     "portal.send_my_requests_link": "portal_magic_link_limit",

@@ -5,7 +5,7 @@ Every day that already has facts is logged as out of date here, so the worker bu
 roll-ups on its next passes; until then reports read those days from the facts, as before.
 
 Revision ID: 0028_report_days
-Revises: 0025_search_words
+Revises: 0027_assist
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0028_report_days"
-down_revision = "0025_search_words"
+down_revision = "0027_assist"
 branch_labels = None
 depends_on = None
 
