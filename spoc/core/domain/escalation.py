@@ -68,11 +68,9 @@ class EscalationService(ServiceBase):
         request = write.request
         if request.status.is_final or request.escalation_level >= MAX_LEVEL:
             return None
-        if write.session.get(EscalationTrigger, (request.id, trigger)) is not None:
+        if write.fired(request.id, trigger):
             return None
-        write.session.add(
-            EscalationTrigger(request_id=request.id, trigger=trigger, fired_at=write.now)
-        )
+        write.add(EscalationTrigger(request_id=request.id, trigger=trigger, fired_at=write.now))
         # Once per transaction: the sweep escalates a batch of requests to the same teams.
         team = write.memo.get(("team_key", team_key))
         if team is None:
@@ -111,8 +109,7 @@ class EscalationService(ServiceBase):
             trigger=trigger,
             opened_at=write.now,
         )
-        write.session.add(escalation)
-        write.session.flush()  # for its id; the request row itself is not dirty yet
+        write.add_with_id(escalation)  # the request row itself is not dirty yet
         request.escalation_level = level
         write.answer_within[escalation.id] = ola
         write.record(

@@ -25,9 +25,11 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from spoc.core.domain.models import (
     Escalation,
+    EscalationTrigger,
     Message,
     Request,
     RequestCc,
+    SlaClock,
     Team,
     TeamMember,
     TimelineEvent,
@@ -106,6 +108,26 @@ class WriteContext:
         # addresses, a request's watchers and latest inbound mail), shared by the writes of
         # one transaction (the sweep's batch); keys name the row they depend on.
         self.memo: dict[object, Any] = {} if memo is None else memo
+        # The request's clocks when the caller read them already (the sweep's batch): the SLA
+        # engine then asks no query of its own.
+        self.clocks: list[SlaClock] | None = None
+        # Where the notices of this write go: ``None`` adds them to the session; a list
+        # collects outbox rows for one INSERT (see :func:`~spoc.core.domain.outbox.outbox_row`).
+        self.outbox: list[dict[str, Any]] | None = None
+
+    def add(self, row: object) -> None:
+        """Add a new row to this write's transaction. A batch written set-based (the sweep's
+        clock work) collects the rows instead, for one INSERT per table."""
+        self.session.add(row)
+
+    def add_with_id(self, row: object) -> None:
+        """Add a new row whose id the caller needs at once (an escalation's, for its timeline)."""
+        self.session.add(row)
+        self.session.flush()
+
+    def fired(self, request_id: int, trigger: str) -> bool:
+        """Has this automatic trigger fired for the request (see ``escalate_once``)?"""
+        return self.session.get(EscalationTrigger, (request_id, trigger)) is not None
 
     def record(
         self,
@@ -131,7 +153,7 @@ class WriteContext:
             at=self.now,
         )
         self._next_seq += 1
-        self.session.add(event)
+        self.add(event)
         self.events.append(event)
         return event
 

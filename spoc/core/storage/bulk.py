@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Table, any_, bindparam, insert
+from sqlalchemy import ColumnElement, Integer, Table, any_, bindparam, func, insert, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -59,3 +59,40 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
                     for process, value in zip(processors, (row[c] for c in columns), strict=True)
                 ]
             )
+
+
+class Ids:
+    """Primary keys handed out before the rows are written, for a batch that inserts its rows
+    itself and needs their ids first (the timeline names an escalation by id). On PostgreSQL
+    they come from the table's sequence, ``wanted`` at a time (one query; unused ones are a
+    gap, as after a rolled-back INSERT); on SQLite after the table's largest id, which is safe
+    because the batch's write transaction holds the database's write lock."""
+
+    def __init__(self, session: Session, table: Table) -> None:
+        self.session = session
+        self.table = table
+        self._free: list[int] = []
+        self._last: int | None = None  # SQLite: the largest id handed out so far
+
+    def take(self, wanted: int = 1) -> int:
+        """The next id; when none is left in hand, reserve ``wanted`` more."""
+        if not self._free:
+            self._free = self._reserve(max(wanted, 1))[::-1]
+        return self._free.pop()
+
+    def _reserve(self, count: int) -> list[int]:
+        if postgres(self.session):
+            return sorted(
+                self.session.scalars(
+                    text(
+                        "SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
+                        "FROM generate_series(1, :count)"
+                    ),
+                    {"table": self.table.name, "count": count},
+                )
+            )
+        if self._last is None:
+            self._last = self.session.scalar(select(func.coalesce(func.max(self.table.c.id), 0)))
+        assert self._last is not None
+        first, self._last = self._last + 1, self._last + count
+        return list(range(first, self._last + 1))

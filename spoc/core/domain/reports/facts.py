@@ -323,6 +323,27 @@ class FactKeeper:
     def __init__(self, folder: FactFolder) -> None:
         self.folder = folder
 
+    def fold_with(
+        self, write: WriteContext, before: Sources, clock_events: Sequence[SlaClockEvent]
+    ) -> tuple[RequestFact, list[EscalationFact]] | None:
+        """The facts after ``write`` without reading them back: ``before`` is what the
+        request's sources were when the write began (its clocks being ``write.clocks``, with
+        the write's own), ``clock_events`` what the write added to them — as the sweep's batch
+        writes its rows only after folding."""
+        events = dict(before.clock_events)
+        for clock_event in clock_events:
+            clock_id = clock_event.clock_id or clock_event.clock.id
+            events[clock_id] = [*events.get(clock_id, []), clock_event]
+        sources = Sources(
+            before.type_key,
+            before.status,
+            before.priority,
+            [*before.events, *write.events],
+            list(write.clocks if write.clocks is not None else before.clocks),
+            events,
+        )
+        return self.folder.fold(write.request.id, sources)
+
     def __call__(self, write: WriteContext) -> None:
         session, request_id = write.session, write.request.id
         existing = session.get(RequestFact, request_id)
