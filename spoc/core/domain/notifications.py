@@ -71,6 +71,7 @@ class Notifier:
         self.reference = reference
         self.types = host.request_types
         self.addressing = addressing
+        self._last_rendered: tuple[object, str, str] | None = None
 
     # --- the observer -------------------------------------------------------------------
 
@@ -189,8 +190,7 @@ class Notifier:
         if request is not None:
             subject = f"[{self.reference(request.id)}] {subject}"
             context.setdefault("reference", self.reference(request.id))
-        text = self.env.get_template(f"mail/{template}.txt").render(**context)
-        html = self.env.get_template(f"mail/{template}.html").render(**context)
+        text, html = self._render(template, context)
         headers = {"Message-ID": self.addressing.message_id(key)}
         if request is not None:
             if request.id is None:
@@ -232,6 +232,23 @@ class Notifier:
             now=self.clock.now(),
             key=key,
         )
+
+    def _render(self, template: str, context: dict[str, Any]) -> tuple[str, str]:
+        """The text and HTML bodies. The same notice to each member of a team is rendered
+        once: the last rendering is kept (one entry, replaced whole, so threads may share)."""
+        try:
+            key = (template, tuple(sorted(context.items())))
+            hash(key)
+        except TypeError:  # an unhashable value in the context: render, keep nothing
+            key = None
+        last = self._last_rendered
+        if key is not None and last is not None and last[0] == key:
+            return last[1], last[2]
+        text = self.env.get_template(f"mail/{template}.txt").render(**context)
+        html = self.env.get_template(f"mail/{template}.html").render(**context)
+        if key is not None:
+            self._last_rendered = (key, text, html)
+        return text, html
 
     def tell_owner(self, session: Session, request: Request, headline: str, body: str) -> None:
         """Mail a request's owner (or owning team) outside a write: a held mail, a refused

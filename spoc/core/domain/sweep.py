@@ -124,7 +124,7 @@ class Sweeper:
             )
         report.due = len(due)
         for start in range(0, len(due), WRITE_BATCH):
-            self._clocks_batch(due[start : start + WRITE_BATCH], now, report)
+            self.handle_due(due[start : start + WRITE_BATCH], now, report)
         self._watches(now, batch, report)
         self._plugin_checks(now, batch, report)
         return report
@@ -155,7 +155,7 @@ class Sweeper:
 
     # --- clocks ------------------------------------------------------------------------
 
-    def _clocks_batch(self, ids: list[int], now: datetime, report: SweepReport) -> None:
+    def handle_due(self, ids: list[int], now: datetime, report: SweepReport) -> None:
         """Up to WRITE_BATCH due requests in one transaction, set-based (see
         :mod:`~spoc.core.domain.clock_batch`). Those with a housekeeping clock due go through
         the one-request path together (``change_each``); each request whose handling fails
@@ -231,10 +231,12 @@ class Sweeper:
             label = clock.kind.label
             if clock.warn_at is not None and clock.warned_at is None and clock.warn_at <= now:
                 clock.warned_at = now
-                write.add(
-                    SlaClockEvent(
-                        clock=clock, kind=ClockEventKind.WARNED, at=now, due_at=clock.due_at
-                    )
+                write.new(
+                    SlaClockEvent,
+                    clock=clock,
+                    kind=ClockEventKind.WARNED,
+                    at=now,
+                    due_at=clock.due_at,
                 )
                 write.record(
                     "clock",
@@ -249,10 +251,12 @@ class Sweeper:
                 report.warned += 1
             if clock.breached_at is None and clock.due_at <= now:
                 clock.breached_at = now
-                write.add(
-                    SlaClockEvent(
-                        clock=clock, kind=ClockEventKind.BREACHED, at=now, due_at=clock.due_at
-                    )
+                write.new(
+                    SlaClockEvent,
+                    clock=clock,
+                    kind=ClockEventKind.BREACHED,
+                    at=now,
+                    due_at=clock.due_at,
                 )
                 self._breached(write, clock, report)
         # The observer recomputes next_due_at; also when nothing else was recorded.
@@ -328,10 +332,12 @@ class Sweeper:
 
     def _end(self, write: WriteContext, clock: SlaClock) -> None:
         clock.state, clock.ended_at = ClockState.MET, write.now
-        write.add(
-            SlaClockEvent(
-                clock=clock, kind=ClockEventKind.MET, at=write.now, reason="done by the sweep"
-            )
+        write.new(
+            SlaClockEvent,
+            clock=clock,
+            kind=ClockEventKind.MET,
+            at=write.now,
+            reason="done by the sweep",
         )
 
     def _escalate(

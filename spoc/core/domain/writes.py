@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
@@ -48,6 +48,9 @@ from spoc.core.storage.files import FileStore
 
 if TYPE_CHECKING:
     from spoc.core.domain.search.index import SearchIndex
+
+R = TypeVar("R")
+"""A row's model (a new row of it, see :meth:`WriteContext.new`)."""
 
 WriteObserver = Callable[["WriteContext"], None]
 """Called inside every write transaction, after the change and its timeline events, before
@@ -115,15 +118,18 @@ class WriteContext:
         # collects outbox rows for one INSERT (see :func:`~spoc.core.domain.outbox.outbox_row`).
         self.outbox: list[dict[str, Any]] | None = None
 
-    def add(self, row: object) -> None:
-        """Add a new row to this write's transaction. A batch written set-based (the sweep's
-        clock work) collects the rows instead, for one INSERT per table."""
+    def new(self, model: type[R], **values: Any) -> R:
+        """A new row of ``model`` in this write's transaction. A batch written set-based (the
+        sweep's clock work) collects the rows instead, for one INSERT per table."""
+        row = model(**values)
         self.session.add(row)
+        return row
 
-    def add_with_id(self, row: object) -> None:
-        """Add a new row whose id the caller needs at once (an escalation's, for its timeline)."""
-        self.session.add(row)
+    def new_with_id(self, model: type[R], **values: Any) -> R:
+        """A new row whose id the caller needs at once (an escalation's, for its timeline)."""
+        row = self.new(model, **values)
         self.session.flush()
+        return row
 
     def fired(self, request_id: int, trigger: str) -> bool:
         """Has this automatic trigger fired for the request (see ``escalate_once``)?"""
@@ -139,7 +145,8 @@ class WriteContext:
         message: Message | None = None,
         by: Actor | None = None,
     ) -> TimelineEvent:
-        event = TimelineEvent(
+        event = self.new(
+            TimelineEvent,
             request=self.request,
             seq=self._next_seq,
             kind=kind,
@@ -153,7 +160,6 @@ class WriteContext:
             at=self.now,
         )
         self._next_seq += 1
-        self.add(event)
         self.events.append(event)
         return event
 
