@@ -30,6 +30,7 @@ from spoc.core.domain.writes import WriteContext
 from spoc.core.kernel.clocks import ClockEventKind, ClockKind, ClockState
 from spoc.core.kernel.types import ActorKind, RequestType, Status
 from spoc.core.platform.registry import Registry
+from spoc.core.storage.bulk import among
 from spoc.core.storage.db import Database
 
 OPEN = frozenset({Status.NEW.value, Status.OPEN.value, Status.WAITING.value})
@@ -271,25 +272,27 @@ def load_sources(session: Session, request_ids: Sequence[int]) -> dict[int, Sour
         return found
     for request_id, type_key, status, priority in session.execute(
         select(Request.id, Request.type_key, Request.status, Request.priority).where(
-            Request.id.in_(request_ids)
+            among(session, Request.id, request_ids)
         )
     ):
         found[request_id].type_key = type_key
         found[request_id].status, found[request_id].priority = status.value, priority.value
     for event in session.scalars(
         select(TimelineEvent)
-        .where(TimelineEvent.request_id.in_(request_ids))
+        .where(among(session, TimelineEvent.request_id, request_ids))
         .order_by(TimelineEvent.request_id, TimelineEvent.seq)
     ):
         found[event.request_id].events.append(event)
-    clocks = list(session.scalars(select(SlaClock).where(SlaClock.request_id.in_(request_ids))))
+    clocks = list(
+        session.scalars(select(SlaClock).where(among(session, SlaClock.request_id, request_ids)))
+    )
     by_id = {clock.id: clock for clock in clocks}
     for clock in clocks:
         found[clock.request_id].clocks.append(clock)
     if by_id:
         for clock_event in session.scalars(
             select(SlaClockEvent)
-            .where(SlaClockEvent.clock_id.in_(list(by_id)))
+            .where(among(session, SlaClockEvent.clock_id, list(by_id)))
             .order_by(SlaClockEvent.id)
         ):
             owner = found[by_id[clock_event.clock_id].request_id]
