@@ -322,7 +322,7 @@ class ClockBatch:
         touched = [w for w in writes if w.events or _moved(w.request)]
         if not touched:
             return
-        values = {
+        values: dict[str, list[Any]] = {
             "request_id": [w.request.id for w in touched],
             "level": [w.request.escalation_level for w in touched],
             "next_due_at": [w.request.next_due_at for w in touched],
@@ -402,7 +402,7 @@ def transient(model: type[R], values: dict[str, Any]) -> R:
     """A new ORM object holding ``values``, made without the ORM's attribute events: a row the
     batch writes itself is never flushed, so it needs no change history (this is ten times
     cheaper than ``model(**values)``, which a batch does about ten times per request)."""
-    row: R = _manager(model).new_instance()
+    row: R = _manager(model).new_instance()  # type: ignore[arg-type]
     row.__dict__.update(values)
     return row
 
