@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import event, func, select, update
 
-from spoc import BusinessHours, FrozenClock
+from spoc import BusinessHours, FrozenClock, Status
 from spoc.core.domain.models import (
     Escalation,
     EscalationFact,
@@ -36,7 +36,8 @@ def file_cases(org: Org) -> list[int]:
     """One request of each kind the sweep meets: a P1 whose first response and resolution are
     both breached (escalates to the specialists, who assign by round-robin, watched by Lee), a
     P3 whose first response warns and breaches, and one whose escalation went unanswered (to
-    the authority)."""
+    the authority), and a resolved one whose ``next_due_at`` says it is due when none of its
+    clocks is (only ``next_due_at`` moves, and the version with it)."""
     dana = org.actor(org.dana)
     p1 = org.file(type_key="generic.incident", fields=INCIDENT)
     org.spoc.requests.watch(p1, org.actor(org.lee))
@@ -45,7 +46,14 @@ def file_cases(org: Org) -> list[int]:
     org.spoc.escalations.escalate(
         unanswered, dana, team_key="specialists", reason="billing", answer_within=BusinessHours(2)
     )
-    return [p1, p3, unanswered]
+    stale = org.file()
+    org.spoc.requests.post_message(stale, dana, "Done")
+    org.spoc.requests.transition(stale, Status.RESOLVED, dana)
+    with org.spoc.db.transaction() as session:
+        session.execute(
+            update(Request).where(Request.id == stale).values(next_due_at=org.spoc.clock.now())
+        )
+    return [p1, p3, unanswered, stale]
 
 
 def written(spoc: Spoc, request_id: int) -> dict[str, Any]:
@@ -56,6 +64,7 @@ def written(spoc: Spoc, request_id: int) -> dict[str, Any]:
         text = text.replace(reference, "REF").replace(f"/requests/{request_id}", "/requests/ID")
         text = re.sub(rf"req-{request_id}@", "req-ID@", text)  # the thread's root
         text = re.sub(rf"spoc\+{request_id}-[a-z0-9]+@", "spoc+ID@", text)  # its reply address
+        text = re.sub(r"/rate/[^?\s\"]+", "/rate/TOKEN", text)  # the resolved mail's rating link
         return re.sub(r"ntf-[0-9a-f]{32}", "KEY", text)
 
     with spoc.db.reader() as session:
@@ -214,6 +223,8 @@ def test_the_set_based_batch_writes_what_one_request_at_a_time_writes(
     assert kinds[-5:] == ["clock", "clock", "clock", "escalated", "escalation_assigned"]
     assert {row[1] for row in p1["outbox"]} >= {"dana@example.org", "kim@example.org"}
     assert p1["request facts"]["escalations"] == 1
+    stale = written(spoc, batch[3])
+    assert stale["request"][0] == 4 and stale["request"][2] > now  # filed, reply, resolved, swept
 
 
 def test_a_batch_of_breaches_takes_a_few_statements_whatever_its_size(
