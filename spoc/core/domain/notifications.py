@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from email.utils import formataddr
 from typing import TYPE_CHECKING, Any
 
+from jinja2 import Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -72,6 +73,8 @@ class Notifier:
         self.types = host.request_types
         self.addressing = addressing
         self._last_rendered: tuple[object, str, str] | None = None
+        self._templates: dict[str, Template] = {}
+        self._last_thread: tuple[tuple[int, str | bool | None], dict[str, str]] | None = None
 
     # --- the observer -------------------------------------------------------------------
 
@@ -153,15 +156,21 @@ class Notifier:
         its root Message-ID, and to the requester's latest mail when they wrote one, so mail
         clients show the whole conversation as one thread; replies go to the request's reply
         address."""
-        root = self.addressing.root_id(request.id)
         if latest is True:
             latest = latest_one(session, request.id)
+        key = (request.id, latest)
+        last = self._last_thread  # the notices of one write go out one after the other
+        if last is not None and last[0] == key:
+            return dict(last[1])
+        root = self.addressing.root_id(request.id)
         parent = f"<{latest}>" if latest else root
-        return {
+        headers = {
             "In-Reply-To": parent,
             "References": root if parent == root else f"{root} {parent}",
             "Reply-To": self.addressing.reply_address(request.id),
         }
+        self._last_thread = (key, headers)
+        return dict(headers)
 
     def mail(
         self,
@@ -244,11 +253,17 @@ class Notifier:
         last = self._last_rendered
         if key is not None and last is not None and last[0] == key:
             return last[1], last[2]
-        text = self.env.get_template(f"mail/{template}.txt").render(**context)
-        html = self.env.get_template(f"mail/{template}.html").render(**context)
+        text = self._template(f"mail/{template}.txt").render(**context)
+        html = self._template(f"mail/{template}.html").render(**context)
         if key is not None:
             self._last_rendered = (key, text, html)
         return text, html
+
+    def _template(self, name: str) -> Template:
+        """A mail template, looked up once (they ship with the code: no reloading)."""
+        if (found := self._templates.get(name)) is None:
+            found = self._templates[name] = self.env.get_template(name)
+        return found
 
     def tell_owner(self, session: Session, request: Request, headline: str, body: str) -> None:
         """Mail a request's owner (or owning team) outside a write: a held mail, a refused
