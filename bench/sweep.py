@@ -7,8 +7,10 @@
 
 For 10k, 100k and 1M open requests with the same 1,000 of them due (a breached resolution
 clock each), time one sweep pass that handles all 1,000 (warning, breach, escalation to the
-specialist team, timeline and clock log, each in its own locked transaction). Then 1M open with
-10,000 due, and a pass with nothing due at 1M. Rows are bulk-loaded (COPY on PostgreSQL,
+specialist team, timeline and clock log, notices, report facts, written set-based in batches
+of 200). Then 1M open with 10,000 due, a pass with nothing due at 1M, and the baseline: 1M
+open with 1,000 due swept one request at a time (the write path before the set-based batch),
+printed as a ratio of the time per escalation. Rows are bulk-loaded (COPY on PostgreSQL,
 executemany on SQLite: bench/_bulk.py); the sweep is the real one. Use a scratch database: the
 script empties the tables it loads.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -95,10 +98,17 @@ def load(spoc: Spoc, total: int, due: int, contact: int, owner: int) -> float:
     return time.perf_counter() - started
 
 
-def sweep(spoc: Spoc, due: int) -> tuple[float, int]:
-    started = time.perf_counter()
-    report = spoc.sweep(limit=max(due, 1))
-    return time.perf_counter() - started, report.escalated
+def sweep(spoc: Spoc, due: int, *, set_based: bool = True) -> tuple[float, int]:
+    """One pass over ``due`` due requests; with nothing due, the median of five passes (one
+    pass is a few milliseconds, where one disturbance on a shared machine weighs)."""
+    timings = []
+    for _ in range(1 if due else 5):
+        sweeper = spoc.sweeper()
+        sweeper.set_based = set_based  # False: every request through the one-request path
+        started = time.perf_counter()
+        report = sweeper.run_once(max(due, 1))
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings), report.escalated
 
 
 def main() -> None:
@@ -108,6 +118,12 @@ def main() -> None:
         "--cases",
         default="10000:1000,100000:1000,1000000:1000,1000000:10000,1000000:0",
         help="open:due pairs, each loaded and swept in turn",
+    )
+    parser.add_argument(
+        "--baseline",
+        default="1000000:1000",
+        help="an open:due pair swept one request at a time (the path before the set-based "
+        "batch), for the ratio; empty: none",
     )
     args = parser.parse_args()
     scratch = tempfile.mkdtemp()
@@ -143,30 +159,50 @@ def main() -> None:
             {"now": NOW},
         ).scalar_one()
 
-    cases = [tuple(int(n) for n in case.split(":")) for case in args.cases.split(",")]
-    timings = {}
+    def pair(case: str) -> tuple[int, int]:
+        total, due = (int(n) for n in case.split(":"))
+        return total, due
+
+    cases = [(*pair(case), True) for case in args.cases.split(",")]
+    if args.baseline:
+        cases.append((*pair(args.baseline), False))
+    timings: dict[tuple[int, int, bool], tuple[float, int]] = {}
     print(f"backend {spoc.db.engine.dialect.name}, load average {os.getloadavg()[0]:.2f}")
-    header = ("open", 9), ("due", 6), ("load s", 8), ("sweep s", 8), ("escalated", 9)
+    header = ("open", 9), ("due", 6), ("path", 10), ("load s", 8), ("sweep s", 8), ("escalated", 9)
     print(
         " ".join(f"{name:>{width}}" for name, width in header),
         f"{'ms/escalation':>13}  rows written (escalations/timeline/clock events/outbox)",
     )
-    for total, due in cases:
+    for total, due, set_based in cases:
         loaded = load(spoc, total, due, contact, owner)
-        seconds, escalated = sweep(spoc, due)
+        seconds, escalated = sweep(spoc, due, set_based=set_based)
         per = f"{seconds / escalated * 1000:13.2f}" if escalated else f"{'-':>13}"
+        path = "set-based" if set_based else "one-by-one"
         print(
-            f"{total:>9} {due:>6} {loaded:8.1f} {seconds:8.3f} {escalated:>9} {per}  "
+            f"{total:>9} {due:>6} {path:>10} {loaded:8.1f} {seconds:8.3f} {escalated:>9} {per}  "
             + "/".join(str(n) for n in written(spoc))
         )
-        timings[(total, due)] = seconds
-    with_1000 = sorted(total for total, due in timings if due == 1000)
+        timings[(total, due, set_based)] = (seconds, escalated)
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
+    with_1000 = sorted(total for total, due, set_based in timings if due == 1000 and set_based)
     if len(with_1000) > 1:
         small, large = with_1000[0], with_1000[-1]
         print(
             f"ratio of the {large:,} pass to the {small:,} pass (1,000 due each): "
-            f"{timings[(large, 1000)] / timings[(small, 1000)]:.2f}"
+            f"{timings[(large, 1000, True)][0] / timings[(small, 1000, True)][0]:.2f}"
         )
+    for (total, due, set_based), (seconds, escalated) in timings.items():
+        if set_based or not escalated:
+            continue
+        old = seconds / escalated
+        for (other, other_due, mine), (new_seconds, new_escalated) in timings.items():
+            if mine and other == total and new_escalated:
+                new = new_seconds / new_escalated
+                print(
+                    f"set-based / one-by-one, ms per escalation, {other:,} open: "
+                    f"{new * 1000:.2f} ({other_due:,} due) / {old * 1000:.2f} ({due:,} due) "
+                    f"= {new / old:.2f}"
+                )
 
 
 def written(spoc: Spoc) -> list[int]:

@@ -68,11 +68,9 @@ class EscalationService(ServiceBase):
         request = write.request
         if request.status.is_final or request.escalation_level >= MAX_LEVEL:
             return None
-        if write.session.get(EscalationTrigger, (request.id, trigger)) is not None:
+        if write.fired(request.id, trigger):
             return None
-        write.session.add(
-            EscalationTrigger(request_id=request.id, trigger=trigger, fired_at=write.now)
-        )
+        write.new(EscalationTrigger, request_id=request.id, trigger=trigger, fired_at=write.now)
         # Once per transaction: the sweep escalates a batch of requests to the same teams.
         team = write.memo.get(("team_key", team_key))
         if team is None:
@@ -101,7 +99,8 @@ class EscalationService(ServiceBase):
         level = request.escalation_level + 1
         ola = answer_within or BusinessHours(self.settings.ola_hours)
         picked = pick_member(write.session, team, self.today())
-        escalation = Escalation(
+        escalation = write.new_with_id(  # the request row itself is not dirty yet
+            Escalation,
             request_id=request.id,
             level=level,
             from_agent_id=actor.id if actor.kind is ActorKind.AGENT else None,
@@ -111,8 +110,6 @@ class EscalationService(ServiceBase):
             trigger=trigger,
             opened_at=write.now,
         )
-        write.session.add(escalation)
-        write.session.flush()  # for its id; the request row itself is not dirty yet
         request.escalation_level = level
         write.answer_within[escalation.id] = ola
         write.record(

@@ -15,19 +15,28 @@ from collections.abc import Iterable, Sequence
 from email.utils import formataddr
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from jinja2 import Template
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from spoc.core.domain.audiences import (
+    latest_inbound,
+    latest_key,
+    latest_one,
+    owner_addresses,
+    owners_key,
+    team_addresses,
+    team_key,
+    watchers,
+    watchers_key,
+)
 from spoc.core.domain.mail.templates import mail_environment
 from spoc.core.domain.mail.threads import MailAddressing
 from spoc.core.domain.models import (
     Agent,
     Contact,
-    InboundMail,
     Request,
     RequestCc,
-    RequestWatcher,
-    TeamMember,
     TimelineEvent,
     Visibility,
 )
@@ -36,10 +45,8 @@ from spoc.core.domain.outbox import enqueue, outbox_row, webhook_body
 from spoc.core.domain.reports.rating import RatingLinks
 from spoc.core.domain.writes import WriteContext
 from spoc.core.kernel.clock import Clock
-from spoc.core.kernel.mail import MailOutcome
 from spoc.core.kernel.types import ActorKind, Status
 from spoc.core.platform.settings import Settings
-from spoc.core.storage.bulk import among
 
 if TYPE_CHECKING:
     from spoc.core.platform.plugins import PluginHost
@@ -65,6 +72,9 @@ class Notifier:
         self.reference = reference
         self.types = host.request_types
         self.addressing = addressing
+        self._last_rendered: tuple[object, str, str] | None = None
+        self._templates: dict[str, Template] = {}
+        self._last_thread: tuple[tuple[int, str | bool | None], dict[str, str]] | None = None
 
     # --- the observer -------------------------------------------------------------------
 
@@ -118,34 +128,14 @@ class Notifier:
     # --- audiences ----------------------------------------------------------------------
 
     def _owners(self, write: WriteContext) -> list[str]:
-        request = write.request
-        key = ("owners", request.owner_agent_id, request.owner_team_id)
-        if key not in write.memo:
-            write.memo[key] = self._owner_addresses(write.session, request)
+        if (key := owners_key(write.request)) not in write.memo:
+            write.memo[key] = owner_addresses(write.session, write.request)
         return list(write.memo[key])
-
-    def _owner_addresses(self, session: Session, request: Request) -> list[str]:
-        if request.owner_agent_id is not None:
-            agent = session.get(Agent, request.owner_agent_id)
-            return [agent.email] if agent is not None and agent.active else []
-        if request.owner_team_id is not None:
-            return self._team_addresses(session, request.owner_team_id)
-        return []
 
     def _team(self, write: WriteContext, team_id: int) -> list[str]:
-        if (key := ("team", team_id)) not in write.memo:
-            write.memo[key] = self._team_addresses(write.session, team_id)
+        if (key := team_key(team_id)) not in write.memo:
+            write.memo[key] = team_addresses(write.session, [team_id])[team_id]
         return list(write.memo[key])
-
-    @staticmethod
-    def _team_addresses(session: Session, team_id: int) -> list[str]:
-        rows = session.scalars(
-            select(Agent.email)
-            .join(TeamMember, TeamMember.agent_id == Agent.id)
-            .where(TeamMember.team_id == team_id, Agent.active.is_(True))
-            .order_by(Agent.email)
-        )
-        return list(rows)
 
     def _label(self, request: Request, status: Status) -> str:
         request_type = self.types.get(request.type_key)
@@ -157,22 +147,7 @@ class Notifier:
     def latest_inbound(session: Session, request_ids: Sequence[int]) -> dict[int, str]:
         """For each request, the Message-ID of its requester's latest mail (one query), for
         callers mailing many requests at once."""
-        rows = session.execute(
-            select(InboundMail.request_id, func.max(InboundMail.id))
-            .where(
-                among(session, InboundMail.request_id, request_ids),
-                InboundMail.outcome.in_((MailOutcome.FILED, MailOutcome.THREADED)),
-                InboundMail.message_id.is_not(None),
-            )
-            .group_by(InboundMail.request_id)
-        ).all()
-        ids: dict[int, int] = {m: r for r, m in rows if r is not None}
-        found = session.execute(
-            select(InboundMail.id, InboundMail.message_id).where(
-                among(session, InboundMail.id, list(ids))
-            )
-        ).all()
-        return {ids[mail_id]: message_id for mail_id, message_id in found if message_id}
+        return latest_inbound(session, request_ids)
 
     def _thread(
         self, session: Session, request: Request, latest: str | bool | None = True
@@ -181,14 +156,21 @@ class Notifier:
         its root Message-ID, and to the requester's latest mail when they wrote one, so mail
         clients show the whole conversation as one thread; replies go to the request's reply
         address."""
+        if latest is True:
+            latest = latest_one(session, request.id)
+        key = (request.id, latest)
+        last = self._last_thread  # the notices of one write go out one after the other
+        if last is not None and last[0] == key:
+            return dict(last[1])
         root = self.addressing.root_id(request.id)
-        latest = latest if latest is not True else self._latest_inbound(session, request.id)
         parent = f"<{latest}>" if latest else root
-        return {
+        headers = {
             "In-Reply-To": parent,
             "References": root if parent == root else f"{root} {parent}",
             "Reply-To": self.addressing.reply_address(request.id),
         }
+        self._last_thread = (key, headers)
+        return dict(headers)
 
     def mail(
         self,
@@ -217,8 +199,7 @@ class Notifier:
         if request is not None:
             subject = f"[{self.reference(request.id)}] {subject}"
             context.setdefault("reference", self.reference(request.id))
-        text = self.env.get_template(f"mail/{template}.txt").render(**context)
-        html = self.env.get_template(f"mail/{template}.html").render(**context)
+        text, html = self._render(template, context)
         headers = {"Message-ID": self.addressing.message_id(key)}
         if request is not None:
             if request.id is None:
@@ -261,10 +242,33 @@ class Notifier:
             key=key,
         )
 
+    def _render(self, template: str, context: dict[str, Any]) -> tuple[str, str]:
+        """The text and HTML bodies. The same notice to each member of a team is rendered
+        once: the last rendering is kept (one entry, replaced whole, so threads may share)."""
+        try:
+            key = (template, tuple(sorted(context.items())))
+            hash(key)
+        except TypeError:  # an unhashable value in the context: render, keep nothing
+            key = None
+        last = self._last_rendered
+        if key is not None and last is not None and last[0] == key:
+            return last[1], last[2]
+        text = self._template(f"mail/{template}.txt").render(**context)
+        html = self._template(f"mail/{template}.html").render(**context)
+        if key is not None:
+            self._last_rendered = (key, text, html)
+        return text, html
+
+    def _template(self, name: str) -> Template:
+        """A mail template, looked up once (they ship with the code: no reloading)."""
+        if (found := self._templates.get(name)) is None:
+            found = self._templates[name] = self.env.get_template(name)
+        return found
+
     def tell_owner(self, session: Session, request: Request, headline: str, body: str) -> None:
         """Mail a request's owner (or owning team) outside a write: a held mail, a refused
         mail channel. For private types the body is left out, as in every staff notice."""
-        self._staff_mails(session, request, self._owner_addresses(session, request), headline, body)
+        self._staff_mails(session, request, owner_addresses(session, request), headline, body)
 
     def _staff_mails(
         self,
@@ -275,9 +279,10 @@ class Notifier:
         body: str,
         *,
         latest: str | bool | None = True,
+        into: list[dict[str, Any]] | None = None,
     ) -> None:
         """The staff notice, once to each address; private types' notices carry no details.
-        ``latest`` as for :meth:`mail` (``True``: look the requester's latest mail up)."""
+        ``latest`` and ``into`` as for :meth:`mail` (``True``: look the latest mail up)."""
         private = self._private(request)
         for email in sorted(set(recipients)):
             self.mail(
@@ -287,6 +292,7 @@ class Notifier:
                 headline,
                 "staff_update",
                 latest=latest,
+                into=into,
                 headline=headline,
                 summary="(details in the console)" if private else request.summary,
                 priority=request.priority.value,
@@ -350,6 +356,7 @@ class Notifier:
             headline,
             "requester_update",
             latest=self._latest(write),
+            into=write.outbox,
             auto_submitted=auto,
             sender_name=sender_name or None,
             name=contact.name,
@@ -381,6 +388,7 @@ class Notifier:
                 "You have a reply",
                 "requester_update",
                 latest=self._latest(write),
+                into=write.outbox,
                 auto_submitted=None,
                 sender_name=sender_name or None,
                 name=name,
@@ -391,38 +399,16 @@ class Notifier:
 
     @staticmethod
     def _watchers(write: WriteContext) -> list[str]:
-        key = ("watchers", write.request.id)
-        if key not in write.memo:
-            write.memo[key] = list(
-                write.session.scalars(
-                    select(Agent.email)
-                    .join(RequestWatcher, RequestWatcher.agent_id == Agent.id)
-                    .where(RequestWatcher.request_id == write.request.id, Agent.active.is_(True))
-                )
-            )
+        if (key := watchers_key(write.request.id)) not in write.memo:
+            write.memo[key] = watchers(write.session, [write.request.id])[write.request.id]
         return list(write.memo[key])
 
-    def _latest(self, write: WriteContext) -> str | None:
-        """The requester's latest mail on the request (its Message-ID), once per write."""
-        key = ("latest", write.request.id)
-        if key not in write.memo:
-            write.memo[key] = self._latest_inbound(write.session, write.request.id)
-        return write.memo[key]  # type: ignore[no-any-return]
-
     @staticmethod
-    def _latest_inbound(session: Session, request_id: int | None) -> str | None:
-        if request_id is None:
-            return None
-        return session.scalar(
-            select(InboundMail.message_id)
-            .where(
-                InboundMail.request_id == request_id,
-                InboundMail.outcome.in_((MailOutcome.FILED, MailOutcome.THREADED)),
-                InboundMail.message_id.is_not(None),
-            )
-            .order_by(InboundMail.id.desc())
-            .limit(1)
-        )
+    def _latest(write: WriteContext) -> str | None:
+        """The requester's latest mail on the request (its Message-ID), once per write."""
+        if (key := latest_key(write.request.id)) not in write.memo:
+            write.memo[key] = latest_one(write.session, write.request.id)
+        return write.memo[key]  # type: ignore[no-any-return]
 
     def _staff(
         self,
@@ -447,6 +433,7 @@ class Notifier:
             headline,
             body,
             latest=self._latest(write) if recipients else None,
+            into=write.outbox,
         )
 
     def _webhook(self, write: WriteContext, event: TimelineEvent, url: str) -> None:
@@ -467,6 +454,17 @@ class Notifier:
             if self._private(request) or "." in event.kind
             else {k: v for k, v in event.data.items() if k not in WEBHOOK_WITHHELD},
         }
+        if write.outbox is not None:
+            write.outbox.append(
+                outbox_row(
+                    channel="webhook",
+                    recipient=url,
+                    body_text=webhook_body(payload),
+                    request_id=request.id,
+                    now=write.now,
+                )
+            )
+            return
         enqueue(
             write.session,
             channel="webhook",

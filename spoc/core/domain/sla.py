@@ -202,7 +202,7 @@ class SlaEngine:
     def __call__(self, write: WriteContext) -> None:
         session, request, now = write.session, write.request, write.now
         with session.no_autoflush:
-            clocks = self._clocks(session, request)
+            clocks = self._clocks(session, request) if write.clocks is None else write.clocks
             for event in write.events:
                 self._apply(write, clocks, event, now)
             self.refresh(request, clocks)
@@ -328,8 +328,8 @@ class SlaEngine:
     def _log(
         self, write: WriteContext, clock: SlaClock, kind: ClockEventKind, reason: str, at: datetime
     ) -> None:
-        write.session.add(
-            SlaClockEvent(clock=clock, kind=kind, at=at, reason=reason[:200], due_at=clock.due_at)
+        write.new(
+            SlaClockEvent, clock=clock, kind=kind, at=at, reason=reason[:200], due_at=clock.due_at
         )
 
     def _start(
@@ -345,7 +345,8 @@ class SlaEngine:
         cal = self.calendar(calendar)
         start = start or write.now
         warn = timedelta(seconds=int(target.total_seconds() * warn_ratio)) if warn_ratio else None
-        clock = SlaClock(
+        clock = write.new(
+            SlaClock,
             request=write.request,
             kind=kind,
             calendar=calendar,
@@ -357,7 +358,6 @@ class SlaEngine:
             due_at=cal.add(start, target),
             warn_at=cal.add(start, warn) if warn else None,
         )
-        write.session.add(clock)
         self._log(write, clock, ClockEventKind.STARTED, reason, start)
         return clock
 

@@ -4,7 +4,8 @@ One pass reads the ids of requests whose indexed ``next_due_at`` has come (oldes
 batches), then handles them ``WRITE_BATCH`` at a time in one transaction that claims their rows
 in one statement: on PostgreSQL with ``FOR UPDATE SKIP LOCKED`` so several workers on several
 machines share the work without waiting on each other, on SQLite under its single write lock.
-Each request's handling runs in its own savepoint: one that fails is rolled back and retried
+Warnings, breaches and escalations are decided per request and written set-based
+(:mod:`~spoc.core.domain.clock_batch`); a request whose handling fails is left out and retried
 alone afterwards, and the rest of the batch commits. Inside the lock the request is
 re-checked, so a request another worker already handled is left alone; warnings and breaches
 are unique per clock, automatic triggers unique per request. The cost of a pass follows the
@@ -19,6 +20,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from spoc.core.domain.clock_batch import ClockBatch
 from spoc.core.domain.cover import CoverService
 from spoc.core.domain.escalation import MAX_LEVEL, EscalationService
 from spoc.core.domain.models import Request, SlaClock, SlaClockEvent, Visibility
@@ -87,8 +89,13 @@ class Sweeper:
         sla: SlaEngine,
         request_types: Registry[RequestType],
         cover: CoverService,
+        *,
+        set_based: bool = True,
     ) -> None:
         self.cover = cover
+        # False: every due request through the one-request write path (the bench's baseline).
+        self.set_based = set_based
+        self.batch = ClockBatch(db, requests)
         self.db = db
         self.settings = settings
         self.clock = clock
@@ -117,7 +124,7 @@ class Sweeper:
             )
         report.due = len(due)
         for start in range(0, len(due), WRITE_BATCH):
-            self._clocks_batch(due[start : start + WRITE_BATCH], now, report)
+            self.handle_due(due[start : start + WRITE_BATCH], now, report)
         self._watches(now, batch, report)
         self._plugin_checks(now, batch, report)
         return report
@@ -148,56 +155,88 @@ class Sweeper:
 
     # --- clocks ------------------------------------------------------------------------
 
-    def _clocks_batch(self, ids: list[int], now: datetime, report: SweepReport) -> None:
-        """Up to WRITE_BATCH due requests in one transaction (see ``change_each``); each one
-        whose handling fails is retried alone, in its own transaction, and if it fails again
-        it is reported and stays due for the next pass — the others are not held back."""
+    def handle_due(self, ids: list[int], now: datetime, report: SweepReport) -> None:
+        """Up to WRITE_BATCH due requests in one transaction, set-based (see
+        :mod:`~spoc.core.domain.clock_batch`). Those with a housekeeping clock due go through
+        the one-request path together (``change_each``); each request whose handling fails
+        is retried alone, in its own transaction, and if it fails again it is reported and
+        stays due for the next pass — the others are not held back."""
+        if not self.set_based:
+            self._one_by_one(ids, now, report)
+            return
+        try:
+            outcome = self.batch.run(ids, now, lambda write: self._counted(write, now))
+        except Exception as exc:  # a statement of the batch failed: each request on its own
+            log.warning("sweep: the batch of %s failed (%r); one request at a time", ids[0], exc)
+            self._one_by_one(ids, now, report)
+            return
+        for _, counted in outcome.done:
+            report.add(counted)
+        report.skipped += len(outcome.skipped)
+        if outcome.alone:
+            self._one_by_one(outcome.alone, now, report)
+        for request_id, first in outcome.failed.items():
+            self._alone(request_id, first, now, report)
+
+    def _counted(self, write: WriteContext, now: datetime) -> SweepReport:
+        mine = SweepReport()
+        self._handle(write, now, mine)
+        return mine
+
+    def _one_by_one(self, ids: list[int], now: datetime, report: SweepReport) -> None:
+        """The one-request path for a batch: each request through the ORM write path and its
+        observers, in its own savepoint of one transaction."""
         counts: dict[int, SweepReport] = {}
 
         def handle(write: WriteContext) -> None:
-            counts[write.request.id] = mine = SweepReport()
-            self._handle(write, now, mine)
+            counts[write.request.id] = self._counted(write, now)
 
         outcome = self.requests.change_each(ids, SWEEPER, handle)
         for write in outcome.done:
             report.add(counts[write.request.id])
         report.skipped += len(outcome.skipped)
         for request_id, first in outcome.failed.items():
-            log.warning(
-                "sweep: request %s failed in its batch (%r); retrying alone", request_id, first
-            )
-            alone = SweepReport()
-            try:
-                with self.requests.changing(request_id, SWEEPER, None, skip_locked=True) as write:
-                    self._handle(write, now, alone)
-            except RowLocked:
-                report.skipped += 1
-            except Exception as exc:
-                log.exception("sweep: request %s failed", request_id)
-                report.errors.append(f"request {request_id}: {type(exc).__name__}: {exc}")
-            else:
-                report.add(alone)
+            self._alone(request_id, first, now, report)
+
+    def _alone(self, request_id: int, first: Exception, now: datetime, report: SweepReport) -> None:
+        log.warning("sweep: request %s failed in its batch (%r); retrying alone", request_id, first)
+        alone = SweepReport()
+        try:
+            with self.requests.changing(request_id, SWEEPER, None, skip_locked=True) as write:
+                self._handle(write, now, alone)
+        except RowLocked:
+            report.skipped += 1
+        except Exception as exc:
+            log.exception("sweep: request %s failed", request_id)
+            report.errors.append(f"request {request_id}: {type(exc).__name__}: {exc}")
+        else:
+            report.add(alone)
 
     def _handle(self, write: WriteContext, now: datetime, report: SweepReport) -> None:
         request = write.request
         if request.next_due_at is None or request.next_due_at > now:
             return  # another worker got here first
-        clocks = list(
-            write.session.scalars(
-                select(SlaClock).where(
-                    SlaClock.request_id == request.id, SlaClock.state == ClockState.RUNNING
+        if write.clocks is not None:  # read with the batch
+            clocks = [c for c in write.clocks if c.state is ClockState.RUNNING]
+        else:
+            clocks = list(
+                write.session.scalars(
+                    select(SlaClock).where(
+                        SlaClock.request_id == request.id, SlaClock.state == ClockState.RUNNING
+                    )
                 )
             )
-        )
         engine = self.sla
         for clock in clocks:
             label = clock.kind.label
             if clock.warn_at is not None and clock.warned_at is None and clock.warn_at <= now:
                 clock.warned_at = now
-                write.session.add(
-                    SlaClockEvent(
-                        clock=clock, kind=ClockEventKind.WARNED, at=now, due_at=clock.due_at
-                    )
+                write.new(
+                    SlaClockEvent,
+                    clock=clock,
+                    kind=ClockEventKind.WARNED,
+                    at=now,
+                    due_at=clock.due_at,
                 )
                 write.record(
                     "clock",
@@ -212,10 +251,12 @@ class Sweeper:
                 report.warned += 1
             if clock.breached_at is None and clock.due_at <= now:
                 clock.breached_at = now
-                write.session.add(
-                    SlaClockEvent(
-                        clock=clock, kind=ClockEventKind.BREACHED, at=now, due_at=clock.due_at
-                    )
+                write.new(
+                    SlaClockEvent,
+                    clock=clock,
+                    kind=ClockEventKind.BREACHED,
+                    at=now,
+                    due_at=clock.due_at,
                 )
                 self._breached(write, clock, report)
         # The observer recomputes next_due_at; also when nothing else was recorded.
@@ -291,10 +332,12 @@ class Sweeper:
 
     def _end(self, write: WriteContext, clock: SlaClock) -> None:
         clock.state, clock.ended_at = ClockState.MET, write.now
-        write.session.add(
-            SlaClockEvent(
-                clock=clock, kind=ClockEventKind.MET, at=write.now, reason="done by the sweep"
-            )
+        write.new(
+            SlaClockEvent,
+            clock=clock,
+            kind=ClockEventKind.MET,
+            at=write.now,
+            reason="done by the sweep",
         )
 
     def _escalate(

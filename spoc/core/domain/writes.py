@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
@@ -25,9 +25,11 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from spoc.core.domain.models import (
     Escalation,
+    EscalationTrigger,
     Message,
     Request,
     RequestCc,
+    SlaClock,
     Team,
     TeamMember,
     TimelineEvent,
@@ -46,6 +48,9 @@ from spoc.core.storage.files import FileStore
 
 if TYPE_CHECKING:
     from spoc.core.domain.search.index import SearchIndex
+
+R = TypeVar("R")
+"""A row's model (a new row of it, see :meth:`WriteContext.new`)."""
 
 WriteObserver = Callable[["WriteContext"], None]
 """Called inside every write transaction, after the change and its timeline events, before
@@ -106,6 +111,29 @@ class WriteContext:
         # addresses, a request's watchers and latest inbound mail), shared by the writes of
         # one transaction (the sweep's batch); keys name the row they depend on.
         self.memo: dict[object, Any] = {} if memo is None else memo
+        # The request's clocks when the caller read them already (the sweep's batch): the SLA
+        # engine then asks no query of its own.
+        self.clocks: list[SlaClock] | None = None
+        # Where the notices of this write go: ``None`` adds them to the session; a list
+        # collects outbox rows for one INSERT (see :func:`~spoc.core.domain.outbox.outbox_row`).
+        self.outbox: list[dict[str, Any]] | None = None
+
+    def new(self, model: type[R], **values: Any) -> R:
+        """A new row of ``model`` in this write's transaction. A batch written set-based (the
+        sweep's clock work) collects the rows instead, for one INSERT per table."""
+        row = model(**values)
+        self.session.add(row)
+        return row
+
+    def new_with_id(self, model: type[R], **values: Any) -> R:
+        """A new row whose id the caller needs at once (an escalation's, for its timeline)."""
+        row = self.new(model, **values)
+        self.session.flush()
+        return row
+
+    def fired(self, request_id: int, trigger: str) -> bool:
+        """Has this automatic trigger fired for the request (see ``escalate_once``)?"""
+        return self.session.get(EscalationTrigger, (request_id, trigger)) is not None
 
     def record(
         self,
@@ -117,7 +145,8 @@ class WriteContext:
         message: Message | None = None,
         by: Actor | None = None,
     ) -> TimelineEvent:
-        event = TimelineEvent(
+        event = self.new(
+            TimelineEvent,
             request=self.request,
             seq=self._next_seq,
             kind=kind,
@@ -131,7 +160,6 @@ class WriteContext:
             at=self.now,
         )
         self._next_seq += 1
-        self.session.add(event)
         self.events.append(event)
         return event
 

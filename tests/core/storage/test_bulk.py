@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 from spoc.core.domain.models import OutboxMessage
 from spoc.core.domain.outbox import enqueue_rows, outbox_row
 from spoc.core.services import spoc_of
-from spoc.core.storage.bulk import among
+from spoc.core.storage.bulk import Ids, among
 from tests.conftest import AppFactory
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -74,3 +74,32 @@ def test_among_selects_exactly_the_ids_given(make_app: AppFactory) -> None:
         none = session.scalars(select(OutboxMessage.id).where(among(session, OutboxMessage.id, [])))
         assert sorted(found) == wanted
         assert none.all() == []
+
+
+def test_reserved_ids_are_new_distinct_and_the_database_numbers_on_after_them(
+    make_app: AppFactory,
+) -> None:
+    spoc = spoc_of(make_app(plugins=["generic"]))
+    table = OutboxMessage.__table__
+    with spoc.db.transaction() as session:
+        enqueue_rows(
+            session, [outbox_row(channel="email", recipient="a@x.org", body_text="a", now=NOW)]
+        )
+    with spoc.db.transaction() as session:
+        ids = Ids(session, table)  # type: ignore[arg-type]
+        taken = [ids.take(3) for _ in range(5)]  # reserves 3, then 3 more
+        rows = [
+            {**outbox_row(channel="email", recipient=f"{n}@x.org", body_text="b", now=NOW), "id": n}
+            for n in taken
+        ]
+        enqueue_rows(session, rows)
+        session.add(
+            OutboxMessage(
+                **outbox_row(channel="email", recipient="c@x.org", body_text="c", now=NOW)
+            )
+        )
+    with spoc.db.reader() as session:
+        stored = dict(session.execute(select(OutboxMessage.recipient, OutboxMessage.id)).all())
+    assert len(set(taken)) == 5 and taken == sorted(taken)
+    assert stored["a@x.org"] < min(taken)
+    assert stored["c@x.org"] > max(taken)  # the sequence (or SQLite's max id) moved past them

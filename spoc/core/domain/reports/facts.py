@@ -31,6 +31,7 @@ from spoc.core.domain.writes import WriteContext
 from spoc.core.kernel.clocks import ClockEventKind, ClockKind, ClockState
 from spoc.core.kernel.types import ActorKind, RequestType, Status
 from spoc.core.platform.registry import Registry
+from spoc.core.storage.bulk import among
 from spoc.core.storage.db import Database
 
 OPEN = frozenset({Status.NEW.value, Status.OPEN.value, Status.WAITING.value})
@@ -272,25 +273,27 @@ def load_sources(session: Session, request_ids: Sequence[int]) -> dict[int, Sour
         return found
     for request_id, type_key, status, priority in session.execute(
         select(Request.id, Request.type_key, Request.status, Request.priority).where(
-            Request.id.in_(request_ids)
+            among(session, Request.id, request_ids)
         )
     ):
         found[request_id].type_key = type_key
         found[request_id].status, found[request_id].priority = status.value, priority.value
     for event in session.scalars(
         select(TimelineEvent)
-        .where(TimelineEvent.request_id.in_(request_ids))
+        .where(among(session, TimelineEvent.request_id, request_ids))
         .order_by(TimelineEvent.request_id, TimelineEvent.seq)
     ):
         found[event.request_id].events.append(event)
-    clocks = list(session.scalars(select(SlaClock).where(SlaClock.request_id.in_(request_ids))))
+    clocks = list(
+        session.scalars(select(SlaClock).where(among(session, SlaClock.request_id, request_ids)))
+    )
     by_id = {clock.id: clock for clock in clocks}
     for clock in clocks:
         found[clock.request_id].clocks.append(clock)
     if by_id:
         for clock_event in session.scalars(
             select(SlaClockEvent)
-            .where(SlaClockEvent.clock_id.in_(list(by_id)))
+            .where(among(session, SlaClockEvent.clock_id, list(by_id)))
             .order_by(SlaClockEvent.id)
         ):
             owner = found[by_id[clock_event.clock_id].request_id]
@@ -306,22 +309,32 @@ def fact_days(request_fact: RequestFact | None, escalations: Iterable[Escalation
     return {d for d in days if d is not None}
 
 
+def stored_days(session: Session, request_ids: Sequence[int]) -> set[date]:
+    """The days the stored facts of these requests count in (before they are replaced)."""
+    days: set[date] = set()
+    for row in session.execute(
+        select(RequestFact.created_day, RequestFact.resolved_day, RequestFact.rated_day).where(
+            among(session, RequestFact.request_id, request_ids)
+        )
+    ):
+        days.update(d for d in row if d is not None)
+    days.update(
+        session.scalars(
+            select(EscalationFact.opened_day).where(
+                among(session, EscalationFact.request_id, request_ids)
+            )
+        )
+    )
+    return days
+
+
 def store(session: Session, folder: FactFolder, sources: Mapping[int, Sources]) -> int:
     """Replace the facts of these requests with freshly folded ones; how many were written.
     The days of the facts replaced and written are logged for the roll-ups."""
     ids = list(sources)
     if not ids:
         return 0
-    days: set[date] = set()
-    for row in session.execute(
-        select(RequestFact.created_day, RequestFact.resolved_day, RequestFact.rated_day).where(
-            RequestFact.request_id.in_(ids)
-        )
-    ):
-        days.update(d for d in row if d is not None)
-    days.update(
-        session.scalars(select(EscalationFact.opened_day).where(EscalationFact.request_id.in_(ids)))
-    )
+    days = stored_days(session, ids)
     session.execute(delete(EscalationFact).where(EscalationFact.request_id.in_(ids)))
     session.execute(delete(RequestFact).where(RequestFact.request_id.in_(ids)))
     written = 0
@@ -344,6 +357,27 @@ class FactKeeper:
 
     def __init__(self, folder: FactFolder) -> None:
         self.folder = folder
+
+    def fold_with(
+        self, write: WriteContext, before: Sources, clock_events: Sequence[SlaClockEvent]
+    ) -> tuple[RequestFact, list[EscalationFact]] | None:
+        """The facts after ``write`` without reading them back: ``before`` is what the
+        request's sources were when the write began (its clocks being ``write.clocks``, with
+        the write's own), ``clock_events`` what the write added to them — as the sweep's batch
+        writes its rows only after folding."""
+        events = dict(before.clock_events)
+        for clock_event in clock_events:
+            clock_id = clock_event.clock_id or clock_event.clock.id
+            events[clock_id] = [*events.get(clock_id, []), clock_event]
+        sources = Sources(
+            before.type_key,
+            before.status,
+            before.priority,
+            [*before.events, *write.events],
+            list(write.clocks if write.clocks is not None else before.clocks),
+            events,
+        )
+        return self.folder.fold(write.request.id, sources)
 
     def __call__(self, write: WriteContext) -> None:
         session, request_id = write.session, write.request.id
