@@ -69,6 +69,7 @@ def shape(html: str) -> str:
     html = re.sub(r"REQ-\d+", "REQ-N", html)
     html = re.sub(r"APT-[0-9A-Z]{10}", "APT-N", html)
     html = re.sub(r'name="csrf_token" value="[^"]+"', "", html)
+    html = re.sub(r'data-csrf="[^"]+"', "", html)  # the suggestions' token, per session
     html = re.sub(r"\d{2} \w{3} \d{4}, \d{2}:\d{2}", "", html)
     return re.sub(r"Expect [^<]+", "", html)
 

@@ -167,7 +167,7 @@ def test_incremental_facts_equal_a_rebuild_after_random_actions(org: Org) -> Non
     run_state_machine_as_test(
         Actions,
         settings=settings(
-            max_examples=15,
+            max_examples=8,
             stateful_step_count=12,
             deadline=None,
             suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
