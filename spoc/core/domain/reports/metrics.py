@@ -365,9 +365,7 @@ class Metrics:
             rates(self.filed(previous)),
         )
         filed = total(self.filed())
-        mix: dict[str, int] = {}
-        for row in self.rows(FILED, fine=True, values=False):
-            mix[row.channel] = mix.get(row.channel, 0) + row.n
+        mix = self.cube.filed_by_channel(self.filter.period, self.filter)
         rows: list[list[Cell]] = [
             [c, Figure.count(mix.get(c, 0)), share(mix.get(c, 0), filed)] for c in CHANNELS
         ]
