@@ -21,6 +21,7 @@ from spoc.core.domain.access import (
     clean_reason,
 )
 from spoc.core.domain.models import Request
+from spoc.core.domain.reads.detail import RequestDetail
 from spoc.core.kernel.errors import NotFoundError, ValidationFailed
 from spoc.core.services import spoc_of
 from spoc.core.web.console.auth import EVERYONE, _safe_next, actor, bp, role_required
@@ -48,6 +49,20 @@ def given_reason(target: str) -> str | None:
     if entry.get("until", 0) < spoc_of().clock.now().timestamp():
         return None
     return str(entry.get("reason", "")) or None
+
+
+def opened_detail(request_id: int) -> RequestDetail | Response:
+    """The request's detail as the console opens it, or the break-glass form when the
+    request's plugin asks the reader why; 404 for a request the reader may not see."""
+    target = request_target(request_id)
+    try:
+        return spoc_of().requests.detail(
+            request_id, actor(), channel="console", reason=given_reason(target)
+        )
+    except NotFoundError:
+        abort(404)
+    except AccessReasonRequired as refused:
+        return break_glass_form(refused, target)
 
 
 def guard(

@@ -6,14 +6,14 @@ articles to link. Everything listed is what the agent may read (see
 
 from __future__ import annotations
 
-from flask import abort, render_template
+from flask import render_template
 from werkzeug.wrappers import Response
 
 from spoc.core.domain.access import AccessReasonRequired
 from spoc.core.domain.reads.detail import RequestDetail
 from spoc.core.kernel.errors import NotFoundError
 from spoc.core.services import spoc_of
-from spoc.core.web.console.access import break_glass_form, given_reason, request_target
+from spoc.core.web.console.access import opened_detail
 from spoc.core.web.console.auth import EVERYONE, actor, bp, role_required
 
 
@@ -21,15 +21,9 @@ from spoc.core.web.console.auth import EVERYONE, actor, bp, role_required
 @role_required(*EVERYONE)
 def request_assist(request_id: int) -> str | Response:
     spoc = spoc_of()
-    target = request_target(request_id)
-    try:
-        detail = spoc.requests.detail(
-            request_id, actor(), channel="console", reason=given_reason(target)
-        )
-    except NotFoundError:
-        abort(404)
-    except AccessReasonRequired as refused:
-        return break_glass_form(refused, target)
+    detail = opened_detail(request_id)
+    if isinstance(detail, Response):
+        return detail
     found = spoc.suggestions.for_request(actor(), request_id)
     return render_template(
         "console/request_assist.html",

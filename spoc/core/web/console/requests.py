@@ -18,7 +18,10 @@ from spoc.core.kernel.errors import ConflictError, NotFoundError, ServiceError, 
 from spoc.core.kernel.types import ConsolePanel, KnowledgeArticle, Priority, Role, Status
 from spoc.core.platform import hookspecs
 from spoc.core.services import Spoc, spoc_of
-from spoc.core.web.console.access import break_glass_form, given_reason, guard, request_target
+from spoc.core.web.console.access import (
+    guard,
+    opened_detail,
+)
 from spoc.core.web.console.assist import drafted_reply
 from spoc.core.web.console.auth import EVERYONE, actor, bp, role_required
 from spoc.core.web.exports import exports_for
@@ -50,15 +53,9 @@ def _panels(found: Request) -> list[tuple[str, Markup]]:
 @role_required(*EVERYONE)
 def request_detail(request_id: int) -> str | Response:
     spoc = spoc_of()
-    target = request_target(request_id)
-    try:
-        detail = spoc.requests.detail(
-            request_id, actor(), channel="console", reason=given_reason(target)
-        )
-    except NotFoundError:
-        abort(404)
-    except AccessReasonRequired as refused:
-        return break_glass_form(refused, target)
+    detail = opened_detail(request_id)
+    if isinstance(detail, Response):
+        return detail
     request_type = spoc.host.request_types.get(detail.type_key)
     field_labels = {}
     if request_type is not None:
