@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from spoc import Actor, FrozenClock, Role, Spoc
 from spoc.core.domain.models import Agent, Subject, Team
+from spoc.core.services import spoc_of
 from spoc.testing import (
     PASSWORD,
     START,
@@ -143,3 +145,41 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(
             f"authorization matrix: {len(outcomes)} checks ran, {outcomes.count('failed')} failed"
         )
+
+
+@pytest.fixture
+def clinic(make_app: AppFactory) -> Org:
+    """The test organisation with healthcare (whose types are private) and events enabled."""
+    return build_org(spoc_of(make_app(plugins=["generic", "healthcare", "events"])))
+
+
+def book_for_greta(clinic: Org) -> tuple[Subject, Any]:
+    """Greta, a patient with Dana as her SPOC and Lee as deputy, and her cardiology booking: a
+    private request only they (and admins) may open."""
+    spoc = clinic.spoc
+    patient = spoc.directory.add_subject(
+        kind="healthcare.patient",
+        name="Greta Lindqvist",
+        spoc_agent_id=clinic.dana.id,
+        deputies=[clinic.lee.id],
+        external_ref="MRN-7",
+        attributes={"date_of_birth": "1958-04-12", "preferred_language": "en"},
+    )
+    booked = spoc.requests.create(
+        type_key="healthcare.appointment",
+        fields={"action": "book", "service": "Cardiology", "reason": "Palpitations at night"},
+        requester={"name": "Greta Lindqvist", "email": "greta@example.com"},
+        subject_id=patient.id,
+    )
+    return patient, booked
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """Settings for running ``spoc`` commands against a scratch SQLite file."""
+    return {
+        "SPOC_ENV": "dev",
+        "SPOC_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}",
+        "SPOC_PLUGINS": "generic",
+        "SPOC_INSTANCE_PATH": str(tmp_path / "instance"),
+    }

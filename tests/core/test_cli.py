@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
@@ -15,16 +14,6 @@ from spoc.core.kernel.passwords import verify_password
 from spoc.core.kernel.types import Status
 from spoc.core.platform.plugins import installed_entry_points
 from spoc.core.services import spoc_of
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return {
-        "SPOC_ENV": "dev",
-        "SPOC_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}",
-        "SPOC_PLUGINS": "generic",
-        "SPOC_INSTANCE_PATH": str(tmp_path / "instance"),
-    }
 
 
 def run(env: dict[str, str], *args: str, input: str | None = None) -> tuple[int, str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 
@@ -15,16 +14,6 @@ from spoc.core.domain.models import AssistVector
 from tests.conftest import Org
 
 LABELLED = Path(__file__).parents[2] / "data" / "assist_eval.json"
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return {
-        "SPOC_ENV": "dev",
-        "SPOC_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}",
-        "SPOC_PLUGINS": "generic",
-        "SPOC_INSTANCE_PATH": str(tmp_path / "instance"),
-    }
 
 
 def test_evaluate_prints_each_engines_figures_and_leaves_the_database_alone(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from flask import Flask
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import text as sql
@@ -12,10 +11,8 @@ from spoc import Actor, Role
 from spoc.core.domain.search import SearchPage
 from spoc.core.domain.search.query import kinds_for
 from spoc.core.kernel.errors import PermissionDenied, ValidationFailed
-from spoc.core.services import spoc_of
 from spoc.core.storage.keyset import CursorRejected
-from spoc.testing import AppFactory
-from tests.conftest import Org, build_org
+from tests.conftest import Org, book_for_greta
 
 
 def found(page: SearchPage, kind: str = "request") -> list[int | None]:
@@ -196,28 +193,9 @@ def test_rebuild_restores_a_lost_index(org: Org) -> None:
 # --- private records and sensitive fields ----------------------------------------------------
 
 
-@pytest.fixture
-def clinic(make_app: AppFactory) -> Org:
-    app: Flask = make_app(plugins=["generic", "healthcare", "events"])
-    return build_org(spoc_of(app))
-
-
 def test_a_private_request_never_appears_for_a_reader_who_may_not_open_it(clinic: Org) -> None:
     spoc = clinic.spoc
-    patient = spoc.directory.add_subject(
-        kind="healthcare.patient",
-        name="Greta Lindqvist",
-        spoc_agent_id=clinic.dana.id,
-        deputies=[clinic.lee.id],
-        external_ref="MRN-7",
-        attributes={"date_of_birth": "1958-04-12", "preferred_language": "en"},
-    )
-    booked = spoc.requests.create(
-        type_key="healthcare.appointment",
-        fields={"action": "book", "service": "Cardiology", "reason": "Palpitations at night"},
-        requester={"name": "Greta Lindqvist", "email": "greta@example.com"},
-        subject_id=patient.id,
-    )
+    patient, booked = book_for_greta(clinic)
     dana = clinic.actor(clinic.dana)
     spoc.requests.post_message(booked.id, dana, "Echocardiogram booked for Tuesday")
     reference = spoc.requests.reference(booked.id)

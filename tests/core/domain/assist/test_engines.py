@@ -7,7 +7,6 @@ import socket
 from datetime import timedelta
 
 import pytest
-from flask import Flask
 from sqlalchemy import func, select, update
 
 from spoc import Actor
@@ -18,7 +17,7 @@ from spoc.core.kernel.errors import StartupError, ValidationFailed
 from spoc.core.kernel.types import Status
 from spoc.core.services import Spoc, run_forever, spoc_of
 from spoc.testing import AppFactory
-from tests.conftest import Org, build_org
+from tests.conftest import Org, book_for_greta, build_org
 from tests.core.platform.test_plugins import with_fakes
 
 ENGINES = ["lexical", "wordllama"]
@@ -125,31 +124,12 @@ def test_a_description_is_checked_naming_the_field(org: Org) -> None:
 # --- privacy --------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def clinic(make_app: AppFactory) -> Org:
-    app: Flask = make_app(plugins=["generic", "healthcare", "events"])
-    return build_org(spoc_of(app))
-
-
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_private_request_never_appears_among_suggestions_for_a_reader_who_may_not_open_it(
     clinic: Org, engine: str
 ) -> None:
     spoc = clinic.spoc
-    patient = spoc.directory.add_subject(
-        kind="healthcare.patient",
-        name="Greta Lindqvist",
-        spoc_agent_id=clinic.dana.id,
-        deputies=[clinic.lee.id],
-        external_ref="MRN-7",
-        attributes={"date_of_birth": "1958-04-12", "preferred_language": "en"},
-    )
-    booked = spoc.requests.create(
-        type_key="healthcare.appointment",
-        fields={"action": "book", "service": "Cardiology", "reason": "Palpitations at night"},
-        requester={"name": "Greta Lindqvist", "email": "greta@example.com"},
-        subject_id=patient.id,
-    )
+    _, booked = book_for_greta(clinic)
     resolve(spoc, booked.id, clinic.actor(clinic.dana))
     embed_all(spoc)
     text = "I need to book a cardiology appointment for palpitations at night"
